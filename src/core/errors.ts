@@ -1,0 +1,54 @@
+/**
+ * One error type with a stable `code` for everything jobq reports on purpose.
+ * `http/error-mapping.ts` is the one place that maps codes to HTTP statuses,
+ * and docs/errors.md lists them all (a test keeps the two in sync).
+ */
+export const ERROR_CODES = [
+  'invalid_request',
+  'invalid_json',
+  'unsupported_media_type',
+  'payload_too_large',
+  'batch_too_large',
+  'not_found',
+  'route_not_found',
+  'illegal_transition',
+  'capacity_exceeded',
+  'shutting_down',
+  'store_unavailable',
+  'invalid_option',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class JobqError extends Error {
+  readonly code: ErrorCode;
+  /** Extra structured detail safe to show a client (e.g. the bad field). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'JobqError';
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+export function isJobqError(err: unknown, code?: ErrorCode): err is JobqError {
+  return err instanceof JobqError && (code === undefined || err.code === code);
+}
+
+/**
+ * Thrown by a handler (or any error with `permanent: true`) to fail a job at
+ * once, without spending its remaining attempts.
+ */
+export class PermanentJobError extends Error {
+  readonly permanent = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentJobError';
+  }
+}
+
+export function isPermanent(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { permanent?: unknown }).permanent === true;
+}

@@ -1,0 +1,88 @@
+/**
+ * createHttpApp(deps) builds the HTTP API over a Jobq and never listens:
+ * tests drive it with inject() or a loopback port, and only cli/ binds one.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import type { Jobq } from '../core/jobq.js';
+import { mapError } from './error-mapping.js';
+import { jobSchema } from './schemas.js';
+import { jobRoutes } from './routes/jobs.js';
+import { seedRoutes } from './routes/seed.js';
+import { systemRoutes, type Readiness } from './routes/system.js';
+
+export interface HttpAppDeps {
+  jobq: Jobq;
+  logger?: Logger;
+  /** Largest request body in bytes. @defaultValue 16 MiB */
+  bodyLimitBytes?: number;
+  /** Shared with the CLI, which flips it to false when draining. */
+  readiness?: Readiness;
+  /** A request must arrive whole within this. @defaultValue 30_000 */
+  requestTimeoutMs?: number;
+  /** Idle keep-alive connections close after this. @defaultValue 5_000 */
+  keepAliveTimeoutMs?: number;
+}
+
+/**
+ * A body that may be one job or an array of jobs fails every oneOf branch;
+ * the deepest error names the field that is really wrong.
+ */
+function deepestError(errors: { instancePath: string; message?: string }[], dataVar: string): Error {
+  const best = errors.reduce((a, b) => (b.instancePath.length > a.instancePath.length ? b : a), errors[0]!);
+  return new Error(`${dataVar}${best.instancePath} ${best.message ?? 'is invalid'}`);
+}
+
+export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
+  const readiness = deps.readiness ?? { ready: true };
+  const app = Fastify({
+    // Request lines are logged at info; a warn-level child keeps the server quiet by default.
+    loggerInstance: deps.logger?.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger | undefined,
+    bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    requestTimeout: deps.requestTimeoutMs ?? 30_000,
+    keepAliveTimeout: deps.keepAliveTimeoutMs ?? 5_000,
+    return503OnClosing: true,
+    // Strict input: wrong types are errors, not silently coerced; unknown fields are errors, not dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
+    schemaErrorFormatter: deepestError,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = mapError(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    void reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  // JSON only; an empty JSON body counts as no body (curl -X POST sends one).
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
+    parseJson(req, body as string, done);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'jobq', version: '0.1.0', description: 'A durable job queue. Errors are {"error":{"code","message"}}; see docs/errors.md.' },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  app.addSchema(jobSchema);
+
+  seedRoutes(app, deps.jobq);
+  jobRoutes(app, deps.jobq, deps.jobq.options.limits.maxBatchSize);
+  systemRoutes(app, deps.jobq, readiness);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.ready();
+  return app;
+}

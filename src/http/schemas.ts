@@ -1,0 +1,137 @@
+/**
+ * JSON Schemas of the HTTP API. They validate requests (strictly: no type
+ * coercion, no unknown fields), drive response serialization, and are the
+ * source of the OpenAPI document at /openapi.json.
+ */
+import { JOB_STATUSES } from '../core/job.js';
+import { MAX_ATTEMPTS_LIMIT, NAME_PATTERN, PRIORITY_RANGE } from '../core/options.js';
+
+const name = { type: 'string', pattern: NAME_PATTERN.source, maxLength: 128 } as const;
+const isoTime = { type: ['string', 'null'], format: 'date-time' } as const;
+
+export const enqueueBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { ...name, description: 'Handler name.' },
+    payload: { description: 'Any JSON value; at most limits.maxPayloadBytes (default 1 MiB) as JSON.' },
+    queue: { ...name, description: 'Queue name. Default "default".' },
+    priority: { type: 'integer', minimum: PRIORITY_RANGE.min, maximum: PRIORITY_RANGE.max, description: 'Higher runs first. Default 0.' },
+    maxAttempts: { type: 'integer', minimum: 1, maximum: MAX_ATTEMPTS_LIMIT, description: 'Default 3.' },
+    timeoutMs: { type: ['integer', 'null'], minimum: 1, description: 'Per-attempt time limit. Default none.' },
+    runAt: { type: ['string', 'integer'], description: 'Earliest start: ISO 8601 or epoch ms. Exclusive with delayMs.' },
+    delayMs: { type: 'integer', minimum: 0, description: 'Earliest start relative to now.' },
+  },
+} as const;
+
+/** The seed's POST /enqueue: every field optional; no body enqueues the demo job. */
+export const seedEnqueueBody = {
+  ...enqueueBody,
+  required: [],
+  type: ['object', 'null'],
+} as const;
+
+export const jobErrorSchema = {
+  type: 'object',
+  properties: {
+    attempt: { type: 'integer' },
+    message: { type: 'string' },
+    stack: { type: 'string' },
+    at: isoTime,
+  },
+} as const;
+
+export const jobSchema = {
+  $id: 'Job',
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    queue: { type: 'string' },
+    type: { type: 'string' },
+    payload: {},
+    status: { type: 'string', enum: JOB_STATUSES },
+    priority: { type: 'integer' },
+    attempts: { type: 'integer' },
+    maxAttempts: { type: 'integer' },
+    timeoutMs: { type: ['integer', 'null'] },
+    runAt: isoTime,
+    createdAt: isoTime,
+    startedAt: isoTime,
+    finishedAt: isoTime,
+    updatedAt: isoTime,
+    result: {},
+    errors: { type: 'array', items: jobErrorSchema },
+    progress: { type: ['number', 'null'] },
+    leaseExpiresAt: isoTime,
+  },
+} as const;
+
+export const jobSummarySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    queue: { type: 'string' },
+    type: { type: 'string' },
+    status: { type: 'string', enum: JOB_STATUSES },
+    runAt: isoTime,
+  },
+} as const;
+
+export const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' } },
+} as const;
+
+export const queueParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name },
+} as const;
+
+export const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    queue: name,
+    status: { type: 'string', enum: JOB_STATUSES },
+    limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: 'Page size, 1..500. Default 50.' },
+    cursor: { type: 'string', maxLength: 64, description: 'nextCursor of the previous page.' },
+  },
+} as const;
+
+export const queueInfoSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    paused: { type: 'boolean' },
+    counts: {
+      type: 'object',
+      properties: Object.fromEntries(JOB_STATUSES.map((s) => [s, { type: 'integer' }])),
+    },
+  },
+} as const;
+
+/** Error answers every route may give. */
+export const commonErrors = {
+  400: errorSchema,
+  413: errorSchema,
+  415: errorSchema,
+  429: errorSchema,
+  503: errorSchema,
+} as const;

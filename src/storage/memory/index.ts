@@ -1,0 +1,2 @@
+/** Entry point `jobq/memory`. */
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
