@@ -34,6 +34,20 @@ export function assertTransition(id: string, from: JobStatus, to: JobStatus): vo
   }
 }
 
+/** Operations users ask for, and the statuses each starts from (a subset of TRANSITIONS). */
+export const OPERATIONS = {
+  cancel: { from: ['scheduled', 'pending', 'processing'], to: 'cancelled' },
+  retry: { from: ['failed', 'cancelled'], to: 'pending' },
+} as const satisfies Record<string, { from: readonly JobStatus[]; to: JobStatus }>;
+
+export function assertOperation(id: string, op: keyof typeof OPERATIONS, from: JobStatus): void {
+  const { from: allowed, to } = OPERATIONS[op];
+  if (!(allowed as readonly JobStatus[]).includes(from)) {
+    throw new JobqError('illegal_transition', `job ${id} cannot ${op}: it is ${from} (${op} goes from ${allowed.join(' or ')} to ${to})`);
+  }
+  assertTransition(id, from, to);
+}
+
 export function isFinished(status: JobStatus): boolean {
   return FINISHED_STATUSES.includes(status);
 }

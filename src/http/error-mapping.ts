@@ -42,7 +42,6 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
 };
 
@@ -53,9 +52,12 @@ export function mapError(err: unknown): MappedError {
   }
   const fe = err as Partial<FastifyError> & { validation?: unknown; validationContext?: string };
   if (fe.validation) return answer('invalid_request', fe.message ?? 'invalid request');
+  if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return answer('invalid_json', 'body is not valid JSON, or it uses a forbidden key (__proto__, constructor.prototype)');
+  }
   const known = fe.code ? FASTIFY_CODES[fe.code] : undefined;
   if (known) return answer(known, fe.message ?? known);
-  if (err instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return answer('invalid_json', 'body is not valid JSON');
+  if (err instanceof SyntaxError) return answer('invalid_json', 'body is not valid JSON');
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // e.g. prototype-poisoning keys rejected by the JSON parser.
     return { status: fe.statusCode, body: { error: { code: 'invalid_request', message: fe.message ?? 'invalid request' } } };

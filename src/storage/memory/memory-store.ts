@@ -5,7 +5,7 @@
  * Finished jobs are kept up to `maxFinishedJobs`, oldest evicted first.
  */
 import { JobqError } from '../../core/errors.js';
-import { assertTransition, isFinished, type Job, type JobError, type JobStatus, type LeasedJob } from '../../core/job.js';
+import { assertOperation, isFinished, type Job, type JobError, type JobStatus, type LeasedJob } from '../../core/job.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import {
   emptyCounts,
@@ -333,7 +333,7 @@ export class MemoryStore implements Store {
   async jobCancel(p: JobCancelParams): Promise<Job> {
     this.assertOpen();
     const job = this.existing(p.id);
-    assertTransition(job.id, job.status, 'cancelled');
+    assertOperation(job.id, 'cancel', job.status);
     this.markFinished(job, 'cancelled', p.now);
     return this.view(job);
   }
@@ -341,7 +341,7 @@ export class MemoryStore implements Store {
   async jobRetry(p: JobRetryParams): Promise<Job> {
     this.assertOpen();
     const job = this.existing(p.id);
-    assertTransition(job.id, job.status, 'pending');
+    assertOperation(job.id, 'retry', job.status);
     if (this.activeCount >= this.maxActive) {
       throw new JobqError('capacity_exceeded', `the in-memory store holds its maximum of ${this.maxActive} unfinished jobs; retry later`);
     }

@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { JobqError } from '../../core/errors.js';
-import { assertTransition, type Job, type JobStatus, type LeasedJob } from '../../core/job.js';
+import { assertOperation, OPERATIONS, type Job, type JobStatus, type LeasedJob } from '../../core/job.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { rowToJob, rowToLeasedJob, type JobRow } from '../job-row.js';
 import {
@@ -252,21 +252,21 @@ export class SqliteStore implements Store {
   }
 
   async jobCancel(p: JobCancelParams): Promise<Job> {
-    return this.changeStatusOrExplain(p.id, 'cancelled', () => this.stmt.cancel!.get(p) as JobRow | undefined);
+    return this.changeStatusOrExplain(p.id, 'cancel', () => this.stmt.cancel!.get(p) as JobRow | undefined);
   }
 
   async jobRetry(p: JobRetryParams): Promise<Job> {
-    return this.changeStatusOrExplain(p.id, 'pending', () => this.stmt.manualRetry!.get(p) as JobRow | undefined);
+    return this.changeStatusOrExplain(p.id, 'retry', () => this.stmt.manualRetry!.get(p) as JobRow | undefined);
   }
 
   /** Runs a guarded UPDATE … RETURNING; when it matched nothing, says why (unknown id or illegal move). */
-  private changeStatusOrExplain(id: string, to: JobStatus, update: () => JobRow | undefined): Job {
+  private changeStatusOrExplain(id: string, op: keyof typeof OPERATIONS, update: () => JobRow | undefined): Job {
     const row = this.write(() => {
       const changed = update();
       if (changed) return changed;
       const current = this.stmt.get!.get({ id }) as JobRow | undefined;
       if (!current) throw new JobqError('not_found', `no job with id ${id}`);
-      assertTransition(id, current.status as JobStatus, to);
+      assertOperation(id, op, current.status as JobStatus);
       throw new JobqError('internal', `job ${id} changed while being updated`);
     });
     return rowToJob(row);
