@@ -21,6 +21,7 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
     queues: queueOptions(settings),
     leaseMs: settings.leaseMs,
     pollIntervalMs: settings.pollIntervalMs,
+    rescueIntervalMs: settings.rescueIntervalMs,
     shutdownTimeoutMs: settings.shutdownTimeoutMs,
     limits: { maxPayloadBytes: settings.maxPayloadBytes, maxBatchSize: settings.maxBatchSize },
     logger,

@@ -17,6 +17,7 @@ export interface ServerSettings {
   shutdownTimeoutMs: number;
   leaseMs: number;
   pollIntervalMs: number;
+  rescueIntervalMs: number;
   maxPayloadBytes: number;
   maxBatchSize: number;
   bodyLimitBytes: number;
@@ -47,6 +48,12 @@ export const SETTINGS = {
   },
   leaseMs: { flag: '--lease-ms <ms>', env: 'JOBQ_LEASE_MS', default: String(DEFAULTS.leaseMs), help: 'how long a claim holds a job without a heartbeat' },
   pollIntervalMs: { flag: '--poll-interval-ms <ms>', env: 'JOBQ_POLL_INTERVAL_MS', default: String(DEFAULTS.pollIntervalMs), help: 'fallback look for work' },
+  rescueIntervalMs: {
+    flag: '--rescue-interval-ms <ms>',
+    env: 'JOBQ_RESCUE_INTERVAL_MS',
+    default: String(DEFAULTS.rescueIntervalMs),
+    help: 'how often expired leases are taken back',
+  },
   maxPayloadBytes: { flag: '--max-payload-bytes <n>', env: 'JOBQ_MAX_PAYLOAD_BYTES', default: String(DEFAULTS.limits.maxPayloadBytes), help: 'largest job payload (JSON bytes)' },
   maxBatchSize: { flag: '--max-batch-size <n>', env: 'JOBQ_MAX_BATCH_SIZE', default: String(DEFAULTS.limits.maxBatchSize), help: 'most jobs per bulk request' },
   bodyLimitBytes: { flag: '--body-limit-bytes <n>', env: 'JOBQ_BODY_LIMIT_BYTES', default: String(16 * 1024 * 1024), help: 'largest HTTP request body' },
@@ -104,6 +111,7 @@ export function parseSettings(raw: Record<string, string | undefined>): ServerSe
     shutdownTimeoutMs: int('shutdownTimeoutMs', get('shutdownTimeoutMs'), 0),
     leaseMs: int('leaseMs', get('leaseMs'), 100),
     pollIntervalMs: int('pollIntervalMs', get('pollIntervalMs'), 1),
+    rescueIntervalMs: int('rescueIntervalMs', get('rescueIntervalMs'), 1),
     maxPayloadBytes: int('maxPayloadBytes', get('maxPayloadBytes'), 1),
     maxBatchSize: int('maxBatchSize', get('maxBatchSize'), 1, 100_000),
     bodyLimitBytes: int('bodyLimitBytes', get('bodyLimitBytes'), 1024),

@@ -183,3 +183,24 @@ describe('HTTP API (real server on loopback, SQLite file)', () => {
     assert.ok(stored.every((j, i) => j !== null && (j.payload as { i: number }).i === i), 'each stored with its own payload');
   });
 });
+
+describe('HTTP API on the memory store', () => {
+  it('answers 429 capacity_exceeded when the store is full, and keeps serving', async () => {
+    const { Jobq } = await import('../../src/core/jobq.js');
+    const { MemoryStore } = await import('../../src/storage/memory/memory-store.js');
+    const { createHttpApp } = await import('../../src/http/app.js');
+    const jobq = new Jobq({ store: new MemoryStore({ maxActiveJobs: 3 }) });
+    const app = await createHttpApp({ jobq });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await http(url, 'POST', '/v1/jobs', { type: 't' })).status, 201);
+      const full = await http(url, 'POST', '/v1/jobs', { type: 't' });
+      assert.equal(full.status, 429);
+      assert.equal(full.body.error.code, 'capacity_exceeded');
+      assert.equal((await http(url, 'GET', '/healthz')).status, 200);
+    } finally {
+      await app.close();
+      await jobq.close();
+    }
+  });
+});

@@ -1,0 +1,40 @@
+/** Runs the real `jobq` CLI as a child process and finds its port. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const FIXTURE_HANDLERS = fileURLToPath(new URL('../fixtures/handlers.js', import.meta.url));
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  /** Everything the process printed, for failure messages. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function spawnServer(args: string[], { command = 'serve', timeoutMs = 15_000 } = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, command, '--port', '0', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  child.stderr!.on('data', (d) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /\{"listening":"([^"]+)"\}/.exec(out);
+      if (m && command === 'serve') {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    if (command === 'worker') {
+      clearTimeout(timer);
+      resolve('');
+    }
+    void exited.then(({ code }) => reject(new Error(`server exited with ${code} before listening:\n${out}`)));
+  });
+  return { child, url, output: () => out, exited };
+}
