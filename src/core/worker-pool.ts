@@ -17,7 +17,9 @@ import type { JobFinish, JobOutcome, Store } from '../storage/store.js';
 interface RunningJob {
   job: LeasedJob;
   loop: QueueLoop;
-  controller: AbortController;
+  /** Created on first use of ctx.signal: most handlers never look (4 % of a no-op job's cost). */
+  controller: AbortController | null;
+  abortReason: AbortReason | null;
   timeoutTimer: TimerHandle | null;
   /** Set once the slot is given back; later settles of the handler are ignored. */
   done: boolean;
@@ -96,10 +98,12 @@ export class WorkerPool {
   }
 
   private run(job: LeasedJob, loop: QueueLoop): void {
-    const rj: RunningJob = { job, loop, controller: new AbortController(), timeoutTimer: null, done: false };
+    const rj: RunningJob = { job, loop, controller: null, abortReason: null, timeoutTimer: null, done: false };
     this.running.set(job.id, rj);
-    const log = this.deps.logger.child({ jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts });
-    log.debug('job processing');
+    const logger = this.deps.logger;
+    let log: Logger | undefined;
+    const jobLog = () => (log ??= logger.child({ jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts }));
+    if (logger.isLevelEnabled('debug')) jobLog().debug('job processing');
     const handler = this.handlers[job.type];
     if (!handler) {
       this.settle(rj, false, new PermanentJobError(`no handler registered for type "${job.type}"`));
@@ -109,14 +113,22 @@ export class WorkerPool {
       const ms = job.timeoutMs;
       rj.timeoutTimer = this.deps.clock.setTimer(() => {
         if (rj.done) return;
-        rj.controller.abort('timeout' satisfies AbortReason);
+        abort(rj, 'timeout');
         this.settle(rj, false, new Error(`timed out after ${ms} ms`));
       }, ms);
     }
     const ctx: JobContext = {
-      signal: rj.controller.signal,
+      get signal() {
+        if (!rj.controller) {
+          rj.controller = new AbortController();
+          if (rj.abortReason) rj.controller.abort(rj.abortReason);
+        }
+        return rj.controller.signal;
+      },
       attempt: job.attempts,
-      log,
+      get log() {
+        return jobLog();
+      },
       progress: async (value) => {
         if (rj.done || !Number.isFinite(value)) return;
         await this.track(this.store.jobSetProgress({ id: job.id, leaseToken: job.leaseToken, progress: value, now: this.deps.clock.now() }));
@@ -138,7 +150,7 @@ export class WorkerPool {
   private giveUp(rj: RunningJob, reason: AbortReason): void {
     if (rj.done) return;
     this.freeSlot(rj);
-    rj.controller.abort(reason);
+    abort(rj, reason);
     this.deps.logger.warn({ jobId: rj.job.id, reason }, 'job abandoned; its result will be discarded');
   }
 
@@ -248,7 +260,7 @@ export class WorkerPool {
     const leftover = [...this.running.values()];
     for (const rj of leftover) {
       this.freeSlot(rj);
-      rj.controller.abort('shutdown' satisfies AbortReason);
+      abort(rj, 'shutdown');
     }
     if (leftover.length > 0) {
       const leases = leftover.map((rj) => ({ id: rj.job.id, leaseToken: rj.job.leaseToken }));
@@ -258,4 +270,9 @@ export class WorkerPool {
     await this.finisher.drain();
     while (this.unfinishedWrites.size > 0) await Promise.all([...this.unfinishedWrites]);
   }
+}
+
+function abort(rj: RunningJob, reason: AbortReason): void {
+  rj.abortReason ??= reason;
+  rj.controller?.abort(reason);
 }

@@ -102,12 +102,21 @@ export const NEXT_RUN_AT = `SELECT MIN(run_at) AS next FROM jobs WHERE status = 
 export const PAUSE = `INSERT INTO queues (name, paused) VALUES (@queue, 1) ON CONFLICT (name) DO UPDATE SET paused = 1`;
 export const RESUME = `INSERT INTO queues (name, paused) VALUES (@queue, 0) ON CONFLICT (name) DO UPDATE SET paused = 0`;
 
-export const COUNTS = `SELECT queue, status, COUNT(*) AS n FROM jobs GROUP BY queue, status`;
+// Each branch is answered from a covering partial index; none reads the table.
+export const COUNTS = `
+  SELECT queue, 'pending' AS status, COUNT(*) AS n FROM jobs WHERE status = 'pending' GROUP BY queue
+  UNION ALL
+  SELECT queue, 'scheduled', COUNT(*) FROM jobs WHERE status = 'scheduled' GROUP BY queue
+  UNION ALL
+  SELECT queue, 'processing', COUNT(*) FROM jobs INDEXED BY jobs_leases WHERE status = 'processing' GROUP BY queue
+  UNION ALL
+  SELECT queue, status, COUNT(*) FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') GROUP BY queue, status`;
 export const QUEUES = `SELECT name, paused FROM queues`;
 
 /** List statements, one per filter combination so each uses its index. Params: after, limit (+ queue, status). */
 export const LIST = {
   all: `SELECT * FROM jobs WHERE seq > @after ORDER BY seq LIMIT @limit`,
+  // No status in the list index (it would slow the hot path): these walk seq order and filter.
   queue: `SELECT * FROM jobs WHERE queue = @queue AND seq > @after ORDER BY seq LIMIT @limit`,
   status: `SELECT * FROM jobs WHERE status = @status AND seq > @after ORDER BY seq LIMIT @limit`,
   queueStatus: `SELECT * FROM jobs WHERE queue = @queue AND status = @status AND seq > @after ORDER BY seq LIMIT @limit`,

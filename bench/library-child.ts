@@ -1,0 +1,122 @@
+/**
+ * One library-level scenario in a fresh process, so every run starts cold and
+ * its peak RSS is its own. argv[2] is a JSON LibraryScenario; the last stdout
+ * line is the JSON result.
+ */
+import { rmSync } from 'node:fs';
+import { Jobq } from '../src/core/jobq.js';
+import type { Store } from '../src/storage/store.js';
+import { MemoryStore } from '../src/storage/memory/memory-store.js';
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import { peakRssMB, summarize } from './stats.js';
+
+export interface LibraryScenario {
+  store: 'memory' | 'sqlite';
+  sqlitePath: string;
+  kind: 'lib-concurrent' | 'lib-bulk' | 'drain' | 'latency';
+  n: number;
+  /** Callers (lib-concurrent) or worker concurrency (drain, latency). */
+  concurrency: number;
+  /** Jobs per second offered in latency. */
+  rate?: number;
+}
+
+const nowMs = () => performance.timeOrigin + performance.now();
+
+function openStore(s: LibraryScenario): Store {
+  if (s.store === 'memory') return new MemoryStore({ maxActiveJobs: 10_000_000, maxFinishedJobs: 10_000_000 });
+  for (const suffix of ['', '-wal', '-shm']) rmSync(s.sqlitePath + suffix, { force: true });
+  return new SqliteStore({ path: s.sqlitePath });
+}
+
+async function preload(jobq: Jobq, n: number): Promise<void> {
+  for (let done = 0; done < n; done += 1000) {
+    await jobq.enqueueMany(Array.from({ length: Math.min(1000, n - done) }, (_, i) => ({ type: 'noop', payload: { seq: done + i } })));
+  }
+}
+
+async function run(s: LibraryScenario): Promise<Record<string, number>> {
+  const store = openStore(s);
+  if (s.kind === 'lib-concurrent') {
+    const jobq = new Jobq({ store });
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: s.concurrency }, async () => {
+        while (next < s.n) await jobq.enqueue({ type: 'noop', payload: { seq: next++ } });
+      }),
+    );
+    const ms = performance.now() - t0;
+    await jobq.close();
+    return { jobsPerSec: (s.n / ms) * 1000, elapsedMs: ms };
+  }
+  if (s.kind === 'lib-bulk') {
+    const jobq = new Jobq({ store });
+    const t0 = performance.now();
+    await preload(jobq, s.n);
+    const ms = performance.now() - t0;
+    await jobq.close();
+    return { jobsPerSec: (s.n / ms) * 1000, elapsedMs: ms };
+  }
+  if (s.kind === 'drain') {
+    let handled = 0;
+    let allHandled!: () => void;
+    const handledAll = new Promise<void>((r) => (allHandled = r));
+    const jobq = new Jobq({
+      store,
+      queues: { default: { concurrency: s.concurrency } },
+      handlers: { noop: () => void (++handled === s.n && allHandled()) },
+    });
+    await preload(jobq, s.n);
+    const t0 = performance.now();
+    jobq.startWorkers();
+    await handledAll;
+    await jobq.stop(); // returns once every completion is committed
+    const ms = performance.now() - t0;
+    const completed = (await jobq.queues()).find((q) => q.name === 'default')?.counts.completed ?? 0;
+    await jobq.close();
+    if (completed !== s.n) throw new Error(`drain finished with ${completed} of ${s.n} completed`);
+    return { jobsPerSec: (s.n / ms) * 1000, elapsedMs: ms, peakRssMB: peakRssMB() };
+  }
+  // latency: open loop at `rate` jobs/s against running workers.
+  const startDelays: number[] = [];
+  let seen = 0;
+  let allSeen!: () => void;
+  const seenAll = new Promise<void>((r) => (allSeen = r));
+  const jobq = new Jobq({
+    store,
+    queues: { default: { concurrency: s.concurrency } },
+    handlers: {
+      noop: (job) => {
+        const t = (job.payload as { t?: number }).t;
+        if (t !== undefined) {
+          startDelays.push(nowMs() - t);
+          if (++seen === s.n) allSeen();
+        }
+      },
+    },
+  });
+  jobq.startWorkers();
+  for (let i = 0; i < 50; i++) await jobq.enqueue({ type: 'noop', payload: {} }); // warm-up
+  const interval = 1000 / (s.rate ?? 100);
+  const t0 = performance.now();
+  for (let i = 0; i < s.n; i++) {
+    const due = t0 + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    void jobq.enqueue({ type: 'noop', payload: { t: nowMs() } });
+  }
+  await seenAll;
+  await jobq.close();
+  const st = summarize(startDelays);
+  return { p50Ms: st.p50, p99Ms: st.p99, maxMs: st.max, peakRssMB: peakRssMB() };
+}
+
+const scenario = JSON.parse(process.argv[2] ?? '{}') as LibraryScenario;
+run(scenario).then(
+  (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

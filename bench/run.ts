@@ -1,0 +1,144 @@
+/**
+ * `npm run bench`: jobq's own benchmarks for each store, one fresh process per
+ * scenario. Prints a markdown table and writes bench/results/latest.json.
+ * Settings: BENCH_STORES (memory,sqlite), BENCH_HTTP_N (20000), BENCH_BULK_N (50000),
+ * BENCH_LIB_N (100000), BENCH_DRAIN_N (50000), BENCH_LAT_N (500), BENCH_QUICK=1 (small N).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { closedLoop } from './http-load.js';
+import type { LibraryScenario } from './library-child.js';
+import { summarize } from './stats.js';
+
+const env = process.env;
+const quick = env.BENCH_QUICK === '1';
+const int = (name: string, dflt: number) => (env[name] ? Number.parseInt(env[name]!, 10) : dflt);
+const cfg = {
+  stores: (env.BENCH_STORES ?? 'memory,sqlite').split(',').map((s) => s.trim()) as ('memory' | 'sqlite')[],
+  httpN: int('BENCH_HTTP_N', quick ? 2000 : 20_000),
+  bulkN: int('BENCH_BULK_N', quick ? 5000 : 50_000),
+  libN: int('BENCH_LIB_N', quick ? 10_000 : 100_000),
+  drainN: int('BENCH_DRAIN_N', quick ? 5000 : 50_000),
+  latN: int('BENCH_LAT_N', quick ? 100 : 500),
+  connections: 50,
+};
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('./library-child.js', import.meta.url));
+const OUT_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+const dbPath = (store: string) => join(tmpdir(), `jobq-bench-${process.pid}-${store}.db`);
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+function removeDb(path: string) {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+}
+
+async function withServer<T>(store: string, fn: (url: string) => Promise<T>): Promise<T> {
+  const db = dbPath(store);
+  removeDb(db);
+  // No worker for the "default" queue: these scenarios measure enqueue alone.
+  const args = [CLI, 'serve', '--port', '0', '--store', store, '--sqlite-path', db, '--queues', 'idle', '--memory-max-jobs', '10000000', '--log-level', 'warn'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /\{"listening":"([^"]+)"\}/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    });
+    return await fn(url);
+  } finally {
+    child.kill('SIGKILL');
+    removeDb(db);
+  }
+}
+
+function library(s: Omit<LibraryScenario, 'sqlitePath'>): Record<string, number> {
+  const sqlitePath = dbPath(s.store);
+  const r = spawnSync(process.execPath, [CHILD, JSON.stringify({ ...s, sqlitePath })], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  removeDb(sqlitePath);
+  if (r.status !== 0) throw new Error(`library scenario ${s.kind} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+interface Row {
+  store: string;
+  scenario: string;
+  value: string;
+  detail: string;
+  raw: Record<string, number>;
+}
+
+async function benchStore(store: 'memory' | 'sqlite'): Promise<Row[]> {
+  const rows: Row[] = [];
+  const add = (scenario: string, value: string, detail: string, raw: Record<string, number>) => {
+    rows.push({ store, scenario, value, detail, raw });
+    log(`  ${store} · ${scenario}: ${value} ${detail}`);
+  };
+
+  await withServer(store, async (url) => {
+    await closedLoop({ url, path: '/v1/jobs', body: () => '{"type":"noop"}', total: 2000, connections: cfg.connections }); // warm-up
+    const single = await closedLoop({
+      url,
+      path: '/v1/jobs',
+      body: (i) => `{"type":"noop","payload":{"seq":${i}}}`,
+      total: cfg.httpN,
+      connections: cfg.connections,
+      keepBodies: true,
+    });
+    const ids = single.bodies.map((b) => (JSON.parse(b) as { id: string }).id);
+    const duplicates = ids.length - new Set(ids).size;
+    const lat = summarize(single.latenciesMs);
+    const rate = (single.ok / single.elapsedMs) * 1000;
+    add('HTTP enqueue, single, 50 connections', `${fmt(rate)} jobs/s`, `p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms, ${single.errors} errors, ${duplicates} duplicate ids`, {
+      jobsPerSec: rate,
+      p50Ms: lat.p50,
+      p99Ms: lat.p99,
+      errors: single.errors,
+      duplicateIds: duplicates,
+    });
+    const batch = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ type: 'noop', payload: { seq: i } })));
+    const bulk = await closedLoop({ url, path: '/v1/jobs', body: () => batch, total: cfg.bulkN / 1000, connections: 1 });
+    const bulkRate = ((bulk.ok * 1000) / bulk.elapsedMs) * 1000;
+    add('HTTP enqueue, bulk (1,000 per request)', `${fmt(bulkRate)} jobs/s`, `${bulk.errors} errors`, { jobsPerSec: bulkRate, errors: bulk.errors });
+  });
+
+  const conc = library({ store, kind: 'lib-concurrent', n: cfg.libN, concurrency: cfg.connections });
+  add('library enqueue, 50 concurrent callers', `${fmt(conc.jobsPerSec!)} jobs/s`, '', conc);
+  const bulk = library({ store, kind: 'lib-bulk', n: cfg.bulkN, concurrency: 1 });
+  add('library enqueue, bulk (enqueueMany of 1,000)', `${fmt(bulk.jobsPerSec!)} jobs/s`, '', bulk);
+  for (const c of [1, 50]) {
+    const d = library({ store, kind: 'drain', n: cfg.drainN, concurrency: c });
+    add(`processing ${fmt(cfg.drainN)} no-op jobs, concurrency ${c}`, `${fmt(d.jobsPerSec!)} jobs/s`, `peak RSS ${d.peakRssMB} MB`, d);
+  }
+  const l = library({ store, kind: 'latency', n: cfg.latN, concurrency: 50, rate: 100 });
+  add('enqueue → handler start, 100 jobs/s', `p50 ${l.p50Ms!.toFixed(2)} ms`, `p99 ${l.p99Ms!.toFixed(2)} ms, max ${l.maxMs!.toFixed(2)} ms, peak RSS ${l.peakRssMB} MB`, l);
+  return rows;
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+const rows: Row[] = [];
+log(`jobq bench: ${JSON.stringify(cfg)}`);
+for (const store of cfg.stores) rows.push(...(await benchStore(store)));
+
+const table = ['| store | scenario | result | detail |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.store} | ${r.scenario} | ${r.value} | ${r.detail} |`)].join('\n');
+process.stdout.write(`${table}\n`);
+mkdirSync(OUT_DIR, { recursive: true });
+const result = {
+  at: new Date().toISOString(),
+  env: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30) },
+  config: cfg,
+  rows,
+};
+writeFileSync(join(OUT_DIR, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(OUT_DIR, 'latest.md'), `${table}\n`);
+log(`wrote ${join(OUT_DIR, 'latest.json')}`);
