@@ -19,13 +19,17 @@ export interface LibraryScenario {
   concurrency: number;
   /** Jobs per second offered in latency. */
   rate?: number;
+  /** Leave the SQLite file for the next scenario (a preload). */
+  keepFile?: boolean;
+  /** drain: the jobs are already in the SQLite file. */
+  preloaded?: boolean;
 }
 
 const nowMs = () => performance.timeOrigin + performance.now();
 
 function openStore(s: LibraryScenario): Store {
   if (s.store === 'memory') return new MemoryStore({ maxActiveJobs: 10_000_000, maxFinishedJobs: 10_000_000 });
-  for (const suffix of ['', '-wal', '-shm']) rmSync(s.sqlitePath + suffix, { force: true });
+  if (!s.preloaded) for (const suffix of ['', '-wal', '-shm']) rmSync(s.sqlitePath + suffix, { force: true });
   return new SqliteStore({ path: s.sqlitePath });
 }
 
@@ -67,7 +71,7 @@ async function run(s: LibraryScenario): Promise<Record<string, number>> {
       queues: { default: { concurrency: s.concurrency } },
       handlers: { noop: () => void (++handled === s.n && allHandled()) },
     });
-    await preload(jobq, s.n);
+    if (!s.preloaded) await preload(jobq, s.n);
     const t0 = performance.now();
     jobq.startWorkers();
     await handledAll;

@@ -10,6 +10,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedLoop } from './http-load.js';
+import { wrkAvailable, wrkPost } from './wrk-load.js';
 import type { LibraryScenario } from './library-child.js';
 import { summarize } from './stats.js';
 
@@ -24,6 +25,7 @@ const cfg = {
   drainN: int('BENCH_DRAIN_N', quick ? 5000 : 50_000),
   latN: int('BENCH_LAT_N', quick ? 100 : 500),
   connections: 50,
+  wrkSeconds: int('BENCH_WRK_SECONDS', quick ? 3 : 10),
 };
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -62,7 +64,7 @@ async function withServer<T>(store: string, fn: (url: string) => Promise<T>): Pr
 function library(s: Omit<LibraryScenario, 'sqlitePath'>): Record<string, number> {
   const sqlitePath = dbPath(s.store);
   const r = spawnSync(process.execPath, [CHILD, JSON.stringify({ ...s, sqlitePath })], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  removeDb(sqlitePath);
+  if (!s.keepFile) removeDb(sqlitePath);
   if (r.status !== 0) throw new Error(`library scenario ${s.kind} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }
@@ -84,25 +86,44 @@ async function benchStore(store: 'memory' | 'sqlite'): Promise<Row[]> {
 
   await withServer(store, async (url) => {
     await closedLoop({ url, path: '/v1/jobs', body: () => '{"type":"noop"}', total: 2000, connections: cfg.connections }); // warm-up
-    const single = await closedLoop({
-      url,
-      path: '/v1/jobs',
-      body: (i) => `{"type":"noop","payload":{"seq":${i}}}`,
-      total: cfg.httpN,
-      connections: cfg.connections,
-      keepBodies: true,
-    });
-    const ids = single.bodies.map((b) => (JSON.parse(b) as { id: string }).id);
-    const duplicates = ids.length - new Set(ids).size;
-    const lat = summarize(single.latenciesMs);
-    const rate = (single.ok / single.elapsedMs) * 1000;
-    add('HTTP enqueue, single, 50 connections', `${fmt(rate)} jobs/s`, `p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms, ${single.errors} errors, ${duplicates} duplicate ids`, {
-      jobsPerSec: rate,
-      p50Ms: lat.p50,
-      p99Ms: lat.p99,
-      errors: single.errors,
-      duplicateIds: duplicates,
-    });
+    const before = await storedJobs(url);
+    if (wrkAvailable()) {
+      const w = wrkPost(`${url}/v1/jobs`, cfg.connections, cfg.wrkSeconds);
+      const acked = w.requests - w.non2xx;
+      // Every acknowledged enqueue must be its own stored row; a duplicate id would collapse two into one.
+      const stored = (await storedJobs(url)) - before;
+      const duplicates = Math.max(0, acked - stored);
+      add('HTTP enqueue, single, 50 connections (wrk)', `${fmt(w.requestsPerSec)} jobs/s`, `p50 ${w.p50Ms.toFixed(2)} ms, p99 ${w.p99Ms.toFixed(2)} ms, ${w.non2xx + w.socketErrors} errors, ${fmt(acked)} acknowledged, ${fmt(stored)} stored, ${duplicates} lost or duplicate ids`, {
+        jobsPerSec: w.requestsPerSec,
+        p50Ms: w.p50Ms,
+        p99Ms: w.p99Ms,
+        errors: w.non2xx + w.socketErrors,
+        acknowledged: acked,
+        stored,
+        duplicateIds: duplicates,
+      });
+    } else {
+      log('  wrk not installed (apt-get install wrk): using the Node load generator, which caps this scenario on 2 cores');
+      const single = await closedLoop({
+        url,
+        path: '/v1/jobs',
+        body: (i) => `{"type":"noop","payload":{"seq":${i}}}`,
+        total: cfg.httpN,
+        connections: cfg.connections,
+        keepBodies: true,
+      });
+      const ids = single.bodies.map((b) => (JSON.parse(b) as { id: string }).id);
+      const duplicates = ids.length - new Set(ids).size;
+      const lat = summarize(single.latenciesMs);
+      const rate = (single.ok / single.elapsedMs) * 1000;
+      add('HTTP enqueue, single, 50 connections (Node client)', `${fmt(rate)} jobs/s`, `p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms, ${single.errors} errors, ${duplicates} duplicate ids`, {
+        jobsPerSec: rate,
+        p50Ms: lat.p50,
+        p99Ms: lat.p99,
+        errors: single.errors,
+        duplicateIds: duplicates,
+      });
+    }
     const batch = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ type: 'noop', payload: { seq: i } })));
     const bulk = await closedLoop({ url, path: '/v1/jobs', body: () => batch, total: cfg.bulkN / 1000, connections: 1 });
     const bulkRate = ((bulk.ok * 1000) / bulk.elapsedMs) * 1000;
@@ -114,12 +135,20 @@ async function benchStore(store: 'memory' | 'sqlite'): Promise<Row[]> {
   const bulk = library({ store, kind: 'lib-bulk', n: cfg.bulkN, concurrency: 1 });
   add('library enqueue, bulk (enqueueMany of 1,000)', `${fmt(bulk.jobsPerSec!)} jobs/s`, '', bulk);
   for (const c of [1, 50]) {
-    const d = library({ store, kind: 'drain', n: cfg.drainN, concurrency: c });
+    // SQLite: the jobs are written by another process first, so the worker's peak RSS is its own.
+    if (store === 'sqlite') library({ store, kind: 'lib-bulk', n: cfg.drainN, concurrency: 1, keepFile: true });
+    const d = library({ store, kind: 'drain', n: cfg.drainN, concurrency: c, preloaded: store === 'sqlite' });
     add(`processing ${fmt(cfg.drainN)} no-op jobs, concurrency ${c}`, `${fmt(d.jobsPerSec!)} jobs/s`, `peak RSS ${d.peakRssMB} MB`, d);
   }
   const l = library({ store, kind: 'latency', n: cfg.latN, concurrency: 50, rate: 100 });
   add('enqueue → handler start, 100 jobs/s', `p50 ${l.p50Ms!.toFixed(2)} ms`, `p99 ${l.p99Ms!.toFixed(2)} ms, max ${l.maxMs!.toFixed(2)} ms, peak RSS ${l.peakRssMB} MB`, l);
   return rows;
+}
+
+async function storedJobs(url: string): Promise<number> {
+  const res = await fetch(`${url}/v1/queues`);
+  const body = (await res.json()) as { queues: { counts: Record<string, number> }[] };
+  return body.queues.reduce((n, q) => n + Object.values(q.counts).reduce((a, b) => a + b, 0), 0);
 }
 
 function fmt(n: number): string {

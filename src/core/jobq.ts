@@ -12,7 +12,7 @@ import { GroupCommitter } from './group-commit.js';
 import { resolveOptions, type JobqOptions, type ResolvedOptions } from './options.js';
 import { retryDelayMs } from './retry-policy.js';
 import { WorkerPool } from './worker-pool.js';
-import type { JobListPage, NewJobRecord, QueueInfo, Store } from '../storage/store.js';
+import { freshJobFields, type JobListPage, type NewJobRecord, type QueueInfo, type Store } from '../storage/store.js';
 
 export interface ListJobsParams {
   queue?: string;
@@ -177,24 +177,5 @@ export class Jobq {
 }
 
 function recordToJob<P>(r: NewJobRecord, payload: P | undefined): Job<P> {
-  return {
-    id: r.id,
-    queue: r.queue,
-    type: r.type,
-    payload: (payload ?? null) as P,
-    status: r.status,
-    priority: r.priority,
-    attempts: 0,
-    maxAttempts: r.maxAttempts,
-    timeoutMs: r.timeoutMs,
-    runAt: r.runAt,
-    createdAt: r.createdAt,
-    startedAt: null,
-    finishedAt: null,
-    updatedAt: r.createdAt,
-    result: null,
-    errors: [],
-    progress: null,
-    leaseExpiresAt: null,
-  };
+  return { ...freshJobFields(r), payload: (payload ?? null) as P, result: null };
 }

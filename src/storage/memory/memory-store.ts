@@ -9,6 +9,7 @@ import { assertOperation, isFinished, type Job, type JobError, type JobStatus, t
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import {
   emptyCounts,
+  freshJobFields,
   type JobCancelParams,
   type JobClaimParams,
   type JobExtendLeasesParams,
@@ -36,27 +37,12 @@ export interface MemoryStoreOptions {
   maxFinishedJobs?: number;
 }
 
-interface MemJob {
+/** A stored job: JSON kept as text, so callers get copies and never share objects with the store. */
+interface MemJob extends Omit<Job, 'payload' | 'result'> {
   seq: number;
-  id: string;
-  queue: string;
-  type: string;
   payloadJson: string;
-  status: JobStatus;
-  priority: number;
-  attempts: number;
-  maxAttempts: number;
-  timeoutMs: number | null;
-  runAt: number;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  updatedAt: number;
   resultJson: string | null;
-  errors: JobError[];
-  progress: number | null;
   leaseToken: string | null;
-  leaseExpiresAt: number | null;
   /** Bumped each time the job enters a heap, so stale heap entries can be skipped. */
   generation: number;
 }
@@ -151,29 +137,7 @@ export class MemoryStore implements Store {
       throw new JobqError('capacity_exceeded', `the in-memory store holds its maximum of ${this.maxActive} unfinished jobs; retry later`);
     }
     for (const r of jobs) {
-      const job: MemJob = {
-        seq: this.nextSeq++,
-        id: r.id,
-        queue: r.queue,
-        type: r.type,
-        payloadJson: r.payloadJson,
-        status: r.status,
-        priority: r.priority,
-        attempts: 0,
-        maxAttempts: r.maxAttempts,
-        timeoutMs: r.timeoutMs,
-        runAt: r.runAt,
-        createdAt: r.createdAt,
-        startedAt: null,
-        finishedAt: null,
-        updatedAt: r.createdAt,
-        resultJson: null,
-        errors: [],
-        progress: null,
-        leaseToken: null,
-        leaseExpiresAt: null,
-        generation: 0,
-      };
+      const job: MemJob = { ...freshJobFields(r), seq: this.nextSeq++, payloadJson: r.payloadJson, resultJson: null, leaseToken: null, generation: 0 };
       this.jobs.set(job.id, job);
       this.activeCount++;
       this.enqueueReady(job);

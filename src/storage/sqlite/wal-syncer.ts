@@ -30,8 +30,12 @@ export class WalSyncer {
 
   private start(): Promise<void> {
     // The WAL file keeps its inode for the life of our connection (SQLite reuses it from the start after a checkpoint).
-    this.handle ??= open(this.walPath, 'r');
-    const run = this.handle.then((h) => h.sync());
+    const handle = (this.handle ??= open(this.walPath, 'r'));
+    // A failed open is not cached: the next call tries again.
+    handle.catch(() => {
+      if (this.handle === handle) this.handle = null;
+    });
+    const run = handle.then((h) => h.sync());
     const settled: Promise<void> = run.then(
       () => {},
       () => {},
@@ -46,6 +50,6 @@ export class WalSyncer {
     await Promise.allSettled([this.running, this.next]);
     const h = this.handle;
     this.handle = null;
-    if (h) await (await h).close();
+    if (h) await h.then((fh) => fh.close()).catch(() => {});
   }
 }

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { it } from 'node:test';
+import { WalSyncer } from '../../src/storage/sqlite/wal-syncer.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+it('WalSyncer: calls made while an fsync runs share the next one; all resolve', async () => {
+  const dir = tempDir();
+  const file = dir.file('x.db-wal');
+  writeFileSync(file, 'frames');
+  const syncer = new WalSyncer(file);
+  const order: string[] = [];
+  const first = syncer.sync().then(() => order.push('first'));
+  const second = syncer.sync().then(() => order.push('second'));
+  const third = syncer.sync().then(() => order.push('third'));
+  await Promise.all([first, second, third]);
+  assert.deepEqual(order, ['first', 'second', 'third'], 'later callers wait for a later fsync');
+  await syncer.sync();
+  await syncer.close();
+  dir.remove();
+});
+
+it('WalSyncer: a failing fsync rejects its callers and later calls still work', async () => {
+  const dir = tempDir();
+  const file = dir.file('late-wal');
+  const syncer = new WalSyncer(file);
+  await assert.rejects(syncer.sync(), /ENOENT/);
+  writeFileSync(file, 'frames');
+  await syncer.sync();
+  await syncer.close();
+  dir.remove();
+});
