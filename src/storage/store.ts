@@ -167,28 +167,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** A new job's fields as they are the moment it is stored (payload and result aside). */
-export function freshJobFields(r: NewJobRecord): Omit<Job, 'payload' | 'result'> {
-  return {
-    id: r.id,
-    queue: r.queue,
-    type: r.type,
-    status: r.status,
-    priority: r.priority,
-    attempts: 0,
-    maxAttempts: r.maxAttempts,
-    timeoutMs: r.timeoutMs,
-    runAt: r.runAt,
-    createdAt: r.createdAt,
-    startedAt: null,
-    finishedAt: null,
-    updatedAt: r.createdAt,
-    errors: [],
-    progress: null,
-    leaseExpiresAt: null,
-  };
-}
-
 export function emptyCounts(): StatusCounts {
   return { scheduled: 0, pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 };
 }

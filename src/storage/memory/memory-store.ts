@@ -5,11 +5,10 @@
  * Finished jobs are kept up to `maxFinishedJobs`, oldest evicted first.
  */
 import { JobqError } from '../../core/errors.js';
-import { assertOperation, isFinished, type Job, type JobError, type JobStatus, type LeasedJob } from '../../core/job.js';
+import { assertOperation, isFinished, type Job, type JobStatus, type LeasedJob } from '../../core/job.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import {
   emptyCounts,
-  freshJobFields,
   type JobCancelParams,
   type JobClaimParams,
   type JobExtendLeasesParams,
@@ -137,7 +136,32 @@ export class MemoryStore implements Store {
       throw new JobqError('capacity_exceeded', `the in-memory store holds its maximum of ${this.maxActive} unfinished jobs; retry later`);
     }
     for (const r of jobs) {
-      const job: MemJob = { ...freshJobFields(r), seq: this.nextSeq++, payloadJson: r.payloadJson, resultJson: null, leaseToken: null, generation: 0 };
+      // Spelled out rather than spread from a shared helper: with a spread, HTTP
+      // enqueue on this store measured 29k req/s instead of 45k (V8 builds these
+      // long-lived objects with a worse shape).
+      const job: MemJob = {
+        seq: this.nextSeq++,
+        id: r.id,
+        queue: r.queue,
+        type: r.type,
+        payloadJson: r.payloadJson,
+        status: r.status,
+        priority: r.priority,
+        attempts: 0,
+        maxAttempts: r.maxAttempts,
+        timeoutMs: r.timeoutMs,
+        runAt: r.runAt,
+        createdAt: r.createdAt,
+        startedAt: null,
+        finishedAt: null,
+        updatedAt: r.createdAt,
+        resultJson: null,
+        errors: [],
+        progress: null,
+        leaseToken: null,
+        leaseExpiresAt: null,
+        generation: 0,
+      };
       this.jobs.set(job.id, job);
       this.activeCount++;
       this.enqueueReady(job);
