@@ -3,12 +3,13 @@
 import { Command, Option } from 'commander';
 import { JobqError } from '../core/errors.js';
 import { enqueueCommand, statusCommand } from './client-commands.js';
-import { runServer } from './run-server.js';
+import { migrateCommand, runServer } from './run-server.js';
 import { parseSettings, SETTINGS, SettingsError } from './settings.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 function withServerOptions(cmd: Command): Command {
+  cmd.option('--no-listen', 'Postgres: poll instead of LISTEN/NOTIFY (behind PgBouncer in transaction mode); env JOBQ_PG_LISTEN=false');
   for (const [key, s] of Object.entries(SETTINGS)) {
     const opt = new Option(s.flag, `${s.help}${s.default !== undefined ? ` (default: ${s.default})` : ''}`).env(s.env);
     if (opt.attributeName() !== key) throw new Error(`flag ${s.flag} does not map to setting ${key}`);
@@ -26,13 +27,19 @@ function fail(err: unknown): never {
 
 const program = new Command('jobq').description('A durable, fast job queue.').showHelpAfterError();
 
-withServerOptions(program.command('serve').description('run the HTTP API and the workers')).action(async (opts: Record<string, string>) => {
+withServerOptions(program.command('serve').description('run the HTTP API and the workers')).action(async (opts: Record<string, string | boolean>) => {
   await runServer(parseSettings(opts), 'serve').catch(fail);
 });
 
 withServerOptions(program.command('worker').description('run workers only (share a store with a serve process)')).action(
-  async (opts: Record<string, string>) => {
+  async (opts: Record<string, string | boolean>) => {
     await runServer(parseSettings(opts), 'worker').catch(fail);
+  },
+);
+
+withServerOptions(program.command('migrate').description('apply the store\'s migrations and exit (serve and worker also apply them at start)')).action(
+  async (opts: Record<string, string | boolean>) => {
+    await migrateCommand(parseSettings(opts)).catch(fail);
   },
 );
 

@@ -14,7 +14,7 @@ import { queueOptions, type ServerSettings } from './settings.js';
 export async function runServer(settings: ServerSettings, mode: 'serve' | 'worker'): Promise<void> {
   const logger = pino({ level: settings.logLevel, base: { pid: process.pid } });
   const handlers = { [DEMO_TYPE]: demoHandler, ...(settings.handlers ? await loadHandlers(settings.handlers) : {}) };
-  const store = await openStore(settings);
+  const store = await openStore(settings, logger);
   const jobq = new Jobq({
     store,
     handlers,
@@ -59,5 +59,15 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
     if (settings.port === 0) process.stdout.write(`${JSON.stringify({ listening: address })}\n`);
   } else {
     logger.info({ store: settings.store, queues: settings.queues }, 'jobq worker running');
+    // The worker's counterpart of the "listening" line, for scripts and tests.
+    process.stdout.write(`${JSON.stringify({ worker: 'running', pid: process.pid })}\n`);
   }
+}
+
+/** `jobq migrate`: opening a store applies its pending migrations under a lock; then close. */
+export async function migrateCommand(settings: ServerSettings): Promise<void> {
+  const logger = pino({ level: settings.logLevel });
+  const store = await openStore(settings, logger);
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ migrated: settings.store })}\n`);
 }

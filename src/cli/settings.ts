@@ -7,7 +7,12 @@ import { DEFAULTS } from '../core/options.js';
 export interface ServerSettings {
   host: string;
   port: number;
-  store: 'sqlite' | 'memory';
+  store: 'sqlite' | 'memory' | 'postgres';
+  databaseUrl: string | undefined;
+  pgSchema: string;
+  pgPoolSize: number;
+  /** LISTEN/NOTIFY wake-ups (off behind PgBouncer in transaction mode). */
+  listen: boolean;
   sqlitePath: string;
   sqliteSynchronous: 'full' | 'normal';
   memoryMaxJobs: number;
@@ -28,7 +33,10 @@ export interface ServerSettings {
 export const SETTINGS = {
   host: { flag: '--host <host>', env: 'JOBQ_HOST', default: '127.0.0.1', help: 'interface to listen on' },
   port: { flag: '--port <port>', env: 'JOBQ_PORT', default: '8080', help: 'TCP port (0 = any free port)' },
-  store: { flag: '--store <kind>', env: 'JOBQ_STORE', default: 'sqlite', help: 'storage backend: sqlite | memory' },
+  store: { flag: '--store <kind>', env: 'JOBQ_STORE', default: 'sqlite', help: 'storage backend: sqlite | memory | postgres' },
+  databaseUrl: { flag: '--database-url <url>', env: 'JOBQ_DATABASE_URL', default: undefined, help: 'Postgres URL (with --store postgres)' },
+  pgSchema: { flag: '--pg-schema <name>', env: 'JOBQ_PG_SCHEMA', default: 'jobq', help: 'Postgres schema for jobq tables' },
+  pgPoolSize: { flag: '--pg-pool-size <n>', env: 'JOBQ_PG_POOL_SIZE', default: '10', help: 'Postgres connections per process' },
   sqlitePath: { flag: '--sqlite-path <path>', env: 'JOBQ_SQLITE_PATH', default: 'jobq.db', help: 'SQLite database file' },
   sqliteSynchronous: {
     flag: '--sqlite-synchronous <mode>',
@@ -58,18 +66,18 @@ export const SETTINGS = {
   maxBatchSize: { flag: '--max-batch-size <n>', env: 'JOBQ_MAX_BATCH_SIZE', default: String(DEFAULTS.limits.maxBatchSize), help: 'most jobs per bulk request' },
   bodyLimitBytes: { flag: '--body-limit-bytes <n>', env: 'JOBQ_BODY_LIMIT_BYTES', default: String(16 * 1024 * 1024), help: 'largest HTTP request body' },
   logLevel: { flag: '--log-level <level>', env: 'JOBQ_LOG_LEVEL', default: 'info', help: 'fatal | error | warn | info | debug | trace | silent' },
-} as const satisfies Record<keyof ServerSettings, { flag: string; env: string; default: string | undefined; help: string }>;
+} as const satisfies Record<Exclude<keyof ServerSettings, 'listen'>, { flag: string; env: string; default: string | undefined; help: string }>;
 
 export class SettingsError extends Error {}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function label(key: keyof ServerSettings): string {
+function label(key: Exclude<keyof ServerSettings, 'listen'>): string {
   const s = SETTINGS[key];
   return `${s.flag.split(' ')[0]} (${s.env})`;
 }
 
-function int(key: keyof ServerSettings, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function int(key: Exclude<keyof ServerSettings, 'listen'>, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(raw);
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
     throw new SettingsError(`invalid ${label(key)}: expected an integer from ${min} to ${max}, got "${raw}"`);
@@ -77,14 +85,17 @@ function int(key: keyof ServerSettings, raw: string, min: number, max = Number.M
   return n;
 }
 
-function oneOf<T extends string>(key: keyof ServerSettings, raw: string, allowed: readonly T[]): T {
+function oneOf<T extends string>(key: Exclude<keyof ServerSettings, 'listen'>, raw: string, allowed: readonly T[]): T {
   if (!allowed.includes(raw as T)) throw new SettingsError(`invalid ${label(key)}: expected one of ${allowed.join(', ')}, got "${raw}"`);
   return raw as T;
 }
 
-/** `raw` holds commander's values (flag, else env, else default), all strings. */
-export function parseSettings(raw: Record<string, string | undefined>): ServerSettings {
-  const get = (key: keyof ServerSettings) => raw[key] ?? SETTINGS[key].default ?? '';
+/**
+ * `raw` holds commander's values (flag, else env, else default), all strings
+ * but `listen`, which is false after --no-listen (or JOBQ_PG_LISTEN=false).
+ */
+export function parseSettings(raw: Record<string, string | boolean | undefined>): ServerSettings {
+  const get = (key: Exclude<keyof ServerSettings, 'listen'>) => String(raw[key] ?? SETTINGS[key].default ?? '');
   const queues = get('queues')
     .split(',')
     .map((q) => q.trim())
@@ -97,17 +108,29 @@ export function parseSettings(raw: Record<string, string | undefined>): ServerSe
   }
   const host = get('host');
   if (!host) throw new SettingsError(`invalid ${label('host')}: empty`);
-  const handlers = raw.handlers;
+  const handlers = raw.handlers === undefined ? undefined : String(raw.handlers);
+  const store = oneOf('store', get('store'), ['sqlite', 'memory', 'postgres'] as const);
+  const databaseUrl = raw.databaseUrl === undefined || raw.databaseUrl === '' ? undefined : String(raw.databaseUrl);
+  if (store === 'postgres' && !databaseUrl) throw new SettingsError(`invalid ${label('databaseUrl')}: required with --store postgres`);
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new SettingsError(`invalid ${label('databaseUrl')}: expected postgres://…`);
+  const pgSchema = get('pgSchema');
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema)) throw new SettingsError(`invalid ${label('pgSchema')}: expected a lower-case SQL identifier, got "${pgSchema}"`);
+  const listenEnv = process.env.JOBQ_PG_LISTEN;
+  if (listenEnv !== undefined && !['true', 'false'].includes(listenEnv)) throw new SettingsError(`invalid --no-listen (JOBQ_PG_LISTEN): expected true or false, got "${listenEnv}"`);
   return {
     host,
     port: int('port', get('port'), 0, 65535),
-    store: oneOf('store', get('store'), ['sqlite', 'memory'] as const),
+    store,
+    databaseUrl,
+    pgSchema,
+    pgPoolSize: int('pgPoolSize', get('pgPoolSize'), 1, 1000),
+    listen: raw.listen !== false && listenEnv !== 'false',
     sqlitePath: get('sqlitePath'),
     sqliteSynchronous: oneOf('sqliteSynchronous', get('sqliteSynchronous'), ['full', 'normal'] as const),
     memoryMaxJobs: int('memoryMaxJobs', get('memoryMaxJobs'), 1),
     concurrency: int('concurrency', get('concurrency'), 1, 10_000),
     queues,
-    handlers: handlers === undefined || handlers === '' ? undefined : handlers,
+    handlers: handlers === '' ? undefined : handlers,
     shutdownTimeoutMs: int('shutdownTimeoutMs', get('shutdownTimeoutMs'), 0),
     leaseMs: int('leaseMs', get('leaseMs'), 100),
     pollIntervalMs: int('pollIntervalMs', get('pollIntervalMs'), 1),

@@ -63,6 +63,28 @@ export class Jobq {
   /** Enqueues up to `limits.maxBatchSize` jobs in one transaction; all or none. */
   async enqueueMany<P>(inputs: readonly EnqueueInput<P>[]): Promise<Job<P>[]> {
     this.assertAccepting();
+    const records = this.toRecords(inputs);
+    await this.inserter.add(records);
+    this.afterInsert(records);
+    return records.map((r, i) => recordToJob<P>(r, inputs[i]!.payload));
+  }
+
+  /**
+   * Enqueues inside the caller's own transaction (Postgres: pass your `pg`
+   * client with an open BEGIN): the jobs exist if and only if it commits.
+   * Workers everywhere are woken by the store's notification at commit.
+   */
+  async enqueueInTransaction<P>(tx: unknown, inputs: EnqueueInput<P> | readonly EnqueueInput<P>[]): Promise<Job<P>[]> {
+    this.assertAccepting();
+    const insertWith = this.store.jobInsertManyWith?.bind(this.store);
+    if (!insertWith) throw new JobqError('invalid_option', 'this store cannot enqueue inside a caller\'s transaction', { details: { field: 'store' } });
+    const list = Array.isArray(inputs) ? inputs : [inputs as EnqueueInput<P>];
+    const records = this.toRecords(list);
+    await insertWith(tx, { jobs: records });
+    return records.map((r, i) => recordToJob<P>(r, list[i]!.payload));
+  }
+
+  private toRecords<P>(inputs: readonly EnqueueInput<P>[]): NewJobRecord[] {
     const { maxBatchSize } = this.options.limits;
     if (inputs.length === 0) throw new JobqError('invalid_request', 'a batch needs at least one job', { details: { field: 'jobs' } });
     if (inputs.length > maxBatchSize) {
@@ -70,10 +92,7 @@ export class Jobq {
     }
     const now = this.clock.now();
     const single = inputs.length === 1;
-    const records = inputs.map((input, i) => toNewJobRecord(input, this.options, now, single ? undefined : i));
-    await this.inserter.add(records);
-    this.afterInsert(records);
-    return records.map((r, i) => recordToJob<P>(r, inputs[i]!.payload));
+    return inputs.map((input, i) => toNewJobRecord(input, this.options, now, single ? undefined : i));
   }
 
   private afterInsert(records: readonly NewJobRecord[]): void {

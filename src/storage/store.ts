@@ -159,6 +159,13 @@ export interface Store {
   queueList(): Promise<QueueInfo[]>;
 
   /**
+   * Inserts inside the caller's own open transaction (`tx` is the backend's
+   * client, e.g. a `pg` client): the jobs exist if and only if it commits.
+   * Only for stores that can; Jobq.enqueueInTransaction checks for it.
+   */
+  jobInsertManyWith?(tx: unknown, params: JobInsertManyParams): Promise<void>;
+
+  /**
    * Calls `onChange` soon after another process may have committed jobs.
    * Only for shared stores; returns an unsubscribe function.
    */

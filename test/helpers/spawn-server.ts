@@ -13,8 +13,15 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function spawnServer(args: string[], { command = 'serve', timeoutMs = 15_000 } = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, command, '--port', '0', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnServer(
+  args: string[],
+  { command = 'serve', timeoutMs = 15_000, env = {} as Record<string, string> } = {},
+): Promise<ServerProcess> {
+  const portArgs = command === 'serve' ? ['--port', '0'] : [];
+  const child = spawn(process.execPath, [CLI, command, ...portArgs, '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
@@ -31,8 +38,13 @@ export async function spawnServer(args: string[], { command = 'serve', timeoutMs
       }
     });
     if (command === 'worker') {
-      clearTimeout(timer);
-      resolve('');
+      // A worker prints nothing on stdout; it is up once its start-up log line is out.
+      child.stdout!.on('data', () => {
+        if (out.includes('{"worker":"running"')) {
+          clearTimeout(timer);
+          resolve('');
+        }
+      });
     }
     void exited.then(({ code }) => reject(new Error(`server exited with ${code} before listening:\n${out}`)));
   });

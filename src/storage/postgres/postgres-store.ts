@@ -161,10 +161,10 @@ export class PostgresStore implements Store {
   }
 
   /** Inserts inside the caller's own transaction: the jobs exist if and only if it commits. */
-  async jobInsertManyWith(client: pg.ClientBase, p: JobInsertManyParams): Promise<void> {
+  async jobInsertManyWith(client: unknown, p: JobInsertManyParams): Promise<void> {
     if (p.jobs.length === 0) return;
     try {
-      await client.query(this.sql.insert, this.insertValues(p));
+      await (client as pg.ClientBase).query(this.sql.insert, this.insertValues(p));
     } catch (err) {
       throw mapPgError(err);
     }

@@ -1,0 +1,45 @@
+-- jobq Postgres schema as the migrations build it (schema "jobq").
+-- Checked by test/storage/postgres-schema.test.ts; rewrite with JOBQ_UPDATE_SCHEMA_DUMP=1 npm test.
+
+CREATE TABLE jobq.jobq_migrations (
+  version integer NOT NULL,
+  name text NOT NULL,
+  applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+ALTER TABLE jobq.jobq_migrations ADD CONSTRAINT jobq_migrations_pkey PRIMARY KEY (version);
+
+CREATE TABLE jobq.jobs (
+  seq bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+  id uuid NOT NULL,
+  queue text NOT NULL,
+  type text NOT NULL,
+  payload json NOT NULL,
+  status text NOT NULL,
+  priority integer NOT NULL,
+  attempts integer DEFAULT 0 NOT NULL,
+  max_attempts integer NOT NULL,
+  timeout_ms integer,
+  run_at bigint NOT NULL,
+  created_at bigint NOT NULL,
+  started_at bigint,
+  finished_at bigint,
+  updated_at bigint NOT NULL,
+  result json,
+  errors jsonb DEFAULT '[]'::jsonb NOT NULL,
+  progress double precision,
+  lease_token text,
+  lease_expires_at bigint
+);
+ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_id_key UNIQUE (id);
+ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_pkey PRIMARY KEY (seq);
+CREATE INDEX jobs_claim ON jobq.jobs USING btree (queue, priority DESC, run_at, seq) WHERE (status = 'pending'::text);
+CREATE INDEX jobs_finished ON jobq.jobs USING btree (queue, status, finished_at) WHERE (status = ANY (ARRAY['completed'::text, 'failed'::text, 'cancelled'::text]));
+CREATE INDEX jobs_leases ON jobq.jobs USING btree (lease_expires_at) WHERE (status = 'processing'::text);
+CREATE INDEX jobs_list ON jobq.jobs USING btree (queue, seq);
+CREATE INDEX jobs_scheduled ON jobq.jobs USING btree (queue, run_at) WHERE (status = 'scheduled'::text);
+
+CREATE TABLE jobq.queues (
+  name text NOT NULL,
+  paused boolean DEFAULT false NOT NULL
+);
+ALTER TABLE jobq.queues ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
