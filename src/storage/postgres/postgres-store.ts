@@ -49,8 +49,6 @@ export interface PostgresStoreOptions {
   onWarning?: (message: string, err: unknown) => void;
 }
 
-const PROMOTE_EVERY_MS = 20;
-
 /** bigint as number (epoch ms and seq fit easily), JSON left as text: rowToJob parses it once. */
 const TYPES = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
@@ -71,8 +69,6 @@ export class PostgresStore implements Store {
    * cancels and retries a client is told about use the durable pool.
    */
   private readonly workerPool: pg.Pool;
-  /** Promotion of due scheduled jobs costs a round trip; at most once per PROMOTE_EVERY_MS per queue. */
-  private readonly lastPromote = new Map<string, number>();
   private readonly sql: Statements;
   private readonly channel: string;
   private readonly listen: boolean;
@@ -193,10 +189,6 @@ export class PostgresStore implements Store {
 
   async jobClaim(p: JobClaimParams): Promise<LeasedJob[]> {
     if (p.limit <= 0) return [];
-    if (p.now - (this.lastPromote.get(p.queue) ?? -Infinity) >= PROMOTE_EVERY_MS) {
-      this.lastPromote.set(p.queue, p.now);
-      await this.query(this.sql.promote, [p.queue, p.now], this.workerPool);
-    }
     const { rows } = await this.query<JobRow>(this.sql.claim, [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs], this.workerPool);
     rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq);
     return rows.map(rowToLeasedJob);
@@ -239,6 +231,8 @@ export class PostgresStore implements Store {
   }
 
   async jobRescueExpired(p: JobRescueExpiredParams): Promise<RescuedJob[]> {
+    // Claims take due scheduled jobs directly; this keeps the status of the ones still waiting truthful.
+    await this.query(this.sql.promote, [p.now], this.workerPool);
     return this.transaction(async (c) => {
       const { rows } = await c.query<{ id: string; lease_token: string; attempts: number; max_attempts: number }>(this.sql.expired, [p.now, p.limit]);
       if (rows.length === 0) return [];

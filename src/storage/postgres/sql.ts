@@ -16,23 +16,36 @@ export function statements(s: string, channel: string) {
         RETURNING queue)
       SELECT pg_notify('${channel}', string_agg(DISTINCT queue, ',')) FROM ins`,
 
-    // Params: queue, now
+    // Params: now. Moves every due scheduled job to pending (run by the rescuer, so
+    // statuses stay truthful); claims do not wait for it (see claim).
     promote: `
-      UPDATE ${s}.jobs SET status = 'pending', updated_at = $2
+      UPDATE ${s}.jobs SET status = 'pending', updated_at = $1
        WHERE seq IN (SELECT seq FROM ${s}.jobs
-                      WHERE status = 'scheduled' AND queue = $1 AND run_at <= $2
+                      WHERE status = 'scheduled' AND run_at <= $1
                       FOR UPDATE SKIP LOCKED)`,
 
     // Params: queue, limit, now, leaseToken, leaseExpiresAt
-    // SKIP LOCKED: concurrent claimers on many nodes take disjoint rows without waiting on each other.
+    // One round trip: ready jobs and due scheduled jobs are each read from their own
+    // partial index, locked with SKIP LOCKED (claimers on many nodes take disjoint rows
+    // without waiting), merged in claim order, and the first $2 are leased.
     claim: `
-      WITH next AS (
-        SELECT seq FROM ${s}.jobs
+      WITH ready AS (
+        SELECT seq, priority, run_at FROM ${s}.jobs
          WHERE status = 'pending' AND queue = $1
-           AND NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $1 AND q.paused)
          ORDER BY priority DESC, run_at, seq
          LIMIT $2
-         FOR UPDATE SKIP LOCKED)
+         FOR UPDATE SKIP LOCKED),
+      due AS (
+        SELECT seq, priority, run_at FROM ${s}.jobs
+         WHERE status = 'scheduled' AND queue = $1 AND run_at <= $3
+         ORDER BY run_at, seq
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED),
+      next AS (
+        SELECT seq FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) c
+         WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $1 AND q.paused)
+         ORDER BY priority DESC, run_at, seq
+         LIMIT $2)
       UPDATE ${s}.jobs j
          SET status = 'processing', attempts = j.attempts + 1, started_at = $3, updated_at = $3,
              lease_token = $4, lease_expires_at = $5
