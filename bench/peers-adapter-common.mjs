@@ -1,0 +1,57 @@
+// What the two jobq adapters for the shared peer harness have in common; each
+// adapter supplies how to open the store and the harness's bookkeeping queries.
+import { Jobq } from '../dist/src/core/jobq.js';
+
+const profile = (concurrency) => ({
+  describe: `new Jobq({ store, queues: { default: { concurrency: ${concurrency} } } }) - defaults otherwise`,
+  concurrency,
+});
+export const workerProfiles = { c1: profile(1), c50: profile(50), tuned: profile(200) };
+
+/**
+ * @param openStore (cfg) => Promise<Store>
+ * @param openBook (cfg) => Promise<{ clean, count(where), completions(): [{seq, done}], analyze, close }>
+ */
+export function makeAdapter({ openStore, openBook }) {
+  return {
+    workerProfiles,
+    async createProducer(cfg) {
+      const jobq = new Jobq({ store: await openStore(cfg) });
+      const book = await openBook(cfg);
+      return {
+        clean: () => book.clean(),
+        enqueue: (data) => jobq.enqueue({ type: 'bench', payload: data }),
+        enqueueBulk: (datas) => jobq.enqueueMany(datas.map((data) => ({ type: 'bench', payload: data }))),
+        remaining: () => book.count("status IN ('scheduled', 'pending', 'processing')"),
+        failed: () => book.count("status = 'failed'"),
+        prepareProcessing: () => book.analyze(),
+        async beginCompletionTracking() {},
+        // finished_at is the store's clock (epoch ms, whole milliseconds) at the completing commit.
+        async completionTimes() {
+          return new Map((await book.completions()).map((r) => [Number(r.seq), Number(r.done)]));
+        },
+        async endCompletionTracking() {},
+        async close() {
+          await jobq.close();
+          await book.close();
+        },
+      };
+    },
+    async createWorker(cfg, profileName, hooks) {
+      const { concurrency } = workerProfiles[profileName];
+      const jobq = new Jobq({
+        store: await openStore(cfg),
+        queues: { default: { concurrency } },
+        handlers: { bench: (job) => void hooks.onStart(job.payload) },
+      });
+      return {
+        async start() {
+          jobq.startWorkers();
+        },
+        async stop() {
+          await jobq.close(10_000);
+        },
+      };
+    },
+  };
+}
