@@ -56,6 +56,21 @@ describe('Postgres: many nodes', () => {
     }
   });
 
+  it('with --no-listen a worker node still finds work by polling', async () => {
+    const url = await testDatabaseUrl();
+    const schema = freshSchema();
+    const common = ['--store', 'postgres', '--database-url', url, '--pg-schema', schema];
+    const api = await spawnServer([...common, '--queues', 'none']);
+    const worker = await spawnServer([...common, '--no-listen', '--poll-interval-ms', '100', '--handlers', FIXTURE_HANDLERS], { command: 'worker' });
+    try {
+      await enqueueBulk(api.url, 50, 'noop');
+      await waitFor(async () => (await counts(api.url))?.completed === 50, { what: '50 jobs completed by polling' });
+    } finally {
+      api.child.kill('SIGKILL');
+      worker.child.kill('SIGKILL');
+    }
+  });
+
   it('10 nodes started at once on an empty schema migrate once and all come up', async () => {
     const url = await testDatabaseUrl();
     const schema = freshSchema();
