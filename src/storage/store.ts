@@ -174,6 +174,22 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Builds the queueList() answer from the SQL backends' two result sets (queue flags, counts per status). */
+export function queueInfos(
+  queues: readonly { name: string; paused: boolean | number }[],
+  counts: readonly { queue: string; status: JobStatus; n: number }[],
+): QueueInfo[] {
+  const byName = new Map<string, QueueInfo>();
+  const info = (name: string) => {
+    let q = byName.get(name);
+    if (!q) byName.set(name, (q = { name, paused: false, counts: emptyCounts() }));
+    return q;
+  };
+  for (const r of queues) info(r.name).paused = r.paused === true || r.paused === 1;
+  for (const r of counts) info(r.queue).counts[r.status] = r.n;
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export function emptyCounts(): StatusCounts {
   return { scheduled: 0, pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 };
 }

@@ -10,7 +10,7 @@ import { assertOperation, OPERATIONS, type Job, type JobStatus, type LeasedJob }
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { rowToJob, rowToLeasedJob, type JobRow } from '../job-row.js';
 import {
-  emptyCounts,
+  queueInfos,
   type JobCancelParams,
   type JobClaimParams,
   type JobExtendLeasesParams,
@@ -314,16 +314,9 @@ export class PostgresStore implements Store {
       this.query<{ name: string; paused: boolean }>(this.sql.queues, []),
       this.query<{ queue: string; status: JobStatus; n: number }>(this.sql.counts, []),
     ]);
-    const byName = new Map<string, QueueInfo>();
-    const info = (name: string) => {
-      let q = byName.get(name);
-      if (!q) byName.set(name, (q = { name, paused: false, counts: emptyCounts() }));
-      return q;
-    };
-    for (const r of queues.rows) info(r.name).paused = r.paused;
-    for (const r of counts.rows) info(r.queue).counts[r.status] = r.n;
-    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return queueInfos(queues.rows, counts.rows);
   }
+
 
   watchChanges(onChange: () => void): () => void {
     if (!this.listen) return () => {};

@@ -9,7 +9,7 @@ import { assertOperation, OPERATIONS, type Job, type JobStatus, type LeasedJob }
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { rowToJob, rowToLeasedJob, type JobRow } from '../job-row.js';
 import {
-  emptyCounts,
+  queueInfos,
   type JobCancelParams,
   type JobClaimParams,
   type JobExtendLeasesParams,
@@ -316,18 +316,14 @@ export class SqliteStore implements Store {
   }
 
   async queueList(): Promise<QueueInfo[]> {
-    return this.read(() => {
-      const byName = new Map<string, QueueInfo>();
-      const info = (name: string) => {
-        let q = byName.get(name);
-        if (!q) byName.set(name, (q = { name, paused: false, counts: emptyCounts() }));
-        return q;
-      };
-      for (const r of this.stmt.queues!.all() as { name: string; paused: number }[]) info(r.name).paused = r.paused === 1;
-      for (const r of this.stmt.counts!.all() as { queue: string; status: JobStatus; n: number }[]) info(r.queue).counts[r.status] = r.n;
-      return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
-    });
+    return this.read(() =>
+      queueInfos(
+        this.stmt.queues!.all() as { name: string; paused: number }[],
+        this.stmt.counts!.all() as { queue: string; status: JobStatus; n: number }[],
+      ),
+    );
   }
+
 
   watchChanges(onChange: () => void): () => void {
     // data_version changes when another connection commits; reading it costs no I/O.
