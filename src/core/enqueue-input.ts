@@ -27,6 +27,25 @@ export interface EnqueueInput<Payload = unknown> {
   delayMs?: number;
 }
 
+/** Deepest nesting a payload may have; deeper ones overflow the stack of JSON.stringify long before they are useful. */
+export const MAX_PAYLOAD_DEPTH = 64;
+
+/**
+ * Walks the payload without recursion: refuses nesting deeper than
+ * MAX_PAYLOAD_DEPTH and numbers JSON cannot carry (1e400 parses to Infinity,
+ * which would be stored as null: not what was sent).
+ */
+function checkPayloadShape(payload: unknown, index?: number): void {
+  const stack: [unknown, number][] = [[payload, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value === 'number' && !Number.isFinite(value)) throw bad('payload', 'holds a number outside what JSON can represent', index);
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_PAYLOAD_DEPTH) throw bad('payload', `nests deeper than ${MAX_PAYLOAD_DEPTH} levels`, index);
+    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1]);
+  }
+}
+
 /** Longest delay accepted (about ten years), so runAt stays a sane integer. */
 const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
 
@@ -60,6 +79,7 @@ export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: 
   }
   const queue = input.queue ?? opts.jobDefaults.queue;
   if (typeof queue !== 'string' || !NAME_PATTERN.test(queue)) throw bad('queue', `must match ${NAME_PATTERN.source}`, index);
+  checkPayloadShape(input.payload, index);
   const payloadJson = JSON.stringify(input.payload ?? null);
   if (payloadJson === undefined) throw bad('payload', 'must be a JSON value', index);
   const payloadBytes = Buffer.byteLength(payloadJson, 'utf8');

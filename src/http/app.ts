@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { Jobq } from '../core/jobq.js';
+import { JobqError } from '../core/errors.js';
 import { mapError } from './error-mapping.js';
 import { jobSchema } from './schemas.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -61,12 +62,20 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
     void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
 
-  // JSON only; an empty JSON body counts as no body (curl -X POST sends one).
+  // JSON only, strictly UTF-8 (invalid bytes are refused, not replaced: a payload is stored
+  // exactly as sent); an empty JSON body counts as no body (curl -X POST sends one).
   app.removeAllContentTypeParsers();
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
-    parseJson(req, body as string, done);
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(new JobqError('invalid_json', 'body is not valid UTF-8'), undefined);
+    }
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(req, text, done);
   });
 
   await app.register(swagger, {
