@@ -84,7 +84,9 @@ export class PostgresStore implements Store {
     this.listen = options.listen ?? true;
     this.onWarning = options.onWarning ?? (() => {});
     const max = options.poolSize ?? 10;
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max, types: TYPES });
+    // Names this process's connections in pg_stat_activity (and lets operators target them).
+    const application_name = `jobq/${process.pid}`;
+    this.pool = new pg.Pool({ connectionString: options.connectionString, max, types: TYPES, application_name });
     // enable_bitmapscan=off: with stale statistics (a bulk load not yet analyzed) the planner
     // chose a bitmap scan of every pending row plus a sort for each claim (7.3 ms for 18k
     // pending rows, measured); the ordered scan of jobs_claim stops after LIMIT rows.
@@ -92,6 +94,7 @@ export class PostgresStore implements Store {
       connectionString: options.connectionString,
       max,
       types: TYPES,
+      application_name,
       options: '-c synchronous_commit=off -c enable_bitmapscan=off',
     });
     // An idle client losing its connection (server restart) must not crash the process.
@@ -321,7 +324,7 @@ export class PostgresStore implements Store {
   watchChanges(onChange: () => void): () => void {
     if (!this.listen) return () => {};
     const listener = new Listener(
-      { connectionString: this.options.connectionString },
+      { connectionString: this.options.connectionString, application_name: `jobq/${process.pid}/listen` },
       this.channel,
       () => onChange(),
       (err) => this.onWarning('LISTEN connection lost; reconnecting', err),
