@@ -1,0 +1,149 @@
+/**
+ * Steady load on a real `jobq serve` (SQLite by default): enqueues at a fixed
+ * rate over HTTP while its workers drain them. Reports the server's RSS and
+ * the enqueue p99 per interval, and fails when RSS keeps growing or p99
+ * drifts past 2× the first interval.
+ *   npm run soak -- --minutes 10 [--rate 500] [--interval-s 60] [--store memory]
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { percentile } from './stats.js';
+
+export interface SoakOptions {
+  seconds: number;
+  rate: number;
+  intervalS: number;
+  store: 'sqlite' | 'memory';
+  log?: (line: string) => void;
+}
+
+export interface SoakInterval {
+  index: number;
+  enqueued: number;
+  errors: number;
+  p99Ms: number;
+  rssMB: number;
+}
+
+export interface SoakResult {
+  intervals: SoakInterval[];
+  problems: string[];
+}
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const HANDLERS = fileURLToPath(new URL('./noop-handlers.js', import.meta.url));
+
+function rssMB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+export async function soak(o: SoakOptions): Promise<SoakResult> {
+  const log = o.log ?? (() => {});
+  const db = join(tmpdir(), `jobq-soak-${process.pid}.db`);
+  const server = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--store', o.store, '--sqlite-path', db, '--handlers', HANDLERS, '--concurrency', '50', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const url = new URL(
+      await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /\{"listening":"([^"]+)"\}/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+      }),
+    );
+    const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+    const body = '{"type":"noop","payload":{"soak":true}}';
+    const intervals: SoakInterval[] = [];
+    const t0 = performance.now();
+    let sent = 0;
+    let cur = { latencies: [] as number[], errors: 0 };
+    const inflight = new Set<Promise<void>>();
+    const one = () =>
+      new Promise<void>((resolve) => {
+        const start = performance.now();
+        const req = request(
+          { agent, host: url.hostname, port: url.port, path: '/v1/jobs', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              if (res.statusCode === 201) cur.latencies.push(performance.now() - start);
+              else cur.errors++;
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {
+          cur.errors++;
+          resolve();
+        });
+        req.end(body);
+      });
+    for (let i = 0; ; i++) {
+      const elapsedS = (performance.now() - t0) / 1000;
+      if (elapsedS >= o.seconds) break;
+      // Open loop: send what the rate says is due by now.
+      const due = Math.floor(elapsedS * o.rate);
+      while (sent < due) {
+        const p = one().finally(() => inflight.delete(p));
+        inflight.add(p);
+        sent++;
+      }
+      if (elapsedS >= (intervals.length + 1) * o.intervalS) {
+        const lat = cur.latencies.sort((a, b) => a - b);
+        const iv = { index: intervals.length + 1, enqueued: lat.length, errors: cur.errors, p99Ms: percentile(lat, 99), rssMB: rssMB(server.pid!) };
+        intervals.push(iv);
+        log(`soak interval ${iv.index}: ${iv.enqueued} enqueued, ${iv.errors} errors, p99 ${iv.p99Ms.toFixed(2)} ms, server RSS ${iv.rssMB} MB`);
+        cur = { latencies: [], errors: 0 };
+      }
+      await new Promise((r) => setTimeout(r, 5));
+      void i;
+    }
+    await Promise.all(inflight);
+    agent.destroy();
+    return { intervals, problems: judge(intervals) };
+  } finally {
+    server.kill('SIGKILL');
+    for (const s of ['', '-wal', '-shm']) rmSync(db + s, { force: true });
+  }
+}
+
+/** RSS must level off (the last interval within 1.5× + 32 MB of the second) and p99 stay within 2× the first (floor 5 ms). */
+export function judge(iv: SoakInterval[]): string[] {
+  const problems: string[] = [];
+  if (iv.length < 3) return [`too few intervals to judge (${iv.length})`];
+  const errors = iv.reduce((n, x) => n + x.errors, 0);
+  if (errors > 0) problems.push(`${errors} requests failed`);
+  const base = iv[1]!; // the first interval includes warm-up
+  const last = iv[iv.length - 1]!;
+  if (last.rssMB > base.rssMB * 1.5 + 32) problems.push(`RSS grew from ${base.rssMB} MB to ${last.rssMB} MB`);
+  const p99Limit = Math.max(5, 2 * iv[0]!.p99Ms);
+  for (const x of iv.slice(1)) if (x.p99Ms > p99Limit) problems.push(`p99 of interval ${x.index} is ${x.p99Ms.toFixed(2)} ms, more than 2× the first (${iv[0]!.p99Ms.toFixed(2)} ms)`);
+  return problems;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const flag = (name: string, dflt: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1]! : dflt;
+  };
+  const minutes = Number(flag('minutes', '5'));
+  const r = await soak({
+    seconds: minutes * 60,
+    rate: Number(flag('rate', '500')),
+    intervalS: Number(flag('interval-s', '60')),
+    store: flag('store', 'sqlite') as 'sqlite' | 'memory',
+    log: console.log,
+  });
+  console.log(r.problems.length === 0 ? 'soak: ok' : `soak: FAILED\n  ${r.problems.join('\n  ')}`);
+  process.exit(r.problems.length === 0 ? 0 : 1);
+}
