@@ -46,8 +46,10 @@ function checkPayloadShape(payload: unknown, index?: number): void {
   }
 }
 
-/** Longest delay accepted (about ten years), so runAt stays a sane integer. */
-const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+/** Longest delay or time limit accepted (about ten years). */
+export const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+/** Latest runAt accepted: the end of year 9999, the last instant ISO 8601 writes with four digits. */
+export const MAX_RUN_AT_MS = 253_402_300_799_999;
 
 function bad(field: string, message: string, index?: number): JobqError {
   const where = index === undefined ? field : `jobs[${index}].${field}`;
@@ -66,8 +68,9 @@ function resolveRunAt(input: EnqueueInput, now: number, index?: number): number 
   if (input.delayMs !== undefined) return now + checkInt('delayMs', input.delayMs, 0, MAX_DELAY_MS, index);
   if (input.runAt === undefined) return now;
   const t = input.runAt instanceof Date ? input.runAt.getTime() : typeof input.runAt === 'string' ? Date.parse(input.runAt) : input.runAt;
-  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > now + MAX_DELAY_MS) {
-    throw bad('runAt', 'must be a valid time (epoch ms, Date or ISO 8601) no more than ten years ahead', index);
+  // A time in the past just means "due now".
+  if (typeof t !== 'number' || !Number.isFinite(t) || t > MAX_RUN_AT_MS) {
+    throw bad('runAt', 'must be a valid time: epoch ms, a Date or an ISO 8601 date-time, up to the year 9999', index);
   }
   return Math.trunc(t);
 }

@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'batch_too_large',
   'not_found',
   'route_not_found',
+  'method_not_allowed',
   'illegal_transition',
   'capacity_exceeded',
   'shutting_down',

@@ -49,17 +49,41 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
     // Strict input: wrong types are errors, not silently coerced; unknown fields are errors, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
     schemaErrorFormatter: deepestError,
+    // Above the 128 characters a name may have, so long names reach the schema and get our 400.
+    maxParamLength: 2048,
+    // Errors the router raises before any route runs (a malformed URL, a path segment over
+    // maxParamLength) get the same {"error":{code,message}} shape as everything else.
+    frameworkErrors: (err, _req, reply) => {
+      const r = reply as unknown as { code(status: number): { send(body: unknown): unknown } };
+      void r.code(400).send({ error: { code: 'invalid_request', message: err.message } });
+    },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   });
 
   app.setErrorHandler((err, req, reply) => {
+    // Fastify's router errors (e.g. a path segment over maxParamLength) come here too.
     const { status, body } = mapError(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
     void reply.code(status).send(body);
   });
+  // Which methods each path takes, so a known path with the wrong method gets 405 and an Allow header.
+  const routes: { pattern: RegExp; method: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    const pattern = new RegExp(`^${r.url.replace(/:[^/]+/g, '[^/]+')}$`);
+    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ pattern, method: m });
+  });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = routes.filter((r) => r.pattern.test(path)).map((r) => r.method);
+    if (allowed.length > 0) {
+      void reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({ error: { code: 'method_not_allowed', message: `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}` } });
+      return;
+    }
+    void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${path}` } });
   });
 
   // JSON only, strictly UTF-8 (invalid bytes are refused, not replaced: a payload is stored
@@ -84,6 +108,13 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
       info: { title: 'jobq', version: '0.1.0', description: 'A durable job queue. Errors are {"error":{"code","message"}}; see docs/errors.md.' },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    // The seed's POST /enqueue takes no body at all (it then enqueues the demo job).
+    transformObject: (doc) => {
+      const spec = (doc as { openapiObject: { paths?: Record<string, Record<string, { requestBody?: { required?: boolean } }>> } }).openapiObject;
+      const body = spec.paths?.['/enqueue']?.post?.requestBody;
+      if (body) body.required = false;
+      return spec as never;
+    },
   });
   app.addSchema(jobSchema);
 

@@ -13,6 +13,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   batch_too_large: 413,
   not_found: 404,
   route_not_found: 404,
+  method_not_allowed: 405,
   illegal_transition: 409,
   capacity_exceeded: 429,
   shutting_down: 503,

@@ -5,6 +5,7 @@
  */
 import { JOB_STATUSES } from '../core/job.js';
 import { MAX_ATTEMPTS_LIMIT, NAME_PATTERN, PRIORITY_RANGE } from '../core/options.js';
+import { MAX_DELAY_MS, MAX_RUN_AT_MS } from '../core/enqueue-input.js';
 
 const name = { type: 'string', pattern: NAME_PATTERN.source, maxLength: 128 } as const;
 const isoTime = { type: ['string', 'null'], format: 'date-time' } as const;
@@ -19,10 +20,18 @@ export const enqueueBody = {
     queue: { ...name, description: 'Queue name. Default "default".' },
     priority: { type: 'integer', minimum: PRIORITY_RANGE.min, maximum: PRIORITY_RANGE.max, description: 'Higher runs first. Default 0.' },
     maxAttempts: { type: 'integer', minimum: 1, maximum: MAX_ATTEMPTS_LIMIT, description: 'Default 3.' },
-    timeoutMs: { type: ['integer', 'null'], minimum: 1, description: 'Per-attempt time limit. Default none.' },
-    runAt: { type: ['string', 'integer'], description: 'Earliest start: ISO 8601 or epoch ms. Exclusive with delayMs.' },
-    delayMs: { type: 'integer', minimum: 0, description: 'Earliest start relative to now.' },
+    timeoutMs: { type: ['integer', 'null'], minimum: 1, maximum: MAX_DELAY_MS, description: 'Per-attempt time limit. Default none.' },
+    runAt: {
+      anyOf: [
+        { type: 'string', format: 'date-time' },
+        { type: 'integer', minimum: 0, maximum: MAX_RUN_AT_MS },
+      ],
+      description: 'Earliest start: ISO 8601 date-time or epoch ms. Exclusive with delayMs.',
+    },
+    delayMs: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS, description: 'Earliest start relative to now.' },
   },
+  // runAt and delayMs say the same thing two ways: one at most.
+  not: { type: 'object', required: ['runAt', 'delayMs'] },
 } as const;
 
 /** The seed's POST /enqueue: every field optional; no body enqueues the demo job. */
@@ -110,7 +119,7 @@ export const listQuery = {
   properties: {
     queue: name,
     status: { type: 'string', enum: JOB_STATUSES },
-    limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: 'Page size, 1..500. Default 50.' },
+    limit: { type: 'string', pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$', description: 'Page size, 1..500. Default 50.' },
     cursor: { type: 'string', maxLength: 64, description: 'nextCursor of the previous page.' },
   },
 } as const;

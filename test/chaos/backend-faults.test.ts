@@ -27,7 +27,9 @@ it('postgres: every connection of a node killed with pg_terminate_backend, liste
     await waitFor(async () => ((await statusCounts(b)).completed ?? 0) >= 500, { what: '500 completed', timeoutMs: 30_000 });
     const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1`, [`jobq/${node.child.pid}%`]);
     assert.ok(killed.rowCount! >= 2, `terminated ${killed.rowCount} connections, the listener among them`);
-    await waitFor(async () => (await statusCounts(b)).completed === 3000, { what: 'all 3,000 completed', timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(async () => (await statusCounts(b)).completed === 3000, { what: 'all 3,000 completed', timeoutMs: 60_000, intervalMs: 200 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}; counts ${JSON.stringify(await statusCounts(b))}; node log:\n${node.output().slice(-3000)}`);
+    });
     await waitFor(async () => ((await admin.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [`jobq/${node.child.pid}/listen`])).rowCount ?? 0) > 0, {
       what: 'the listener to reconnect',
     });

@@ -88,7 +88,9 @@ function corpus(): Raw[] {
     c.push({ name: `path ${p}`, method: 'GET', path: p, status: 404, code: 'route_not_found' });
   }
   // Methods.
-  for (const m of ['PUT', 'PATCH', 'DELETE']) c.push({ name: `${m} /v1/jobs`, method: m, path: '/v1/jobs', body: valid, status: 404, code: 'route_not_found' });
+  c.push({ name: 'queue name of 3,000 characters in the path', method: 'POST', path: `/v1/queues/${'a'.repeat(3000)}/pause`, status: 400, code: 'invalid_request' });
+  c.push({ name: 'malformed percent-encoding in the path', method: 'GET', path: '/v1/jobs/%E0%A4%A', status: 400, code: 'invalid_request' });
+  for (const m of ['PUT', 'PATCH', 'DELETE']) c.push({ name: `${m} /v1/jobs`, method: m, path: '/v1/jobs', body: valid, status: 405, code: 'method_not_allowed' });
   // Headers.
   c.push({ name: 'header flood (3,000 headers)', method: 'GET', path: '/healthz', extraHeaders: Array.from({ length: 3000 }, (_, i) => `x-h${i}: y`), status: 431 });
   c.push({ name: 'one 20 KB header', method: 'GET', path: '/healthz', extraHeaders: [`x-big: ${'a'.repeat(20_000)}`], status: 431 });

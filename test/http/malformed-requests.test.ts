@@ -89,8 +89,9 @@ const CASES: Case[] = [
   { name: 'retry unknown uuid', method: 'POST', path: `/v1/jobs/${randomUUID()}/retry`, status: 404, code: 'not_found' },
   { name: 'cancel with a bad id', method: 'POST', path: '/v1/jobs/nope/cancel', status: 400, code: 'invalid_request' },
   { name: 'unknown route', method: 'GET', path: '/v2/jobs', status: 404, code: 'route_not_found' },
-  { name: 'wrong method', method: 'DELETE', path: '/v1/jobs', status: 404, code: 'route_not_found' },
-  { name: 'PUT on enqueue', method: 'PUT', path: '/enqueue', body: {}, status: 404, code: 'route_not_found' },
+  { name: 'wrong method', method: 'DELETE', path: '/v1/jobs', status: 405, code: 'method_not_allowed' },
+  { name: 'PUT on enqueue', method: 'PUT', path: '/enqueue', body: {}, status: 405, code: 'method_not_allowed' },
+  { name: 'DELETE on a job', method: 'DELETE', path: `/v1/jobs/${randomUUID()}`, status: 405, code: 'method_not_allowed' },
   { name: 'pause a bad queue name', method: 'POST', path: '/v1/queues/bad%20name/pause', status: 400, code: 'invalid_request' },
   // Query strings
   { name: 'limit zero', method: 'GET', path: '/v1/jobs?limit=0', status: 400, code: 'invalid_request' },

@@ -57,6 +57,9 @@ function lockKey(schema: string): number {
 export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> {
   const s = quoteIdent(schema);
   const client = await pool.connect();
+  const onError = () => {}; // the failing query rejects; this keeps the 'error' event from crashing the process
+  client.on('error', onError);
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [lockKey(schema)]);
@@ -73,10 +76,12 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
     await client.query('COMMIT');
     return applied;
   } catch (err) {
+    broken = err as Error;
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }
 

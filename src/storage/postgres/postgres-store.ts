@@ -86,7 +86,10 @@ export class PostgresStore implements Store {
     const max = options.poolSize ?? 10;
     // Names this process's connections in pg_stat_activity (and lets operators target them).
     const application_name = `jobq/${process.pid}`;
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max, types: TYPES, application_name });
+    // Nothing may wait forever on a half-dead connection: a stuck claim or finish would stall
+    // the whole node. Timeouts surface as transient errors and are retried.
+    const limits = { connectionTimeoutMillis: 10_000, query_timeout: 30_000, keepAlive: true };
+    this.pool = new pg.Pool({ connectionString: options.connectionString, max, types: TYPES, application_name, ...limits });
     // enable_bitmapscan=off: with stale statistics (a bulk load not yet analyzed) the planner
     // chose a bitmap scan of every pending row plus a sort for each claim (7.3 ms for 18k
     // pending rows, measured); the ordered scan of jobs_claim stops after LIMIT rows.
@@ -95,6 +98,7 @@ export class PostgresStore implements Store {
       max,
       types: TYPES,
       application_name,
+      ...limits,
       options: '-c synchronous_commit=off -c enable_bitmapscan=off',
     });
     // An idle client losing its connection (server restart) must not crash the process.
@@ -131,16 +135,25 @@ export class PostgresStore implements Store {
     try {
       return await withTransientRetry(async () => {
         const client = await pool.connect();
+        // A checked-out client has no pool listener: without this, a connection killed
+        // mid-transaction emits an unhandled 'error' and takes the process down (seen in the
+        // pg_terminate_backend chaos test). The failing query rejects on its own.
+        const onError = (err: unknown) => this.onWarning('Postgres connection lost during a transaction', err);
+        client.on('error', onError);
+        let broken: Error | undefined;
         try {
           await client.query('BEGIN');
           const out = await fn(client);
           await client.query('COMMIT');
           return out;
         } catch (err) {
+          broken = err as Error;
           await client.query('ROLLBACK').catch(() => {});
           throw err;
         } finally {
-          client.release();
+          client.off('error', onError);
+          // Hand a client that failed back with its error, so the pool discards it.
+          client.release(broken && isTransient(broken) ? broken : undefined);
         }
       });
     } catch (err) {
@@ -324,7 +337,7 @@ export class PostgresStore implements Store {
   watchChanges(onChange: () => void): () => void {
     if (!this.listen) return () => {};
     const listener = new Listener(
-      { connectionString: this.options.connectionString, application_name: `jobq/${process.pid}/listen` },
+      { connectionString: this.options.connectionString, application_name: `jobq/${process.pid}/listen`, connectionTimeoutMillis: 10_000, keepAlive: true },
       this.channel,
       () => onChange(),
       (err) => this.onWarning('LISTEN connection lost; reconnecting', err),

@@ -18,7 +18,9 @@ export function isTransient(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
   if (!e) return false;
   if (e.code && (TRANSIENT_SQLSTATES.has(e.code) || TRANSIENT_NODE_CODES.has(e.code))) return true;
-  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection/i.test(e.message ?? '');
+  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection|Query read timeout|timeout exceeded when trying to connect/i.test(
+    e.message ?? '',
+  );
 }
 
 export interface RetryPolicy {
