@@ -10,6 +10,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedLoop } from './http-load.js';
+import { CLI, startServeProcess } from './serve-process.js';
 import { wrkAvailable, wrkPost } from './wrk-load.js';
 import type { LibraryScenario } from './library-child.js';
 import { summarize } from './stats.js';
@@ -35,7 +36,6 @@ type Store = 'memory' | 'sqlite' | 'postgres';
 const PG_SCHEMA = 'jobq_bench';
 let pgUrl = '';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const CHILD = fileURLToPath(new URL('./library-child.js', import.meta.url));
 const OUT_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const dbPath = (store: string) => join(tmpdir(), `jobq-bench-${process.pid}-${store}.db`);
@@ -61,18 +61,8 @@ async function withServer<T>(store: Store, fn: (url: string) => Promise<T>): Pro
   removeDb(db);
   if (store === 'postgres') await dropPgSchema();
   // No worker for the "default" queue: these scenarios measure enqueue alone.
-  const args = [CLI, 'serve', '--port', '0', ...storeArgs(store), '--queues', 'idle', '--memory-max-jobs', '10000000', '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { child, url } = await startServeProcess([...storeArgs(store), '--queues', 'idle', '--memory-max-jobs', '10000000']);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /\{"listening":"([^"]+)"\}/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    });
     return await fn(url);
   } finally {
     child.kill('SIGKILL');

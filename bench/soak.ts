@@ -5,12 +5,12 @@
  * drifts past 2× the first interval.
  *   npm run soak -- --minutes 10 [--rate 500] [--interval-s 60] [--store memory]
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServeProcess } from './serve-process.js';
 import { percentile } from './stats.js';
 
 export interface SoakOptions {
@@ -34,7 +34,6 @@ export interface SoakResult {
   problems: string[];
 }
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const HANDLERS = fileURLToPath(new URL('./noop-handlers.js', import.meta.url));
 
 function rssMB(pid: number): number {
@@ -45,21 +44,9 @@ function rssMB(pid: number): number {
 export async function soak(o: SoakOptions): Promise<SoakResult> {
   const log = o.log ?? (() => {});
   const db = join(tmpdir(), `jobq-soak-${process.pid}.db`);
-  const server = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--store', o.store, '--sqlite-path', db, '--handlers', HANDLERS, '--concurrency', '50', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const { child: server, url: address } = await startServeProcess(['--store', o.store, '--sqlite-path', db, '--handlers', HANDLERS, '--concurrency', '50']);
   try {
-    const url = new URL(
-      await new Promise<string>((resolve, reject) => {
-        let out = '';
-        server.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /\{"listening":"([^"]+)"\}/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-      }),
-    );
+    const url = new URL(address);
     const agent = new Agent({ keepAlive: true, maxSockets: 32 });
     const body = '{"type":"noop","payload":{"soak":true}}';
     const intervals: SoakInterval[] = [];

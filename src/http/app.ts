@@ -50,7 +50,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
     schemaErrorFormatter: deepestError,
     // Above the 128 characters a name may have, so long names reach the schema and get our 400.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     // Errors the router raises before any route runs (a malformed URL, a path segment over
     // maxParamLength) get the same {"error":{code,message}} shape as everything else.
     frameworkErrors: (err, _req, reply) => {

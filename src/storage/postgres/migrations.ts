@@ -5,6 +5,7 @@
  * Times are epoch ms (bigint), like every other backend.
  */
 import type pg from 'pg';
+import { inTransaction } from './transaction.js';
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: (s: string) => string }[] = [
   {
@@ -56,12 +57,7 @@ function lockKey(schema: string): number {
 /** Applies what is missing; returns the versions this call applied (empty when another node did it). */
 export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> {
   const s = quoteIdent(schema);
-  const client = await pool.connect();
-  const onError = () => {}; // the failing query rejects; this keeps the 'error' event from crashing the process
-  client.on('error', onError);
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [lockKey(schema)]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${s}.jobq_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
@@ -73,16 +69,8 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
       await client.query(`INSERT INTO ${s}.jobq_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
       applied.push(m.version);
     }
-    await client.query('COMMIT');
     return applied;
-  } catch (err) {
-    broken = err as Error;
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
+  });
 }
 
 export const SCHEMA_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -32,6 +32,7 @@ import {
 import { Listener } from './listener.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { statements, type Statements } from './sql.js';
+import { inTransaction } from './transaction.js';
 import { isTransient, withTransientRetry } from './transient.js';
 
 export interface PostgresStoreOptions {
@@ -133,29 +134,7 @@ export class PostgresStore implements Store {
   private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, pool = this.pool): Promise<T> {
     if (this.closed) throw new JobqError('store_unavailable', 'the store is closed');
     try {
-      return await withTransientRetry(async () => {
-        const client = await pool.connect();
-        // A checked-out client has no pool listener: without this, a connection killed
-        // mid-transaction emits an unhandled 'error' and takes the process down (seen in the
-        // pg_terminate_backend chaos test). The failing query rejects on its own.
-        const onError = (err: unknown) => this.onWarning('Postgres connection lost during a transaction', err);
-        client.on('error', onError);
-        let broken: Error | undefined;
-        try {
-          await client.query('BEGIN');
-          const out = await fn(client);
-          await client.query('COMMIT');
-          return out;
-        } catch (err) {
-          broken = err as Error;
-          await client.query('ROLLBACK').catch(() => {});
-          throw err;
-        } finally {
-          client.off('error', onError);
-          // Hand a client that failed back with its error, so the pool discards it.
-          client.release(broken && isTransient(broken) ? broken : undefined);
-        }
-      });
+      return await withTransientRetry(() => inTransaction(pool, fn, (err) => this.onWarning('Postgres connection lost during a transaction', err)));
     } catch (err) {
       throw mapPgError(err);
     }
