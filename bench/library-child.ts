@@ -5,7 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { Jobq } from '../src/core/jobq.js';
-import type { Store } from '../src/storage/store.js';
+import type { Store } from '../src/contracts/store.js';
 import { MemoryStore } from '../src/storage/memory/memory-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
@@ -91,7 +91,7 @@ async function run(s: LibraryScenario): Promise<Record<string, number>> {
     await handledAll;
     await jobq.stop(); // returns once every completion is committed
     const ms = performance.now() - t0;
-    const completed = (await jobq.queues()).find((q) => q.name === 'default')?.counts.completed ?? 0;
+    const completed = (await jobq.queues()).queues.find((q) => q.name === 'default')?.counts.completed ?? 0;
     await jobq.close();
     if (completed !== s.n) throw new Error(`drain finished with ${completed} of ${s.n} completed`);
     return { jobsPerSec: (s.n / ms) * 1000, elapsedMs: ms, peakRssMB: peakRssMB() };

@@ -97,7 +97,7 @@ async function multiProcessDrain(store: Store, workers: number, n: number): Prom
   const { PostgresStore } = await import('../src/storage/postgres/postgres-store.js');
   const { SqliteStore } = await import('../src/storage/sqlite/sqlite-store.js');
   const control = store === 'postgres' ? await PostgresStore.open({ connectionString: pgUrl, schema: PG_SCHEMA }) : new SqliteStore({ path: dbPath(store) });
-  await control.queuePause('default');
+  await control.queueSetPaused({ name: 'default', paused: true, maxQueues: 10_000, now: Date.now() });
   const handlers = fileURLToPath(new URL('./noop-handlers.js', import.meta.url));
   const children = Array.from({ length: workers }, () =>
     spawn(process.execPath, [CLI, 'worker', ...storeArgs(store), '--handlers', handlers, '--concurrency', '50', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] }),
@@ -113,9 +113,9 @@ async function multiProcessDrain(store: Store, workers: number, n: number): Prom
       ),
     );
     const t0 = performance.now();
-    await control.queueResume('default');
+    await control.queueSetPaused({ name: 'default', paused: false, maxQueues: 10_000, now: Date.now() });
     for (;;) {
-      const q = (await control.queueList()).find((x) => x.name === 'default');
+      const q = (await control.queueList({ limit: 1000 })).find((x) => x.name === 'default');
       if ((q?.counts.completed ?? 0) >= n) break;
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -1,13 +1,19 @@
-/** Public API of the `jobq` package. Backends live in `jobq/sqlite` and `jobq/memory`. */
-export { Jobq, MAX_PAGE_SIZE, type ListJobsParams } from './core/jobq.js';
-export type { JobqOptions, QueueOptions, RetryOptions, JobDefaults, Limits } from './core/options.js';
+/**
+ * Public API of the `jobq` package: the core only. It loads neither Fastify
+ * nor a database driver; those come with `jobq/http`, `jobq/sqlite`,
+ * `jobq/postgres` and `jobq/memory`, and the HTTP client with `jobq/client`.
+ */
+export { Jobq, type ListJobsParams } from './core/jobq.js';
+export type { JobqOptions, QueueOptions, RetryOptions, JobDefaults, Limits, RetentionOptions } from './core/options.js';
 export { DEFAULTS } from './core/options.js';
 export type { EnqueueInput } from './core/enqueue-input.js';
 export type { Handler, HandlerMap, JobContext, AbortReason } from './core/handler.js';
-export { JOB_STATUSES, TRANSITIONS, type Job, type JobError, type JobStatus } from './core/job.js';
-export { JobqError, PermanentJobError, ERROR_CODES, type ErrorCode } from './core/errors.js';
-export { systemClock, type Clock, type TimerHandle } from './core/clock.js';
+export type { ClaimRequest, FailOptions } from './core/leases/lease-api.js';
+export type { QueueView, QueuePage } from './core/queue-view.js';
+export type { EventBus, Subscription, SubscribeOptions } from './core/events/event-bus.js';
+export { JOB_STATUSES, TRANSITIONS, OPERATIONS, MAX_ERRORS_KEPT, type Job, type JobError, type JobStatus, type LeasedJob, type LeaseRef } from './contracts/job.js';
+export { JOB_EVENT_KINDS, type JobEvent, type JobEventKind, type JobEventFilter } from './contracts/events.js';
+export { JobqError, PermanentJobError, ERROR_CODES, isJobqError, type ErrorCode } from './contracts/errors.js';
+export { systemClock, setCappedTimeout, type Clock, type TimerHandle } from './core/clock.js';
 export { demoHandler, DEMO_TYPE } from './core/demo-handler.js';
-export type { Store, StoreCapabilities, QueueInfo, StatusCounts } from './storage/store.js';
-export { createHttpApp, type HttpAppDeps } from './http/app.js';
-export { JobqClient, type JobqClientOptions } from './client/jobq-client.js';
+export type { Store, StoreCapabilities, QueueInfo, StatusCounts, ListedJob, JobListPage } from './contracts/store.js';

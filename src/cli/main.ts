@@ -1,16 +1,27 @@
 #!/usr/bin/env node
-/** The `jobq` command. The only place that reads argv and env. */
+/**
+ * The `jobq` command. The only place that reads argv and env. Every way a
+ * command can fail to start (a bad setting, a port in use, a store that
+ * cannot open, a server that cannot be reached) is one line on stderr and
+ * exit code 2, never a stack trace.
+ */
 import { Command, Option } from 'commander';
-import { JobqError } from '../core/errors.js';
+import { JobqError } from '../contracts/errors.js';
 import { enqueueCommand, statusCommand } from './client-commands.js';
 import { migrateCommand, runServer } from './run-server.js';
-import { parseSettings, SETTINGS, SettingsError } from './settings.js';
+import { parseSettings, SETTINGS, SettingsError, SWITCHES, type Scope } from './settings.js';
+import { StartupError } from './startup-error.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 
-function withServerOptions(cmd: Command): Command {
-  cmd.option('--no-listen', 'Postgres: poll instead of LISTEN/NOTIFY (behind PgBouncer in transaction mode); env JOBQ_PG_LISTEN=false');
+/** Adds the settings of the given scopes, so each command's --help lists only what it uses. */
+function withSettings(cmd: Command, scopes: readonly Scope[]): Command {
+  for (const [key, s] of Object.entries(SWITCHES)) {
+    if (scopes.includes(s.scope)) cmd.option(s.flag, s.help);
+    void key;
+  }
   for (const [key, s] of Object.entries(SETTINGS)) {
+    if (!scopes.includes(s.scope)) continue;
     const opt = new Option(s.flag, `${s.help}${s.default !== undefined ? ` (default: ${s.default})` : ''}`).env(s.env);
     if (opt.attributeName() !== key) throw new Error(`flag ${s.flag} does not map to setting ${key}`);
     cmd.addOption(opt);
@@ -18,28 +29,42 @@ function withServerOptions(cmd: Command): Command {
   return cmd;
 }
 
-function fail(err: unknown): never {
-  if (err instanceof SettingsError) process.stderr.write(`jobq: ${err.message}\n`);
-  else if (err instanceof JobqError) process.stderr.write(`jobq: ${err.code}: ${err.message}\n`);
-  else process.stderr.write(`jobq: ${(err as Error)?.stack ?? String(err)}\n`);
-  process.exit(err instanceof SettingsError ? 2 : 1);
+/** One line, no stack: exit 2 for anything that kept the command from starting, 1 for an error answer. */
+export function fail(err: unknown): never {
+  if (err instanceof SettingsError || err instanceof StartupError) {
+    process.stderr.write(`jobq: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof JobqError) {
+    process.stderr.write(`jobq: ${err.code}: ${err.message}\n`);
+    process.exit(err.code === 'store_unavailable' || err.code === 'invalid_option' ? 2 : 1);
+  }
+  const e = err as { message?: string; code?: string } | null;
+  process.stderr.write(`jobq: ${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(err)}\n`);
+  process.exit(1);
 }
 
 const program = new Command('jobq').description('A durable, fast job queue.').showHelpAfterError();
 
-withServerOptions(program.command('serve').description('run the HTTP API and the workers')).action(async (opts: Record<string, string | boolean>) => {
-  await runServer(parseSettings(opts), 'serve').catch(fail);
+withSettings(program.command('serve').description('run the HTTP API and the workers'), ['http', 'workers', 'store']).action(async (opts: Record<string, string | boolean>) => {
+  await Promise.resolve()
+    .then(() => runServer(parseSettings(opts), 'serve'))
+    .catch(fail);
 });
 
-withServerOptions(program.command('worker').description('run workers only (share a store with a serve process)')).action(
+withSettings(program.command('worker').description('run workers only (share a store with a serve process)'), ['workers', 'store']).action(
   async (opts: Record<string, string | boolean>) => {
-    await runServer(parseSettings(opts), 'worker').catch(fail);
+    await Promise.resolve()
+      .then(() => runServer(parseSettings(opts), 'worker'))
+      .catch(fail);
   },
 );
 
-withServerOptions(program.command('migrate').description('apply the store\'s migrations and exit (serve and worker also apply them at start)')).action(
+withSettings(program.command('migrate').description("apply the store's migrations and exit (serve and worker also apply them at start)"), ['store']).action(
   async (opts: Record<string, string | boolean>) => {
-    await migrateCommand(parseSettings(opts)).catch(fail);
+    await Promise.resolve()
+      .then(() => migrateCommand(parseSettings(opts)))
+      .catch(fail);
   },
 );
 
@@ -61,7 +86,7 @@ program
 program
   .command('status <id>')
   .description('show a job')
-  .option('--wait', 'poll until the job is completed, failed or cancelled')
+  .option('--wait', 'wait until the job is completed, failed or cancelled')
   .option('--wait-timeout-ms <ms>', 'give up waiting after this', '60000')
   .addOption(new Option('--url <url>', 'server URL').env('JOBQ_URL').default(DEFAULT_URL))
   .action(async (id: string, opts) => {

@@ -1,18 +1,23 @@
 /**
  * `jobq serve` and `jobq worker`: builds the Jobq, optionally the HTTP app,
- * listens, and owns the signal handling. First SIGINT/SIGTERM drains
- * gracefully and exits 0; a second one exits at once (leases bring the jobs back).
+ * binds the port before any worker claims a job (a process that cannot serve
+ * never takes jobs), and owns the signal handling: the first SIGINT, SIGTERM,
+ * SIGHUP or SIGUSR2 drains gracefully and exits 0; a second exits at once.
  */
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { Jobq } from '../core/jobq.js';
 import { demoHandler, DEMO_TYPE } from '../core/demo-handler.js';
-import { createHttpApp } from '../http/app.js';
 import { loadHandlers } from './load-handlers.js';
+import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
 import { queueOptions, type ServerSettings } from './settings.js';
+import { StartupError } from './startup-error.js';
+
+/** Signals that stop the server gracefully. SIGHUP and SIGUSR2 are included: a process manager's reload must not kill running jobs. */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const;
 
 export async function runServer(settings: ServerSettings, mode: 'serve' | 'worker'): Promise<void> {
-  const logger = pino({ level: settings.logLevel, base: { pid: process.pid } });
+  const { logger, flush } = createLogger(settings.logLevel);
   const handlers = { [DEMO_TYPE]: demoHandler, ...(settings.handlers ? await loadHandlers(settings.handlers) : {}) };
   const store = await openStore(settings, logger);
   const jobq = new Jobq({
@@ -23,50 +28,81 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
     pollIntervalMs: settings.pollIntervalMs,
     rescueIntervalMs: settings.rescueIntervalMs,
     shutdownTimeoutMs: settings.shutdownTimeoutMs,
-    limits: { maxPayloadBytes: settings.maxPayloadBytes, maxBatchSize: settings.maxBatchSize },
+    limits: { maxPayloadBytes: settings.maxPayloadBytes, maxBatchSize: settings.maxBatchSize, maxQueues: settings.maxQueues },
+    retention: { completed: settings.retainCompleted, failed: settings.retainFailed, cancelled: settings.retainCancelled },
     logger,
   });
   const readiness = { ready: true };
-  const app = mode === 'serve' ? await createHttpApp({ jobq, logger, readiness, bodyLimitBytes: settings.bodyLimitBytes }) : null;
+  let app: Awaited<ReturnType<typeof import('../http/app.js').createHttpApp>> | null = null;
+  if (mode === 'serve') {
+    const { createHttpApp } = await import('../http/app.js');
+    app = await createHttpApp({ jobq, logger, readiness, bodyLimitBytes: settings.bodyLimitBytes });
+  }
+  installSignals({ jobq, app, readiness, logger, flush, graceMs: settings.shutdownTimeoutMs });
 
-  let draining = false;
-  const shutdown = async (signal: string) => {
-    if (draining) {
-      logger.warn({ signal }, 'second signal: exiting now; running jobs return when their leases expire');
-      process.exit(130);
-    }
-    draining = true;
-    readiness.ready = false;
-    logger.info({ signal, running: jobq.runningJobs, graceMs: settings.shutdownTimeoutMs }, 'shutting down gracefully');
-    try {
-      await Promise.all([app?.close(), jobq.stop()]);
-      await jobq.close();
-      logger.info('stopped cleanly');
-      process.exit(0);
-    } catch (err) {
-      logger.error({ err }, 'error while shutting down');
-      process.exit(1);
-    }
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-
-  jobq.startWorkers();
+  let address = '';
   if (app) {
-    const address = await app.listen({ host: settings.host, port: settings.port });
-    logger.info({ address, store: settings.store, queues: settings.queues }, 'jobq serving');
+    try {
+      address = await app.listen({ host: settings.host, port: settings.port });
+    } catch (err) {
+      await jobq.close(0).catch(() => {});
+      const code = (err as { code?: string }).code;
+      const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such address here' : (err as Error).message;
+      throw new StartupError(`cannot listen on ${settings.host}:${settings.port} (--host/--port, JOBQ_HOST/JOBQ_PORT): ${why}`);
+    }
+  }
+  jobq.start();
+  const queues = settings.workers ? settings.queues : [];
+  if (app) {
+    logger.info({ address, store: settings.store, queues }, settings.workers ? 'jobq serving' : 'jobq serving the API only (--no-workers)');
     // One machine-readable line on stdout for scripts and tests that start us on port 0.
     if (settings.port === 0) process.stdout.write(`${JSON.stringify({ listening: address })}\n`);
   } else {
-    logger.info({ store: settings.store, queues: settings.queues }, 'jobq worker running');
+    logger.info({ store: settings.store, queues }, 'jobq worker running');
     // The worker's counterpart of the "listening" line, for scripts and tests.
     process.stdout.write(`${JSON.stringify({ worker: 'running', pid: process.pid })}\n`);
   }
 }
 
+interface SignalDeps {
+  jobq: Jobq;
+  app: { close(): Promise<unknown> } | null;
+  readiness: { ready: boolean };
+  logger: Logger;
+  flush(timeoutMs: number): Promise<void>;
+  graceMs: number;
+}
+
+function installSignals({ jobq, app, readiness, logger, flush, graceMs }: SignalDeps): void {
+  let draining = false;
+  const exit = async (code: number) => {
+    await flush(1000);
+    process.exit(code);
+  };
+  const shutdown = async (signal: string) => {
+    if (draining) {
+      process.stderr.write(`jobq: second ${signal}: exiting now; running jobs return when their leases expire\n`);
+      process.exit(130);
+    }
+    draining = true;
+    readiness.ready = false;
+    logger.info({ signal, running: jobq.runningJobs, graceMs }, 'shutting down gracefully');
+    try {
+      await Promise.all([app?.close(), jobq.stop()]);
+      await jobq.close();
+      logger.info('stopped cleanly');
+      await exit(0);
+    } catch (err) {
+      logger.error({ err }, 'error while shutting down');
+      await exit(1);
+    }
+  };
+  for (const sig of STOP_SIGNALS) process.on(sig, () => void shutdown(sig));
+}
+
 /** `jobq migrate`: opening a store applies its pending migrations under a lock; then close. */
 export async function migrateCommand(settings: ServerSettings): Promise<void> {
-  const logger = pino({ level: settings.logLevel });
+  const { logger } = createLogger(settings.logLevel);
   const store = await openStore(settings, logger);
   await store.close();
   process.stdout.write(`${JSON.stringify({ migrated: settings.store })}\n`);

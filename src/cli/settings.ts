@@ -1,8 +1,15 @@
 /**
  * Server settings from flags and JOBQ_* environment variables (flags win),
- * validated once at start with an error that names the bad setting.
+ * validated once at start with an error that names the flag and the variable.
+ * Every default comes from the module that owns it; this table only says how
+ * each setting is spelled, where it applies, and how it is checked.
  */
-import { DEFAULTS } from '../core/options.js';
+import { DEFAULTS, NAME_PATTERN } from '../core/options.js';
+import { HTTP_DEFAULTS } from '../http/defaults.js';
+import { MEMORY_DEFAULTS } from '../storage/memory/defaults.js';
+import { POSTGRES_DEFAULTS } from '../storage/postgres/defaults.js';
+import { SQLITE_DEFAULTS } from '../storage/sqlite/defaults.js';
+import { parseDuration, formatDuration } from './duration.js';
 
 export interface ServerSettings {
   host: string;
@@ -16,6 +23,9 @@ export interface ServerSettings {
   sqlitePath: string;
   sqliteSynchronous: 'full' | 'normal';
   memoryMaxJobs: number;
+  memoryMaxBytes: number;
+  /** False with --no-workers: an API-only node. */
+  workers: boolean;
   concurrency: number;
   queues: string[];
   handlers: string | undefined;
@@ -25,59 +35,134 @@ export interface ServerSettings {
   rescueIntervalMs: number;
   maxPayloadBytes: number;
   maxBatchSize: number;
+  maxQueues: number;
   bodyLimitBytes: number;
+  retainCompleted: number | null;
+  retainFailed: number | null;
+  retainCancelled: number | null;
   logLevel: string;
 }
 
-/** Each setting: its flag, env variable, default and help, in one table. */
+/** Which commands a setting belongs to: the HTTP server, the workers (serve and worker), or any command that opens the store. */
+export type Scope = 'http' | 'workers' | 'store';
+
+interface Setting {
+  flag: string;
+  env: string;
+  default: string | undefined;
+  help: string;
+  scope: Scope;
+}
+
+type Key = Exclude<keyof ServerSettings, 'listen' | 'workers'>;
+
+const ms = (n: number) => String(n);
+
+/** Each setting: its flag, env variable, default (from the module that owns it), help and scope, in one table. */
 export const SETTINGS = {
-  host: { flag: '--host <host>', env: 'JOBQ_HOST', default: '127.0.0.1', help: 'interface to listen on' },
-  port: { flag: '--port <port>', env: 'JOBQ_PORT', default: '8080', help: 'TCP port (0 = any free port)' },
-  store: { flag: '--store <kind>', env: 'JOBQ_STORE', default: 'sqlite', help: 'storage backend: sqlite | memory | postgres' },
-  databaseUrl: { flag: '--database-url <url>', env: 'JOBQ_DATABASE_URL', default: undefined, help: 'Postgres URL (with --store postgres)' },
-  pgSchema: { flag: '--pg-schema <name>', env: 'JOBQ_PG_SCHEMA', default: 'jobq', help: 'Postgres schema for jobq tables' },
-  pgPoolSize: { flag: '--pg-pool-size <n>', env: 'JOBQ_PG_POOL_SIZE', default: '10', help: 'Postgres connections per process' },
-  sqlitePath: { flag: '--sqlite-path <path>', env: 'JOBQ_SQLITE_PATH', default: 'jobq.db', help: 'SQLite database file' },
+  host: { flag: '--host <host>', env: 'JOBQ_HOST', default: HTTP_DEFAULTS.host, help: 'interface to listen on', scope: 'http' },
+  port: { flag: '--port <port>', env: 'JOBQ_PORT', default: String(HTTP_DEFAULTS.port), help: 'TCP port (0 = any free port)', scope: 'http' },
+  store: { flag: '--store <kind>', env: 'JOBQ_STORE', default: 'sqlite', help: 'sqlite, memory (nothing persisted) or postgres', scope: 'store' },
+  databaseUrl: { flag: '--database-url <url>', env: 'JOBQ_DATABASE_URL', default: undefined, help: 'postgres://…, required with --store postgres', scope: 'store' },
+  pgSchema: { flag: '--pg-schema <name>', env: 'JOBQ_PG_SCHEMA', default: POSTGRES_DEFAULTS.schema, help: "schema holding jobq's tables", scope: 'store' },
+  pgPoolSize: {
+    flag: '--pg-pool-size <n>',
+    env: 'JOBQ_PG_POOL_SIZE',
+    default: String(POSTGRES_DEFAULTS.poolSize),
+    help: 'connections per pool (a process has two: durable and worker)',
+    scope: 'store',
+  },
+  sqlitePath: { flag: '--sqlite-path <path>', env: 'JOBQ_SQLITE_PATH', default: SQLITE_DEFAULTS.path, help: 'database file (created 0600; :memory: is refused)', scope: 'store' },
   sqliteSynchronous: {
     flag: '--sqlite-synchronous <mode>',
     env: 'JOBQ_SQLITE_SYNCHRONOUS',
-    default: 'full',
-    help: 'full (fsync every commit; survives power loss) | normal (survives process crashes only)',
+    default: SQLITE_DEFAULTS.synchronous,
+    help: 'full: every acknowledged change fsynced; normal: survives process crashes only',
+    scope: 'store',
   },
-  memoryMaxJobs: { flag: '--memory-max-jobs <n>', env: 'JOBQ_MEMORY_MAX_JOBS', default: '100000', help: 'unfinished jobs the memory store holds before answering 429' },
-  concurrency: { flag: '--concurrency <n>', env: 'JOBQ_CONCURRENCY', default: String(DEFAULTS.concurrency), help: 'jobs run at once per queue' },
-  queues: { flag: '--queues <names>', env: 'JOBQ_QUEUES', default: 'default', help: 'comma-separated queues to work; name:concurrency overrides --concurrency' },
-  handlers: { flag: '--handlers <module>', env: 'JOBQ_HANDLERS', default: undefined, help: 'ES module exporting { [type]: async (job, ctx) => result }' },
+  memoryMaxJobs: {
+    flag: '--memory-max-jobs <n>',
+    env: 'JOBQ_MEMORY_MAX_JOBS',
+    default: String(MEMORY_DEFAULTS.maxActiveJobs),
+    help: 'unfinished jobs the memory store holds before answering 429',
+    scope: 'store',
+  },
+  memoryMaxBytes: {
+    flag: '--memory-max-bytes <n>',
+    env: 'JOBQ_MEMORY_MAX_BYTES',
+    default: String(MEMORY_DEFAULTS.maxBytes),
+    help: 'bytes of jobs the memory store holds before answering 429',
+    scope: 'store',
+  },
+  concurrency: { flag: '--concurrency <n>', env: 'JOBQ_CONCURRENCY', default: String(DEFAULTS.concurrency), help: 'jobs run at once per queue', scope: 'workers' },
+  queues: { flag: '--queues <names>', env: 'JOBQ_QUEUES', default: DEFAULTS.jobDefaults.queue, help: 'queues this process works; name:concurrency overrides', scope: 'workers' },
+  handlers: { flag: '--handlers <module>', env: 'JOBQ_HANDLERS', default: undefined, help: 'ES module exporting { [type]: async (job, ctx) => result }', scope: 'workers' },
   shutdownTimeoutMs: {
     flag: '--shutdown-timeout-ms <ms>',
     env: 'JOBQ_SHUTDOWN_TIMEOUT_MS',
-    default: String(DEFAULTS.shutdownTimeoutMs),
-    help: 'grace period for running jobs on SIGINT/SIGTERM',
+    default: ms(DEFAULTS.shutdownTimeoutMs),
+    help: 'grace period for running jobs on SIGINT/SIGTERM/SIGHUP',
+    scope: 'workers',
   },
-  leaseMs: { flag: '--lease-ms <ms>', env: 'JOBQ_LEASE_MS', default: String(DEFAULTS.leaseMs), help: 'how long a claim holds a job without a heartbeat' },
-  pollIntervalMs: { flag: '--poll-interval-ms <ms>', env: 'JOBQ_POLL_INTERVAL_MS', default: String(DEFAULTS.pollIntervalMs), help: 'fallback look for work' },
+  leaseMs: { flag: '--lease-ms <ms>', env: 'JOBQ_LEASE_MS', default: ms(DEFAULTS.leaseMs), help: 'how long a claim holds a job without a heartbeat', scope: 'workers' },
+  pollIntervalMs: { flag: '--poll-interval-ms <ms>', env: 'JOBQ_POLL_INTERVAL_MS', default: ms(DEFAULTS.pollIntervalMs), help: 'fallback look for work', scope: 'workers' },
   rescueIntervalMs: {
     flag: '--rescue-interval-ms <ms>',
     env: 'JOBQ_RESCUE_INTERVAL_MS',
-    default: String(DEFAULTS.rescueIntervalMs),
+    default: ms(DEFAULTS.rescueIntervalMs),
     help: 'how often expired leases are taken back',
+    scope: 'workers',
   },
-  maxPayloadBytes: { flag: '--max-payload-bytes <n>', env: 'JOBQ_MAX_PAYLOAD_BYTES', default: String(DEFAULTS.limits.maxPayloadBytes), help: 'largest job payload (JSON bytes)' },
-  maxBatchSize: { flag: '--max-batch-size <n>', env: 'JOBQ_MAX_BATCH_SIZE', default: String(DEFAULTS.limits.maxBatchSize), help: 'most jobs per bulk request' },
-  bodyLimitBytes: { flag: '--body-limit-bytes <n>', env: 'JOBQ_BODY_LIMIT_BYTES', default: String(16 * 1024 * 1024), help: 'largest HTTP request body' },
-  logLevel: { flag: '--log-level <level>', env: 'JOBQ_LOG_LEVEL', default: 'info', help: 'fatal | error | warn | info | debug | trace | silent' },
-} as const satisfies Record<Exclude<keyof ServerSettings, 'listen'>, { flag: string; env: string; default: string | undefined; help: string }>;
+  maxPayloadBytes: {
+    flag: '--max-payload-bytes <n>',
+    env: 'JOBQ_MAX_PAYLOAD_BYTES',
+    default: String(DEFAULTS.limits.maxPayloadBytes),
+    help: 'largest payload (its JSON)',
+    scope: 'workers',
+  },
+  maxBatchSize: { flag: '--max-batch-size <n>', env: 'JOBQ_MAX_BATCH_SIZE', default: String(DEFAULTS.limits.maxBatchSize), help: 'most jobs per bulk request', scope: 'workers' },
+  maxQueues: { flag: '--max-queues <n>', env: 'JOBQ_MAX_QUEUES', default: String(DEFAULTS.limits.maxQueues), help: 'most queues that may exist (429 beyond)', scope: 'workers' },
+  bodyLimitBytes: { flag: '--body-limit-bytes <n>', env: 'JOBQ_BODY_LIMIT_BYTES', default: String(HTTP_DEFAULTS.bodyLimitBytes), help: 'largest request body', scope: 'http' },
+  retainCompleted: {
+    flag: '--retain-completed <duration>',
+    env: 'JOBQ_RETAIN_COMPLETED',
+    default: formatDuration(DEFAULTS.retention.completed),
+    help: 'how long completed jobs are kept (e.g. 12h, 7d; forever)',
+    scope: 'workers',
+  },
+  retainFailed: {
+    flag: '--retain-failed <duration>',
+    env: 'JOBQ_RETAIN_FAILED',
+    default: formatDuration(DEFAULTS.retention.failed),
+    help: 'how long failed jobs are kept',
+    scope: 'workers',
+  },
+  retainCancelled: {
+    flag: '--retain-cancelled <duration>',
+    env: 'JOBQ_RETAIN_CANCELLED',
+    default: formatDuration(DEFAULTS.retention.cancelled),
+    help: 'how long cancelled jobs are kept',
+    scope: 'workers',
+  },
+  logLevel: { flag: '--log-level <level>', env: 'JOBQ_LOG_LEVEL', default: 'info', help: 'fatal | error | warn | info | debug | trace | silent', scope: 'store' },
+} as const satisfies Record<Key, Setting>;
+
+/** The two switches that are not valued flags. */
+export const SWITCHES = {
+  listen: { flag: '--no-listen', env: 'JOBQ_PG_LISTEN', default: 'true', help: 'Postgres: poll instead of LISTEN/NOTIFY (PgBouncer in transaction mode); env JOBQ_PG_LISTEN=false', scope: 'store' },
+  workers: { flag: '--no-workers', env: 'JOBQ_WORKERS', default: 'true', help: 'serve the API only: claim and run no jobs; env JOBQ_WORKERS=false', scope: 'http' },
+} as const;
 
 export class SettingsError extends Error {}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function label(key: Exclude<keyof ServerSettings, 'listen'>): string {
-  const s = SETTINGS[key];
+function label(key: Key | keyof typeof SWITCHES): string {
+  const s = key in SETTINGS ? SETTINGS[key as Key] : SWITCHES[key as keyof typeof SWITCHES];
   return `${s.flag.split(' ')[0]} (${s.env})`;
 }
 
-function int(key: Exclude<keyof ServerSettings, 'listen'>, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function int(key: Key, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(raw);
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
     throw new SettingsError(`invalid ${label(key)}: expected an integer from ${min} to ${max}, got "${raw}"`);
@@ -85,29 +170,41 @@ function int(key: Exclude<keyof ServerSettings, 'listen'>, raw: string, min: num
   return n;
 }
 
-function oneOf<T extends string>(key: Exclude<keyof ServerSettings, 'listen'>, raw: string, allowed: readonly T[]): T {
+function oneOf<T extends string>(key: Key, raw: string, allowed: readonly T[]): T {
   if (!allowed.includes(raw as T)) throw new SettingsError(`invalid ${label(key)}: expected one of ${allowed.join(', ')}, got "${raw}"`);
   return raw as T;
 }
 
+function duration(key: Key, raw: string): number | null {
+  const d = parseDuration(raw);
+  if (d === undefined) throw new SettingsError(`invalid ${label(key)}: expected a duration such as 30m, 12h, 7d (or milliseconds, or forever), got "${raw}"`);
+  return d;
+}
+
+function bool(key: keyof typeof SWITCHES, raw: string | undefined): boolean | undefined {
+  if (raw === undefined) return undefined;
+  if (!['true', 'false'].includes(raw)) throw new SettingsError(`invalid ${label(key)}: expected true or false, got "${raw}"`);
+  return raw === 'true';
+}
+
 /**
  * `raw` holds commander's values (flag, else env, else default), all strings
- * but `listen`, which is false after --no-listen (or JOBQ_PG_LISTEN=false).
+ * but the switches, which are false after --no-listen / --no-workers.
  */
-export function parseSettings(raw: Record<string, string | boolean | undefined>): ServerSettings {
-  const get = (key: Exclude<keyof ServerSettings, 'listen'>) => String(raw[key] ?? SETTINGS[key].default ?? '');
+export function parseSettings(raw: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): ServerSettings {
+  const get = (key: Key) => String(raw[key] ?? SETTINGS[key].default ?? '');
   const queues = get('queues')
     .split(',')
     .map((q) => q.trim())
     .filter(Boolean);
   if (queues.length === 0) throw new SettingsError(`invalid ${label('queues')}: name at least one queue`);
   for (const q of queues) {
-    const [name, conc] = q.split(':');
-    if (!name || !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(name)) throw new SettingsError(`invalid ${label('queues')}: bad queue name "${q}"`);
+    const [name, conc, extra] = q.split(':');
+    if (!name || extra !== undefined || !NAME_PATTERN.test(name)) throw new SettingsError(`invalid ${label('queues')}: bad queue "${q}" (expected name or name:concurrency)`);
     if (conc !== undefined) int('queues', conc, 1, 10_000);
   }
   const host = get('host');
-  if (!host) throw new SettingsError(`invalid ${label('host')}: empty`);
+  if (!host.trim()) throw new SettingsError(`invalid ${label('host')}: empty`);
   const handlers = raw.handlers === undefined ? undefined : String(raw.handlers);
   const store = oneOf('store', get('store'), ['sqlite', 'memory', 'postgres'] as const);
   const databaseUrl = raw.databaseUrl === undefined || raw.databaseUrl === '' ? undefined : String(raw.databaseUrl);
@@ -115,8 +212,12 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>)
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new SettingsError(`invalid ${label('databaseUrl')}: expected postgres://…`);
   const pgSchema = get('pgSchema');
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema)) throw new SettingsError(`invalid ${label('pgSchema')}: expected a lower-case SQL identifier, got "${pgSchema}"`);
-  const listenEnv = process.env.JOBQ_PG_LISTEN;
-  if (listenEnv !== undefined && !['true', 'false'].includes(listenEnv)) throw new SettingsError(`invalid --no-listen (JOBQ_PG_LISTEN): expected true or false, got "${listenEnv}"`);
+  const sqlitePath = get('sqlitePath');
+  if (store === 'sqlite' && (sqlitePath.trim() === '' || sqlitePath === ':memory:' || sqlitePath.startsWith('file:'))) {
+    throw new SettingsError(`invalid ${label('sqlitePath')}: "${sqlitePath}" is not a database file; jobq needs a file to be durable (use --store memory for a throwaway queue)`);
+  }
+  const listenEnv = bool('listen', env.JOBQ_PG_LISTEN);
+  const workersEnv = bool('workers', env.JOBQ_WORKERS);
   return {
     host,
     port: int('port', get('port'), 0, 65535),
@@ -124,10 +225,12 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>)
     databaseUrl,
     pgSchema,
     pgPoolSize: int('pgPoolSize', get('pgPoolSize'), 1, 1000),
-    listen: raw.listen !== false && listenEnv !== 'false',
-    sqlitePath: get('sqlitePath'),
+    listen: raw.listen !== false && listenEnv !== false,
+    sqlitePath,
     sqliteSynchronous: oneOf('sqliteSynchronous', get('sqliteSynchronous'), ['full', 'normal'] as const),
     memoryMaxJobs: int('memoryMaxJobs', get('memoryMaxJobs'), 1),
+    memoryMaxBytes: int('memoryMaxBytes', get('memoryMaxBytes'), 1024 * 1024),
+    workers: raw.workers !== false && workersEnv !== false,
     concurrency: int('concurrency', get('concurrency'), 1, 10_000),
     queues,
     handlers: handlers === '' ? undefined : handlers,
@@ -137,13 +240,18 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>)
     rescueIntervalMs: int('rescueIntervalMs', get('rescueIntervalMs'), 1),
     maxPayloadBytes: int('maxPayloadBytes', get('maxPayloadBytes'), 1),
     maxBatchSize: int('maxBatchSize', get('maxBatchSize'), 1, 100_000),
+    maxQueues: int('maxQueues', get('maxQueues'), 1, 1_000_000),
     bodyLimitBytes: int('bodyLimitBytes', get('bodyLimitBytes'), 1024),
+    retainCompleted: duration('retainCompleted', get('retainCompleted')),
+    retainFailed: duration('retainFailed', get('retainFailed')),
+    retainCancelled: duration('retainCancelled', get('retainCancelled')),
     logLevel: oneOf('logLevel', get('logLevel'), LOG_LEVELS),
   };
 }
 
-/** `["a", "b:5"]` with default concurrency → `{ a: {concurrency}, b: {concurrency: 5} }`. */
+/** `["a", "b:5"]` with default concurrency → `{ a: {concurrency}, b: {concurrency: 5} }`; none with --no-workers. */
 export function queueOptions(settings: ServerSettings): Record<string, { concurrency: number }> {
+  if (!settings.workers) return {};
   return Object.fromEntries(
     settings.queues.map((q) => {
       const [name, conc] = q.split(':');

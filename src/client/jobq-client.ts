@@ -1,5 +1,5 @@
 /** A small HTTP client for a running jobq server (used by the CLI; usable from any Node 20 program). */
-import { JobqError, type ErrorCode } from '../core/errors.js';
+import { JobqError, type ErrorCode } from '../contracts/errors.js';
 import type { EnqueueInput } from '../core/enqueue-input.js';
 
 export interface JobqClientOptions {

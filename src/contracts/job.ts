@@ -1,22 +1,25 @@
 /**
  * The job model: one string union of statuses, one table of legal transitions.
- * Everything that changes a job's status goes through {@link assertTransition}
- * (in the stores), so an illegal move is an error and never a silent overwrite.
+ * The core decides every transition against this table; the stores apply them
+ * under their fence, and a conformance test checks that each backend allows
+ * exactly the moves listed here.
  */
 import { JobqError } from './errors.js';
 
 export const JOB_STATUSES = ['scheduled', 'pending', 'processing', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+export const FINISHED_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export type FinishedStatus = (typeof FINISHED_STATUSES)[number];
+export const ACTIVE_STATUSES = ['scheduled', 'pending', 'processing'] as const satisfies readonly JobStatus[];
 
 /** Legal transitions, from → allowed targets. See docs/architecture.md for the diagram. */
 export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   // runAt reached, or cancelled before it ran.
   scheduled: ['pending', 'cancelled'],
-  // claimed by a worker, cancelled, or pushed back (pause does not move jobs).
+  // claimed by a worker, or cancelled (pause does not move jobs).
   pending: ['processing', 'cancelled'],
-  // ok, retry later (scheduled), retry now (pending: graceful release or rescue), give up, cancel.
+  // ok, retry later (scheduled), retry now (pending: retry due now, graceful release), give up, cancel.
   processing: ['completed', 'scheduled', 'pending', 'failed', 'cancelled'],
   completed: [],
   // a manual retry puts a finished job back in line.
@@ -28,31 +31,26 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
-export function assertTransition(id: string, from: JobStatus, to: JobStatus): void {
-  if (!canTransition(from, to)) {
-    throw new JobqError('illegal_transition', `job ${id} cannot go from ${from} to ${to}`);
-  }
-}
-
 /** Operations users ask for, and the statuses each starts from (a subset of TRANSITIONS). */
 export const OPERATIONS = {
   cancel: { from: ['scheduled', 'pending', 'processing'], to: 'cancelled' },
   retry: { from: ['failed', 'cancelled'], to: 'pending' },
 } as const satisfies Record<string, { from: readonly JobStatus[]; to: JobStatus }>;
+export type Operation = keyof typeof OPERATIONS;
 
-export function assertOperation(id: string, op: keyof typeof OPERATIONS, from: JobStatus): void {
+/** Throws `illegal_transition` when `op` may not start from `from`. */
+export function assertOperation(id: string, op: Operation, from: JobStatus): void {
   const { from: allowed, to } = OPERATIONS[op];
-  if (!(allowed as readonly JobStatus[]).includes(from)) {
+  if (!(allowed as readonly JobStatus[]).includes(from) || !canTransition(from, to)) {
     throw new JobqError('illegal_transition', `job ${id} cannot ${op}: it is ${from} (${op} goes from ${allowed.join(' or ')} to ${to})`);
   }
-  assertTransition(id, from, to);
 }
 
-export function isFinished(status: JobStatus): boolean {
-  return FINISHED_STATUSES.includes(status);
+export function isFinished(status: JobStatus): status is FinishedStatus {
+  return (FINISHED_STATUSES as readonly JobStatus[]).includes(status);
 }
 
-/** One failed attempt, kept on the job. */
+/** One failed attempt, kept on the job (the first and the most recent ones: see MAX_ERRORS_KEPT). */
 export interface JobError {
   attempt: number;
   message: string;
@@ -60,6 +58,13 @@ export interface JobError {
   /** Epoch ms. */
   at: number;
 }
+
+/**
+ * A job keeps its first error and the most recent ones, 20 in all, however
+ * often it is retried: the first says how it started going wrong, the last
+ * say what is wrong now, and the row stays small.
+ */
+export const MAX_ERRORS_KEPT = 20;
 
 /** A job as stored. Times are epoch milliseconds; `null` where not reached yet. */
 export interface Job<Payload = unknown, Result = unknown> {
@@ -90,5 +95,11 @@ export interface Job<Payload = unknown, Result = unknown> {
 
 /** A job as handed to a worker: it carries the lease that fences its finish. */
 export interface LeasedJob<Payload = unknown> extends Job<Payload> {
+  leaseToken: string;
+}
+
+/** The fence of a leased job: every change its worker makes names both. */
+export interface LeaseRef {
+  id: string;
   leaseToken: string;
 }

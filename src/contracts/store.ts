@@ -1,14 +1,18 @@
 /**
- * The one seam between jobq and persistence. Internal and unstable: backends
+ * The port between jobq and persistence. Internal and unstable: backends
  * implement it, the core calls it, users normally never touch it.
  *
  * Rules every backend follows (the conformance suite checks them):
  * - Methods take an explicit `now` (epoch ms) where time matters; stores never read the clock.
- * - Transitions follow `TRANSITIONS` in core/job.ts; an illegal one throws `illegal_transition`.
+ * - Stores decide nothing about the lifecycle: the core computes target
+ *   statuses, run times and errors; a store applies them under its fence.
  * - Anything done to a `processing` job by its worker (extend, finish, release, progress)
  *   is fenced by `leaseToken`: a worker that lost its lease changes nothing.
+ * - Failures of the database itself (locked, read-only, gone, timed out)
+ *   surface as JobqError `store_unavailable`; see storage/errors.ts.
  */
-import type { Job, JobError, JobStatus, LeasedJob } from '../core/job.js';
+import type { JobEvent } from './events.js';
+import type { FinishedStatus, Job, JobError, JobStatus, LeasedJob, LeaseRef } from './job.js';
 
 /** A fully formed new job; the core fills in ids, defaults and the initial status. */
 export interface NewJobRecord {
@@ -32,15 +36,16 @@ export interface JobInsertManyParams {
 
 export interface JobClaimParams {
   queue: string;
+  /** Only jobs of these types (the handlers this node has); null takes any type. */
+  types: readonly string[] | null;
   limit: number;
   now: number;
   leaseMs: number;
-  /** Fences this claim; every job claimed by this call carries it. */
-  leaseToken: string;
-}
-
-export interface LeaseRef {
-  id: string;
+  /**
+   * Fences this claim; every job claimed by this call carries it. Also the
+   * claim's identity: a store that retries the call after a lost reply must
+   * return what the lost attempt took, never lease a second batch.
+   */
   leaseToken: string;
 }
 
@@ -50,9 +55,10 @@ export interface JobExtendLeasesParams {
   leaseMs: number;
 }
 
+/** What a finished attempt becomes; decided by the core (core/lifecycle.ts). */
 export type JobOutcome =
   | { kind: 'completed'; resultJson: string | null }
-  | { kind: 'retry'; runAt: number; error: JobError }
+  | { kind: 'retry'; status: 'pending' | 'scheduled'; runAt: number; error: JobError }
   | { kind: 'failed'; error: JobError };
 
 export interface JobFinish extends LeaseRef {
@@ -64,9 +70,24 @@ export interface JobFinishManyParams {
   now: number;
 }
 
+/** Back to pending without spending the attempt. */
 export interface JobReleaseManyParams {
   leases: readonly LeaseRef[];
   now: number;
+}
+
+/** Releases every job still held under a claim's token (its reply was lost); no attempt spent. */
+export interface JobReleaseClaimParams {
+  leaseToken: string;
+  now: number;
+}
+
+/** What a transition applied to: enough for its event. */
+export interface JobRef {
+  id: string;
+  queue: string;
+  type: string;
+  attempts: number;
 }
 
 export interface JobSetProgressParams extends LeaseRef {
@@ -74,42 +95,64 @@ export interface JobSetProgressParams extends LeaseRef {
   now: number;
 }
 
-export interface JobRescueExpiredParams {
+export interface JobExpiredLeasesParams {
   now: number;
   limit: number;
-  /** Delay before a rescued job with attempts left runs again. */
-  retryDelayMs: (attempt: number) => number;
 }
 
-export interface RescuedJob {
-  id: string;
-  status: 'pending' | 'scheduled' | 'failed';
+/** A lease that ran out; the core decides what becomes of the job and finishes it under this token. */
+export interface ExpiredLease extends LeaseRef {
+  queue: string;
+  type: string;
+  attempts: number;
+  maxAttempts: number;
 }
 
+/** Which heavy fields a listing carries. */
+export interface ListInclude {
+  payload: boolean;
+  result: boolean;
+}
+
+/**
+ * A listing. Each filter has its own order, the one its index keeps (see
+ * docs/api.md): no filter and queue alone list in creation order; a status
+ * lists in the order that status is worked in (pending: claim order within
+ * queue and type; scheduled: run time; processing: lease expiry; finished:
+ * finish time).
+ */
 export interface JobListParams {
   queue?: string;
   status?: JobStatus;
   limit: number;
   /** Opaque, from a previous page's `nextCursor`. */
   cursor?: string;
+  include: ListInclude;
+  /** Stop the page early (with a cursor) once the included payloads and results reach this many bytes; at least one job is always returned. */
+  maxBytes: number;
 }
 
+/** A listed job; `payload` and `result` are present only when included. */
+export type ListedJob = Omit<Job, 'payload' | 'result'> & { payload?: unknown; result?: unknown };
+
 export interface JobListPage {
-  jobs: Job[];
+  jobs: ListedJob[];
   nextCursor: string | null;
 }
 
-export interface JobCancelParams {
+/** A status change asked for by a user (cancel, manual retry), allowed only from `from`. */
+export interface JobChangeParams {
   id: string;
+  from: readonly JobStatus[];
   now: number;
 }
 
-export interface JobRetryParams {
-  id: string;
-  now: number;
-}
+/** `job` when the change was applied; otherwise the status that stopped it (null: no such job). */
+export type JobChangeResult = { job: Job; current?: undefined } | { job: null; current: JobStatus | null };
 
 export interface JobPruneParams {
+  status: FinishedStatus;
+  queue: string;
   finishedBefore: number;
   limit: number;
 }
@@ -120,12 +163,54 @@ export interface QueueInfo {
   name: string;
   paused: boolean;
   counts: StatusCounts;
+  /** Pending jobs per type: the core subtracts the types some live node handles. */
+  pendingByType: Record<string, number>;
+}
+
+export interface QueueListParams {
+  limit: number;
+  /** Name of the last queue of the previous page. */
+  after?: string;
+}
+
+export interface QueueRegisterParams {
+  names: readonly string[];
+  /** The most queues that may exist; registering beyond it throws capacity_exceeded. */
+  maxQueues: number;
+  now: number;
+}
+
+/** A running jobq process as other nodes see it. */
+export interface NodeInfo {
+  id: string;
+  /** Queues it works and the job types it has handlers for. */
+  queues: readonly string[];
+  types: readonly string[];
+  startedAt: number;
+  heartbeatAt: number;
+  host: string;
+  pid: number;
+}
+
+/** Who holds a named leadership (one per cluster), under a lease renewed by its holder. */
+export interface LeaderParams {
+  name: string;
+  nodeId: string;
+  now: number;
+  ttlMs: number;
+}
+
+/** Leadership on a dedicated connection (Postgres advisory lock): held until released or the connection drops. */
+export interface LeaderLock {
+  /** Takes the lock if free, keeps it if held; false when someone else has it or the connection is gone. */
+  tryAcquire(): Promise<boolean>;
+  release(): Promise<void>;
 }
 
 export interface StoreCapabilities {
   /** An acknowledged insert survives a crash of the process. */
   durable: boolean;
-  /** Other processes may share this store (so wake-ups must cross processes). */
+  /** Other processes may share this store (so wake-ups and events must cross processes). */
   shared: boolean;
 }
 
@@ -133,61 +218,81 @@ export interface Store {
   readonly capabilities: StoreCapabilities;
 
   jobInsertMany(params: JobInsertManyParams): Promise<void>;
-  /** Atomically moves up to `limit` ready jobs to processing under a lease; promotes due scheduled jobs first. */
+  /** Atomically moves up to `limit` ready jobs to processing under a lease, due scheduled jobs included. */
   jobClaim(params: JobClaimParams): Promise<LeasedJob[]>;
   /** Returns the ids whose lease was extended; the rest were lost. */
   jobExtendLeases(params: JobExtendLeasesParams): Promise<string[]>;
-  /** Returns the ids that were finished; the rest had lost their lease. */
-  jobFinishMany(params: JobFinishManyParams): Promise<string[]>;
-  /** Back to pending without spending the attempt (graceful shutdown). Returns the ids released. */
-  jobReleaseMany(params: JobReleaseManyParams): Promise<string[]>;
-  jobSetProgress(params: JobSetProgressParams): Promise<boolean>;
-  jobRescueExpired(params: JobRescueExpiredParams): Promise<RescuedJob[]>;
+  /** Returns the jobs that were finished; the rest had lost their lease. */
+  jobFinishMany(params: JobFinishManyParams): Promise<JobRef[]>;
+  /** Back to pending without spending the attempt (graceful shutdown). Returns the jobs released. */
+  jobReleaseMany(params: JobReleaseManyParams): Promise<JobRef[]>;
+  /** Back to pending, attempt refunded, for every job still held under the token. */
+  jobReleaseClaim(params: JobReleaseClaimParams): Promise<JobRef[]>;
+  /** Null when the lease was lost. */
+  jobSetProgress(params: JobSetProgressParams): Promise<JobRef | null>;
+  /** Processing jobs whose lease expired at `now`, oldest expiry first. */
+  jobExpiredLeases(params: JobExpiredLeasesParams): Promise<ExpiredLease[]>;
   jobGet(id: string): Promise<Job | null>;
   jobList(params: JobListParams): Promise<JobListPage>;
-  /** From scheduled, pending or processing. Throws not_found / illegal_transition. */
-  jobCancel(params: JobCancelParams): Promise<Job>;
-  /** From failed or cancelled back to pending with a fresh attempt budget. */
-  jobRetry(params: JobRetryParams): Promise<Job>;
-  /** Deletes finished jobs finished before the time; returns how many. */
+  /** To cancelled (finished now, lease cleared) if the job is in one of `from`. */
+  jobCancel(params: JobChangeParams): Promise<JobChangeResult>;
+  /** To pending now with a fresh attempt budget (errors kept) if the job is in one of `from`. */
+  jobRetry(params: JobChangeParams): Promise<JobChangeResult>;
+  /** Deletes jobs of one queue and finished status that finished before the time; returns how many. */
   jobPrune(params: JobPruneParams): Promise<number>;
   /** Earliest runAt of a scheduled job in the queue, for the pool's wake-up timer. */
   jobNextRunAt(queue: string): Promise<number | null>;
 
-  queuePause(queue: string): Promise<void>;
-  queueResume(queue: string): Promise<void>;
-  queueList(): Promise<QueueInfo[]>;
+  /** Records queues (idempotent), refusing to go beyond `maxQueues`. */
+  queueRegister(params: QueueRegisterParams): Promise<void>;
+  queueSetPaused(params: { name: string; paused: boolean; maxQueues: number; now: number }): Promise<void>;
+  /** Queues by name, a page at a time, with their counts. */
+  queueList(params: QueueListParams): Promise<QueueInfo[]>;
+  /** Names of every registered queue (bounded by maxQueues), for maintenance. */
+  queueNames(): Promise<string[]>;
+
+  /** Announces this node (insert or refresh). */
+  nodeHeartbeat(node: NodeInfo): Promise<void>;
+  /** Nodes whose heartbeat is not older than `since`. */
+  nodeList(params: { since: number }): Promise<NodeInfo[]>;
+  nodeRemove(id: string): Promise<void>;
+
+  /** A leadership lease: true if `nodeId` holds `name` until now + ttl after the call. */
+  leaderTryAcquire(params: LeaderParams): Promise<boolean>;
+  leaderRelease(params: { name: string; nodeId: string }): Promise<void>;
+  /** Stores with a better mechanism (a lock that ends with its connection) offer it here. */
+  leaderLock?(name: string): LeaderLock;
+
+  /** Throws store_unavailable unless the store can read and write right now. */
+  ping(): Promise<void>;
 
   /**
    * Inserts inside the caller's own open transaction (`tx` is the backend's
    * client, e.g. a `pg` client): the jobs exist if and only if it commits.
-   * Only for stores that can; Jobq.enqueueInTransaction checks for it.
    */
   jobInsertManyWith?(tx: unknown, params: JobInsertManyParams): Promise<void>;
+  /** Finishes leased jobs inside the caller's own transaction; returns those whose lease was still held. */
+  jobFinishWith?(tx: unknown, params: JobFinishManyParams): Promise<JobRef[]>;
 
   /**
-   * Calls `onChange` soon after another process may have committed jobs.
-   * Only for shared stores; returns an unsubscribe function.
+   * Calls `onChange` soon after another process may have committed work
+   * (with the queues concerned when the store knows them). Shared stores only.
    */
-  watchChanges?(onChange: () => void): () => void;
+  watchChanges?(onChange: (queues?: readonly string[]) => void): () => void;
 
+  /**
+   * Carries events to other processes. Cheap when nobody listens: a store
+   * publishes only while some other process subscribes. Best effort: a crash
+   * between a transition and its publication loses that event.
+   */
+  publishEvents?(nodeId: string, events: readonly JobEvent[]): void;
+  /** Whether some process other than `nodeId` subscribes right now (a cached flag, cheap to ask). */
+  remoteSubscribers?(nodeId: string): boolean;
+  /** Delivers other processes' events (batches, in their commit order per job). */
+  subscribeEvents?(nodeId: string, onEvents: (events: readonly JobEvent[]) => void): () => void;
+
+  /** Idempotent: a second call waits for the first. */
   close(): Promise<void>;
-}
-
-/** Builds the queueList() answer from the SQL backends' two result sets (queue flags, counts per status). */
-export function queueInfos(
-  queues: readonly { name: string; paused: boolean | number }[],
-  counts: readonly { queue: string; status: JobStatus; n: number }[],
-): QueueInfo[] {
-  const byName = new Map<string, QueueInfo>();
-  const info = (name: string) => {
-    let q = byName.get(name);
-    if (!q) byName.set(name, (q = { name, paused: false, counts: emptyCounts() }));
-    return q;
-  };
-  for (const r of queues) info(r.name).paused = r.paused === true || r.paused === 1;
-  for (const r of counts) info(r.queue).counts[r.status] = r.n;
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 export function emptyCounts(): StatusCounts {

@@ -4,9 +4,11 @@
  * for HTTP and library callers alike.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { JobqError } from './errors.js';
+import { JobqError } from '../contracts/errors.js';
+import type { NewJobRecord } from '../contracts/store.js';
+import { JsonText } from './json-text.js';
+import { checkJsonShape } from './json-shape.js';
 import { MAX_ATTEMPTS_LIMIT, NAME_PATTERN, PRIORITY_RANGE, type ResolvedOptions } from './options.js';
-import type { NewJobRecord } from '../storage/store.js';
 
 export interface EnqueueInput<Payload = unknown> {
   /** Handler name. */
@@ -25,25 +27,6 @@ export interface EnqueueInput<Payload = unknown> {
   runAt?: number | Date | string;
   /** Earliest start, relative to now. */
   delayMs?: number;
-}
-
-/** Deepest nesting a payload may have; deeper ones overflow the stack of JSON.stringify long before they are useful. */
-export const MAX_PAYLOAD_DEPTH = 64;
-
-/**
- * Walks the payload without recursion: refuses nesting deeper than
- * MAX_PAYLOAD_DEPTH and numbers JSON cannot carry (1e400 parses to Infinity,
- * which would be stored as null: not what was sent).
- */
-function checkPayloadShape(payload: unknown, index?: number): void {
-  const stack: [unknown, number][] = [[payload, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (typeof value === 'number' && !Number.isFinite(value)) throw bad('payload', 'holds a number outside what JSON can represent', index);
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth > MAX_PAYLOAD_DEPTH) throw bad('payload', `nests deeper than ${MAX_PAYLOAD_DEPTH} levels`, index);
-    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1]);
-  }
 }
 
 /** Longest delay or time limit accepted (about ten years). */
@@ -68,11 +51,12 @@ function resolveRunAt(input: EnqueueInput, now: number, index?: number): number 
   if (input.delayMs !== undefined) return now + checkInt('delayMs', input.delayMs, 0, MAX_DELAY_MS, index);
   if (input.runAt === undefined) return now;
   const t = input.runAt instanceof Date ? input.runAt.getTime() : typeof input.runAt === 'string' ? Date.parse(input.runAt) : input.runAt;
-  // A time in the past just means "due now".
   if (typeof t !== 'number' || !Number.isFinite(t) || t > MAX_RUN_AT_MS) {
     throw bad('runAt', 'must be a valid time: epoch ms, a Date or an ISO 8601 date-time, up to the year 9999', index);
   }
-  return Math.trunc(t);
+  // A time in the past means "due now", and is stored as now: claims order by run time,
+  // so a runAt of 1970 (or of year 0) must not jump ahead of jobs already waiting.
+  return Math.max(now, Math.trunc(t));
 }
 
 export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: number, index?: number): NewJobRecord {
@@ -82,8 +66,12 @@ export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: 
   }
   const queue = input.queue ?? opts.jobDefaults.queue;
   if (typeof queue !== 'string' || !NAME_PATTERN.test(queue)) throw bad('queue', `must match ${NAME_PATTERN.source}`, index);
-  checkPayloadShape(input.payload, index);
-  const payloadJson = JSON.stringify(input.payload ?? null);
+  let payloadJson: string | undefined;
+  if (input.payload instanceof JsonText) payloadJson = input.payload.text;
+  else {
+    checkJsonShape(input.payload, index === undefined ? 'payload' : `jobs[${index}].payload`);
+    payloadJson = JSON.stringify(input.payload ?? null);
+  }
   if (payloadJson === undefined) throw bad('payload', 'must be a JSON value', index);
   const payloadBytes = Buffer.byteLength(payloadJson, 'utf8');
   if (payloadBytes > opts.limits.maxPayloadBytes) {

@@ -1,6 +1,6 @@
 /** What a job handler is given and may return. */
 import type { Logger } from 'pino';
-import type { Job } from './job.js';
+import type { Job } from '../contracts/job.js';
 
 export interface JobContext {
   /** Fires on timeout, cancel, lost lease and forced shutdown; `signal.reason` says which. */

@@ -1,12 +1,14 @@
 /**
  * Every tunable of the core in one place: documented defaults in one frozen
  * object, one resolveOptions() that validates and names the bad field.
- * The library never reads process.env; only cli/ does.
+ * The library never reads process.env; only cli/ does, and it builds its
+ * settings table from these defaults.
  */
 import type { Logger } from 'pino';
-import type { Store } from '../storage/store.js';
+import { JobqError } from '../contracts/errors.js';
+import type { FinishedStatus } from '../contracts/job.js';
+import type { Store } from '../contracts/store.js';
 import type { Clock } from './clock.js';
-import { JobqError } from './errors.js';
 import type { HandlerMap } from './handler.js';
 
 export interface QueueOptions {
@@ -39,15 +41,26 @@ export interface JobDefaults {
 export interface Limits {
   /** Largest payload, in bytes of its JSON. @defaultValue 1_048_576 (1 MiB) */
   maxPayloadBytes?: number;
+  /** Largest handler result, in bytes of its JSON; a bigger one fails the attempt. @defaultValue 1_048_576 (1 MiB) */
+  maxResultBytes?: number;
   /** Most jobs in one enqueueMany / bulk request. @defaultValue 1000 */
   maxBatchSize?: number;
+  /** Most jobs in one listing page. @defaultValue 500 */
+  maxPageSize?: number;
+  /** A listing page ends early once its payloads and results reach this many bytes. @defaultValue 4_194_304 (4 MiB) */
+  maxPageBytes?: number;
+  /** Most queues that may exist; enqueueing into or pausing one more answers capacity_exceeded. @defaultValue 10_000 */
+  maxQueues?: number;
 }
+
+/** How long finished jobs are kept, in ms; null keeps them forever. */
+export type RetentionOptions = Partial<Record<FinishedStatus, number | null>>;
 
 export interface JobqOptions {
   store: Store;
-  /** Handlers by job type. */
+  /** Handlers by job type. This node claims only jobs of these types. */
   handlers?: HandlerMap;
-  /** Queues this process works, with their concurrency. @defaultValue { default: { concurrency: 10 } } */
+  /** Queues this process works, with their concurrency; `{}` runs no workers (an API-only node). @defaultValue { default: { concurrency: 10 } } */
   queues?: Record<string, QueueOptions>;
   /** How long a claim holds a job before the rescuer may take it back. @defaultValue 30_000 */
   leaseMs?: number;
@@ -59,11 +72,19 @@ export interface JobqOptions {
   rescueIntervalMs?: number;
   /** Grace period for running jobs on stop(); then they are released. @defaultValue 30_000 */
   shutdownTimeoutMs?: number;
+  /** Retention of finished jobs. @defaultValue completed 7 days, failed and cancelled 30 days */
+  retention?: RetentionOptions;
+  /** How often the leader prunes finished jobs past their retention. @defaultValue 60_000 */
+  pruneIntervalMs?: number;
+  /** How often this node announces itself (and renews leaderships). @defaultValue 5000 */
+  nodeHeartbeatMs?: number;
   retry?: RetryOptions;
   jobDefaults?: JobDefaults;
   limits?: Limits;
   /** Most jobs written in one group-commit transaction. @defaultValue 5000 */
   maxCommitBatch?: number;
+  /** This process's id in the cluster. @defaultValue a random UUID */
+  nodeId?: string;
   clock?: Clock;
   /** Source of randomness for jitter; tests pass a seeded one. @defaultValue Math.random */
   random?: () => number;
@@ -79,11 +100,16 @@ export interface ResolvedOptions {
   pollIntervalMs: number;
   rescueIntervalMs: number;
   shutdownTimeoutMs: number;
+  retention: Record<FinishedStatus, number | null>;
+  pruneIntervalMs: number;
+  nodeHeartbeatMs: number;
   retry: Required<RetryOptions>;
   jobDefaults: Required<JobDefaults>;
   limits: Required<Limits>;
   maxCommitBatch: number;
 }
+
+const DAY_MS = 24 * 3600 * 1000;
 
 export const DEFAULTS = Object.freeze({
   concurrency: 10,
@@ -91,9 +117,19 @@ export const DEFAULTS = Object.freeze({
   pollIntervalMs: 1000,
   rescueIntervalMs: 5000,
   shutdownTimeoutMs: 30_000,
+  retention: Object.freeze({ completed: 7 * DAY_MS, failed: 30 * DAY_MS, cancelled: 30 * DAY_MS }),
+  pruneIntervalMs: 60_000,
+  nodeHeartbeatMs: 5000,
   retry: Object.freeze({ baseDelayMs: 1000, factor: 2, maxDelayMs: 3_600_000, jitter: 0.25 }),
   jobDefaults: Object.freeze({ queue: 'default', priority: 0, maxAttempts: 3, timeoutMs: null }),
-  limits: Object.freeze({ maxPayloadBytes: 1_048_576, maxBatchSize: 1000 }),
+  limits: Object.freeze({
+    maxPayloadBytes: 1_048_576,
+    maxResultBytes: 1_048_576,
+    maxBatchSize: 1000,
+    maxPageSize: 500,
+    maxPageBytes: 4_194_304,
+    maxQueues: 10_000,
+  }),
   maxCommitBatch: 5000,
 });
 
@@ -102,44 +138,41 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const PRIORITY_RANGE = { min: -1_000_000, max: 1_000_000 } as const;
 export const MAX_ATTEMPTS_LIMIT = 1000;
 
+function invalid(field: string, message: string): JobqError {
+  return new JobqError('invalid_option', `${field} ${message}`, { details: { field } });
+}
+
 function positiveInt(field: string, value: number, { allowZero = false } = {}): number {
   if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new JobqError('invalid_option', `${field} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(value)}`, {
-      details: { field },
-    });
+    throw invalid(field, `must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(value)}`);
   }
   return value;
 }
 
 export function resolveOptions(o: JobqOptions): ResolvedOptions {
-  if (!o.store) throw new JobqError('invalid_option', 'store is required', { details: { field: 'store' } });
+  if (!o.store) throw invalid('store', 'is required');
   const leaseMs = positiveInt('leaseMs', o.leaseMs ?? DEFAULTS.leaseMs);
   const heartbeatIntervalMs = positiveInt('heartbeatIntervalMs', o.heartbeatIntervalMs ?? Math.max(1, Math.floor(leaseMs / 3)));
-  if (heartbeatIntervalMs >= leaseMs) {
-    throw new JobqError('invalid_option', `heartbeatIntervalMs (${heartbeatIntervalMs}) must be less than leaseMs (${leaseMs})`, {
-      details: { field: 'heartbeatIntervalMs' },
-    });
-  }
+  if (heartbeatIntervalMs >= leaseMs) throw invalid('heartbeatIntervalMs', `(${heartbeatIntervalMs}) must be less than leaseMs (${leaseMs})`);
   const queues: Record<string, Required<QueueOptions>> = {};
   for (const [name, q] of Object.entries(o.queues ?? { [DEFAULTS.jobDefaults.queue]: {} })) {
-    if (!NAME_PATTERN.test(name)) throw new JobqError('invalid_option', `queue name "${name}" is not allowed`, { details: { field: 'queues' } });
+    if (!NAME_PATTERN.test(name)) throw invalid('queues', `has a name that is not allowed: "${name}"`);
     queues[name] = { concurrency: positiveInt(`queues.${name}.concurrency`, q.concurrency ?? DEFAULTS.concurrency) };
   }
   const retry = { ...DEFAULTS.retry, ...o.retry };
   positiveInt('retry.baseDelayMs', retry.baseDelayMs, { allowZero: true });
   positiveInt('retry.maxDelayMs', retry.maxDelayMs, { allowZero: true });
-  if (!(retry.factor >= 1)) throw new JobqError('invalid_option', 'retry.factor must be >= 1', { details: { field: 'retry.factor' } });
-  if (!(retry.jitter >= 0 && retry.jitter <= 1)) {
-    throw new JobqError('invalid_option', 'retry.jitter must be between 0 and 1', { details: { field: 'retry.jitter' } });
-  }
+  if (!(retry.factor >= 1)) throw invalid('retry.factor', 'must be >= 1');
+  if (!(retry.jitter >= 0 && retry.jitter <= 1)) throw invalid('retry.jitter', 'must be between 0 and 1');
   const jobDefaults = { ...DEFAULTS.jobDefaults, ...o.jobDefaults };
   positiveInt('jobDefaults.maxAttempts', jobDefaults.maxAttempts);
   if (jobDefaults.timeoutMs !== null) positiveInt('jobDefaults.timeoutMs', jobDefaults.timeoutMs);
   const limits = { ...DEFAULTS.limits, ...o.limits };
-  positiveInt('limits.maxPayloadBytes', limits.maxPayloadBytes);
-  positiveInt('limits.maxBatchSize', limits.maxBatchSize);
+  for (const [k, v] of Object.entries(limits)) positiveInt(`limits.${k}`, v);
+  const retention = { ...DEFAULTS.retention, ...o.retention };
+  for (const [k, v] of Object.entries(retention)) if (v !== null) positiveInt(`retention.${k}`, v);
   for (const [type, fn] of Object.entries(o.handlers ?? {})) {
-    if (typeof fn !== 'function') throw new JobqError('invalid_option', `handler "${type}" is not a function`, { details: { field: 'handlers' } });
+    if (typeof fn !== 'function') throw invalid('handlers', `entry "${type}" is not a function`);
   }
   return {
     store: o.store,
@@ -150,6 +183,9 @@ export function resolveOptions(o: JobqOptions): ResolvedOptions {
     pollIntervalMs: positiveInt('pollIntervalMs', o.pollIntervalMs ?? DEFAULTS.pollIntervalMs),
     rescueIntervalMs: positiveInt('rescueIntervalMs', o.rescueIntervalMs ?? DEFAULTS.rescueIntervalMs),
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', o.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs, { allowZero: true }),
+    retention,
+    pruneIntervalMs: positiveInt('pruneIntervalMs', o.pruneIntervalMs ?? DEFAULTS.pruneIntervalMs),
+    nodeHeartbeatMs: positiveInt('nodeHeartbeatMs', o.nodeHeartbeatMs ?? DEFAULTS.nodeHeartbeatMs),
     retry,
     jobDefaults,
     limits,

@@ -5,10 +5,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
+import { JobqError } from '../contracts/errors.js';
 import type { Jobq } from '../core/jobq.js';
-import { JobqError } from '../core/errors.js';
+import { findInexactInteger } from './body/exact-numbers.js';
+import { BodyParserPool, INLINE_PARSE_BYTES } from './body/json-body.js';
+import { clientErrorHandler } from './client-errors.js';
+import { HTTP_DEFAULTS } from './defaults.js';
 import { mapError } from './error-mapping.js';
-import { jobSchema } from './schemas.js';
+import { errorBodySchema, jobSchema } from './schemas.js';
 import { jobRoutes } from './routes/jobs.js';
 import { seedRoutes } from './routes/seed.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
@@ -26,6 +30,14 @@ export interface HttpAppDeps {
   keepAliveTimeoutMs?: number;
 }
 
+
+/** Routes whose body carries raw JSON fields (stored as sent) declare them here. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    rawJsonFields?: readonly string[];
+  }
+}
+
 /**
  * A body that may be one job or an array of jobs fails every oneOf branch;
  * the deepest error names the field that is really wrong.
@@ -35,16 +47,15 @@ function deepestError(errors: { instancePath: string; message?: string }[], data
   return new Error(`${dataVar}${best.instancePath} ${best.message ?? 'is invalid'}`);
 }
 
-export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
-
 export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
   const readiness = deps.readiness ?? { ready: true };
+  const { jobq } = deps;
   const app = Fastify({
     // Request lines are logged at info; a warn-level child keeps the server quiet by default.
     loggerInstance: deps.logger?.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger | undefined,
-    bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-    requestTimeout: deps.requestTimeoutMs ?? 30_000,
-    keepAliveTimeout: deps.keepAliveTimeoutMs ?? 5_000,
+    bodyLimit: deps.bodyLimitBytes ?? HTTP_DEFAULTS.bodyLimitBytes,
+    requestTimeout: deps.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
+    keepAliveTimeout: deps.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs,
     return503OnClosing: true,
     // Strict input: wrong types are errors, not silently coerced; unknown fields are errors, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
@@ -57,12 +68,14 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
       const r = reply as unknown as { code(status: number): { send(body: unknown): unknown } };
       void r.code(400).send({ error: { code: 'invalid_request', message: err.message } });
     },
+    // Errors Node's HTTP parser raises before a request exists (malformed request line or
+    // headers, a request that did not arrive in time, headers too large) too.
+    clientErrorHandler,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   });
 
   app.setErrorHandler((err, req, reply) => {
-    // Fastify's router errors (e.g. a path segment over maxParamLength) come here too.
     const { status, body } = mapError(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
     void reply.code(status).send(body);
@@ -86,19 +99,40 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
     void reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${path}` } });
   });
 
-  // JSON only, strictly UTF-8 (invalid bytes are refused, not replaced: a payload is stored
-  // exactly as sent); an empty JSON body counts as no body (curl -X POST sends one).
+  // A compressed body would be parsed as if it were plain JSON: refuse what we do not decode.
+  app.addHook('onRequest', async (req) => {
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      throw new JobqError('unsupported_media_type', `Content-Encoding "${encoding}" is not supported; send the body uncompressed`);
+    }
+  });
+
+  const parsers = new BodyParserPool();
+  app.addHook('onClose', () => parsers.close());
+  const maxItems = jobq.options.limits.maxBatchSize;
   app.removeAllContentTypeParsers();
   const parseJson = app.getDefaultJsonParser('error', 'error');
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const buf = body as Buffer;
+    if (buf.length > INLINE_PARSE_BYTES) {
+      parsers.parse(buf, req.routeOptions.config.rawJsonFields ?? [], maxItems).then(
+        (value) => done(null, value),
+        (err: unknown) => done(err as Error, undefined),
+      );
+      return;
+    }
     let text: string;
     try {
-      text = utf8.decode(body as Buffer);
+      text = utf8.decode(buf);
     } catch {
       return done(new JobqError('invalid_json', 'body is not valid UTF-8'), undefined);
     }
     if (text.trim() === '') return done(null, undefined);
+    const inexact = findInexactInteger(text);
+    if (inexact) {
+      return done(new JobqError('invalid_request', `${inexact} is an integer beyond ±(2^53 − 1), which JSON numbers cannot keep exactly; send it as a string`, { details: { field: inexact } }), undefined);
+    }
     parseJson(req, text, done);
   });
 
@@ -117,10 +151,11 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
     },
   });
   app.addSchema(jobSchema);
+  app.addSchema(errorBodySchema);
 
-  seedRoutes(app, deps.jobq);
-  jobRoutes(app, deps.jobq, deps.jobq.options.limits.maxBatchSize);
-  systemRoutes(app, deps.jobq, readiness);
+  seedRoutes(app, jobq);
+  jobRoutes(app, jobq);
+  systemRoutes(app, jobq, readiness);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();

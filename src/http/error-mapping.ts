@@ -1,9 +1,10 @@
 /**
  * The one place that maps errors to HTTP answers. Every answer has the shape
- * {"error":{"code","message"}}; no stack traces or SQL ever reach a client.
+ * {"error":{"code","message"}}; no stack traces, SQL, file paths or payload
+ * text ever reach a client.
  */
 import type { FastifyError } from 'fastify';
-import { JobqError, type ErrorCode } from '../core/errors.js';
+import { JobqError, type ErrorCode } from '../contracts/errors.js';
 
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
@@ -11,12 +12,16 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   unsupported_media_type: 415,
   payload_too_large: 413,
   batch_too_large: 413,
+  headers_too_large: 431,
+  request_timeout: 408,
   not_found: 404,
   route_not_found: 404,
   method_not_allowed: 405,
   illegal_transition: 409,
+  conflict: 409,
   capacity_exceeded: 429,
   shutting_down: 503,
+  timeout: 504,
   store_unavailable: 503,
   invalid_option: 500,
   internal: 500,

@@ -1,29 +1,32 @@
 /** How a job looks over HTTP: the seed's fields (id, payload, status, createdAt) plus the rest, times as ISO 8601. */
-import type { Job } from '../core/job.js';
+import type { Job } from '../contracts/job.js';
+import type { ListedJob } from '../contracts/store.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function jobView(job: Job) {
-  return {
+/** A job, or a listed job whose payload and result were left out. */
+export function jobView(job: Job | ListedJob) {
+  const view: Record<string, unknown> = {
     id: job.id,
     queue: job.queue,
     type: job.type,
-    payload: job.payload,
-    status: job.status,
-    priority: job.priority,
-    attempts: job.attempts,
-    maxAttempts: job.maxAttempts,
-    timeoutMs: job.timeoutMs,
-    runAt: iso(job.runAt),
-    createdAt: iso(job.createdAt),
-    startedAt: iso(job.startedAt),
-    finishedAt: iso(job.finishedAt),
-    updatedAt: iso(job.updatedAt),
-    result: job.result,
-    errors: job.errors.map((e) => ({ ...e, at: iso(e.at) })),
-    progress: job.progress,
-    leaseExpiresAt: iso(job.leaseExpiresAt),
   };
+  if ('payload' in job) view.payload = job.payload;
+  view.status = job.status;
+  view.priority = job.priority;
+  view.attempts = job.attempts;
+  view.maxAttempts = job.maxAttempts;
+  view.timeoutMs = job.timeoutMs;
+  view.runAt = iso(job.runAt);
+  view.createdAt = iso(job.createdAt);
+  view.startedAt = iso(job.startedAt);
+  view.finishedAt = iso(job.finishedAt);
+  view.updatedAt = iso(job.updatedAt);
+  if ('result' in job) view.result = job.result;
+  view.errors = job.errors.map((e) => ({ ...e, at: iso(e.at) }));
+  view.progress = job.progress;
+  view.leaseExpiresAt = iso(job.leaseExpiresAt);
+  return view;
 }
 
 /** Short form used in bulk answers, so a 1,000-job answer stays small. */

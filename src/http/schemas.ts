@@ -3,8 +3,8 @@
  * coercion, no unknown fields), drive response serialization, and are the
  * source of the OpenAPI document at /openapi.json.
  */
-import { JOB_STATUSES } from '../core/job.js';
-import { MAX_ATTEMPTS_LIMIT, NAME_PATTERN, PRIORITY_RANGE } from '../core/options.js';
+import { JOB_STATUSES } from '../contracts/job.js';
+import { DEFAULTS, MAX_ATTEMPTS_LIMIT, NAME_PATTERN, PRIORITY_RANGE } from '../core/options.js';
 import { MAX_DELAY_MS, MAX_RUN_AT_MS } from '../core/enqueue-input.js';
 
 const name = { type: 'string', pattern: NAME_PATTERN.source, maxLength: 128 } as const;
@@ -87,19 +87,25 @@ export const jobSummarySchema = {
   },
 } as const;
 
-export const errorSchema = {
+/** Every error answer, one shared component. */
+export const errorBodySchema = {
+  $id: 'Error',
   type: 'object',
+  required: ['error'],
   properties: {
     error: {
       type: 'object',
+      required: ['code', 'message'],
       properties: {
-        code: { type: 'string' },
+        code: { type: 'string', description: 'Stable error code; see docs/errors.md.' },
         message: { type: 'string' },
         details: { type: 'object', additionalProperties: true },
       },
     },
   },
 } as const;
+
+export const errorSchema = { $ref: 'Error#' } as const;
 
 export const idParams = {
   type: 'object',
@@ -113,26 +119,45 @@ export const queueParams = {
   properties: { name },
 } as const;
 
+const pageLimit = { type: 'string', pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$' } as const;
+
 export const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
     queue: name,
     status: { type: 'string', enum: JOB_STATUSES },
-    limit: { type: 'string', pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$', description: 'Page size, 1..500. Default 50.' },
-    cursor: { type: 'string', maxLength: 64, description: 'nextCursor of the previous page.' },
+    limit: { ...pageLimit, description: `Page size, 1..${DEFAULTS.limits.maxPageSize}. Default 50.` },
+    cursor: { type: 'string', maxLength: 512, description: 'nextCursor of the previous page (of the same filter).' },
+    include: {
+      type: 'string',
+      pattern: '^(payload|result)(,(payload|result))?$',
+      description: 'Heavy fields to include: payload, result or both (comma-separated). Left out by default.',
+    },
+  },
+} as const;
+
+export const queueListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { ...pageLimit, description: `Page size, 1..${DEFAULTS.limits.maxPageSize}. Default 100.` },
+    cursor: { type: 'string', maxLength: 512, description: 'nextCursor of the previous page.' },
   },
 } as const;
 
 export const queueInfoSchema = {
   type: 'object',
+  required: ['name', 'paused', 'counts', 'unhandled'],
   properties: {
     name: { type: 'string' },
     paused: { type: 'boolean' },
     counts: {
       type: 'object',
-      properties: Object.fromEntries(JOB_STATUSES.map((s) => [s, { type: 'integer' }])),
+      properties: Object.fromEntries(JOB_STATUSES.map((st) => [st, { type: 'integer' }])),
     },
+    unhandled: { type: 'integer', description: 'Pending jobs of types no live node working this queue has a handler for.' },
+    unhandledTypes: { type: 'object', additionalProperties: { type: 'integer' } },
   },
 } as const;
 

@@ -2,7 +2,9 @@
  * The row shape shared by the SQL backends (snake_case columns, JSON as text,
  * times as epoch ms) and its mapping to the public Job.
  */
-import type { Job, JobError, JobStatus, LeasedJob } from '../core/job.js';
+import type { Job, JobError, JobStatus, LeasedJob } from '../contracts/job.js';
+import type { ListedJob, ListInclude } from '../contracts/store.js';
+import type { KeyValue, ListOrder, SortField } from './list-order.js';
 
 export interface JobRow {
   seq: number;
@@ -27,14 +29,21 @@ export interface JobRow {
   lease_expires_at: number | null;
 }
 
+/** Every column but the two that may be large; listings add them only when asked. */
+export const LIGHT_COLUMNS =
+  'seq, id, queue, type, status, priority, attempts, max_attempts, timeout_ms, run_at, created_at, started_at, finished_at, updated_at, errors, progress, lease_expires_at';
+
+export function listColumns(include: ListInclude): string {
+  return `${LIGHT_COLUMNS}${include.payload ? ', payload' : ''}${include.result ? ', result' : ''}`;
+}
+
 const NO_ERRORS = '[]';
 
-export function rowToJob(row: JobRow): Job {
+function baseJob(row: Omit<JobRow, 'payload' | 'result'>): ListedJob {
   return {
     id: row.id,
     queue: row.queue,
     type: row.type,
-    payload: JSON.parse(row.payload) as unknown,
     status: row.status as JobStatus,
     priority: row.priority,
     attempts: row.attempts,
@@ -45,7 +54,6 @@ export function rowToJob(row: JobRow): Job {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     updatedAt: row.updated_at,
-    result: row.result === null ? null : (JSON.parse(row.result) as unknown),
     // Most jobs never failed: skip the parse for the common case.
     errors: row.errors === NO_ERRORS ? [] : (JSON.parse(row.errors) as JobError[]),
     progress: row.progress,
@@ -53,6 +61,41 @@ export function rowToJob(row: JobRow): Job {
   };
 }
 
+export function rowToJob(row: JobRow): Job {
+  return {
+    ...(baseJob(row) as Omit<Job, 'payload' | 'result'>),
+    payload: JSON.parse(row.payload) as unknown,
+    result: row.result === null ? null : (JSON.parse(row.result) as unknown),
+  };
+}
+
 export function rowToLeasedJob(row: JobRow): LeasedJob {
   return { ...rowToJob(row), leaseToken: row.lease_token ?? '' };
+}
+
+/** A listed row: payload and result only if they were selected. */
+export function rowToListedJob(row: Partial<JobRow> & Omit<JobRow, 'payload' | 'result'>): ListedJob {
+  const job = baseJob(row);
+  if (row.payload !== undefined) job.payload = JSON.parse(row.payload) as unknown;
+  if (row.result !== undefined) job.result = row.result === null ? null : (JSON.parse(row.result) as unknown);
+  return job;
+}
+
+/** Bytes of the heavy fields a listed row carries (what the page budget counts). */
+export function rowHeavyBytes(row: Partial<JobRow>): number {
+  return (row.payload?.length ?? 0) + (row.result?.length ?? 0);
+}
+
+/** The row's sort key in a listing's order. */
+export function rowSortValues(order: ListOrder, row: Omit<JobRow, 'payload' | 'result'>): KeyValue[] {
+  const field: Record<SortField, KeyValue | null> = {
+    seq: row.seq,
+    queue: row.queue,
+    type: row.type,
+    priority: row.priority,
+    runAt: row.run_at,
+    leaseExpiresAt: row.lease_expires_at,
+    finishedAt: row.finished_at,
+  };
+  return order.keys.map((k) => field[k.field] ?? 0);
 }

@@ -1,7 +1,7 @@
 /** The two durable backends as the chaos tests start them: CLI arguments plus a way to read the store. */
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
-import type { Store } from '../../src/storage/store.js';
+import type { Store } from '../../src/contracts/store.js';
 import { freshSchema, testDatabaseUrl } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -33,7 +33,7 @@ export async function makeBackend(name: 'sqlite' | 'postgres'): Promise<Backend>
 export async function statusCounts(b: Backend): Promise<Record<string, number>> {
   const store = await b.open();
   try {
-    const q = (await store.queueList()).find((x) => x.name === 'default');
+    const q = (await store.queueList({ limit: 1000 })).find((x) => x.name === 'default');
     return { ...q?.counts };
   } finally {
     await store.close();

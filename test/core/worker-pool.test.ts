@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PermanentJobError } from '../../src/core/errors.js';
+import { PermanentJobError } from '../../src/contracts/errors.js';
 import type { JobContext } from '../../src/core/handler.js';
 import { settle } from '../helpers/fake-clock.js';
 import { deferred, fakeJobq } from '../helpers/jobq-harness.js';
@@ -89,14 +89,23 @@ describe('worker pool', () => {
     await jobq.close();
   });
 
-  it('fails jobs of a type with no handler, without retrying', async () => {
+  it('claims only the types it has handlers for: others stay pending, counted as unhandled', async () => {
     const { jobq, clock } = fakeJobq();
-    jobq.startWorkers();
-    const job = await jobq.enqueue({ type: 'nobody', maxAttempts: 3 });
+    let ran = 0;
+    jobq.register('known', () => void ran++);
+    jobq.start();
     await clock.advance(0);
-    const stored = await jobq.get(job.id);
-    assert.equal(stored?.status, 'failed');
-    assert.match(stored?.errors[0]?.message ?? '', /no handler registered for type "nobody"/);
+    const orphan = await jobq.enqueue({ type: 'nobody', maxAttempts: 3 });
+    await jobq.enqueue({ type: 'known' });
+    await clock.advance(0);
+    await clock.advance(5000);
+    assert.equal(ran, 1);
+    const stored = await jobq.get(orphan.id);
+    assert.equal(stored?.status, 'pending', 'no node here can run it: it waits, untouched');
+    assert.equal(stored?.attempts, 0);
+    const [q] = (await jobq.queues()).queues;
+    assert.equal(q?.unhandled, 1);
+    assert.deepEqual(q?.unhandledTypes, { nobody: 1 });
     await jobq.close();
   });
 
@@ -160,7 +169,7 @@ describe('worker pool', () => {
     assert.equal(stored?.status, 'processing', 'ten seconds on a 3 s lease, still held');
     assert.ok((stored?.leaseExpiresAt ?? 0) > clock.now());
     // Another node cancels it directly in the store: this node only learns at its next heartbeat.
-    await store.jobCancel({ id: job.id, now: clock.now() });
+    await store.jobCancel({ id: job.id, from: ['processing'], now: clock.now() });
     assert.equal(ctxSeen?.signal.aborted, false);
     await clock.advance(1000);
     assert.equal(ctxSeen?.signal.reason, 'lease_lost');
@@ -174,7 +183,7 @@ describe('worker pool', () => {
     jobq.register('work', (_job, ctx) => void runs.push(ctx.attempt));
     const job = await jobq.enqueue({ type: 'work' });
     // A worker elsewhere claims it and dies without a word.
-    const [claimed] = await store.jobClaim({ queue: 'default', limit: 1, now: clock.now(), leaseMs: 3000, leaseToken: 'dead-worker' });
+    const [claimed] = await store.jobClaim({ queue: 'default', types: null, limit: 1, now: clock.now(), leaseMs: 3000, leaseToken: 'dead-worker' });
     assert.equal(claimed?.id, job.id);
     jobq.startWorkers();
     await clock.advance(2999);
@@ -217,7 +226,7 @@ describe('worker pool', () => {
       await clock.advance(0);
     }
     assert.equal(peak, 3);
-    assert.equal((await jobq.queues())[0]?.counts.completed, 9);
+    assert.equal((await jobq.queues()).queues[0]?.counts.completed, 9);
     await jobq.close();
   });
 

@@ -2,7 +2,7 @@
 import { toNewJobRecord, type EnqueueInput } from '../../src/core/enqueue-input.js';
 import { resolveOptions } from '../../src/core/options.js';
 import { MemoryStore } from '../../src/storage/memory/memory-store.js';
-import type { NewJobRecord } from '../../src/storage/store.js';
+import type { NewJobRecord } from '../../src/contracts/store.js';
 
 const options = resolveOptions({ store: new MemoryStore() });
 

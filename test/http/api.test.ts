@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
-import { PermanentJobError } from '../../src/core/errors.js';
+import { PermanentJobError } from '../../src/contracts/errors.js';
 import { http, startTestServer, type TestServer } from '../helpers/http-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
-import { ERROR_CODES } from '../../src/core/errors.js';
+import { ERROR_CODES } from '../../src/contracts/errors.js';
 import { HTTP_STATUS } from '../../src/http/error-mapping.js';
 
 it('docs/errors.md lists every error code with its HTTP status', () => {

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ERROR_CODES } from '../../src/core/errors.js';
-import { MAX_PAYLOAD_DEPTH } from '../../src/core/enqueue-input.js';
+import { ERROR_CODES } from '../../src/contracts/errors.js';
+import { MAX_PAYLOAD_DEPTH } from '../../src/core/json-shape.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
 
 interface Raw {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { ERROR_CODES } from '../../src/core/errors.js';
+import { ERROR_CODES } from '../../src/contracts/errors.js';
 import { http, startTestServer, type TestServer } from '../helpers/http-server.js';
 
 interface Case {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { Jobq } from '../../src/core/jobq.js';
+import { MIGRATIONS } from '../../src/storage/postgres/migrations.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { http } from '../helpers/http-server.js';
 import { freshSchema, startCluster, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
@@ -81,9 +82,9 @@ describe('Postgres: many nodes', () => {
       for (const n of nodes) assert.equal((await http(n.url, 'GET', '/readyz')).status, 200);
       const c = new pg.Client({ connectionString: url });
       await c.connect();
-      const { rows } = await c.query(`SELECT version, count(*)::int AS n FROM "${schema}".jobq_migrations GROUP BY version`);
+      const { rows } = await c.query(`SELECT version, count(*)::int AS n FROM "${schema}".jobq_migrations GROUP BY version ORDER BY version`);
       await c.end();
-      assert.deepEqual(rows, [{ version: 1, n: 1 }]);
+      assert.deepEqual(rows, MIGRATIONS.map((m) => ({ version: m.version, n: 1 })), 'each migration applied exactly once');
     } finally {
       for (const n of nodes) n.child.kill('SIGKILL');
       await Promise.all(nodes.map((n) => n.exited));

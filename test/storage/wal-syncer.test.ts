@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { WalSyncer } from '../../src/storage/sqlite/wal-syncer.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -20,13 +20,14 @@ it('WalSyncer: calls made while an fsync runs share the next one; all resolve', 
   dir.remove();
 });
 
-it('WalSyncer: a failing fsync rejects its callers and later calls still work', async () => {
+it('WalSyncer: opens the WAL when constructed (creating it 0600), so no commit can fail to open it afterwards', async () => {
   const dir = tempDir();
   const file = dir.file('late-wal');
   const syncer = new WalSyncer(file);
-  await assert.rejects(syncer.sync(), /ENOENT/);
-  writeFileSync(file, 'frames');
+  assert.equal(statSync(file).mode & 0o777, 0o600);
   await syncer.sync();
   await syncer.close();
+  await syncer.close();
+  assert.throws(() => new WalSyncer(dir.file('missing-dir/x-wal')), /ENOENT/, 'a WAL that cannot be opened fails the store at open, not a later commit');
   dir.remove();
 });

@@ -1,26 +1,28 @@
 /**
- * The claim loop of one queue in one process. It claims up to its free slots
- * in one store call, hands the jobs to the pool, and sleeps until woken: by a
- * local enqueue, a change seen in a shared store, a freed slot while more work
+ * One loop per queue: claims jobs from its source into the free slots and
+ * hands them to the pool. It claims again when woken: a local enqueue, a
+ * commit by another process on a shared store, a freed slot while more work
  * may be waiting, the next scheduled job falling due, or the poll interval.
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from './clock.js';
-import type { LeasedJob } from './job.js';
-import type { Store } from '../storage/store.js';
+import type { LeasedJob } from '../../contracts/job.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { ClaimSource } from './claim-source.js';
+import type { RunningJobs } from './running-jobs.js';
 
-export interface QueueLoopDeps {
-  store: Store;
+export interface DispatchLoopDeps {
+  source: ClaimSource;
+  running: RunningJobs;
   clock: Clock;
   logger: Logger;
   leaseMs: number;
   pollIntervalMs: number;
-  run(job: LeasedJob, loop: QueueLoop): void;
+  /** The job types this node has handlers for: it claims nothing else. */
+  types(): readonly string[];
+  run(job: LeasedJob): void;
 }
 
-export class QueueLoop {
-  active = 0;
+export class DispatchLoop {
   private stopped = true;
   private claiming = false;
   private scheduled = false;
@@ -32,9 +34,9 @@ export class QueueLoop {
   private dueAt = Infinity;
 
   constructor(
-    readonly name: string,
+    readonly queue: string,
     readonly concurrency: number,
-    private readonly deps: QueueLoopDeps,
+    private readonly deps: DispatchLoopDeps,
   ) {}
 
   start(): void {
@@ -58,9 +60,8 @@ export class QueueLoop {
     else this.schedule();
   }
 
-  /** A slot freed; claim again only if the queue may still hold work. */
+  /** A slot of this queue freed; claim again only if the queue may still hold work. */
   slotFreed(): void {
-    this.active--;
     if (this.maybeMore) this.schedule();
   }
 
@@ -75,31 +76,27 @@ export class QueueLoop {
   }
 
   private async pump(): Promise<void> {
-    const free = this.concurrency - this.active;
+    const free = this.concurrency - this.deps.running.count(this.queue);
     if (this.stopped || this.claiming || free <= 0) return;
     this.claiming = true;
     this.wokenWhileClaiming = false;
     this.pollTimer?.cancel();
     this.pollTimer = null;
-    const { store, clock } = this.deps;
     let jobs: LeasedJob[];
     try {
-      jobs = await store.jobClaim({ queue: this.name, limit: free, now: clock.now(), leaseMs: this.deps.leaseMs, leaseToken: randomUUID() });
+      jobs = await this.deps.source.claim({ queue: this.queue, max: free, types: this.deps.types(), leaseMs: this.deps.leaseMs });
     } catch (err) {
       this.claiming = false;
-      this.deps.logger.error({ err, queue: this.name }, 'claim failed; retrying after the poll interval');
+      this.deps.logger.error({ err, queue: this.queue }, 'claim failed; retrying after the poll interval');
       this.idle();
       return;
     }
     this.claiming = false;
-    for (const job of jobs) {
-      this.active++;
-      this.deps.run(job, this);
-    }
+    for (const job of jobs) this.deps.run(job);
     if (this.stopped) return;
     if (jobs.length === free || this.wokenWhileClaiming) {
       this.maybeMore = true;
-      if (this.active < this.concurrency) this.schedule();
+      if (this.deps.running.count(this.queue) < this.concurrency) this.schedule();
     } else {
       this.maybeMore = false;
       this.idle();
@@ -119,14 +116,14 @@ export class QueueLoop {
   private async armDueTimer(): Promise<void> {
     let next: number | null;
     try {
-      next = await this.deps.store.jobNextRunAt(this.name);
+      next = await this.deps.source.nextRunAt(this.queue);
     } catch {
       return; // the poll covers it
     }
     if (next !== null) this.scheduledAt(next);
   }
 
-  /** A job due at `runAt` was just written by this process. */
+  /** A job of this queue falls due at `runAt`. */
   scheduledAt(runAt: number): void {
     if (runAt >= this.dueAt || this.stopped) return;
     this.dueTimer?.cancel();

@@ -1,9 +1,9 @@
 /** /v1/jobs: enqueue one or many, read, list, cancel, retry. */
 import type { FastifyInstance } from 'fastify';
-import { JobqError } from '../../core/errors.js';
+import { JobqError } from '../../contracts/errors.js';
 import type { EnqueueInput } from '../../core/enqueue-input.js';
 import type { Jobq } from '../../core/jobq.js';
-import type { JobStatus } from '../../core/job.js';
+import type { JobStatus } from '../../contracts/job.js';
 import { jobSummary, jobView } from '../job-view.js';
 import { commonErrors, enqueueBody, errorSchema, idParams, jobSchema, jobSummarySchema, listQuery } from '../schemas.js';
 
@@ -13,10 +13,12 @@ export async function requireJob(jobq: Jobq, id: string) {
   return job;
 }
 
-export function jobRoutes(app: FastifyInstance, jobq: Jobq, maxBatchSize: number): void {
+export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
+  const { maxBatchSize } = jobq.options.limits;
   app.post<{ Body: EnqueueInput | EnqueueInput[] }>(
     '/v1/jobs',
     {
+      config: { rawJsonFields: ['payload'] },
       schema: {
         summary: 'Enqueue one job (an object) or many (an array, all or none)',
         tags: ['jobs'],
@@ -58,11 +60,12 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq, maxBatchSize: number
     async (req) => jobView(await requireJob(jobq, req.params.id)),
   );
 
-  app.get<{ Querystring: { queue?: string; status?: JobStatus; limit?: string; cursor?: string } }>(
+  app.get<{ Querystring: { queue?: string; status?: JobStatus; limit?: string; cursor?: string; include?: string } }>(
     '/v1/jobs',
     {
       schema: {
-        summary: 'List jobs in creation order, filtered by queue and/or status, a page at a time',
+        summary: 'List jobs a page at a time, filtered by queue and/or status, each filter in its own order (see docs)',
+        description: `No filter or a queue alone: creation order. A status: the order it is worked in — pending by queue, type and claim order; scheduled by queue and run time; processing by lease expiry; finished by queue and finish time. Payloads and results are left out unless include names them; a page also ends early once they reach ${jobq.options.limits.maxPageBytes} bytes.`,
         tags: ['jobs'],
         querystring: listQuery,
         response: {
@@ -75,12 +78,14 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq, maxBatchSize: number
       },
     },
     async (req) => {
-      const { queue, status, limit, cursor } = req.query;
+      const { queue, status, limit, cursor, include } = req.query;
+      const wanted = new Set(include?.split(',') ?? []);
       const page = await jobq.list({
         ...(queue !== undefined && { queue }),
         ...(status !== undefined && { status }),
         ...(limit !== undefined && { limit: Number(limit) }),
         ...(cursor !== undefined && { cursor }),
+        include: { payload: wanted.has('payload'), result: wanted.has('result') },
       });
       return { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor };
     },
@@ -90,6 +95,8 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq, maxBatchSize: number
     app.post<{ Params: { id: string } }>(
       `/v1/jobs/:id/${action}`,
       {
+        // These take no body: anything large is refused before it is read.
+        bodyLimit: 64 * 1024,
         schema: {
           summary: action === 'cancel' ? 'Cancel a scheduled, pending or processing job' : 'Put a failed or cancelled job back in line',
           tags: ['jobs'],

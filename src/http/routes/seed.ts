@@ -11,6 +11,7 @@ export function seedRoutes(app: FastifyInstance, jobq: Jobq): void {
   app.post<{ Body: Partial<EnqueueInput> | null | undefined }>(
     '/enqueue',
     {
+      config: { rawJsonFields: ['payload'] },
       schema: {
         summary: 'Seed-compatible enqueue; with no body it enqueues the demo job (sleeps payload.ms, default 1000)',
         tags: ['seed'],

@@ -1,7 +1,7 @@
 /** Queues, health and readiness. */
 import type { FastifyInstance } from 'fastify';
 import type { Jobq } from '../../core/jobq.js';
-import { errorSchema, queueInfoSchema, queueParams } from '../schemas.js';
+import { errorSchema, queueInfoSchema, queueListQuery, queueParams } from '../schemas.js';
 
 export interface Readiness {
   /** False once shutdown began: /readyz answers 503 so load balancers stop sending. */
@@ -9,27 +9,45 @@ export interface Readiness {
 }
 
 export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readiness): void {
-  app.get(
+  app.get<{ Querystring: { limit?: string; cursor?: string } }>(
     '/v1/queues',
     {
       schema: {
-        summary: 'Queues with their job counts per status and paused flag',
+        summary: 'Queues by name, a page at a time, with their job counts per status, paused flag and unhandled pending jobs',
         tags: ['queues'],
-        response: { 200: { type: 'object', properties: { queues: { type: 'array', items: queueInfoSchema } } } },
+        querystring: queueListQuery,
+        response: {
+          200: {
+            type: 'object',
+            required: ['queues', 'nextCursor'],
+            properties: { queues: { type: 'array', items: queueInfoSchema }, nextCursor: { type: ['string', 'null'] } },
+          },
+          400: errorSchema,
+          503: errorSchema,
+        },
       },
     },
-    async () => ({ queues: await jobq.queues() }),
+    async (req) => {
+      const { limit, cursor } = req.query;
+      return jobq.queues({ ...(limit !== undefined && { limit: Number(limit) }), ...(cursor !== undefined && { cursor }) });
+    },
   );
 
   for (const action of ['pause', 'resume'] as const) {
     app.post<{ Params: { name: string } }>(
       `/v1/queues/:name/${action}`,
       {
+        bodyLimit: 64 * 1024,
         schema: {
           summary: action === 'pause' ? 'Stop claiming jobs of a queue (cluster-wide)' : 'Resume claiming jobs of a queue',
           tags: ['queues'],
           params: queueParams,
-          response: { 200: { type: 'object', properties: { name: { type: 'string' }, paused: { type: 'boolean' } } }, 400: errorSchema },
+          response: {
+            200: { type: 'object', required: ['name', 'paused'], properties: { name: { type: 'string' }, paused: { type: 'boolean' } } },
+            400: errorSchema,
+            429: errorSchema,
+            503: errorSchema,
+          },
         },
       },
       async (req) => {
@@ -39,11 +57,17 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
     );
   }
 
-  const status = { type: 'object', properties: { status: { type: 'string' } } } as const;
+  const status = { type: 'object', required: ['status'], properties: { status: { type: 'string' }, reason: { type: 'string' } } } as const;
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['system'], response: { 200: status } } }, async () => ({ status: 'ok' }));
   app.get(
     '/readyz',
-    { schema: { summary: 'Readiness; 503 while draining', tags: ['system'], response: { 200: status, 503: status } } },
-    async (_req, reply) => (readiness.ready ? { status: 'ready' } : reply.code(503).send({ status: 'draining' })),
+    { schema: { summary: 'Readiness: 503 while draining or while the store cannot serve', tags: ['system'], response: { 200: status, 503: status } } },
+    async (_req, reply) => {
+      if (!readiness.ready) return reply.code(503).send({ status: 'draining' });
+      // While failing, look again now rather than answer from the last probe (also when no probe loop runs).
+      if (!jobq.health.healthy) await jobq.health.probe();
+      if (!jobq.health.healthy) return reply.code(503).send({ status: 'store_unavailable', reason: jobq.health.lastError });
+      return { status: 'ready' };
+    },
   );
 }

@@ -1,2 +1,3 @@
 /** Entry point `jobq/memory`. */
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { MEMORY_DEFAULTS } from './defaults.js';

@@ -1,50 +1,50 @@
 /**
  * The seed's behaviour done right: everything in memory, nothing persisted,
- * bounded. When `maxActiveJobs` unfinished jobs exist, inserts fail with
- * `capacity_exceeded` (HTTP 429) instead of blocking like the seed's channel.
- * Finished jobs are kept up to `maxFinishedJobs`, oldest evicted first.
+ * bounded twice. When `maxActiveJobs` unfinished jobs exist, or the jobs held
+ * reach `maxBytes`, inserts fail with `capacity_exceeded` (HTTP 429) instead
+ * of blocking like the seed's channel or growing until the process dies
+ * (4,070 jobs of 1 MiB once took the heap down, every job lost). Finished
+ * jobs are kept up to `maxFinishedJobs` and evicted oldest first, also when
+ * room is needed for new ones.
  */
-import { JobqError } from '../../core/errors.js';
-import { assertOperation, isFinished, type Job, type JobStatus, type LeasedJob } from '../../core/job.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
-import {
-  emptyCounts,
-  type JobCancelParams,
-  type JobClaimParams,
-  type JobExtendLeasesParams,
-  type JobFinishManyParams,
-  type JobInsertManyParams,
-  type JobListPage,
-  type JobListParams,
-  type JobPruneParams,
-  type JobReleaseManyParams,
-  type JobRescueExpiredParams,
-  type JobRetryParams,
-  type JobSetProgressParams,
-  type LeaseRef,
-  type QueueInfo,
-  type RescuedJob,
-  type Store,
-  type StoreCapabilities,
-} from '../store.js';
+import { JobqError } from '../../contracts/errors.js';
+import { isFinished, type Job, type LeasedJob, type LeaseRef } from '../../contracts/job.js';
+import type {
+  ExpiredLease,
+  JobChangeParams,
+  JobChangeResult,
+  JobClaimParams,
+  JobExpiredLeasesParams,
+  JobExtendLeasesParams,
+  JobFinishManyParams,
+  JobInsertManyParams,
+  JobListPage,
+  JobListParams,
+  JobPruneParams,
+  JobRef,
+  JobReleaseClaimParams,
+  JobReleaseManyParams,
+  JobSetProgressParams,
+  Store,
+  StoreCapabilities,
+} from '../../contracts/store.js';
+import { emptyCounts } from '../../contracts/store.js';
+import { storeClosed } from '../errors.js';
+import { MEMORY_DEFAULTS } from './defaults.js';
 import { Heap } from './heap.js';
+import { MemoryCluster, type QueueCounts } from './memory-cluster.js';
+import { listJobs } from './memory-lists.js';
+import { jobBytes, pushError, refOf, viewOf, type MemJob } from './mem-job.js';
 
 export interface MemoryStoreOptions {
-  /** Unfinished jobs held at most; inserts beyond fail with capacity_exceeded. @defaultValue 100000 */
+  /** Unfinished jobs held at most; inserts beyond fail with capacity_exceeded. @defaultValue 100_000 */
   maxActiveJobs?: number;
-  /** Finished jobs kept for status queries; the oldest are evicted. @defaultValue 10000 */
+  /** Finished jobs kept for status queries; the oldest are evicted. @defaultValue 10_000 */
   maxFinishedJobs?: number;
+  /** Bytes of jobs held at most (payloads, results, errors, ~0.5 KB each besides); inserts beyond fail with capacity_exceeded. @defaultValue 268_435_456 (256 MiB) */
+  maxBytes?: number;
 }
 
-/** A stored job: JSON kept as text, so callers get copies and never share objects with the store. */
-interface MemJob extends Omit<Job, 'payload' | 'result'> {
-  seq: number;
-  payloadJson: string;
-  resultJson: string | null;
-  leaseToken: string | null;
-  /** Bumped each time the job enters a heap, so stale heap entries can be skipped. */
-  generation: number;
-}
 
 interface HeapEntry {
   job: MemJob;
@@ -52,52 +52,62 @@ interface HeapEntry {
 }
 
 interface QueueState {
-  paused: boolean;
-  ready: Heap<HeapEntry>;
+  /** Ready jobs per type, each heap in claim order. */
+  ready: Map<string, Heap<HeapEntry>>;
   scheduled: Heap<HeapEntry>;
 }
 
-const readyOrder = (a: HeapEntry, b: HeapEntry) =>
-  a.job.priority !== b.job.priority
-    ? a.job.priority > b.job.priority
-    : a.job.runAt !== b.job.runAt
-      ? a.job.runAt < b.job.runAt
-      : a.job.seq < b.job.seq;
+const readyOrder = (a: HeapEntry, b: HeapEntry) => before(a.job, b.job);
 const dueOrder = (a: HeapEntry, b: HeapEntry) => a.job.runAt < b.job.runAt || (a.job.runAt === b.job.runAt && a.job.seq < b.job.seq);
 
-export class MemoryStore implements Store {
+function before(a: MemJob, b: MemJob): boolean {
+  return a.priority !== b.priority ? a.priority > b.priority : a.runAt !== b.runAt ? a.runAt < b.runAt : a.seq < b.seq;
+}
+
+export class MemoryStore extends MemoryCluster implements Store {
   readonly capabilities: StoreCapabilities = { durable: false, shared: false };
   private readonly maxActive: number;
   private readonly maxFinished: number;
+  private readonly maxBytes: number;
   private readonly jobs = new Map<string, MemJob>();
-  private readonly queues = new Map<string, QueueState>();
+  private readonly queueState = new Map<string, QueueState>();
   private readonly processing = new Set<MemJob>();
   /** Finished jobs in finish order, for eviction; may hold ids that were since retried or pruned. */
   private finishedOrder: string[] = [];
   private activeCount = 0;
   private finishedCount = 0;
+  private bytes = 0;
   private nextSeq = 1;
-  private closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.maxActive = options.maxActiveJobs ?? 100_000;
-    this.maxFinished = options.maxFinishedJobs ?? 10_000;
+    super();
+    this.maxActive = options.maxActiveJobs ?? MEMORY_DEFAULTS.maxActiveJobs;
+    this.maxFinished = options.maxFinishedJobs ?? MEMORY_DEFAULTS.maxFinishedJobs;
+    this.maxBytes = options.maxBytes ?? MEMORY_DEFAULTS.maxBytes;
   }
 
-  private queue(name: string): QueueState {
-    let q = this.queues.get(name);
-    if (!q) this.queues.set(name, (q = { paused: false, ready: new Heap(readyOrder), scheduled: new Heap(dueOrder) }));
+  private state(name: string): QueueState {
+    let q = this.queueState.get(name);
+    if (!q) this.queueState.set(name, (q = { ready: new Map(), scheduled: new Heap(dueOrder) }));
     return q;
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new JobqError('store_unavailable', 'the store is closed');
   }
 
   private enqueueReady(job: MemJob): void {
     job.generation++;
-    const q = this.queue(job.queue);
-    (job.status === 'pending' ? q.ready : q.scheduled).push({ job, generation: job.generation });
+    const q = this.state(job.queue);
+    const entry = { job, generation: job.generation };
+    if (job.status === 'scheduled') q.scheduled.push(entry);
+    else {
+      let heap = q.ready.get(job.type);
+      if (!heap) q.ready.set(job.type, (heap = new Heap(readyOrder)));
+      heap.push(entry);
+    }
+  }
+
+  private resize(job: MemJob): void {
+    const b = jobBytes(job);
+    this.bytes += b - job.bytes;
+    job.bytes = b;
   }
 
   private markFinished(job: MemJob, status: 'completed' | 'failed' | 'cancelled', now: number): void {
@@ -110,18 +120,23 @@ export class MemoryStore implements Store {
     this.activeCount--;
     this.finishedCount++;
     this.finishedOrder.push(job.id);
-    this.evictFinished();
+    this.resize(job);
+    this.evictFinished(this.maxBytes);
   }
 
-  private evictFinished(): void {
-    while (this.finishedCount > this.maxFinished && this.finishedOrder.length > 0) {
+  /** Drops the oldest finished jobs beyond maxFinished, or until the bytes held fit `byteTarget`. */
+  private evictFinished(byteTarget: number): void {
+    while ((this.finishedCount > this.maxFinished || this.bytes > byteTarget) && this.finishedOrder.length > 0) {
       const id = this.finishedOrder.shift()!;
       const job = this.jobs.get(id);
-      if (job && isFinished(job.status)) {
-        this.jobs.delete(id);
-        this.finishedCount--;
-      }
+      if (job && isFinished(job.status)) this.drop(job);
     }
+  }
+
+  private drop(job: MemJob): void {
+    this.jobs.delete(job.id);
+    this.finishedCount--;
+    this.bytes -= job.bytes;
   }
 
   /** The processing job under this lease, or undefined when the lease was lost. */
@@ -130,11 +145,17 @@ export class MemoryStore implements Store {
     return job && job.status === 'processing' && job.leaseToken === ref.leaseToken ? job : undefined;
   }
 
+  private full(what: string): JobqError {
+    return new JobqError('capacity_exceeded', `the in-memory store holds its maximum of ${what}; retry later`);
+  }
+
   async jobInsertMany({ jobs }: JobInsertManyParams): Promise<void> {
     this.assertOpen();
-    if (this.activeCount + jobs.length > this.maxActive) {
-      throw new JobqError('capacity_exceeded', `the in-memory store holds its maximum of ${this.maxActive} unfinished jobs; retry later`);
-    }
+    if (this.activeCount + jobs.length > this.maxActive) throw this.full(`${this.maxActive} unfinished jobs (--memory-max-jobs)`);
+    let incoming = 0;
+    for (const r of jobs) incoming += r.payloadJson.length + 512;
+    if (this.bytes + incoming > this.maxBytes) this.evictFinished(this.maxBytes - incoming);
+    if (this.bytes + incoming > this.maxBytes) throw this.full(`${this.maxBytes} bytes of jobs (--memory-max-bytes)`);
     for (const r of jobs) {
       // Spelled out rather than spread from a shared helper: with a spread, HTTP
       // enqueue on this store measured 29k req/s instead of 45k (V8 builds these
@@ -161,9 +182,11 @@ export class MemoryStore implements Store {
         leaseToken: null,
         leaseExpiresAt: null,
         generation: 0,
+        bytes: 0,
       };
       this.jobs.set(job.id, job);
       this.activeCount++;
+      this.resize(job);
       this.enqueueReady(job);
     }
   }
@@ -178,17 +201,31 @@ export class MemoryStore implements Store {
     }
   }
 
+  /** The best live head among the heaps of the wanted types (stale entries dropped on the way). */
+  private bestHead(q: QueueState, types: readonly string[] | null): Heap<HeapEntry> | null {
+    let best: Heap<HeapEntry> | null = null;
+    const heaps = types === null ? q.ready.values() : types.map((t) => q.ready.get(t)).filter((h): h is Heap<HeapEntry> => h !== undefined);
+    for (const heap of heaps) {
+      let e = heap.peek();
+      while (e && (e.generation !== e.job.generation || e.job.status !== 'pending')) {
+        heap.pop();
+        e = heap.peek();
+      }
+      if (e && (!best || before(e.job, best.peek()!.job))) best = heap;
+    }
+    return best;
+  }
+
   async jobClaim(p: JobClaimParams): Promise<LeasedJob[]> {
     this.assertOpen();
-    const q = this.queues.get(p.queue);
-    if (!q || q.paused || p.limit <= 0) return [];
+    const q = this.queueState.get(p.queue);
+    if (!q || this.isPaused(p.queue) || p.limit <= 0) return [];
     this.promoteDue(q, p.now);
     const claimed: LeasedJob[] = [];
     while (claimed.length < p.limit) {
-      const e = q.ready.pop();
-      if (!e) break;
-      const job = e.job;
-      if (e.generation !== job.generation || job.status !== 'pending') continue;
+      const heap = this.bestHead(q, p.types);
+      if (!heap) break;
+      const job = heap.pop()!.job;
       job.status = 'processing';
       job.attempts++;
       job.startedAt = p.now;
@@ -196,7 +233,7 @@ export class MemoryStore implements Store {
       job.leaseToken = p.leaseToken;
       job.leaseExpiresAt = p.now + p.leaseMs;
       this.processing.add(job);
-      claimed.push({ ...this.view(job), leaseToken: p.leaseToken });
+      claimed.push({ ...viewOf(job), leaseToken: p.leaseToken });
     }
     return claimed;
   }
@@ -214,9 +251,9 @@ export class MemoryStore implements Store {
     return ok;
   }
 
-  async jobFinishMany(p: JobFinishManyParams): Promise<string[]> {
+  async jobFinishMany(p: JobFinishManyParams): Promise<JobRef[]> {
     this.assertOpen();
-    const done: string[] = [];
+    const done: JobRef[] = [];
     for (const f of p.finishes) {
       const job = this.leased(f);
       if (!job) continue;
@@ -225,20 +262,21 @@ export class MemoryStore implements Store {
         job.resultJson = o.resultJson;
         this.markFinished(job, 'completed', p.now);
       } else if (o.kind === 'failed') {
-        job.errors.push(o.error);
+        pushError(job, o.error);
         this.markFinished(job, 'failed', p.now);
       } else {
-        job.errors.push(o.error);
-        this.backInLine(job, o.runAt, p.now);
+        pushError(job, o.error);
+        this.backInLine(job, o.status, o.runAt, p.now);
+        this.resize(job);
       }
-      done.push(job.id);
+      done.push(refOf(job));
     }
     return done;
   }
 
-  private backInLine(job: MemJob, runAt: number, now: number): void {
+  private backInLine(job: MemJob, status: 'pending' | 'scheduled', runAt: number, now: number): void {
     this.processing.delete(job);
-    job.status = runAt <= now ? 'pending' : 'scheduled';
+    job.status = status;
     job.runAt = runAt;
     job.updatedAt = now;
     job.leaseToken = null;
@@ -246,101 +284,76 @@ export class MemoryStore implements Store {
     this.enqueueReady(job);
   }
 
-  async jobReleaseMany(p: JobReleaseManyParams): Promise<string[]> {
+  private releaseOne(job: MemJob, now: number): JobRef {
+    job.attempts--;
+    this.backInLine(job, 'pending', now, now);
+    return refOf(job);
+  }
+
+  async jobReleaseMany(p: JobReleaseManyParams): Promise<JobRef[]> {
     this.assertOpen();
-    const released: string[] = [];
+    const released: JobRef[] = [];
     for (const ref of p.leases) {
       const job = this.leased(ref);
-      if (!job) continue;
-      job.attempts--;
-      this.backInLine(job, p.now, p.now);
-      released.push(job.id);
+      if (job) released.push(this.releaseOne(job, p.now));
     }
     return released;
   }
 
-  async jobSetProgress(p: JobSetProgressParams): Promise<boolean> {
+  async jobReleaseClaim(p: JobReleaseClaimParams): Promise<JobRef[]> {
     this.assertOpen();
-    const job = this.leased(p);
-    if (!job) return false;
-    job.progress = p.progress;
-    job.updatedAt = p.now;
-    return true;
+    return [...this.processing].filter((j) => j.leaseToken === p.leaseToken).map((j) => this.releaseOne(j, p.now));
   }
 
-  async jobRescueExpired(p: JobRescueExpiredParams): Promise<RescuedJob[]> {
+  async jobSetProgress(p: JobSetProgressParams): Promise<JobRef | null> {
+    this.assertOpen();
+    const job = this.leased(p);
+    if (!job) return null;
+    job.progress = p.progress;
+    job.updatedAt = p.now;
+    return refOf(job);
+  }
+
+  async jobExpiredLeases(p: JobExpiredLeasesParams): Promise<ExpiredLease[]> {
     this.assertOpen();
     const expired = [...this.processing].filter((j) => j.leaseExpiresAt !== null && j.leaseExpiresAt <= p.now);
     expired.sort((a, b) => a.leaseExpiresAt! - b.leaseExpiresAt!);
-    const rescued: RescuedJob[] = [];
-    for (const job of expired.slice(0, p.limit)) {
-      job.errors.push({ attempt: job.attempts, message: 'lease expired: the worker stopped heartbeating', at: p.now });
-      if (job.attempts >= job.maxAttempts) {
-        this.markFinished(job, 'failed', p.now);
-        rescued.push({ id: job.id, status: 'failed' });
-      } else {
-        this.backInLine(job, p.now + p.retryDelayMs(job.attempts), p.now);
-        rescued.push({ id: job.id, status: job.status as 'pending' | 'scheduled' });
-      }
-    }
-    return rescued;
+    return expired.slice(0, p.limit).map((j) => ({ id: j.id, leaseToken: j.leaseToken!, queue: j.queue, type: j.type, attempts: j.attempts, maxAttempts: j.maxAttempts }));
   }
 
   async jobGet(id: string): Promise<Job | null> {
     this.assertOpen();
     const job = this.jobs.get(id);
-    return job ? this.view(job) : null;
+    return job ? viewOf(job) : null;
   }
 
   async jobList(p: JobListParams): Promise<JobListPage> {
     this.assertOpen();
-    const after = decodeCursor(p.cursor);
-    const page: MemJob[] = [];
-    let more = false;
-    // Map iteration is insertion order, which is seq order.
-    for (const job of this.jobs.values()) {
-      if (job.seq <= after) continue;
-      if (p.queue !== undefined && job.queue !== p.queue) continue;
-      if (p.status !== undefined && job.status !== p.status) continue;
-      if (page.length === p.limit) {
-        more = true;
-        break;
-      }
-      page.push(job);
-    }
-    const last = page[page.length - 1];
-    return { jobs: page.map((j) => this.view(j)), nextCursor: more && last ? encodeCursor(last.seq) : null };
+    return listJobs(this.jobs.values(), p);
   }
 
-  private existing(id: string): MemJob {
-    const job = this.jobs.get(id);
-    if (!job) throw new JobqError('not_found', `no job with id ${id}`);
-    return job;
-  }
-
-  async jobCancel(p: JobCancelParams): Promise<Job> {
+  async jobCancel(p: JobChangeParams): Promise<JobChangeResult> {
     this.assertOpen();
-    const job = this.existing(p.id);
-    assertOperation(job.id, 'cancel', job.status);
+    const job = this.jobs.get(p.id);
+    if (!job || !p.from.includes(job.status)) return { job: null, current: job?.status ?? null };
     this.markFinished(job, 'cancelled', p.now);
-    return this.view(job);
+    return { job: viewOf(job) };
   }
 
-  async jobRetry(p: JobRetryParams): Promise<Job> {
+  async jobRetry(p: JobChangeParams): Promise<JobChangeResult> {
     this.assertOpen();
-    const job = this.existing(p.id);
-    assertOperation(job.id, 'retry', job.status);
-    if (this.activeCount >= this.maxActive) {
-      throw new JobqError('capacity_exceeded', `the in-memory store holds its maximum of ${this.maxActive} unfinished jobs; retry later`);
-    }
+    const job = this.jobs.get(p.id);
+    if (!job || !p.from.includes(job.status)) return { job: null, current: job?.status ?? null };
+    if (this.activeCount >= this.maxActive) throw this.full(`${this.maxActive} unfinished jobs (--memory-max-jobs)`);
     this.finishedCount--;
     this.activeCount++;
     job.attempts = 0;
     job.finishedAt = null;
     job.resultJson = null;
     job.progress = null;
-    this.backInLine(job, p.now, p.now);
-    return this.view(job);
+    this.backInLine(job, 'pending', p.now, p.now);
+    this.resize(job);
+    return { job: viewOf(job) };
   }
 
   async jobPrune(p: JobPruneParams): Promise<number> {
@@ -348,9 +361,8 @@ export class MemoryStore implements Store {
     let n = 0;
     for (const job of this.jobs.values()) {
       if (n >= p.limit) break;
-      if (isFinished(job.status) && job.finishedAt !== null && job.finishedAt < p.finishedBefore) {
-        this.jobs.delete(job.id);
-        this.finishedCount--;
+      if (job.status === p.status && job.queue === p.queue && job.finishedAt !== null && job.finishedAt < p.finishedBefore) {
+        this.drop(job);
         n++;
       }
     }
@@ -360,56 +372,29 @@ export class MemoryStore implements Store {
 
   async jobNextRunAt(queue: string): Promise<number | null> {
     this.assertOpen();
-    const q = this.queues.get(queue);
+    const q = this.queueState.get(queue);
     if (!q) return null;
     this.promoteDue(q, -Infinity); // drops stale heap heads only
     const head = q.scheduled.peek();
     return head ? head.job.runAt : null;
   }
 
-  async queuePause(queue: string): Promise<void> {
+  protected countsFor(names: readonly string[]): Map<string, QueueCounts> {
+    const out = new Map<string, QueueCounts>(names.map((n) => [n, { counts: emptyCounts(), pendingByType: {} }]));
+    for (const job of this.jobs.values()) {
+      const c = out.get(job.queue);
+      if (!c) continue;
+      c.counts[job.status]++;
+      if (job.status === 'pending') c.pendingByType[job.type] = (c.pendingByType[job.type] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  async ping(): Promise<void> {
     this.assertOpen();
-    this.queue(queue).paused = true;
   }
 
-  async queueResume(queue: string): Promise<void> {
-    this.assertOpen();
-    this.queue(queue).paused = false;
-  }
-
-  async queueList(): Promise<QueueInfo[]> {
-    this.assertOpen();
-    const infos = new Map<string, QueueInfo>();
-    for (const [name, q] of this.queues) infos.set(name, { name, paused: q.paused, counts: emptyCounts() });
-    for (const job of this.jobs.values()) infos.get(job.queue)!.counts[job.status]++;
-    return [...infos.values()].sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-
-  /** A copy the caller may keep or mutate without touching the store. */
-  private view(job: MemJob): Job {
-    return {
-      id: job.id,
-      queue: job.queue,
-      type: job.type,
-      payload: JSON.parse(job.payloadJson) as unknown,
-      status: job.status,
-      priority: job.priority,
-      attempts: job.attempts,
-      maxAttempts: job.maxAttempts,
-      timeoutMs: job.timeoutMs,
-      runAt: job.runAt,
-      createdAt: job.createdAt,
-      startedAt: job.startedAt,
-      finishedAt: job.finishedAt,
-      updatedAt: job.updatedAt,
-      result: job.resultJson === null ? null : (JSON.parse(job.resultJson) as unknown),
-      errors: job.errors.map((e) => ({ ...e })),
-      progress: job.progress,
-      leaseExpiresAt: job.leaseExpiresAt,
-    };
+  protected override assertOpen(): void {
+    if (this.closed) throw storeClosed();
   }
 }

@@ -1,3 +1,4 @@
 /** Entry point `jobq/postgres`: loads `pg` only when imported. */
 export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
-export { MIGRATIONS, migrate } from './migrations.js';
+export { POSTGRES_DEFAULTS } from './defaults.js';
+export { MIGRATIONS, SCHEMA_VERSION, migrate } from './migrations.js';

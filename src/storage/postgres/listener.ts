@@ -1,38 +1,48 @@
 /**
- * One LISTEN connection per node. It reconnects with backoff when the
- * connection drops (server restart, pg_terminate_backend), and calls
- * `onChange` after every reconnect too, since notifications sent while it
+ * One LISTEN connection per node, for every channel it needs (wake-ups, and
+ * the event feed while someone subscribes). It reconnects with backoff when
+ * the connection drops (server restart, pg_terminate_backend), listens again
+ * on every channel, and calls `onReconnect` since notifications sent while it
  * was away are lost.
  */
 import pg from 'pg';
 
 export class Listener {
   private client: pg.Client | null = null;
+  private connected = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
+  private readonly channels = new Map<string, (payload: string | undefined) => void>();
 
   constructor(
     private readonly config: pg.ClientConfig,
-    private readonly channel: string,
-    private readonly onChange: (payload: string | undefined) => void,
+    private readonly onReconnect: () => void,
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  start(): void {
-    void this.connect();
+  /** Listens on `channel` (now, and again after every reconnect). */
+  add(channel: string, onNotify: (payload: string | undefined) => void): void {
+    this.channels.set(channel, onNotify);
+    if (this.client && this.connected) void this.client.query(`LISTEN "${channel}"`).catch(() => {});
+    else if (!this.client && !this.retryTimer) void this.connect();
+  }
+
+  remove(channel: string): void {
+    if (!this.channels.delete(channel)) return;
+    if (this.client && this.connected) void this.client.query(`UNLISTEN "${channel}"`).catch(() => {});
   }
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
     const client = new pg.Client(this.config);
     this.client = client;
-    client.on('notification', (msg) => {
-      if (msg.channel === this.channel) this.onChange(msg.payload);
-    });
+    this.connected = false;
+    client.on('notification', (msg) => this.channels.get(msg.channel)?.(msg.payload));
     const lost = (err?: unknown) => {
       if (this.client !== client) return;
       this.client = null;
+      this.connected = false;
       client.removeAllListeners('notification');
       void client.end().catch(() => {});
       if (!this.stopped) {
@@ -44,9 +54,10 @@ export class Listener {
     client.on('end', () => lost());
     try {
       await client.connect();
-      await client.query(`LISTEN "${this.channel}"`);
+      for (const channel of this.channels.keys()) await client.query(`LISTEN "${channel}"`);
+      this.connected = true;
       this.failures = 0;
-      this.onChange(undefined); // anything sent while we were not listening
+      this.onReconnect(); // anything sent while we were not listening
     } catch (err) {
       lost(err);
     }
@@ -55,7 +66,10 @@ export class Listener {
   private scheduleReconnect(): void {
     this.failures++;
     const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
-    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.connect();
+    }, delay);
     this.retryTimer.unref();
   }
 

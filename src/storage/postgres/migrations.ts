@@ -5,6 +5,8 @@
  * Times are epoch ms (bigint), like every other backend.
  */
 import type pg from 'pg';
+import { schemaTooNew } from '../errors.js';
+import { advisoryKey } from './leader-lock.js';
 import { inTransaction } from './transaction.js';
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: (s: string) => string }[] = [
@@ -45,13 +47,48 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
       );
     `,
   },
+  {
+    version: 2,
+    name: 'claims by type, an index per listing, queue registry, nodes, leaders, subscribers',
+    sql: (s) => `
+      -- Claims take only the types a node handles: one index range per type.
+      DROP INDEX ${s}.jobs_claim;
+      CREATE INDEX jobs_claim ON ${s}.jobs (queue, type, priority DESC, run_at, seq) WHERE status = 'pending';
+      DROP INDEX ${s}.jobs_scheduled;
+      CREATE INDEX jobs_scheduled ON ${s}.jobs (queue, run_at, seq) WHERE status = 'scheduled';
+      DROP INDEX ${s}.jobs_leases;
+      CREATE INDEX jobs_leases ON ${s}.jobs (lease_expires_at, seq) WHERE status = 'processing';
+      -- One partial index per finished status: a completion still touches one index, and
+      -- each status lists, counts and prunes from its own.
+      DROP INDEX ${s}.jobs_finished;
+      CREATE INDEX jobs_completed ON ${s}.jobs (queue, finished_at, seq) WHERE status = 'completed';
+      CREATE INDEX jobs_failed    ON ${s}.jobs (queue, finished_at, seq) WHERE status = 'failed';
+      CREATE INDEX jobs_cancelled ON ${s}.jobs (queue, finished_at, seq) WHERE status = 'cancelled';
+      ALTER TABLE ${s}.queues ADD COLUMN created_at bigint NOT NULL DEFAULT 0;
+      INSERT INTO ${s}.queues (name) SELECT DISTINCT queue FROM ${s}.jobs ON CONFLICT DO NOTHING;
+      CREATE TABLE ${s}.nodes (
+        id           text PRIMARY KEY,
+        info         jsonb NOT NULL,
+        heartbeat_at bigint NOT NULL
+      );
+      CREATE TABLE ${s}.leaders (
+        name       text PRIMARY KEY,
+        node_id    text NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE TABLE ${s}.subscribers (
+        node_id    text PRIMARY KEY,
+        expires_at bigint NOT NULL
+      );
+    `,
+  },
 ];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** An advisory-lock key per schema, so separate schemas migrate independently. */
 function lockKey(schema: string): number {
-  let h = 0;
-  for (const ch of `jobq:${schema}`) h = (Math.imul(h, 31) + ch.charCodeAt(0)) | 0;
-  return h;
+  return advisoryKey(`jobq:${schema}`);
 }
 
 /** Applies what is missing; returns the versions this call applied (empty when another node did it). */
@@ -63,6 +100,7 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
     await client.query(`CREATE TABLE IF NOT EXISTS ${s}.jobq_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ v: number }>(`SELECT COALESCE(MAX(version), 0)::int AS v FROM ${s}.jobq_migrations`);
     const applied: number[] = [];
+    if (rows[0]!.v > SCHEMA_VERSION) throw schemaTooNew(rows[0]!.v, SCHEMA_VERSION);
     for (const m of MIGRATIONS) {
       if (m.version <= rows[0]!.v) continue;
       await client.query(m.sql(s));

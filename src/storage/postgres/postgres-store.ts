@@ -3,52 +3,67 @@
  * FOR UPDATE SKIP LOCKED against a partial index in claim order; batches are
  * one statement each (unnest); one NOTIFY per committed insert batch wakes
  * every node's LISTEN connection, with polling as the fallback (PgBouncer).
+ * Listings, queues and nodes, and the event feed live in their own modules.
  */
 import pg from 'pg';
-import { JobqError } from '../../core/errors.js';
-import { assertOperation, OPERATIONS, type Job, type JobStatus, type LeasedJob } from '../../core/job.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { JobqError } from '../../contracts/errors.js';
+import type { JobEvent } from '../../contracts/events.js';
+import type { Job, JobStatus, LeasedJob } from '../../contracts/job.js';
+import type {
+  ExpiredLease,
+  JobChangeParams,
+  JobChangeResult,
+  JobClaimParams,
+  JobExpiredLeasesParams,
+  JobExtendLeasesParams,
+  JobFinish,
+  JobFinishManyParams,
+  JobInsertManyParams,
+  JobListPage,
+  JobListParams,
+  JobPruneParams,
+  JobRef,
+  JobReleaseClaimParams,
+  JobReleaseManyParams,
+  JobSetProgressParams,
+  LeaderLock,
+  LeaderParams,
+  NodeInfo,
+  QueueInfo,
+  QueueListParams,
+  QueueRegisterParams,
+  Store,
+  StoreCapabilities,
+} from '../../contracts/store.js';
+import { storeClosed, storeUnavailable } from '../errors.js';
 import { rowToJob, rowToLeasedJob, type JobRow } from '../job-row.js';
-import {
-  queueInfos,
-  type JobCancelParams,
-  type JobClaimParams,
-  type JobExtendLeasesParams,
-  type JobFinish,
-  type JobFinishManyParams,
-  type JobInsertManyParams,
-  type JobListPage,
-  type JobListParams,
-  type JobPruneParams,
-  type JobReleaseManyParams,
-  type JobRescueExpiredParams,
-  type JobRetryParams,
-  type JobSetProgressParams,
-  type QueueInfo,
-  type RescuedJob,
-  type Store,
-  type StoreCapabilities,
-} from '../store.js';
+import { clusterStatements, type ClusterStatements } from './cluster-sql.js';
+import { PgCluster } from './cluster.js';
+import { POSTGRES_DEFAULTS } from './defaults.js';
+import { isSchemaMissing, mapPgError } from './errors.js';
+import { PgEventFeed } from './event-feed.js';
+import { AdvisoryLeaderLock, advisoryKey } from './leader-lock.js';
 import { Listener } from './listener.js';
+import { listJobs } from './lists.js';
 import { migrate, quoteIdent } from './migrations.js';
-import { statements, type Statements } from './sql.js';
-import { inTransaction } from './transaction.js';
-import { isTransient, withTransientRetry } from './transient.js';
+import { jobStatements, type JobStatements } from './sql.js';
+import { DEFAULT_RETRY, withTransientRetry } from './transient.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:pass@host:port/db */
   connectionString: string;
   /** Schema holding jobq's tables. @defaultValue 'jobq' */
   schema?: string;
-  /** Pool size. @defaultValue 10 */
+  /** Connections per pool (a store has two: durable and worker). @defaultValue 10 */
   poolSize?: number;
   /** LISTEN for wake-ups; turn off behind PgBouncer in transaction mode (polling then). @defaultValue true */
   listen?: boolean;
-  /** Apply migrations on open. @defaultValue true */
+  /** Apply migrations on open (and again if the schema disappears). @defaultValue true */
   migrate?: boolean;
   /** Told about transient errors being retried and listener reconnects. */
   onWarning?: (message: string, err: unknown) => void;
 }
+
 
 /** bigint as number (epoch ms and seq fit easily), JSON left as text: rowToJob parses it once. */
 const TYPES = {
@@ -59,10 +74,12 @@ const TYPES = {
   },
 } as unknown as pg.CustomTypesConfig;
 
-export class PostgresStore implements Store {
+const RETRY_STATUSES = ['completed', 'failed', 'pending', 'scheduled'];
+
+export class PostgresStore extends PgCluster implements Store {
   readonly capabilities: StoreCapabilities = { durable: true, shared: true };
   readonly schema: string;
-  private readonly pool: pg.Pool;
+  protected readonly pool: pg.Pool;
   /**
    * Connections with synchronous_commit off, for a worker's own transitions
    * (claim, heartbeat, finish, release, rescue): they skip the wait for the WAL
@@ -70,21 +87,27 @@ export class PostgresStore implements Store {
    * cancels and retries a client is told about use the durable pool.
    */
   private readonly workerPool: pg.Pool;
-  private readonly sql: Statements;
+  private readonly sql: JobStatements;
+  protected readonly csql: ClusterStatements;
   private readonly channel: string;
   private readonly listen: boolean;
   private readonly onWarning: (message: string, err: unknown) => void;
+  private readonly feed: PgEventFeed;
   private listener: Listener | null = null;
-  private closed = false;
+  private readonly wakeWatchers = new Set<(queues?: readonly string[]) => void>();
+  protected closed = false;
+  private closing: Promise<void> | null = null;
 
   private constructor(private readonly options: PostgresStoreOptions) {
-    this.schema = options.schema ?? 'jobq';
+    super();
+    this.schema = options.schema ?? POSTGRES_DEFAULTS.schema;
     const s = quoteIdent(this.schema);
     this.channel = `jobq_${this.schema}`;
-    this.sql = statements(s, this.channel);
-    this.listen = options.listen ?? true;
+    this.sql = jobStatements(s, this.channel);
+    this.csql = clusterStatements(s);
+    this.listen = options.listen ?? POSTGRES_DEFAULTS.listen;
     this.onWarning = options.onWarning ?? (() => {});
-    const max = options.poolSize ?? 10;
+    const max = options.poolSize ?? POSTGRES_DEFAULTS.poolSize;
     // Names this process's connections in pg_stat_activity (and lets operators target them).
     const application_name = `jobq/${process.pid}`;
     // Nothing may wait forever on a half-dead connection: a stuck claim or finish would stall
@@ -104,6 +127,7 @@ export class PostgresStore implements Store {
     });
     // An idle client losing its connection (server restart) must not crash the process.
     for (const p of [this.pool, this.workerPool]) p.on('error', (err) => this.onWarning('idle Postgres connection lost', err));
+    this.feed = new PgEventFeed(this.pool, this.csql, `jobq_events_${this.schema}`, () => this.ensureListener(), () => this.closed);
   }
 
   /** Connects (retrying while the server is not up yet) and migrates. */
@@ -113,28 +137,24 @@ export class PostgresStore implements Store {
       if (options.migrate ?? true) await withTransientRetry(() => migrate(store.pool, store.schema));
     } catch (err) {
       await Promise.all([store.pool.end(), store.workerPool.end()]).catch(() => {});
-      throw new JobqError('store_unavailable', `cannot open Postgres store: ${(err as Error).message}`, { cause: err });
+      if (err instanceof JobqError) throw err;
+      const code = (err as { code?: string }).code;
+      throw storeUnavailable(`cannot open the Postgres store: ${code ?? (err as Error).message}`, err);
     }
     return store;
   }
 
-  private async query<R extends pg.QueryResultRow>(text: string, values: unknown[], pool = this.pool): Promise<pg.QueryResult<R>> {
-    if (this.closed) throw new JobqError('store_unavailable', 'the store is closed');
+  protected async query<R extends pg.QueryResultRow>(text: string, values: unknown[], pool = this.pool, onRetry?: () => void): Promise<pg.QueryResult<R>> {
+    if (this.closed) throw storeClosed();
     try {
       return await withTransientRetry(
         () => pool.query<R>(text, values),
-        undefined,
-        (err, attempt) => this.onWarning(`transient Postgres error, retry ${attempt}`, err),
+        DEFAULT_RETRY,
+        (err, attempt) => {
+          onRetry?.();
+          this.onWarning(`transient Postgres error, retry ${attempt}`, err);
+        },
       );
-    } catch (err) {
-      throw mapPgError(err);
-    }
-  }
-
-  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, pool = this.pool): Promise<T> {
-    if (this.closed) throw new JobqError('store_unavailable', 'the store is closed');
-    try {
-      return await withTransientRetry(() => inTransaction(pool, fn, (err) => this.onWarning('Postgres connection lost during a transaction', err)));
     } catch (err) {
       throw mapPgError(err);
     }
@@ -160,15 +180,12 @@ export class PostgresStore implements Store {
     if (p.jobs.length === 0) return;
     let retried = false;
     try {
-      await withTransientRetry(
-        () => this.pool.query(this.sql.insert, this.insertValues(p)),
-        undefined,
-        () => (retried = true),
-      );
+      await this.query(this.sql.insert, this.insertValues(p), this.pool, () => (retried = true));
     } catch (err) {
       // The ids are ours: a unique violation after a retry means the first try did commit.
-      if (retried && (err as { code?: string }).code === '23505') return;
-      throw mapPgError(err);
+      const cause = err instanceof JobqError ? err.cause : err;
+      if (retried && (cause as { code?: string }).code === '23505') return;
+      throw err;
     }
   }
 
@@ -182,11 +199,36 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * A claim is retried after a lost connection; if the lost attempt had
+   * committed, its jobs carry this claim's token: they are returned instead
+   * of leasing a second batch (which used to leave the first stuck until its
+   * lease expired, spending an attempt of jobs that never ran).
+   */
   async jobClaim(p: JobClaimParams): Promise<LeasedJob[]> {
     if (p.limit <= 0) return [];
-    const { rows } = await this.query<JobRow>(this.sql.claim, [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs], this.workerPool);
-    rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq);
-    return rows.map(rowToLeasedJob);
+    if (this.closed) throw storeClosed();
+    const text = p.types === null ? this.sql.claimAny : this.sql.claimTypes;
+    const values: unknown[] = [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs];
+    if (p.types !== null) values.push(p.types);
+    let attempt = 0;
+    try {
+      const rows = await withTransientRetry(
+        async () => {
+          if (attempt++ > 0) {
+            const { rows: mine } = await this.workerPool.query<JobRow>(this.sql.claimedBy, [p.leaseToken]);
+            if (mine.length > 0) return mine;
+          }
+          return (await this.workerPool.query<JobRow>(text, values)).rows;
+        },
+        DEFAULT_RETRY,
+        (err, n) => this.onWarning(`transient Postgres error during a claim, retry ${n}`, err),
+      );
+      rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq);
+      return rows.map(rowToLeasedJob);
+    } catch (err) {
+      throw mapPgError(err);
+    }
   }
 
   async jobExtendLeases(p: JobExtendLeasesParams): Promise<string[]> {
@@ -196,11 +238,10 @@ export class PostgresStore implements Store {
   }
 
   private finishValues(finishes: readonly JobFinish[], now: number): unknown[] {
-    const status = (f: JobFinish) => (f.outcome.kind === 'retry' ? (f.outcome.runAt <= now ? 'pending' : 'scheduled') : f.outcome.kind);
     return [
       finishes.map((f) => f.id),
       finishes.map((f) => f.leaseToken),
-      finishes.map(status),
+      finishes.map((f) => (f.outcome.kind === 'retry' ? f.outcome.status : f.outcome.kind)),
       finishes.map((f) => (f.outcome.kind === 'completed' ? f.outcome.resultJson : null)),
       finishes.map((f) => (f.outcome.kind === 'retry' ? f.outcome.runAt : null)),
       finishes.map((f) => (f.outcome.kind === 'completed' ? null : JSON.stringify(f.outcome.error))),
@@ -208,43 +249,47 @@ export class PostgresStore implements Store {
     ];
   }
 
-  async jobFinishMany(p: JobFinishManyParams): Promise<string[]> {
+  async jobFinishMany(p: JobFinishManyParams): Promise<JobRef[]> {
     if (p.finishes.length === 0) return [];
-    const { rows } = await this.query<{ id: string }>(this.sql.finish, this.finishValues(p.finishes, p.now), this.workerPool);
-    return rows.map((r) => r.id);
+    let retried = false;
+    const { rows } = await this.query<JobRef>(this.sql.finish, this.finishValues(p.finishes, p.now), this.workerPool, () => (retried = true));
+    if (!retried || rows.length === p.finishes.length) return rows;
+    // A retried finish: the lost attempt may have written some rows; they carry this call's time.
+    const done = new Set(rows.map((r) => r.id));
+    const missing = p.finishes.filter((f) => !done.has(f.id)).map((f) => f.id);
+    const { rows: earlier } = await this.query<JobRef>(this.sql.finishedAt, [missing, p.now, RETRY_STATUSES], this.workerPool);
+    return [...rows, ...earlier];
   }
 
-  async jobReleaseMany(p: JobReleaseManyParams): Promise<string[]> {
+  async jobFinishWith(client: unknown, p: JobFinishManyParams): Promise<JobRef[]> {
+    if (p.finishes.length === 0) return [];
+    try {
+      return (await (client as pg.ClientBase).query<JobRef>(this.sql.finish, this.finishValues(p.finishes, p.now))).rows;
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  async jobReleaseMany(p: JobReleaseManyParams): Promise<JobRef[]> {
     if (p.leases.length === 0) return [];
-    const { rows } = await this.query<{ id: string }>(this.sql.release, [p.leases.map((l) => l.id), p.leases.map((l) => l.leaseToken), p.now], this.workerPool);
-    return rows.map((r) => r.id);
+    const { rows } = await this.query<JobRef>(this.sql.release, [p.leases.map((l) => l.id), p.leases.map((l) => l.leaseToken), p.now], this.workerPool);
+    return rows;
   }
 
-  async jobSetProgress(p: JobSetProgressParams): Promise<boolean> {
-    const r = await this.query(this.sql.progress, [p.id, p.leaseToken, p.progress, p.now], this.workerPool);
-    return r.rowCount === 1;
+  async jobReleaseClaim(p: JobReleaseClaimParams): Promise<JobRef[]> {
+    return (await this.query<JobRef>(this.sql.releaseClaim, [p.leaseToken, p.now], this.workerPool)).rows;
   }
 
-  async jobRescueExpired(p: JobRescueExpiredParams): Promise<RescuedJob[]> {
+  async jobSetProgress(p: JobSetProgressParams): Promise<JobRef | null> {
+    const { rows } = await this.query<JobRef>(this.sql.progress, [p.id, p.leaseToken, p.progress, p.now], this.workerPool);
+    return rows[0] ?? null;
+  }
+
+  async jobExpiredLeases(p: JobExpiredLeasesParams): Promise<ExpiredLease[]> {
     // Claims take due scheduled jobs directly; this keeps the status of the ones still waiting truthful.
     await this.query(this.sql.promote, [p.now], this.workerPool);
-    return this.transaction(async (c) => {
-      const { rows } = await c.query<{ id: string; lease_token: string; attempts: number; max_attempts: number }>(this.sql.expired, [p.now, p.limit]);
-      if (rows.length === 0) return [];
-      const finishes: JobFinish[] = rows.map((e) => {
-        const error = { attempt: e.attempts, message: 'lease expired: the worker stopped heartbeating', at: p.now };
-        return {
-          id: e.id,
-          leaseToken: e.lease_token,
-          outcome: e.attempts >= e.max_attempts ? { kind: 'failed', error } : { kind: 'retry', runAt: p.now + p.retryDelayMs(e.attempts), error },
-        };
-      });
-      await c.query(this.sql.finish, this.finishValues(finishes, p.now));
-      return finishes.map((f) => ({
-        id: f.id,
-        status: f.outcome.kind === 'failed' ? 'failed' : f.outcome.kind === 'retry' && f.outcome.runAt <= p.now ? 'pending' : 'scheduled',
-      }));
-    }, this.workerPool);
+    const { rows } = await this.query<{ id: string; lease_token: string; queue: string; type: string; attempts: number; max_attempts: number }>(this.sql.expired, [p.now, p.limit], this.workerPool);
+    return rows.map((r) => ({ id: r.id, leaseToken: r.lease_token, queue: r.queue, type: r.type, attempts: r.attempts, maxAttempts: r.max_attempts }));
   }
 
   async jobGet(id: string): Promise<Job | null> {
@@ -253,41 +298,26 @@ export class PostgresStore implements Store {
   }
 
   async jobList(p: JobListParams): Promise<JobListPage> {
-    const after = decodeCursor(p.cursor);
-    const l = this.sql.list;
-    const [text, extra] =
-      p.queue !== undefined && p.status !== undefined
-        ? [l.queueStatus, [p.queue, p.status]]
-        : p.queue !== undefined
-          ? [l.queue, [p.queue]]
-          : p.status !== undefined
-            ? [l.status, [p.status]]
-            : [l.all, []];
-    const { rows } = await this.query<JobRow>(text, [after, p.limit + 1, ...extra]);
-    const page = rows.slice(0, p.limit);
-    const last = page[page.length - 1];
-    return { jobs: page.map(rowToJob), nextCursor: rows.length > p.limit && last ? encodeCursor(last.seq) : null };
+    return listJobs((text, values) => this.query(text, values), quoteIdent(this.schema), p);
   }
 
-  async jobCancel(p: JobCancelParams): Promise<Job> {
-    return this.changeOrExplain(p.id, 'cancel', this.sql.cancel, p.now);
+  async jobCancel(p: JobChangeParams): Promise<JobChangeResult> {
+    return this.change(this.sql.cancel, p);
   }
 
-  async jobRetry(p: JobRetryParams): Promise<Job> {
-    return this.changeOrExplain(p.id, 'retry', this.sql.retry, p.now);
+  async jobRetry(p: JobChangeParams): Promise<JobChangeResult> {
+    return this.change(this.sql.retry, p);
   }
 
-  private async changeOrExplain(id: string, op: keyof typeof OPERATIONS, text: string, now: number): Promise<Job> {
-    const { rows } = await this.query<JobRow>(text, [id, now]);
-    if (rows[0]) return rowToJob(rows[0]);
-    const current = await this.jobGet(id);
-    if (!current) throw new JobqError('not_found', `no job with id ${id}`);
-    assertOperation(id, op, current.status);
-    throw new JobqError('illegal_transition', `job ${id} changed while being updated; try again`);
+  private async change(text: string, p: JobChangeParams): Promise<JobChangeResult> {
+    const { rows } = await this.query<JobRow>(text, [p.id, p.now, p.from]);
+    if (rows[0]) return { job: rowToJob(rows[0]) };
+    const current = await this.query<{ status: JobStatus }>(this.sql.statusOf, [p.id]);
+    return { job: null, current: current.rows[0]?.status ?? null };
   }
 
   async jobPrune(p: JobPruneParams): Promise<number> {
-    const r = await this.query(this.sql.prune, [p.finishedBefore, p.limit]);
+    const r = await this.query(this.sql.prune[p.status], [p.queue, p.finishedBefore, p.limit]);
     return r.rowCount ?? 0;
   }
 
@@ -296,46 +326,94 @@ export class PostgresStore implements Store {
     return rows[0]?.next ?? null;
   }
 
-  async queuePause(queue: string): Promise<void> {
-    await this.query(this.sql.pause, [queue]);
+  protected async notifyQueue(name: string): Promise<void> {
+    await this.query(`SELECT pg_notify($1, $2)`, [this.channel, name]);
   }
 
-  async queueResume(queue: string): Promise<void> {
-    await this.query(this.sql.resume, [queue]);
+  leaderLock(name: string): LeaderLock {
+    return new AdvisoryLeaderLock(
+      { connectionString: this.options.connectionString, application_name: `jobq/${process.pid}/leader`, connectionTimeoutMillis: 10_000, keepAlive: true },
+      advisoryKey(`jobq:${this.schema}:leader:${name}`),
+      this.onWarning,
+    );
   }
 
-  async queueList(): Promise<QueueInfo[]> {
-    const [queues, counts] = await Promise.all([
-      this.query<{ name: string; paused: boolean }>(this.sql.queues, []),
-      this.query<{ queue: string; status: JobStatus; n: number }>(this.sql.counts, []),
-    ]);
-    return queueInfos(queues.rows, counts.rows);
+  /**
+   * A read of jobq's tables and a check that the database takes writes. A
+   * database that was dropped and recreated comes back here: with migrations
+   * on, the schema is built again, then probed once more.
+   */
+  async ping(): Promise<void> {
+    if (this.closed) throw storeClosed();
+    try {
+      await this.probe();
+    } catch (err) {
+      if (!isSchemaMissing(err) || !(this.options.migrate ?? true)) throw mapPgError(err);
+      this.onWarning("jobq's tables are missing; migrating again", err);
+      try {
+        await migrate(this.pool, this.schema);
+        await this.probe();
+      } catch (again) {
+        throw mapPgError(again);
+      }
+    }
   }
 
+  private async probe(): Promise<void> {
+    const s = quoteIdent(this.schema);
+    const { rows } = await this.pool.query<{ ro: string }>(
+      `SELECT current_setting('transaction_read_only') AS ro, EXISTS (SELECT 1 FROM ${s}.jobs LIMIT 1) AS any, (SELECT max(version) FROM ${s}.jobq_migrations) AS v`,
+    );
+    if (rows[0]?.ro === 'on') throw storeUnavailable('read-only');
+  }
 
-  watchChanges(onChange: () => void): () => void {
-    if (!this.listen) return () => {};
-    const listener = new Listener(
+  private ensureListener(): Listener | null {
+    if (!this.listen || this.closed) return null;
+    this.listener ??= new Listener(
       { connectionString: this.options.connectionString, application_name: `jobq/${process.pid}/listen`, connectionTimeoutMillis: 10_000, keepAlive: true },
-      this.channel,
-      () => onChange(),
+      () => {
+        for (const w of this.wakeWatchers) w();
+      },
       (err) => this.onWarning('LISTEN connection lost; reconnecting', err),
     );
-    this.listener = listener;
-    listener.start();
-    return () => void listener.stop();
+    return this.listener;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.listener?.stop();
-    await Promise.all([this.pool.end(), this.workerPool.end()]);
+  watchChanges(onChange: (queues?: readonly string[]) => void): () => void {
+    const listener = this.ensureListener();
+    if (!listener) return () => {};
+    if (this.wakeWatchers.size === 0) {
+      listener.add(this.channel, (payload) => {
+        const queues = payload ? payload.split(',') : undefined;
+        for (const w of this.wakeWatchers) w(queues);
+      });
+    }
+    this.wakeWatchers.add(onChange);
+    return () => {
+      this.wakeWatchers.delete(onChange);
+      if (this.wakeWatchers.size === 0) listener.remove(this.channel);
+    };
   }
-}
 
-function mapPgError(err: unknown): unknown {
-  if (err instanceof JobqError) return err;
-  if (isTransient(err)) return new JobqError('store_unavailable', 'the database is unavailable; retry later', { cause: err });
-  return err;
+  publishEvents(nodeId: string, events: readonly JobEvent[]): void {
+    this.feed.publish(nodeId, events);
+  }
+
+  remoteSubscribers(nodeId: string): boolean {
+    return this.feed.othersSubscribing(nodeId);
+  }
+
+  subscribeEvents(nodeId: string, onEvents: (events: readonly JobEvent[]) => void): () => void {
+    return this.feed.subscribe(nodeId, onEvents);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      this.feed.close();
+      await this.listener?.stop();
+      await Promise.all([this.pool.end(), this.workerPool.end()]);
+    })();
+    return this.closing;
+  }
 }

@@ -32,14 +32,37 @@ CREATE TABLE jobq.jobs (
 );
 ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_id_key UNIQUE (id);
 ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_pkey PRIMARY KEY (seq);
-CREATE INDEX jobs_claim ON jobq.jobs USING btree (queue, priority DESC, run_at, seq) WHERE (status = 'pending'::text);
-CREATE INDEX jobs_finished ON jobq.jobs USING btree (queue, status, finished_at) WHERE (status = ANY (ARRAY['completed'::text, 'failed'::text, 'cancelled'::text]));
-CREATE INDEX jobs_leases ON jobq.jobs USING btree (lease_expires_at) WHERE (status = 'processing'::text);
+CREATE INDEX jobs_cancelled ON jobq.jobs USING btree (queue, finished_at, seq) WHERE (status = 'cancelled'::text);
+CREATE INDEX jobs_claim ON jobq.jobs USING btree (queue, type, priority DESC, run_at, seq) WHERE (status = 'pending'::text);
+CREATE INDEX jobs_completed ON jobq.jobs USING btree (queue, finished_at, seq) WHERE (status = 'completed'::text);
+CREATE INDEX jobs_failed ON jobq.jobs USING btree (queue, finished_at, seq) WHERE (status = 'failed'::text);
+CREATE INDEX jobs_leases ON jobq.jobs USING btree (lease_expires_at, seq) WHERE (status = 'processing'::text);
 CREATE INDEX jobs_list ON jobq.jobs USING btree (queue, seq);
-CREATE INDEX jobs_scheduled ON jobq.jobs USING btree (queue, run_at) WHERE (status = 'scheduled'::text);
+CREATE INDEX jobs_scheduled ON jobq.jobs USING btree (queue, run_at, seq) WHERE (status = 'scheduled'::text);
+
+CREATE TABLE jobq.leaders (
+  name text NOT NULL,
+  node_id text NOT NULL,
+  expires_at bigint NOT NULL
+);
+ALTER TABLE jobq.leaders ADD CONSTRAINT leaders_pkey PRIMARY KEY (name);
+
+CREATE TABLE jobq.nodes (
+  id text NOT NULL,
+  info jsonb NOT NULL,
+  heartbeat_at bigint NOT NULL
+);
+ALTER TABLE jobq.nodes ADD CONSTRAINT nodes_pkey PRIMARY KEY (id);
 
 CREATE TABLE jobq.queues (
   name text NOT NULL,
-  paused boolean DEFAULT false NOT NULL
+  paused boolean DEFAULT false NOT NULL,
+  created_at bigint DEFAULT 0 NOT NULL
 );
 ALTER TABLE jobq.queues ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
+
+CREATE TABLE jobq.subscribers (
+  node_id text NOT NULL,
+  expires_at bigint NOT NULL
+);
+ALTER TABLE jobq.subscribers ADD CONSTRAINT subscribers_pkey PRIMARY KEY (node_id);

@@ -1,3 +1,4 @@
 /** Entry point `jobq/sqlite`: loads better-sqlite3 only when imported. */
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-export { MIGRATIONS } from './migrations.js';
+export { SQLITE_DEFAULTS, checkSqlitePath } from './defaults.js';
+export { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';

@@ -6,17 +6,26 @@
  * synchronous=FULL, which would fsync inside COMMIT on the main thread
  * (0.175 ms here, during which no HTTP request can be parsed).
  *
+ * The WAL is opened when the store opens, never on the first commit: an open
+ * that failed after a commit (out of file descriptors) used to answer 503 for
+ * a job that was stored, and a retrying client duplicated it.
+ *
  * Calls that arrive while an fsync runs share the next one, so a burst of
  * commits costs at most two fsyncs in flight at a time.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fsync, openSync } from 'node:fs';
 
 export class WalSyncer {
-  private handle: Promise<FileHandle> | null = null;
+  private readonly fd: number;
   private running: Promise<void> | null = null;
   private next: Promise<void> | null = null;
+  private closed = false;
 
-  constructor(private readonly walPath: string) {}
+  /** Opens (creating, mode 0600, if SQLite has not yet) the WAL file; throws if it cannot. */
+  constructor(walPath: string) {
+    // The WAL file keeps its inode while any connection is open (SQLite rewrites it from the start after a checkpoint).
+    this.fd = openSync(walPath, constants.O_RDONLY | constants.O_CREAT, 0o600);
+  }
 
   /** Resolves after an fsync that started after this call returned. */
   sync(): Promise<void> {
@@ -29,13 +38,10 @@ export class WalSyncer {
   }
 
   private start(): Promise<void> {
-    // The WAL file keeps its inode for the life of our connection (SQLite reuses it from the start after a checkpoint).
-    const handle = (this.handle ??= open(this.walPath, 'r'));
-    // A failed open is not cached: the next call tries again.
-    handle.catch(() => {
-      if (this.handle === handle) this.handle = null;
+    const run = new Promise<void>((resolve, reject) => {
+      if (this.closed) return reject(new Error('WAL syncer closed'));
+      fsync(this.fd, (err) => (err ? reject(err) : resolve()));
     });
-    const run = handle.then((h) => h.sync());
     const settled: Promise<void> = run.then(
       () => {},
       () => {},
@@ -48,8 +54,8 @@ export class WalSyncer {
 
   async close(): Promise<void> {
     await Promise.allSettled([this.running, this.next]);
-    const h = this.handle;
-    this.handle = null;
-    if (h) await h.then((fh) => fh.close()).catch(() => {});
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
 }

@@ -1,0 +1,81 @@
+/**
+ * Runs one handler for one leased job: builds its context (a lazy signal,
+ * the attempt, progress, a lazy logger), enforces its time limit, and turns
+ * whatever it returns or throws into an outcome for the pool to write.
+ */
+import type { Logger } from 'pino';
+import { PermanentJobError } from '../../contracts/errors.js';
+import type { LeasedJob } from '../../contracts/job.js';
+import type { Clock } from '../clock.js';
+import type { HandlerMap, JobContext } from '../handler.js';
+import { abortRunning, type RunningJob, type RunningJobs } from './running-jobs.js';
+
+export interface ExecutorDeps {
+  handlers: HandlerMap;
+  running: RunningJobs;
+  clock: Clock;
+  logger: Logger;
+  /** The handler returned (`ok`) or threw; called once, after the slot was freed. */
+  settled(rj: RunningJob, ok: boolean, value: unknown): void;
+  progress(rj: RunningJob, value: number): Promise<void>;
+}
+
+export class Executor {
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  run(job: LeasedJob): RunningJob {
+    const { deps } = this;
+    const rj: RunningJob = { job, controller: null, abortReason: null, timeoutTimer: null, done: false };
+    deps.running.add(rj);
+    let log: Logger | undefined;
+    const jobLog = () => (log ??= deps.logger.child({ jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts }));
+    if (deps.logger.isLevelEnabled('debug')) jobLog().debug('job processing');
+    const handler = deps.handlers[job.type];
+    if (!handler) {
+      // Claims take only types this node handles; a handler removed since is the one way here.
+      this.settle(rj, false, new PermanentJobError(`no handler registered for type "${job.type}"`));
+      return rj;
+    }
+    if (job.timeoutMs !== null) {
+      const ms = job.timeoutMs;
+      rj.timeoutTimer = deps.clock.setTimer(() => {
+        if (rj.done) return;
+        abortRunning(rj, 'timeout');
+        this.settle(rj, false, new Error(`timed out after ${ms} ms`));
+      }, ms);
+    }
+    const ctx: JobContext = {
+      get signal() {
+        if (!rj.controller) {
+          rj.controller = new AbortController();
+          if (rj.abortReason) rj.controller.abort(rj.abortReason);
+        }
+        return rj.controller.signal;
+      },
+      attempt: job.attempts,
+      get log() {
+        return jobLog();
+      },
+      progress: async (value) => {
+        if (rj.done || !Number.isFinite(value)) return;
+        await deps.progress(rj, value);
+      },
+    };
+    let result: Promise<unknown>;
+    try {
+      result = Promise.resolve(handler(job, ctx));
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (value) => this.settle(rj, true, value),
+      (err: unknown) => this.settle(rj, false, err),
+    );
+    return rj;
+  }
+
+  private settle(rj: RunningJob, ok: boolean, value: unknown): void {
+    if (!this.deps.running.remove(rj)) return;
+    this.deps.settled(rj, ok, value);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Listings on Postgres: each filter walks its own index (storage/list-order.ts).
+ * With payloads or results included, the page is read in two steps — first the
+ * light columns and the sizes of the heavy ones, then the heavy columns of the
+ * rows that fit the byte budget — so a page over 1 MiB payloads never moves
+ * hundreds of megabytes from the server.
+ */
+import type pg from 'pg';
+import type { JobListPage, JobListParams, ListedJob } from '../../contracts/store.js';
+import { LIGHT_COLUMNS, rowSortValues, rowToListedJob, type JobRow } from '../job-row.js';
+import { decodeCursor, encodeCursor, listOrder, type KeyValue } from '../list-order.js';
+import { listQueryParts } from '../sql-keyset.js';
+
+type Query = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<pg.QueryResult<R>>;
+
+type LightRow = Omit<JobRow, 'payload' | 'result'> & { heavy_bytes: number };
+
+export async function listJobs(query: Query, s: string, p: JobListParams): Promise<JobListPage> {
+  const order = listOrder(p.queue, p.status);
+  const after = decodeCursor(order, p.cursor);
+  const heavy = [p.include.payload ? 'COALESCE(octet_length(payload::text), 0)' : '0', p.include.result ? 'COALESCE(octet_length(result::text), 0)' : '0'].join(' + ');
+  const rows: LightRow[] = [];
+  for (const part of listQueryParts(order, p.queue === undefined ? [] : [p.queue], after, (n) => `$${n}`)) {
+    const need = p.limit + 1 - rows.length;
+    if (need <= 0) break;
+    const limit = `$${part.values.length + 1}`;
+    const { rows: got } = await query<LightRow>(`SELECT ${LIGHT_COLUMNS}, ${heavy} AS heavy_bytes FROM ${s}.jobs WHERE ${part.where} ORDER BY ${part.orderBy} LIMIT ${limit}`, [
+      ...part.values,
+      need,
+    ]);
+    rows.push(...got);
+  }
+  // Take rows while the page has room and the budget is not spent (always at least one).
+  let bytes = 0;
+  let take = 0;
+  while (take < rows.length && take < p.limit && (take === 0 || bytes < p.maxBytes)) bytes += Number(rows[take++]!.heavy_bytes);
+  const page = rows.slice(0, take);
+  const more = rows.length > take;
+  const jobs: ListedJob[] = page.map((r) => rowToListedJob(r));
+  if ((p.include.payload || p.include.result) && page.length > 0) {
+    const cols = [p.include.payload ? 'payload' : null, p.include.result ? 'result' : null].filter(Boolean).join(', ');
+    const { rows: full } = await query<{ seq: number; payload?: string; result?: string | null }>(`SELECT seq, ${cols} FROM ${s}.jobs WHERE seq = ANY($1::bigint[])`, [page.map((r) => r.seq)]);
+    const bySeq = new Map(full.map((r) => [r.seq, r]));
+    page.forEach((r, i) => {
+      const f = bySeq.get(r.seq);
+      const job = jobs[i]!;
+      if (p.include.payload) job.payload = f?.payload === undefined ? null : (JSON.parse(f.payload) as unknown);
+      if (p.include.result) job.result = f?.result == null ? null : (JSON.parse(f.result) as unknown);
+    });
+  }
+  const last = page[page.length - 1];
+  return { jobs, nextCursor: more && last ? encodeCursor(order, rowSortValues(order, last) as KeyValue[]) : null };
+}

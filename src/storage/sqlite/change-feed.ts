@@ -1,0 +1,161 @@
+/**
+ * What crosses processes on one SQLite file: wake-ups and events. Another
+ * process's commit changes `PRAGMA data_version` (reading it costs no I/O),
+ * polled every couple of milliseconds; watchers are woken then. Events go
+ * through a small table, written only while some other process subscribes
+ * (a subscriber keeps a row with an expiry), read by subscribers after each
+ * change, and trimmed after a minute.
+ */
+import type { JobEvent } from '../../contracts/events.js';
+import * as SQL from './cluster-sql.js';
+import type { SqliteConn } from './conn.js';
+
+const SUBSCRIBER_TTL_MS = 10_000;
+const SUBSCRIBER_REFRESH_MS = 3_000;
+const FLAG_REFRESH_MS = 1_000;
+const EVENT_RETENTION_MS = 60_000;
+
+export class ChangeFeed {
+  private readonly watchers = new Set<(queues?: readonly string[]) => void>();
+  private readonly eventSubscribers = new Set<(events: readonly JobEvent[]) => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private lastVersion: unknown = null;
+  private lastEventSeq = 0;
+  private subscribedAs: string | null = null;
+  /** Per asking node: whether another node subscribes, and when that was checked. */
+  private readonly others = new Map<string, { yes: boolean; at: number }>();
+  private lastTrimAt = 0;
+
+  constructor(
+    private readonly c: SqliteConn,
+    private readonly intervalMs: number,
+  ) {}
+
+  watch(onChange: (queues?: readonly string[]) => void): () => void {
+    this.watchers.add(onChange);
+    this.ensureTimer();
+    return () => {
+      this.watchers.delete(onChange);
+      this.maybeStopTimer();
+    };
+  }
+
+  private ensureTimer(): void {
+    if (this.timer) return;
+    const version = this.c.db.prepare('PRAGMA data_version').pluck();
+    this.lastVersion = version.get();
+    this.timer = setInterval(() => {
+      if (this.c.closed) return;
+      let v: unknown;
+      try {
+        v = version.get();
+      } catch {
+        return; // the store's health monitor reports database failures
+      }
+      if (v === this.lastVersion) return;
+      this.lastVersion = v;
+      for (const w of this.watchers) w();
+      if (this.eventSubscribers.size > 0) this.readEvents();
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private maybeStopTimer(): void {
+    if (this.watchers.size === 0 && this.eventSubscribers.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** Whether another process subscribes; asked on every publish, so cached for a second. */
+  othersSubscribing(nodeId: string): boolean {
+    const now = Date.now();
+    let seen = this.others.get(nodeId);
+    if (!seen || now - seen.at >= FLAG_REFRESH_MS) {
+      let yes = false;
+      try {
+        yes = this.c.read(() => this.c.stmt(SQL.OTHER_SUBSCRIBERS).get({ nodeId, now }) !== undefined);
+      } catch {
+        // The health monitor reports database failures; the feed just stays quiet.
+      }
+      this.others.set(nodeId, (seen = { yes, at: now }));
+    }
+    return seen.yes;
+  }
+
+  publish(nodeId: string, events: readonly JobEvent[]): void {
+    if (!this.othersSubscribing(nodeId) || this.c.closed) return;
+    const at = Date.now();
+    try {
+      this.c.write(() => {
+        this.c.stmt(SQL.EVENT_INSERT).run({ nodeId, at, body: JSON.stringify(events) });
+        if (at - this.lastTrimAt > 5000) {
+          this.lastTrimAt = at;
+          this.c.stmt(SQL.EVENTS_TRIM).run({ before: at - EVENT_RETENTION_MS });
+        }
+      });
+    } catch {
+      // Best effort: the feed is for watching, never part of a job's fate.
+    }
+  }
+
+  subscribe(nodeId: string, onEvents: (events: readonly JobEvent[]) => void): () => void {
+    if (this.eventSubscribers.size === 0) {
+      this.subscribedAs = nodeId;
+      this.lastEventSeq = this.c.read(() => (this.c.stmt(SQL.EVENTS_LAST).get() as { seq: number }).seq);
+      this.announce();
+      this.refreshTimer = setInterval(() => this.announce(), SUBSCRIBER_REFRESH_MS);
+      this.refreshTimer.unref();
+    }
+    this.eventSubscribers.add(onEvents);
+    this.ensureTimer();
+    return () => {
+      this.eventSubscribers.delete(onEvents);
+      if (this.eventSubscribers.size === 0) {
+        if (this.refreshTimer) clearInterval(this.refreshTimer);
+        this.refreshTimer = null;
+        const id = this.subscribedAs;
+        this.subscribedAs = null;
+        if (id && !this.c.closed) {
+          try {
+            this.c.write(() => this.c.stmt(SQL.SUBSCRIBER_REMOVE).run({ nodeId: id }));
+          } catch {
+            // The row expires on its own.
+          }
+        }
+      }
+      this.maybeStopTimer();
+    };
+  }
+
+  private announce(): void {
+    if (!this.subscribedAs || this.c.closed) return;
+    try {
+      this.c.write(() => this.c.stmt(SQL.SUBSCRIBER_UPSERT).run({ nodeId: this.subscribedAs, expiresAt: Date.now() + SUBSCRIBER_TTL_MS }));
+    } catch {
+      // Retried at the next refresh.
+    }
+  }
+
+  private readEvents(): void {
+    if (!this.subscribedAs) return;
+    let rows: { seq: number; body: string }[];
+    try {
+      rows = this.c.read(() => this.c.stmt(SQL.EVENTS_AFTER).all({ after: this.lastEventSeq, nodeId: this.subscribedAs }) as { seq: number; body: string }[]);
+    } catch {
+      return;
+    }
+    for (const r of rows) {
+      this.lastEventSeq = r.seq;
+      const events = JSON.parse(r.body) as JobEvent[];
+      for (const s of this.eventSubscribers) s(events);
+    }
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.timer = this.refreshTimer = null;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Claims on SQLite, in one write transaction: promote the queue's due
+ * scheduled jobs, then lease up to `limit` ready jobs of the wanted types in
+ * claim order. jobs_claim is ordered (queue, type, priority, run_at, seq), so
+ * one type is one index range; several types are merged here from the head
+ * of each range (a node rarely has more than a few).
+ */
+import type { LeasedJob } from '../../contracts/job.js';
+import type { JobClaimParams } from '../../contracts/store.js';
+import { rowToLeasedJob, type JobRow } from '../job-row.js';
+import type { SqliteConn } from './conn.js';
+import * as SQL from './job-sql.js';
+
+interface Candidate {
+  seq: number;
+  priority: number;
+  run_at: number;
+}
+
+const claimOrder = (a: { priority: number; run_at: number; seq: number }, b: typeof a) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq;
+
+/** Types with pending jobs in the queue, found by skipping through jobs_claim (one seek per type). */
+function pendingTypes(c: SqliteConn, queue: string): string[] {
+  const next = c.stmt(SQL.NEXT_PENDING_TYPE);
+  const out: string[] = [];
+  for (let after = ''; ; ) {
+    const row = next.get({ queue, after }) as { type: string } | undefined;
+    if (!row) return out;
+    out.push(row.type);
+    after = row.type;
+  }
+}
+
+export function claim(c: SqliteConn, p: JobClaimParams): LeasedJob[] {
+  if (p.limit <= 0) return [];
+  const lease = { now: p.now, leaseToken: p.leaseToken, leaseExpiresAt: p.now + p.leaseMs };
+  const rows = c.write(() => {
+    const paused = c.stmt(SQL.QUEUE_PAUSED).get({ queue: p.queue }) as { paused: number } | undefined;
+    if (paused?.paused) return [];
+    c.stmt(SQL.PROMOTE_DUE).run({ queue: p.queue, now: p.now });
+    const types = p.types ?? pendingTypes(c, p.queue);
+    if (types.length === 0) return [];
+    if (types.length === 1) return c.stmt(SQL.CLAIM_ONE_TYPE).all({ queue: p.queue, type: types[0], limit: p.limit, ...lease }) as JobRow[];
+    const candidates: Candidate[] = [];
+    const head = c.stmt(SQL.CLAIM_CANDIDATES);
+    for (const type of types) candidates.push(...(head.all({ queue: p.queue, type, limit: p.limit }) as Candidate[]));
+    if (candidates.length === 0) return [];
+    candidates.sort(claimOrder);
+    const seqs = JSON.stringify(candidates.slice(0, p.limit).map((x) => x.seq));
+    return c.stmt(SQL.CLAIM_SEQS).all({ seqs, ...lease }) as JobRow[];
+  });
+  // RETURNING gives no order guarantee; hand jobs out in claim order.
+  rows.sort(claimOrder);
+  return rows.map(rowToLeasedJob);
+}

@@ -1,0 +1,119 @@
+/**
+ * SQL for the SQLite backend's job transitions, one statement per constant.
+ * Parameters are always bound (named, `@name`); times are epoch ms integers;
+ * status lists chosen by the core arrive as JSON arrays (`json_each`).
+ */
+import { MAX_ERRORS_KEPT } from '../../contracts/job.js';
+
+// Params: id, queue, type, payload, status, priority, maxAttempts, timeoutMs, runAt, createdAt
+export const INSERT_JOB = `
+  INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at)
+  VALUES (@id, @queue, @type, @payload, @status, @priority, @maxAttempts, @timeoutMs, @runAt, @createdAt, @createdAt)`;
+
+// Params: queue, now
+export const PROMOTE_DUE = `
+  UPDATE jobs SET status = 'pending', updated_at = @now
+  WHERE status = 'scheduled' AND queue = @queue AND run_at <= @now`;
+
+// Params: queue
+export const QUEUE_PAUSED = `SELECT paused FROM queues WHERE name = @queue`;
+
+const LEASE = `status = 'processing', attempts = attempts + 1, started_at = @now, updated_at = @now,
+               lease_token = @leaseToken, lease_expires_at = @leaseExpiresAt`;
+
+// Params: queue, type, limit, now, leaseExpiresAt, leaseToken
+// One type (the common case): the subquery walks jobs_claim in claim order.
+export const CLAIM_ONE_TYPE = `
+  UPDATE jobs SET ${LEASE}
+   WHERE seq IN (SELECT seq FROM jobs
+                  WHERE status = 'pending' AND queue = @queue AND type = @type
+                  ORDER BY priority DESC, run_at, seq
+                  LIMIT @limit)
+  RETURNING *`;
+
+// Params: queue, type, limit. The head of one type's range, for merging several types in claim order.
+export const CLAIM_CANDIDATES = `
+  SELECT seq, priority, run_at FROM jobs
+   WHERE status = 'pending' AND queue = @queue AND type = @type
+   ORDER BY priority DESC, run_at, seq
+   LIMIT @limit`;
+
+// Params: queue, after. The next type with pending jobs (a skip scan of jobs_claim).
+export const NEXT_PENDING_TYPE = `
+  SELECT type FROM jobs WHERE status = 'pending' AND queue = @queue AND type > @after ORDER BY type LIMIT 1`;
+
+// Params: seqs (JSON array), now, leaseExpiresAt, leaseToken
+export const CLAIM_SEQS = `
+  UPDATE jobs SET ${LEASE}
+   WHERE seq IN (SELECT value FROM json_each(@seqs)) AND status = 'pending'
+  RETURNING *`;
+
+const FENCE = `id = @id AND status = 'processing' AND lease_token = @leaseToken`;
+const CLEAR_LEASE = `lease_token = NULL, lease_expires_at = NULL`;
+const REF = `RETURNING id, queue, type, attempts`;
+// The first error and the most recent ones: an entry beyond the limit drops the second-oldest.
+const PUSH_ERROR = `errors = json_insert(CASE WHEN json_array_length(errors) >= ${MAX_ERRORS_KEPT} THEN json_remove(errors, '$[1]') ELSE errors END, '$[#]', json(@error))`;
+
+// Params: id, leaseToken, leaseExpiresAt, now
+export const EXTEND_LEASE = `UPDATE jobs SET lease_expires_at = @leaseExpiresAt, updated_at = @now WHERE ${FENCE}`;
+
+// Params: id, leaseToken, result, now
+export const COMPLETE = `
+  UPDATE jobs SET status = 'completed', result = @result, finished_at = @now, updated_at = @now, ${CLEAR_LEASE}
+   WHERE ${FENCE} ${REF}`;
+
+// Params: id, leaseToken, status ('scheduled' | 'pending', decided by the core), runAt, error (JSON), now
+export const RETRY = `
+  UPDATE jobs SET status = @status, run_at = @runAt, updated_at = @now, ${PUSH_ERROR}, ${CLEAR_LEASE}
+   WHERE ${FENCE} ${REF}`;
+
+// Params: id, leaseToken, error (JSON), now
+export const FAIL = `
+  UPDATE jobs SET status = 'failed', finished_at = @now, updated_at = @now, ${PUSH_ERROR}, ${CLEAR_LEASE}
+   WHERE ${FENCE} ${REF}`;
+
+// Params: id, leaseToken, now. Gives the attempt back: the job did not fail.
+export const RELEASE = `
+  UPDATE jobs SET status = 'pending', attempts = attempts - 1, run_at = @now, updated_at = @now, ${CLEAR_LEASE}
+   WHERE ${FENCE} ${REF}`;
+
+// Params: leaseToken, now. Everything a lost claim took, back unspent.
+export const RELEASE_CLAIM = `
+  UPDATE jobs INDEXED BY jobs_leases SET status = 'pending', attempts = attempts - 1, run_at = @now, updated_at = @now, ${CLEAR_LEASE}
+   WHERE status = 'processing' AND lease_token = @leaseToken ${REF}`;
+
+// Params: id, leaseToken, progress, now
+export const SET_PROGRESS = `UPDATE jobs SET progress = @progress, updated_at = @now WHERE ${FENCE} ${REF}`;
+
+// Params: now, limit
+export const EXPIRED_LEASES = `
+  SELECT id, lease_token, queue, type, attempts, max_attempts FROM jobs
+   WHERE status = 'processing' AND lease_expires_at <= @now
+   ORDER BY lease_expires_at
+   LIMIT @limit`;
+
+// Params: id
+export const GET_BY_ID = `SELECT * FROM jobs WHERE id = @id`;
+export const STATUS_BY_ID = `SELECT status FROM jobs WHERE id = @id`;
+
+// Params: id, from (JSON array of statuses), now
+export const CANCEL = `
+  UPDATE jobs SET status = 'cancelled', finished_at = @now, updated_at = @now, ${CLEAR_LEASE}
+   WHERE id = @id AND status IN (SELECT value FROM json_each(@from))
+  RETURNING *`;
+
+// Params: id, from (JSON array of statuses), now
+export const MANUAL_RETRY = `
+  UPDATE jobs SET status = 'pending', attempts = 0, run_at = @now, finished_at = NULL, result = NULL, progress = NULL, updated_at = @now
+   WHERE id = @id AND status IN (SELECT value FROM json_each(@from))
+  RETURNING *`;
+
+/** Params: queue, finishedBefore, limit. One statement per finished status, each on its own index. */
+export const PRUNE = {
+  completed: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'completed' AND queue = @queue AND finished_at < @finishedBefore LIMIT @limit)`,
+  failed: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'failed' AND queue = @queue AND finished_at < @finishedBefore LIMIT @limit)`,
+  cancelled: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'cancelled' AND queue = @queue AND finished_at < @finishedBefore LIMIT @limit)`,
+} as const;
+
+// Params: queue
+export const NEXT_RUN_AT = `SELECT MIN(run_at) AS next FROM jobs WHERE status = 'scheduled' AND queue = @queue`;
