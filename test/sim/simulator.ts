@@ -5,10 +5,10 @@
  * Invariants are checked after every step; a failing seed is replayed with
  * `npm run sim -- --seed N --steps M`.
  */
-import { isJobqError } from '../../src/core/errors.js';
+import { isJobqError } from '../../src/contracts/errors.js';
 import { Jobq } from '../../src/core/jobq.js';
-import { JOB_STATUSES, TRANSITIONS, type Job, type JobStatus, type LeasedJob } from '../../src/core/job.js';
-import type { Store } from '../../src/storage/store.js';
+import { JOB_STATUSES, TRANSITIONS, type Job, type JobStatus, type LeasedJob } from '../../src/contracts/job.js';
+import type { Store } from '../../src/contracts/store.js';
 import { MemoryStore } from '../../src/storage/memory/memory-store.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { NodeClock } from './node-clock.js';
@@ -78,9 +78,9 @@ export async function simulate(seed: number, steps: number): Promise<SimResult> 
   const clock = new FakeClock();
   const store = new MemoryStore({ maxActiveJobs: 1_000_000, maxFinishedJobs: 1_000_000 });
   let lastRescueAt = -Infinity;
-  const rescue = store.jobRescueExpired.bind(store);
-  store.jobRescueExpired = async (p) => {
-    const out = await rescue(p);
+  const expiredLeases = store.jobExpiredLeases.bind(store);
+  store.jobExpiredLeases = async (p) => {
+    const out = await expiredLeases(p);
     lastRescueAt = Math.max(lastRescueAt, p.now);
     return out;
   };
