@@ -47,7 +47,11 @@ export interface Limits {
   maxBatchSize?: number;
   /** Most jobs in one listing page. @defaultValue 500 */
   maxPageSize?: number;
-  /** A listing page ends early once its payloads and results reach this many bytes. @defaultValue 4_194_304 (4 MiB) */
+  /**
+   * A listing page ends early once its payloads and results reach this many bytes. 2 MiB keeps the
+   * worst case (a page of payloads made of tiny objects, parsed and serialized on the event loop) near
+   * 70 ms; 4 MiB measured 136 ms. @defaultValue 2_097_152 (2 MiB)
+   */
   maxPageBytes?: number;
   /** Most queues that may exist; enqueueing into or pausing one more answers capacity_exceeded. @defaultValue 10_000 */
   maxQueues?: number;
@@ -127,7 +131,7 @@ export const DEFAULTS = Object.freeze({
     maxResultBytes: 1_048_576,
     maxBatchSize: 1000,
     maxPageSize: 500,
-    maxPageBytes: 4_194_304,
+    maxPageBytes: 2_097_152,
     maxQueues: 10_000,
   }),
   maxCommitBatch: 5000,
