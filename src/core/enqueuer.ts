@@ -57,18 +57,18 @@ export class Enqueuer {
   async enqueueMany<P>(inputs: readonly EnqueueInput<P>[]): Promise<Job<P>[]> {
     const records = this.toRecords(inputs);
     await this.ensureQueues(records.map((r) => r.queue));
-    await this.inserter.add(records);
-    this.committed(records);
-    return records.map((r, i) => recordToJob<P>(r, inputs[i]!.payload));
-  }
-
-  /** After records were committed (here or in a caller's transaction). */
-  committed(records: readonly NewJobRecord[]): void {
     const { events } = this.deps;
-    if (events.wanted) {
-      events.emit(records.map((r) => event('enqueued', { id: r.id, queue: r.queue, type: r.type, attempts: 0 }, r.status, r.createdAt)));
+    const ids = events.wanted ? records.map((r) => r.id) : null;
+    if (ids) events.hold(ids);
+    try {
+      await this.inserter.add(records);
+    } catch (err) {
+      if (ids) events.release(ids, []);
+      throw err;
     }
+    if (ids) events.release(ids, records.map((r) => event('enqueued', { id: r.id, queue: r.queue, type: r.type, attempts: 0 }, r.status, r.createdAt)));
     this.deps.inserted(records);
+    return records.map((r, i) => recordToJob<P>(r, inputs[i]!.payload));
   }
 
   drain(): Promise<void> {

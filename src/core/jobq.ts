@@ -6,8 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { JobqError } from '../contracts/errors.js';
-import type { JobEvent } from '../contracts/events.js';
-import { isFinished, type Job, type JobStatus, type LeasedJob, type LeaseRef } from '../contracts/job.js';
+import type { Job, JobStatus, LeasedJob, LeaseRef } from '../contracts/job.js';
 import type { JobListPage, ListInclude, Store } from '../contracts/store.js';
 import { systemClock, type Clock } from './clock.js';
 import type { EnqueueInput } from './enqueue-input.js';
@@ -19,12 +18,11 @@ import { applyOperation } from './operations.js';
 import { resolveOptions, type JobqOptions, type ResolvedOptions } from './options.js';
 import { listQueues, type QueuePage } from './queue-view.js';
 import { retryDelayMs } from './retry-policy.js';
-import { Leadership } from './services/leadership.js';
-import { NodeRegistry } from './services/node-registry.js';
-import { pruner } from './services/pruner.js';
-import { rescuer } from './services/rescuer.js';
+import type { Leadership } from './services/leadership.js';
+import { maintenance } from './services/maintenance.js';
+import type { NodeRegistry } from './services/node-registry.js';
 import type { Service } from './services/service.js';
-import { StoreHealth } from './services/store-health.js';
+import type { StoreHealth } from './services/store-health.js';
 import { storeClaimSource } from './worker/claim-source.js';
 import { WorkerPool } from './worker/worker-pool.js';
 import { waitForJob } from './wait-for.js';
@@ -81,7 +79,6 @@ export class Jobq {
           }
         : null,
     );
-    this.health = new StoreHealth(store, clock, logger);
     this.leases = new LeaseApi({ store, clock, events: this.events, logger, leaseMs: o.leaseMs, maxResultBytes: o.limits.maxResultBytes, maxCommitBatch: o.maxCommitBatch, retryDelay });
     const queueNames = Object.keys(o.queues);
     this.pool =
@@ -100,7 +97,20 @@ export class Jobq {
             maxResultBytes: o.limits.maxResultBytes,
             retryDelay,
           });
-    this.registry = new NodeRegistry({ store, clock, logger, nodeId, queues: queueNames, types: () => (this.pool ? Object.keys(o.handlers) : []), intervalMs: o.nodeHeartbeatMs });
+    const m = maintenance({
+      store,
+      clock,
+      logger,
+      events: this.events,
+      options: o,
+      nodeId,
+      retryDelay,
+      queues: queueNames,
+      types: () => (this.pool ? Object.keys(o.handlers) : []),
+      extendOwnLeases: () => this.pool?.extendLeasesNow() ?? Promise.resolve(),
+      wake: (queues) => this.pool?.notify(queues),
+    });
+    ({ health: this.health, registry: this.registry, leadership: this.leadership, services: this.services } = m);
     this.enqueuer = new Enqueuer({
       store,
       clock,
@@ -116,23 +126,6 @@ export class Jobq {
         }
       },
     });
-    this.leadership = new Leadership({ store, clock, logger, nodeId, name: 'maintenance', intervalMs: o.nodeHeartbeatMs });
-    this.services = [
-      this.health,
-      this.registry.service,
-      this.leadership,
-      rescuer({
-        store,
-        clock,
-        logger,
-        events: this.events,
-        intervalMs: o.rescueIntervalMs,
-        retryDelay,
-        extendOwnLeases: () => this.pool?.extendLeasesNow() ?? Promise.resolve(),
-        rescued: (queues) => this.pool?.notify(queues),
-      }),
-      pruner({ store, clock, logger, intervalMs: o.pruneIntervalMs, retention: o.retention, isLeader: () => this.leadership.isLeader }),
-    ];
   }
 
   /** Registers (or replaces) the handler for a job type. Register before start(): claims ask for the types known then. */
@@ -324,10 +317,5 @@ export class Jobq {
 
   private assertAccepting(): void {
     if (this.closing) throw new JobqError('shutting_down', 'jobq is shutting down');
-  }
-
-  /** For the HTTP layer and tests: whether an event is one that ends a job. */
-  static isFinal(e: JobEvent): boolean {
-    return isFinished(e.status);
   }
 }

@@ -55,25 +55,30 @@ export class PgEventFeed {
     return entry.yes;
   }
 
+  /**
+   * Events wait here while a NOTIFY is in flight and go out together in the
+   * next one: one statement at a time keeps this node's events in order (two
+   * pool connections could commit their NOTIFYs the other way round).
+   */
+  private outbox: JobEvent[] = [];
+  private sending = false;
+
   publish(nodeId: string, events: readonly JobEvent[]): void {
     if (!this.othersSubscribing(nodeId) || this.closed() || events.length === 0) return;
-    const payloads: string[] = [];
-    let batch: JobEvent[] = [];
-    let size = 0;
-    for (const e of events) {
-      const bytes = Buffer.byteLength(JSON.stringify(e)) + 1;
-      if (batch.length > 0 && size + bytes > MAX_PAYLOAD_BYTES - 64) {
-        payloads.push(JSON.stringify({ n: nodeId, e: batch } satisfies Envelope));
-        batch = [];
-        size = 0;
-      }
-      batch.push(e);
-      size += bytes;
+    this.outbox.push(...events);
+    if (!this.sending) void this.send(nodeId);
+  }
+
+  private async send(nodeId: string): Promise<void> {
+    this.sending = true;
+    while (this.outbox.length > 0 && !this.closed()) {
+      const events = this.outbox;
+      this.outbox = [];
+      await this.pool.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, [this.channel, envelopes(nodeId, events)]).catch(() => {
+        // Best effort: the feed is for watching, never part of a job's fate.
+      });
     }
-    payloads.push(JSON.stringify({ n: nodeId, e: batch } satisfies Envelope));
-    this.pool.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, [this.channel, payloads]).catch(() => {
-      // Best effort: the feed is for watching, never part of a job's fate.
-    });
+    this.sending = false;
   }
 
   subscribe(nodeId: string, onEvents: (events: readonly JobEvent[]) => void): () => void {
@@ -120,4 +125,23 @@ export class PgEventFeed {
     for (const e of this.others.values()) clearInterval(e.timer);
     this.others.clear();
   }
+}
+
+/** A batch as NOTIFY payloads, split only past Postgres's 8,000-byte limit. */
+function envelopes(nodeId: string, events: readonly JobEvent[]): string[] {
+  const payloads: string[] = [];
+  let batch: JobEvent[] = [];
+  let size = 0;
+  for (const e of events) {
+    const bytes = Buffer.byteLength(JSON.stringify(e)) + 1;
+    if (batch.length > 0 && size + bytes > MAX_PAYLOAD_BYTES - 64) {
+      payloads.push(JSON.stringify({ n: nodeId, e: batch } satisfies Envelope));
+      batch = [];
+      size = 0;
+    }
+    batch.push(e);
+    size += bytes;
+  }
+  payloads.push(JSON.stringify({ n: nodeId, e: batch } satisfies Envelope));
+  return payloads;
 }

@@ -25,6 +25,7 @@ import type {
   JobReleaseClaimParams,
   JobReleaseManyParams,
   JobSetProgressParams,
+  LeaderLock,
   LeaderParams,
   NodeInfo,
   QueueInfo,
@@ -36,6 +37,7 @@ import type {
 import { storeUnavailable } from '../errors.js';
 import { rowToJob, type JobRow } from '../job-row.js';
 import { ChangeFeed } from './change-feed.js';
+import { FileLeaderLock } from './leader-lock.js';
 import { checkSqlitePath, SQLITE_DEFAULTS } from './defaults.js';
 import { claim } from './claim.js';
 import * as cluster from './cluster.js';
@@ -73,9 +75,11 @@ export class SqliteStore implements Store {
   private readonly walSyncer: WalSyncer | null;
   private readonly feed: ChangeFeed;
   private closing: Promise<void> | null = null;
+  private readonly path: string;
 
   constructor(options: SqliteStoreOptions) {
     checkSqlitePath(options.path);
+    this.path = options.path;
     let db: Database.Database;
     let walSyncer: WalSyncer | null = null;
     try {
@@ -237,6 +241,11 @@ export class SqliteStore implements Store {
 
   async leaderRelease(p: { name: string; nodeId: string }): Promise<void> {
     cluster.leaderRelease(this.c, p);
+  }
+
+  /** A lock that ends with its process (see leader-lock.ts); the lease rows remain for other uses. */
+  leaderLock(name: string): LeaderLock {
+    return new FileLeaderLock(`${this.path}.leader-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`);
   }
 
   /** A read and a write that changes nothing: fails on a locked, read-only or broken database. */
