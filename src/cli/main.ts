@@ -14,6 +14,9 @@ import { StartupError } from './startup-error.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 
+// A reader that went away (EPIPE on a closed pipe) must not crash a server that is draining.
+for (const out of [process.stdout, process.stderr]) out.on('error', () => {});
+
 /** Adds the settings of the given scopes, so each command's --help lists only what it uses. */
 function withSettings(cmd: Command, scopes: readonly Scope[]): Command {
   for (const [key, s] of Object.entries(SWITCHES)) {

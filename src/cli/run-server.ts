@@ -5,6 +5,7 @@
  * SIGHUP or SIGUSR2 drains gracefully and exits 0; a second exits at once.
  */
 import type { Logger } from 'pino';
+import { setCappedTimeout } from '../core/clock.js';
 import { Jobq } from '../core/jobq.js';
 import { demoHandler, DEMO_TYPE } from '../core/demo-handler.js';
 import { loadHandlers } from './load-handlers.js';
@@ -73,6 +74,9 @@ interface SignalDeps {
   graceMs: number;
 }
 
+/** Beyond the grace period, this long for the store and the HTTP server to close before the process exits anyway. */
+const CLOSE_MARGIN_MS = 10_000;
+
 function installSignals({ jobq, app, readiness, logger, flush, graceMs }: SignalDeps): void {
   let draining = false;
   const exit = async (code: number) => {
@@ -86,7 +90,18 @@ function installSignals({ jobq, app, readiness, logger, flush, graceMs }: Signal
     }
     draining = true;
     readiness.ready = false;
+    // On stderr too: whoever pressed Ctrl-C sees why the process has not gone yet.
+    process.stderr.write(`jobq: ${signal}: draining; running jobs get up to ${graceMs} ms (send it again to exit now)\n`);
     logger.info({ signal, running: jobq.runningJobs, graceMs }, 'shutting down gracefully');
+    // Whatever happens below (a store that never answers a close), the process ends.
+    setCappedTimeout(
+      () => {
+        process.stderr.write(`jobq: not stopped ${graceMs + CLOSE_MARGIN_MS} ms after ${signal}; exiting now\n`);
+        process.exit(1);
+      },
+      graceMs + CLOSE_MARGIN_MS,
+      { unref: true },
+    );
     try {
       await Promise.all([app?.close(), jobq.stop()]);
       await jobq.close();
