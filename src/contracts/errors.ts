@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'method_not_allowed',
   'illegal_transition',
   'conflict',
+  'unknown_dependency',
   'capacity_exceeded',
   'shutting_down',
   'timeout',

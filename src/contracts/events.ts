@@ -16,6 +16,7 @@ export const JOB_EVENT_KINDS = [
   'rescued', // its lease expired; back in line (status pending/scheduled) or failed
   'released', // given back unstarted on graceful shutdown or a lost claim reply; no attempt spent
   'retried', // a failed or cancelled job put back in line by hand
+  'ready', // a waiting job whose dependencies all completed: now pending or scheduled
 ] as const;
 export type JobEventKind = (typeof JOB_EVENT_KINDS)[number];
 

@@ -6,15 +6,17 @@
  */
 import { JobqError } from './errors.js';
 
-export const JOB_STATUSES = ['scheduled', 'pending', 'processing', 'completed', 'failed', 'cancelled'] as const;
+export const JOB_STATUSES = ['waiting', 'scheduled', 'pending', 'processing', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export const FINISHED_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
 export type FinishedStatus = (typeof FINISHED_STATUSES)[number];
-export const ACTIVE_STATUSES = ['scheduled', 'pending', 'processing'] as const satisfies readonly JobStatus[];
+export const ACTIVE_STATUSES = ['waiting', 'scheduled', 'pending', 'processing'] as const satisfies readonly JobStatus[];
 
 /** Legal transitions, from → allowed targets. See docs/architecture.md for the diagram. */
 export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  // its last dependency completed (then by its runAt), or one failed or was cancelled (per its policy), or cancelled.
+  waiting: ['pending', 'scheduled', 'failed', 'cancelled'],
   // runAt reached, or cancelled before it ran.
   scheduled: ['pending', 'cancelled'],
   // claimed by a worker, or cancelled (pause does not move jobs).
@@ -33,7 +35,7 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
 
 /** Operations users ask for, and the statuses each starts from (a subset of TRANSITIONS). */
 export const OPERATIONS = {
-  cancel: { from: ['scheduled', 'pending', 'processing'], to: 'cancelled' },
+  cancel: { from: ['waiting', 'scheduled', 'pending', 'processing'], to: 'cancelled' },
   retry: { from: ['failed', 'cancelled'], to: 'pending' },
 } as const satisfies Record<string, { from: readonly JobStatus[]; to: JobStatus }>;
 export type Operation = keyof typeof OPERATIONS;
@@ -66,6 +68,10 @@ export interface JobError {
  */
 export const MAX_ERRORS_KEPT = 20;
 
+/** What a waiting job does when one of its dependencies fails for good or is cancelled. */
+export const DEPENDENCY_POLICIES = ['fail', 'cancel', 'ignore'] as const;
+export type DependencyPolicy = (typeof DEPENDENCY_POLICIES)[number];
+
 /** A job as stored. Times are epoch milliseconds; `null` where not reached yet. */
 export interface Job<Payload = unknown, Result = unknown> {
   /** Server-generated UUIDv7: unique and sortable by creation time. */
@@ -91,6 +97,10 @@ export interface Job<Payload = unknown, Result = unknown> {
   errors: JobError[];
   progress: number | null;
   leaseExpiresAt: number | null;
+  /** Unique key: while the job is active (and for `uniqueForMs` after its creation), no other job gets it. */
+  key: string | null;
+  /** Jobs this one waits for (status `waiting` until all completed). */
+  dependsOn: string[];
 }
 
 /** A job as handed to a worker: it carries the lease that fences its finish. */

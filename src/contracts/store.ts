@@ -12,7 +12,7 @@
  *   surface as JobqError `store_unavailable`; see storage/errors.ts.
  */
 import type { JobEvent } from './events.js';
-import type { FinishedStatus, Job, JobError, JobStatus, LeasedJob, LeaseRef } from './job.js';
+import type { DependencyPolicy, FinishedStatus, Job, JobError, JobStatus, LeasedJob, LeaseRef } from './job.js';
 
 /** A fully formed new job; the core fills in ids, defaults and the initial status. */
 export interface NewJobRecord {
@@ -26,8 +26,36 @@ export interface NewJobRecord {
   timeoutMs: number | null;
   runAt: number;
   createdAt: number;
-  /** 'pending' when runAt <= createdAt, else 'scheduled'. */
+  /** 'pending' when runAt <= createdAt, else 'scheduled' (the store makes it 'waiting' while dependencies are unfinished). */
   status: 'pending' | 'scheduled';
+  /** Unique key, or null. */
+  key: string | null;
+  /** The key stays held at least until then (createdAt + uniqueForMs), even after the job finished; null: only while active. */
+  keyUntil: number | null;
+  /** A second enqueue of a held key: return the holder ('ignore') or, if it has not started, replace its payload and run time ('replace'). */
+  onConflict: 'ignore' | 'replace';
+  /** Ids of jobs that must complete first: already stored, or earlier in the same batch. */
+  dependsOn: readonly string[] | null;
+  onDependencyFailure: DependencyPolicy;
+}
+
+/** What an insert did beyond the plain case (both lists empty for keyless, independent jobs). */
+export interface InsertResult {
+  /** Records not inserted because their key was held. */
+  deduplicated: Deduplicated[];
+  /** Records inserted with another status than they asked for: waiting on dependencies, or failed/cancelled by a dependency's end. */
+  initial: { index: number; status: JobStatus }[];
+}
+
+export const NOTHING_SPECIAL: Readonly<InsertResult> = Object.freeze({ deduplicated: [], initial: [] });
+
+/** A record of a batch that was not inserted because its key was held: the holder, possibly replaced. */
+export interface Deduplicated {
+  /** Index of the record in the batch. */
+  index: number;
+  job: Job;
+  /** True when the holder's payload and run time were replaced (onConflict 'replace'). */
+  replaced: boolean;
 }
 
 export interface JobInsertManyParams {
@@ -88,6 +116,15 @@ export interface JobRef {
   queue: string;
   type: string;
   attempts: number;
+  /** Waiting jobs this transition moved (a dependency completed, failed or was cancelled), in the same transaction. */
+  dependents?: DependentChange[];
+}
+
+/** A waiting job moved by its dependency: ready (pending/scheduled), or failed/cancelled by its policy. */
+export interface DependentChange extends Omit<JobRef, 'dependents'> {
+  status: 'pending' | 'scheduled' | 'failed' | 'cancelled';
+  /** The dependency that decided it. */
+  dependency: string;
 }
 
 export interface JobSetProgressParams extends LeaseRef {
@@ -148,7 +185,7 @@ export interface JobChangeParams {
 }
 
 /** `job` when the change was applied; otherwise the status that stopped it (null: no such job). */
-export type JobChangeResult = { job: Job; current?: undefined } | { job: null; current: JobStatus | null };
+export type JobChangeResult = { job: Job; current?: undefined; dependents?: DependentChange[] } | { job: null; current: JobStatus | null; dependents?: undefined };
 
 export interface JobPruneParams {
   status: FinishedStatus;
@@ -217,7 +254,11 @@ export interface StoreCapabilities {
 export interface Store {
   readonly capabilities: StoreCapabilities;
 
-  jobInsertMany(params: JobInsertManyParams): Promise<void>;
+  /**
+   * Inserts all records or none (unknown dependencies throw unknown_dependency).
+   * Reports records deduplicated by their key, and those that start waiting (or failed/cancelled by a dependency).
+   */
+  jobInsertMany(params: JobInsertManyParams): Promise<InsertResult>;
   /** Atomically moves up to `limit` ready jobs to processing under a lease, due scheduled jobs included. */
   jobClaim(params: JobClaimParams): Promise<LeasedJob[]>;
   /** Returns the ids whose lease was extended; the rest were lost. */
@@ -234,8 +275,16 @@ export interface Store {
   jobExpiredLeases(params: JobExpiredLeasesParams): Promise<ExpiredLease[]>;
   jobGet(id: string): Promise<Job | null>;
   jobList(params: JobListParams): Promise<JobListPage>;
-  /** To cancelled (finished now, lease cleared) if the job is in one of `from`. */
+  /** To cancelled (finished now, lease cleared) if the job is in one of `from`; its waiting dependents follow their policy. */
   jobCancel(params: JobChangeParams): Promise<JobChangeResult>;
+  /** The jobs `id` depends on, in the order given at enqueue. */
+  jobDependencies(id: string): Promise<Job[]>;
+  /**
+   * Moves waiting jobs whose dependencies all ended but which were left
+   * waiting (a crash or a race between nodes). Stores that move dependents
+   * atomically in every case may do nothing. Run by the leader.
+   */
+  jobSweepDependencies?(params: { now: number; limit: number }): Promise<DependentChange[]>;
   /** To pending now with a fresh attempt budget (errors kept) if the job is in one of `from`. */
   jobRetry(params: JobChangeParams): Promise<JobChangeResult>;
   /** Deletes jobs of one queue and finished status that finished before the time; returns how many. */
@@ -270,7 +319,7 @@ export interface Store {
    * Inserts inside the caller's own open transaction (`tx` is the backend's
    * client, e.g. a `pg` client): the jobs exist if and only if it commits.
    */
-  jobInsertManyWith?(tx: unknown, params: JobInsertManyParams): Promise<void>;
+  jobInsertManyWith?(tx: unknown, params: JobInsertManyParams): Promise<InsertResult>;
   /** Finishes leased jobs inside the caller's own transaction; returns those whose lease was still held. */
   jobFinishWith?(tx: unknown, params: JobFinishManyParams): Promise<JobRef[]>;
 
@@ -296,5 +345,5 @@ export interface Store {
 }
 
 export function emptyCounts(): StatusCounts {
-  return { scheduled: 0, pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 };
+  return { waiting: 0, scheduled: 0, pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 };
 }

@@ -5,6 +5,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import { JobqError } from '../contracts/errors.js';
+import { DEPENDENCY_POLICIES, type DependencyPolicy } from '../contracts/job.js';
 import type { NewJobRecord } from '../contracts/store.js';
 import { JsonText } from './json-text.js';
 import { checkJsonShape } from './json-shape.js';
@@ -27,7 +28,29 @@ export interface EnqueueInput<Payload = unknown> {
   runAt?: number | Date | string;
   /** Earliest start, relative to now. */
   delayMs?: number;
+  /**
+   * Unique key (1–255 characters). While a job with this key is active
+   * (waiting, scheduled, pending, processing) — and for `uniqueForMs` after its
+   * creation, if given — another enqueue with the key returns that job instead.
+   */
+  key?: string;
+  /** Hold the key at least this long after creation, even once the job finished. Needs `key`. */
+  uniqueForMs?: number;
+  /** When the key is held: 'ignore' returns the holder; 'replace' replaces its payload and run time if it has not started (debounce). @defaultValue 'ignore' */
+  onConflict?: 'ignore' | 'replace';
+  /**
+   * Jobs that must complete first: ids of stored jobs, or the index of an
+   * earlier job of the same batch. Until then the job is `waiting`.
+   */
+  dependsOn?: readonly (string | number)[];
+  /** When a dependency fails for good or is cancelled: fail this job too, cancel it, or ignore it. @defaultValue 'fail' */
+  onDependencyFailure?: DependencyPolicy;
 }
+
+/** Most dependencies one job may have. */
+export const MAX_DEPENDENCIES = 1000;
+export const MAX_KEY_LENGTH = 255;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Longest delay or time limit accepted (about ten years). */
 export const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -81,6 +104,16 @@ export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: 
   }
   const timeoutMs = input.timeoutMs === undefined ? opts.jobDefaults.timeoutMs : input.timeoutMs;
   const runAt = resolveRunAt(input, now, index);
+  const key = input.key ?? null;
+  if (key !== null && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH || key.includes('\u0000'))) {
+    throw bad('key', `must be a string of 1 to ${MAX_KEY_LENGTH} characters`, index);
+  }
+  if (key === null && (input.uniqueForMs !== undefined || input.onConflict !== undefined)) throw bad(input.uniqueForMs !== undefined ? 'uniqueForMs' : 'onConflict', 'needs a key', index);
+  const uniqueForMs = input.uniqueForMs === undefined ? null : checkInt('uniqueForMs', input.uniqueForMs, 1, MAX_DELAY_MS, index);
+  const onConflict = input.onConflict ?? 'ignore';
+  if (onConflict !== 'ignore' && onConflict !== 'replace') throw bad('onConflict', "must be 'ignore' or 'replace'", index);
+  const policy = input.onDependencyFailure ?? 'fail';
+  if (!DEPENDENCY_POLICIES.includes(policy)) throw bad('onDependencyFailure', `must be one of ${DEPENDENCY_POLICIES.join(', ')}`, index);
   return {
     id: uuidv7(),
     queue,
@@ -92,5 +125,36 @@ export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: 
     runAt,
     createdAt: now,
     status: runAt <= now ? 'pending' : 'scheduled',
+    key,
+    keyUntil: uniqueForMs === null ? null : now + uniqueForMs,
+    onConflict,
+    dependsOn: null,
+    onDependencyFailure: policy,
   };
+}
+
+/**
+ * Resolves each record's dependencies: ids of stored jobs, or indexes of
+ * earlier records of the same batch (so a batch can never form a cycle).
+ * Whether stored ids exist is the store's check (unknown_dependency).
+ */
+export function resolveDependencies(inputs: readonly EnqueueInput[], records: NewJobRecord[]): void {
+  inputs.forEach((input, i) => {
+    const deps = input.dependsOn;
+    if (deps === undefined) return;
+    const where = inputs.length === 1 ? 'dependsOn' : `jobs[${i}].dependsOn`;
+    if (!Array.isArray(deps) || deps.length > MAX_DEPENDENCIES) throw new JobqError('invalid_request', `${where} must be an array of at most ${MAX_DEPENDENCIES} job ids or batch indexes`, { details: { field: where } });
+    const ids = deps.map((d) => {
+      if (typeof d === 'number') {
+        if (!Number.isSafeInteger(d) || d < 0 || d >= i) {
+          throw new JobqError('invalid_request', `${where}: ${d} is not the index of an earlier job of this batch (a job can only depend on jobs before it: no cycles)`, { details: { field: where } });
+        }
+        return records[d]!.id;
+      }
+      if (typeof d !== 'string' || !UUID.test(d)) throw new JobqError('invalid_request', `${where}: "${String(d)}" is not a job id`, { details: { field: where } });
+      return d.toLowerCase();
+    });
+    if (new Set(ids).size !== ids.length) throw new JobqError('invalid_request', `${where} names a job twice`, { details: { field: where } });
+    records[i]!.dependsOn = ids;
+  });
 }

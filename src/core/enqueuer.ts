@@ -5,10 +5,10 @@
  * wakes the local loops.
  */
 import { JobqError } from '../contracts/errors.js';
-import type { Job } from '../contracts/job.js';
-import type { NewJobRecord, Store } from '../contracts/store.js';
+import type { Job, JobStatus } from '../contracts/job.js';
+import type { Deduplicated, InsertResult, NewJobRecord, Store } from '../contracts/store.js';
 import type { Clock } from './clock.js';
-import { toNewJobRecord, type EnqueueInput } from './enqueue-input.js';
+import { resolveDependencies, toNewJobRecord, type EnqueueInput } from './enqueue-input.js';
 import type { EventBus } from './events/event-bus.js';
 import { GroupCommitter } from './group-commit.js';
 import { event } from './leases/lease-api.js';
@@ -20,17 +20,47 @@ export interface EnqueuerDeps {
   options: ResolvedOptions;
   events: EventBus;
   /** After a commit: wake loops, arm due timers, warn about unhandled types. */
-  inserted(records: readonly NewJobRecord[]): void;
+  inserted(jobs: readonly Ready[]): void;
+}
+
+/** A job as enqueue answers it: the new one, or — when its key was held — the holder. */
+export type EnqueuedJob<P = unknown> = Job<P> & {
+  /** True when the key was held and this is the existing job (possibly with its payload replaced). */
+  deduplicated: boolean;
+  /** True when onConflict 'replace' replaced the holder's payload and run time. */
+  replaced: boolean;
+};
+
+/** A job that may now be claimed (or will be, at runAt). */
+export interface Ready {
+  queue: string;
+  type: string;
+  status: JobStatus;
+  runAt: number;
+}
+
+/** What became of one record of a committed batch, when it was not simply inserted as asked. */
+interface RecordOutcome {
+  deduplicated?: Deduplicated;
+  status?: JobStatus;
+}
+
+/** Splits a batch's InsertResult back onto its records, in order. */
+export function outcomesOf(count: number, r: InsertResult): (RecordOutcome | undefined)[] {
+  const out: (RecordOutcome | undefined)[] = new Array(count);
+  for (const d of r.deduplicated) out[d.index] = { deduplicated: d };
+  for (const s of r.initial) out[s.index] = { ...out[s.index], status: s.status };
+  return out;
 }
 
 export class Enqueuer {
-  private readonly inserter: GroupCommitter<NewJobRecord, undefined>;
+  private readonly inserter: GroupCommitter<NewJobRecord, RecordOutcome | undefined>;
   private readonly knownQueues = new Set<string>();
 
   constructor(private readonly deps: EnqueuerDeps) {
     this.inserter = new GroupCommitter(async (jobs) => {
-      await deps.store.jobInsertMany({ jobs });
-      return jobs.map(() => undefined);
+      const r = await deps.store.jobInsertMany({ jobs });
+      return r.deduplicated.length === 0 && r.initial.length === 0 ? NONE : outcomesOf(jobs.length, r);
     }, deps.options.maxCommitBatch);
   }
 
@@ -42,7 +72,9 @@ export class Enqueuer {
     }
     const now = this.deps.clock.now();
     const single = inputs.length === 1;
-    return inputs.map((input, i) => toNewJobRecord(input, this.deps.options, now, single ? undefined : i));
+    const records = inputs.map((input, i) => toNewJobRecord(input, this.deps.options, now, single ? undefined : i));
+    resolveDependencies(inputs, records);
+    return records;
   }
 
   /** Registers queues this process has not seen yet (one store call per new name, then cached). */
@@ -54,21 +86,44 @@ export class Enqueuer {
     for (const n of fresh) this.knownQueues.add(n);
   }
 
-  async enqueueMany<P>(inputs: readonly EnqueueInput<P>[]): Promise<Job<P>[]> {
+  async enqueueMany<P>(inputs: readonly EnqueueInput<P>[]): Promise<EnqueuedJob<P>[]> {
     const records = this.toRecords(inputs);
     await this.ensureQueues(records.map((r) => r.queue));
     const { events } = this.deps;
     const ids = events.wanted ? records.map((r) => r.id) : null;
     if (ids) events.hold(ids);
+    let outcomes: (RecordOutcome | undefined)[];
     try {
-      await this.inserter.add(records);
+      outcomes = await this.inserter.add(records);
     } catch (err) {
       if (ids) events.release(ids, []);
       throw err;
     }
-    if (ids) events.release(ids, records.map((r) => event('enqueued', { id: r.id, queue: r.queue, type: r.type, attempts: 0 }, r.status, r.createdAt)));
-    this.deps.inserted(records);
-    return records.map((r, i) => recordToJob<P>(r, inputs[i]!.payload));
+    return this.answer(records, outcomes, (i) => inputs[i]!.payload, ids);
+  }
+
+  /** The answer to an enqueue, once committed: events, wake-ups, and each job as it now is. */
+  answer<P>(records: readonly NewJobRecord[], outcomes: readonly (RecordOutcome | undefined)[], payloadOf: (i: number) => P | undefined, held: string[] | null, wake = true): EnqueuedJob<P>[] {
+    const statusOf = (i: number) => outcomes[i]?.status ?? records[i]!.status;
+    if (held) {
+      const enqueued = records.flatMap((r, i) => (outcomes[i]?.deduplicated ? [] : [event('enqueued', { id: r.id, queue: r.queue, type: r.type, attempts: 0 }, statusOf(i), r.createdAt)]));
+      this.deps.events.release(held, enqueued);
+    }
+    const ready: Ready[] = [];
+    records.forEach((r, i) => {
+      const o = outcomes[i];
+      if (o?.deduplicated) {
+        if (o.deduplicated.replaced) ready.push(o.deduplicated.job);
+      } else if (o?.status === undefined) ready.push(r);
+    });
+    if (wake) this.deps.inserted(ready);
+    return records.map((r, i) => {
+      const o = outcomes[i];
+      if (o?.deduplicated) return { ...(o.deduplicated.job as Job<P>), deduplicated: true, replaced: o.deduplicated.replaced };
+      const job = recordToJob<P>(r, payloadOf(i));
+      if (o?.status) job.status = o.status;
+      return job;
+    });
   }
 
   drain(): Promise<void> {
@@ -76,8 +131,10 @@ export class Enqueuer {
   }
 }
 
+const NONE: undefined[] = [];
+
 /** Spelled out, not spread from a shared helper: on the HTTP hot path a spread measured 29k vs 32k req/s. */
-export function recordToJob<P>(r: NewJobRecord, payload: P | undefined): Job<P> {
+export function recordToJob<P>(r: NewJobRecord, payload: P | undefined): EnqueuedJob<P> {
   return {
     id: r.id,
     queue: r.queue,
@@ -97,5 +154,9 @@ export function recordToJob<P>(r: NewJobRecord, payload: P | undefined): Job<P> 
     errors: [],
     progress: null,
     leaseExpiresAt: null,
+    key: r.key,
+    dependsOn: r.dependsOn ? [...r.dependsOn] : [],
+    deduplicated: false,
+    replaced: false,
   };
 }

@@ -9,6 +9,8 @@ export interface JobContext {
   attempt: number;
   /** Records progress (any number, e.g. percent) on the job; fire-and-forget safe. */
   progress(value: number): Promise<void>;
+  /** The jobs this one depends on (`dependsOn`, a flow's children), with their results, in the order named. */
+  dependencies(): Promise<Job[]>;
   log: Logger;
 }
 

@@ -7,13 +7,14 @@ import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { JobqError } from '../contracts/errors.js';
 import type { Job, JobStatus, LeasedJob, LeaseRef } from '../contracts/job.js';
-import type { JobListPage, ListInclude, Store } from '../contracts/store.js';
+import type { DependentChange, JobListPage, JobRef, ListInclude, Store } from '../contracts/store.js';
 import { systemClock, type Clock } from './clock.js';
 import type { EnqueueInput } from './enqueue-input.js';
-import { Enqueuer, recordToJob } from './enqueuer.js';
+import { Enqueuer, outcomesOf, type EnqueuedJob, type Ready } from './enqueuer.js';
 import { EventBus } from './events/event-bus.js';
 import type { Handler } from './handler.js';
-import { event, LeaseApi, type ClaimRequest, type FailOptions } from './leases/lease-api.js';
+import { dependentEvents, event, LeaseApi, type ClaimRequest, type FailOptions } from './leases/lease-api.js';
+import { flattenFlow, type FlowInput, type FlowNode } from './flow.js';
 import { applyOperation } from './operations.js';
 import { resolveOptions, type JobqOptions, type ResolvedOptions } from './options.js';
 import { listQueues, type QueuePage } from './queue-view.js';
@@ -79,7 +80,17 @@ export class Jobq {
           }
         : null,
     );
-    this.leases = new LeaseApi({ store, clock, events: this.events, logger, leaseMs: o.leaseMs, maxResultBytes: o.limits.maxResultBytes, maxCommitBatch: o.maxCommitBatch, retryDelay });
+    this.leases = new LeaseApi({
+      store,
+      clock,
+      events: this.events,
+      logger,
+      leaseMs: o.leaseMs,
+      maxResultBytes: o.limits.maxResultBytes,
+      maxCommitBatch: o.maxCommitBatch,
+      retryDelay,
+      ready: (jobs) => this.wake(jobs),
+    });
     const queueNames = Object.keys(o.queues);
     this.pool =
       queueNames.length === 0
@@ -96,6 +107,7 @@ export class Jobq {
             pollIntervalMs: o.pollIntervalMs,
             maxResultBytes: o.limits.maxResultBytes,
             retryDelay,
+            dependencies: (id) => store.jobDependencies(id),
           });
     const m = maintenance({
       store,
@@ -116,16 +128,21 @@ export class Jobq {
       clock,
       options: o,
       events: this.events,
-      inserted: (records) => {
-        let last = '';
-        for (const r of records) {
-          if (r.status === 'scheduled') this.pool?.scheduledAt(r.queue, r.runAt);
-          else if (r.queue !== last) this.pool?.notify([r.queue]);
-          last = r.queue;
-          this.registry.checkHandled(r.queue, r.type);
-        }
+      inserted: (jobs) => {
+        this.wake(jobs);
+        for (const j of jobs) this.registry.checkHandled(j.queue, j.type);
       },
     });
+  }
+
+  /** Jobs that may now be claimed: wake the loops of their queues (or arm their due timers). */
+  private wake(jobs: readonly Ready[]): void {
+    let last = '';
+    for (const j of jobs) {
+      if (j.status === 'scheduled' && j.runAt > 0) this.pool?.scheduledAt(j.queue, j.runAt);
+      else if ((j.status === 'pending' || j.status === 'scheduled') && j.queue !== last) this.pool?.notify([j.queue]);
+      last = j.queue;
+    }
   }
 
   /** Registers (or replaces) the handler for a job type. Register before start(): claims ask for the types known then. */
@@ -133,14 +150,14 @@ export class Jobq {
     this.options.handlers[type] = handler;
   }
 
-  /** Enqueues one job; resolves once it is committed. */
-  async enqueue<P>(input: EnqueueInput<P>): Promise<Job<P>> {
+  /** Enqueues one job; resolves once it is committed (with the holder instead, `deduplicated: true`, when its key is held). */
+  async enqueue<P>(input: EnqueueInput<P>): Promise<EnqueuedJob<P>> {
     const [job] = await this.enqueueMany([input]);
     return job!;
   }
 
   /** Enqueues up to `limits.maxBatchSize` jobs in one transaction; all or none. */
-  async enqueueMany<P>(inputs: readonly EnqueueInput<P>[]): Promise<Job<P>[]> {
+  async enqueueMany<P>(inputs: readonly EnqueueInput<P>[]): Promise<EnqueuedJob<P>[]> {
     this.assertAccepting();
     return this.observe(this.enqueuer.enqueueMany(inputs));
   }
@@ -150,15 +167,23 @@ export class Jobq {
    * client with an open BEGIN): the jobs exist if and only if it commits.
    * Workers everywhere are woken by the store's notification at commit.
    */
-  async enqueueInTransaction<P>(tx: unknown, inputs: EnqueueInput<P> | readonly EnqueueInput<P>[]): Promise<Job<P>[]> {
+  async enqueueInTransaction<P>(tx: unknown, inputs: EnqueueInput<P> | readonly EnqueueInput<P>[]): Promise<EnqueuedJob<P>[]> {
     this.assertAccepting();
     const insertWith = this.store.jobInsertManyWith?.bind(this.store);
     if (!insertWith) throw new JobqError('invalid_option', "this store cannot enqueue inside a caller's transaction", { details: { field: 'store' } });
     const list = Array.isArray(inputs) ? inputs : [inputs as EnqueueInput<P>];
     const records = this.enqueuer.toRecords(list);
     await this.enqueuer.ensureQueues(records.map((r) => r.queue));
-    await insertWith(tx, { jobs: records });
-    return records.map((r, i) => recordToJob<P>(r, list[i]!.payload));
+    const r = await insertWith(tx, { jobs: records });
+    // No events and no local wake-up: only the caller knows whether it commits (other nodes are woken by NOTIFY at commit).
+    return this.enqueuer.answer(records, outcomesOf(records.length, r), (i) => list[i]!.payload, null, false);
+  }
+
+  /** A parent job and its children (and theirs), in one transaction: the parent waits until every child completed. */
+  async flow<P>(flow: FlowInput<P>): Promise<FlowNode<EnqueuedJob>> {
+    this.assertAccepting();
+    const { inputs, rebuild } = flattenFlow(flow as FlowInput);
+    return rebuild(await this.observe(this.enqueuer.enqueueMany(inputs)));
   }
 
   async get(id: string): Promise<Job | null> {
@@ -182,22 +207,29 @@ export class Jobq {
 
   /** Cancels a scheduled, pending or processing job (a running handler's signal fires). */
   async cancel(id: string): Promise<Job> {
-    const job = await this.observe(applyOperation(this.store, 'cancel', id, () => this.clock.now()));
+    const { job, dependents } = await this.observe(applyOperation(this.store, 'cancel', id, () => this.clock.now()));
     this.pool?.abortLocal(id, 'cancelled');
-    this.emitFor(job, 'cancelled');
+    this.emitFor(job, 'cancelled', dependents);
     return job;
   }
 
   /** Puts a failed or cancelled job back in line with a fresh attempt budget. */
   async retry(id: string): Promise<Job> {
-    const job = await this.observe(applyOperation(this.store, 'retry', id, () => this.clock.now()));
+    const { job } = await this.observe(applyOperation(this.store, 'retry', id, () => this.clock.now()));
     this.pool?.notify([job.queue]);
     this.emitFor(job, 'retried');
     return job;
   }
 
-  private emitFor(job: Job, kind: 'cancelled' | 'retried'): void {
-    if (this.events.wanted) this.events.emit([event(kind, { id: job.id, queue: job.queue, type: job.type, attempts: job.attempts }, job.status, job.updatedAt)]);
+  private emitFor(job: Job, kind: 'cancelled' | 'retried', dependents?: DependentChange[]): void {
+    const ref: JobRef = { id: job.id, queue: job.queue, type: job.type, attempts: job.attempts, ...(dependents && { dependents }) };
+    if (this.events.wanted) this.events.emit([event(kind, ref, job.status, job.updatedAt), ...dependentEvents(ref, job.updatedAt)]);
+    if (dependents) this.leases.readyDependents(ref);
+  }
+
+  /** The jobs `id` depends on (its handler reads their results through ctx.dependencies()). */
+  dependencies(id: string): Promise<Job[]> {
+    return this.observe(this.store.jobDependencies(id));
   }
 
   /** Queues by name, a page at a time, with counts per status and how many pending jobs no live node handles. */

@@ -7,15 +7,15 @@
  */
 import { JobqError } from '../contracts/errors.js';
 import { assertOperation, OPERATIONS, type Job, type Operation } from '../contracts/job.js';
-import type { JobChangeParams, JobChangeResult, Store } from '../contracts/store.js';
+import type { DependentChange, JobChangeParams, JobChangeResult, Store } from '../contracts/store.js';
 
 const ATTEMPTS = 3;
 
-export async function applyOperation(store: Store, op: Operation, id: string, now: () => number): Promise<Job> {
+export async function applyOperation(store: Store, op: Operation, id: string, now: () => number): Promise<{ job: Job; dependents?: DependentChange[] }> {
   const apply = (p: JobChangeParams): Promise<JobChangeResult> => (op === 'cancel' ? store.jobCancel(p) : store.jobRetry(p));
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const r = await apply({ id, from: OPERATIONS[op].from, now: now() });
-    if (r.job) return r.job;
+    if (r.job) return r.dependents ? { job: r.job, dependents: r.dependents } : { job: r.job };
     if (r.current === null) throw new JobqError('not_found', `no job with id ${id}`);
     // Throws illegal_transition when the job's status does not allow the operation; when it
     // does, the job changed between the attempt and its explanation: try again.

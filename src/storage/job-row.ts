@@ -27,11 +27,14 @@ export interface JobRow {
   progress: number | null;
   lease_token: string | null;
   lease_expires_at: number | null;
+  key: string | null;
+  /** JSON array of ids, or null. */
+  depends_on: string | null;
 }
 
 /** Every column but the two that may be large; listings add them only when asked. */
 export const LIGHT_COLUMNS =
-  'seq, id, queue, type, status, priority, attempts, max_attempts, timeout_ms, run_at, created_at, started_at, finished_at, updated_at, errors, progress, lease_expires_at';
+  'seq, id, queue, type, status, priority, attempts, max_attempts, timeout_ms, run_at, created_at, started_at, finished_at, updated_at, errors, progress, lease_expires_at, key, depends_on';
 
 export function listColumns(include: ListInclude): string {
   return `${LIGHT_COLUMNS}${include.payload ? ', payload' : ''}${include.result ? ', result' : ''}`;
@@ -58,6 +61,8 @@ function baseJob(row: Omit<JobRow, 'payload' | 'result'>): ListedJob {
     errors: row.errors === NO_ERRORS ? [] : (JSON.parse(row.errors) as JobError[]),
     progress: row.progress,
     leaseExpiresAt: row.lease_expires_at,
+    key: row.key ?? null,
+    dependsOn: row.depends_on ? (JSON.parse(row.depends_on) as string[]) : [],
   };
 }
 

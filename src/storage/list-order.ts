@@ -29,6 +29,7 @@ export interface ListOrder {
 }
 
 const QUEUE_FIRST: Record<string, readonly SortKey[]> = {
+  waiting: [{ field: 'queue' }, { field: 'seq' }],
   pending: [{ field: 'queue' }, { field: 'type' }, { field: 'priority', desc: true }, { field: 'runAt' }, { field: 'seq' }],
   scheduled: [{ field: 'queue' }, { field: 'runAt' }, { field: 'seq' }],
   completed: [{ field: 'queue' }, { field: 'finishedAt' }, { field: 'seq' }],

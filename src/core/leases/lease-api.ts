@@ -41,10 +41,21 @@ export interface LeaseApiDeps {
   maxResultBytes: number;
   maxCommitBatch: number;
   retryDelay: RetryDelay;
+  /** Waiting jobs a transition made ready: wake the loops that can claim them. */
+  ready(jobs: readonly { queue: string; type: string; status: JobStatus; runAt: number }[]): void;
 }
 
 export function event(kind: JobEventKind, ref: JobRef, status: JobStatus, at: number, extra?: Partial<JobEvent>): JobEvent {
   return { kind, jobId: ref.id, queue: ref.queue, type: ref.type, attempt: ref.attempts, status, at, ...extra };
+}
+
+/** Events for the waiting jobs a transition moved: ready, or failed / cancelled by their policy. */
+export function dependentEvents(ref: JobRef, at: number): JobEvent[] {
+  return (ref.dependents ?? []).map((d) =>
+    d.status === 'pending' || d.status === 'scheduled'
+      ? event('ready', d, d.status, at)
+      : event(d.status, d, d.status, at, d.status === 'failed' ? { error: `dependency ${d.dependency} ended` } : {}),
+  );
 }
 
 export function outcomeEvent(ref: JobRef, outcome: JobOutcome, at: number): JobEvent {
@@ -102,8 +113,21 @@ export class LeaseApi {
   async finish(ref: JobRef & LeaseRef, outcome: JobOutcome): Promise<boolean> {
     const req: FinishRequest = { id: ref.id, leaseToken: ref.leaseToken, outcome, attempt: ref.attempts };
     const done = await this.finisher.finish(req);
-    if (done) this.deps.events.emit([outcomeEvent(done.ref, done.outcome, this.deps.clock.now())]);
+    if (done) this.finished(done.ref, done.outcome);
     return done !== null;
+  }
+
+  /** After a finish: its event, then its dependents' (and a wake-up for those now ready). */
+  private finished(ref: JobRef, outcome: JobOutcome): void {
+    const now = this.deps.clock.now();
+    if (this.deps.events.wanted) this.deps.events.emit([outcomeEvent(ref, outcome, now), ...dependentEvents(ref, now)]);
+    if (ref.dependents) this.readyDependents(ref);
+  }
+
+  readyDependents(ref: JobRef): void {
+    const ready = (ref.dependents ?? []).filter((d) => d.status === 'pending' || d.status === 'scheduled');
+    // A dependent made scheduled runs at its own runAt, which the loop's due timer finds by itself.
+    if (ready.length > 0) this.deps.ready(ready.map((d) => ({ queue: d.queue, type: d.type, status: d.status, runAt: 0 })));
   }
 
   /** Completes a leased job with its result. False when the lease was lost. */
@@ -111,7 +135,7 @@ export class LeaseApi {
     const now = this.deps.clock.now();
     const outcome = successOutcome(result, { attempts: 0 } as LeasedJob, now, this.deps.maxResultBytes);
     const done = await this.finisher.finish({ ...lease, outcome, attempt: 0 });
-    if (done) this.deps.events.emit([outcomeEvent(done.ref, done.outcome, now)]);
+    if (done) this.finished(done.ref, done.outcome);
     return done !== null;
   }
 

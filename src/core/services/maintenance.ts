@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { RetryDelay } from '../lifecycle.js';
 import type { ResolvedOptions } from '../options.js';
+import { dependencySweeper } from './dependency-sweeper.js';
 import { Leadership } from './leadership.js';
 import { NodeRegistry } from './node-registry.js';
 import { pruner } from './pruner.js';
@@ -52,5 +53,7 @@ export function maintenance(d: MaintenanceDeps): Maintenance {
     rescuer({ store, clock, logger, events: d.events, intervalMs: o.rescueIntervalMs, retryDelay: d.retryDelay, extendOwnLeases: d.extendOwnLeases, rescued: d.wake }),
     pruner({ store, clock, logger, intervalMs: o.pruneIntervalMs, retention: o.retention, isLeader: () => leadership.isLeader }),
   ];
+  const sweeper = dependencySweeper({ store, clock, logger, events: d.events, intervalMs: o.rescueIntervalMs, isLeader: () => leadership.isLeader, ready: d.wake });
+  if (sweeper) services.push(sweeper);
   return { health, registry, leadership, services };
 }

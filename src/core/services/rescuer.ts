@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../../contracts/store.js';
 import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/event-bus.js';
-import { event } from '../leases/lease-api.js';
+import { dependentEvents, event } from '../leases/lease-api.js';
 import { rescueOutcome, type RetryDelay } from '../lifecycle.js';
 import { PeriodicService } from './service.js';
 
@@ -42,8 +42,8 @@ export function rescuer(o: RescuerOptions): PeriodicService {
       o.logger.warn({ jobId: ref.id, queue: ref.queue, type: ref.type, attempt: ref.attempts, status }, 'lease expired: the worker stopped heartbeating; job taken back');
       return event('rescued', ref, status, now, outcome.kind === 'retry' ? { runAt: outcome.runAt, error: outcome.error.message } : { error: outcome.kind === 'failed' ? outcome.error.message : '' });
     });
-    o.events.emit(events);
-    o.rescued([...new Set(applied.map((r) => r.queue))]);
+    o.events.emit([...events, ...applied.flatMap((ref) => dependentEvents(ref, now))]);
+    o.rescued([...new Set(applied.flatMap((r) => [r.queue, ...(r.dependents ?? []).map((d) => d.queue)]))]);
   };
   return new PeriodicService({ name: 'rescuer', clock: o.clock, logger: o.logger, intervalMs: o.intervalMs, tick });
 }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { PermanentJobError } from '../../contracts/errors.js';
-import type { LeasedJob } from '../../contracts/job.js';
+import type { Job, LeasedJob } from '../../contracts/job.js';
 import type { Clock } from '../clock.js';
 import type { HandlerMap, JobContext } from '../handler.js';
 import { abortRunning, type RunningJob, type RunningJobs } from './running-jobs.js';
@@ -18,6 +18,7 @@ export interface ExecutorDeps {
   /** The handler returned (`ok`) or threw; called once, after the slot was freed. */
   settled(rj: RunningJob, ok: boolean, value: unknown): void;
   progress(rj: RunningJob, value: number): Promise<void>;
+  dependencies(id: string): Promise<Job[]>;
 }
 
 export class Executor {
@@ -60,6 +61,7 @@ export class Executor {
         if (rj.done || !Number.isFinite(value)) return;
         await deps.progress(rj, value);
       },
+      dependencies: () => deps.dependencies(job.id),
     };
     let result: Promise<unknown>;
     try {

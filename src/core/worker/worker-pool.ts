@@ -5,6 +5,7 @@
  * committed). On stop it drains, then releases what is still running.
  */
 import type { Logger } from 'pino';
+import type { Job } from '../../contracts/job.js';
 import type { Clock } from '../clock.js';
 import type { AbortReason, HandlerMap } from '../handler.js';
 import type { LeaseApi } from '../leases/lease-api.js';
@@ -27,6 +28,7 @@ export interface WorkerPoolDeps {
   pollIntervalMs: number;
   maxResultBytes: number;
   retryDelay: RetryDelay;
+  dependencies(id: string): Promise<Job[]>;
 }
 
 export class WorkerPool {
@@ -48,6 +50,7 @@ export class WorkerPool {
       progress: async (rj, value) => {
         await this.track(deps.leases.setProgress(rj.job, value));
       },
+      dependencies: (id) => deps.dependencies(id),
     });
     this.keeper = new LeaseKeeper({
       leases: deps.leases,

@@ -1,5 +1,5 @@
 /** A job as the memory store holds it, and the copies it hands out. */
-import { MAX_ERRORS_KEPT, type Job, type JobError, type JobStatus } from '../../contracts/job.js';
+import { MAX_ERRORS_KEPT, type DependencyPolicy, type Job, type JobError, type JobStatus } from '../../contracts/job.js';
 import type { JobRef, ListedJob, ListInclude } from '../../contracts/store.js';
 
 /** JSON kept as text, so callers get copies and never share objects with the store. */
@@ -24,6 +24,16 @@ export interface MemJob {
   progress: number | null;
   leaseToken: string | null;
   leaseExpiresAt: number | null;
+  key: string | null;
+  /** True while the job holds its key in the store's key index. */
+  keyHeld: boolean;
+  keyUntil: number | null;
+  dependsOn: string[];
+  onDependencyFailure: DependencyPolicy;
+  /** Dependencies not yet completed (the job is waiting while > 0). */
+  pendingDeps: number;
+  /** Ids of waiting jobs that depend on this one. */
+  dependents: string[] | null;
   /** Bumped each time the job enters a heap, so stale heap entries can be skipped. */
   generation: number;
   /** Bytes counted against the store's byte limit. */
@@ -73,6 +83,8 @@ export function listedView(job: MemJob, include: ListInclude): ListedJob {
     errors: job.errors.map((e) => ({ ...e })),
     progress: job.progress,
     leaseExpiresAt: job.leaseExpiresAt,
+    key: job.key,
+    dependsOn: [...job.dependsOn],
   };
   if (include.payload) v.payload = JSON.parse(job.payloadJson) as unknown;
   if (include.result) v.result = job.resultJson === null ? null : (JSON.parse(job.resultJson) as unknown);

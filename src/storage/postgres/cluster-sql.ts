@@ -16,6 +16,8 @@ export function clusterStatements(s: string) {
     queueCounts: `
       SELECT queue, 'pending' AS status, type, COUNT(*)::int AS n FROM ${s}.jobs WHERE status = 'pending' AND ${inNames} GROUP BY queue, type
       UNION ALL
+      SELECT queue, 'waiting', NULL, COUNT(*)::int FROM ${s}.jobs WHERE status = 'waiting' AND ${inNames} GROUP BY queue
+      UNION ALL
       SELECT queue, 'scheduled', NULL, COUNT(*)::int FROM ${s}.jobs WHERE status = 'scheduled' AND ${inNames} GROUP BY queue
       UNION ALL
       SELECT queue, 'processing', NULL, COUNT(*)::int FROM ${s}.jobs WHERE status = 'processing' AND ${inNames} GROUP BY queue

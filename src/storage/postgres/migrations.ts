@@ -82,6 +82,41 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
       );
     `,
   },
+  {
+    version: 3,
+    name: 'unique keys, dependencies, schedules',
+    sql: (s) => `
+      ALTER TABLE ${s}.jobs ADD COLUMN key text;
+      -- The key while the job holds it (NULL once released): one holder per key, enforced here.
+      ALTER TABLE ${s}.jobs ADD COLUMN unique_key text;
+      ALTER TABLE ${s}.jobs ADD COLUMN key_until bigint;
+      CREATE UNIQUE INDEX jobs_unique_key ON ${s}.jobs (unique_key) WHERE unique_key IS NOT NULL;
+      ALTER TABLE ${s}.jobs ADD COLUMN depends_on jsonb;
+      ALTER TABLE ${s}.jobs ADD COLUMN on_dep_failure text;
+      ALTER TABLE ${s}.jobs ADD COLUMN pending_deps integer NOT NULL DEFAULT 0;
+      ALTER TABLE ${s}.jobs ADD COLUMN has_dependents boolean NOT NULL DEFAULT false;
+      CREATE INDEX jobs_waiting ON ${s}.jobs (queue, seq) WHERE status = 'waiting';
+      CREATE TABLE ${s}.job_deps (
+        depends_on uuid NOT NULL,
+        job_id     uuid NOT NULL,
+        PRIMARY KEY (depends_on, job_id)
+      );
+      CREATE TABLE ${s}.schedules (
+        name        text PRIMARY KEY,
+        cron        text NOT NULL,
+        tz          text NOT NULL,
+        job         jsonb NOT NULL,
+        catch_up    text NOT NULL,
+        paused      boolean NOT NULL DEFAULT false,
+        next_run_at bigint,
+        last_run_at bigint,
+        last_job_id uuid,
+        created_at  bigint NOT NULL,
+        updated_at  bigint NOT NULL
+      );
+      CREATE INDEX schedules_due ON ${s}.schedules (next_run_at) WHERE NOT paused;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

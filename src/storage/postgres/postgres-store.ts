@@ -18,8 +18,11 @@ import type {
   JobExtendLeasesParams,
   JobFinish,
   JobFinishManyParams,
+  DependentChange,
+  InsertResult,
   JobInsertManyParams,
   JobListPage,
+  NewJobRecord,
   JobListParams,
   JobPruneParams,
   JobRef,
@@ -35,6 +38,7 @@ import type {
   Store,
   StoreCapabilities,
 } from '../../contracts/store.js';
+import { NOTHING_SPECIAL } from '../../contracts/store.js';
 import { storeClosed, storeUnavailable } from '../errors.js';
 import { rowToJob, rowToLeasedJob, type JobRow } from '../job-row.js';
 import { clusterStatements, type ClusterStatements } from './cluster-sql.js';
@@ -44,7 +48,9 @@ import { isSchemaMissing, mapPgError } from './errors.js';
 import { PgEventFeed } from './event-feed.js';
 import { AdvisoryLeaderLock, advisoryKey } from './leader-lock.js';
 import { Listener } from './listener.js';
+import { cascadeEnd, insertLinked, linkStatements, sweepStranded, type LinkStatements } from './links.js';
 import { listJobs } from './lists.js';
+import { inTransaction } from './transaction.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { jobStatements, type JobStatements } from './sql.js';
 import { DEFAULT_RETRY, withTransientRetry } from './transient.js';
@@ -76,6 +82,28 @@ const TYPES = {
 
 const RETRY_STATUSES = ['completed', 'failed', 'pending', 'scheduled'];
 
+/** A row of the finish statement: a finished job ('f') or a dependent it made ready ('d'). */
+interface FinishRow {
+  kind: 'f' | 'd';
+  id: string;
+  queue: string;
+  type: string;
+  attempts: number;
+  status: JobStatus;
+  has_dependents: boolean;
+  dep: string | null;
+}
+
+function isLinked(jobs: readonly NewJobRecord[]): boolean {
+  return jobs.some((j) => j.key !== null || j.dependsOn !== null);
+}
+
+/** A unique violation of the job id itself (not of a key): our own retried insert. */
+function isOwnIdConflict(err: unknown): boolean {
+  const cause = (err instanceof JobqError ? err.cause : err) as { code?: string; constraint?: string } | undefined;
+  return cause?.code === '23505' && (cause.constraint === undefined || cause.constraint === 'jobs_id_key');
+}
+
 export class PostgresStore extends PgCluster implements Store {
   readonly capabilities: StoreCapabilities = { durable: true, shared: true };
   readonly schema: string;
@@ -88,6 +116,7 @@ export class PostgresStore extends PgCluster implements Store {
    */
   private readonly workerPool: pg.Pool;
   private readonly sql: JobStatements;
+  private readonly lsql: LinkStatements;
   protected readonly csql: ClusterStatements;
   private readonly channel: string;
   private readonly listen: boolean;
@@ -104,6 +133,7 @@ export class PostgresStore extends PgCluster implements Store {
     const s = quoteIdent(this.schema);
     this.channel = `jobq_${this.schema}`;
     this.sql = jobStatements(s, this.channel);
+    this.lsql = linkStatements(s, this.channel);
     this.csql = clusterStatements(s);
     this.listen = options.listen ?? POSTGRES_DEFAULTS.listen;
     this.onWarning = options.onWarning ?? (() => {});
@@ -176,24 +206,68 @@ export class PostgresStore extends PgCluster implements Store {
     ];
   }
 
-  async jobInsertMany(p: JobInsertManyParams): Promise<void> {
-    if (p.jobs.length === 0) return;
+  async jobInsertMany(p: JobInsertManyParams): Promise<InsertResult> {
+    if (p.jobs.length === 0) return NOTHING_SPECIAL;
+    if (isLinked(p.jobs)) return this.insertLinkedBatch(p.jobs);
     let retried = false;
     try {
       await this.query(this.sql.insert, this.insertValues(p), this.pool, () => (retried = true));
     } catch (err) {
-      // The ids are ours: a unique violation after a retry means the first try did commit.
-      const cause = err instanceof JobqError ? err.cause : err;
-      if (retried && (cause as { code?: string }).code === '23505') return;
+      // The ids are ours: a unique violation of the id after a retry means the first try did commit.
+      if (retried && isOwnIdConflict(err)) return NOTHING_SPECIAL;
       throw err;
     }
+    return NOTHING_SPECIAL;
+  }
+
+  /** Keys or dependencies: several statements, one transaction (links.ts). */
+  private async insertLinkedBatch(jobs: readonly NewJobRecord[]): Promise<InsertResult> {
+    let retried = false;
+    try {
+      return await this.transaction((c) => insertLinked(c, this.lsql, jobs), () => (retried = true));
+    } catch (err) {
+      if (!(retried && isOwnIdConflict(err))) throw err;
+    }
+    // The first try committed and its reply was lost: say what it did from what is stored.
+    const ids = jobs.map((j) => j.id);
+    const { rows } = await this.query<{ id: string; status: JobStatus }>(`SELECT id::text AS id, status FROM ${quoteIdent(this.schema)}.jobs WHERE id = ANY($1::uuid[])`, [ids]);
+    const stored = new Map(rows.map((r) => [r.id, r.status]));
+    const result: InsertResult = { deduplicated: [], initial: [] };
+    for (const [index, j] of jobs.entries()) {
+      const status = stored.get(j.id);
+      if (status !== undefined) {
+        if (status !== j.status) result.initial.push({ index, status });
+        continue;
+      }
+      const holder = (await this.query<JobRow>(this.lsql.holders, [[j.key]])).rows[0];
+      if (holder) result.deduplicated.push({ index, job: rowToJob(holder), replaced: false });
+    }
+    return result;
   }
 
   /** Inserts inside the caller's own transaction: the jobs exist if and only if it commits. */
-  async jobInsertManyWith(client: unknown, p: JobInsertManyParams): Promise<void> {
-    if (p.jobs.length === 0) return;
+  async jobInsertManyWith(client: unknown, p: JobInsertManyParams): Promise<InsertResult> {
+    if (p.jobs.length === 0) return NOTHING_SPECIAL;
     try {
+      if (isLinked(p.jobs)) return await insertLinked(client as pg.ClientBase, this.lsql, p.jobs);
       await (client as pg.ClientBase).query(this.sql.insert, this.insertValues(p));
+      return NOTHING_SPECIAL;
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, onRetry?: () => void, pool = this.pool): Promise<T> {
+    if (this.closed) throw storeClosed();
+    try {
+      return await withTransientRetry(
+        () => inTransaction(pool, fn, (err) => this.onWarning('Postgres connection lost during a transaction', err)),
+        DEFAULT_RETRY,
+        (err, attempt) => {
+          onRetry?.();
+          this.onWarning(`transient Postgres error, retry ${attempt}`, err);
+        },
+      );
     } catch (err) {
       throw mapPgError(err);
     }
@@ -252,22 +326,54 @@ export class PostgresStore extends PgCluster implements Store {
   async jobFinishMany(p: JobFinishManyParams): Promise<JobRef[]> {
     if (p.finishes.length === 0) return [];
     let retried = false;
-    const { rows } = await this.query<JobRef>(this.sql.finish, this.finishValues(p.finishes, p.now), this.workerPool, () => (retried = true));
-    if (!retried || rows.length === p.finishes.length) return rows;
+    const { rows } = await this.query<FinishRow>(this.sql.finish, this.finishValues(p.finishes, p.now), this.workerPool, () => (retried = true));
+    const refs = await this.finishedRefs(rows, p.now);
+    if (!retried || refs.length === p.finishes.length) return refs;
     // A retried finish: the lost attempt may have written some rows; they carry this call's time.
-    const done = new Set(rows.map((r) => r.id));
+    const done = new Set(refs.map((r) => r.id));
     const missing = p.finishes.filter((f) => !done.has(f.id)).map((f) => f.id);
     const { rows: earlier } = await this.query<JobRef>(this.sql.finishedAt, [missing, p.now, RETRY_STATUSES], this.workerPool);
-    return [...rows, ...earlier];
+    return [...refs, ...earlier];
+  }
+
+  /**
+   * The finish statement's rows as refs: each finished job with the
+   * dependents its completion made ready; a failure's dependents are moved
+   * right after, in their own transaction (the sweep repairs a crash between).
+   */
+  private async finishedRefs(rows: readonly FinishRow[], now: number): Promise<JobRef[]> {
+    const refs = new Map<string, JobRef>();
+    for (const r of rows) if (r.kind === 'f') refs.set(r.id, { id: r.id, queue: r.queue, type: r.type, attempts: r.attempts });
+    for (const r of rows) {
+      if (r.kind !== 'd') continue;
+      const change: DependentChange = { id: r.id, queue: r.queue, type: r.type, attempts: r.attempts, status: r.status as 'pending' | 'scheduled', dependency: r.dep! };
+      const parent = refs.get(r.dep!) ?? [...refs.values()][0];
+      if (parent) (parent.dependents ??= []).push(change);
+    }
+    for (const r of rows) {
+      if (r.kind !== 'f' || !r.has_dependents || r.status !== 'failed') continue;
+      const changes = await this.transaction((c) => cascadeEnd(c, this.lsql, r.id, 'failed', now), undefined, this.workerPool);
+      if (changes.length > 0) (refs.get(r.id)!.dependents ??= []).push(...changes);
+    }
+    return [...refs.values()];
   }
 
   async jobFinishWith(client: unknown, p: JobFinishManyParams): Promise<JobRef[]> {
     if (p.finishes.length === 0) return [];
     try {
-      return (await (client as pg.ClientBase).query<JobRef>(this.sql.finish, this.finishValues(p.finishes, p.now))).rows;
+      const { rows } = await (client as pg.ClientBase).query<FinishRow>(this.sql.finish, this.finishValues(p.finishes, p.now));
+      return rows.filter((r) => r.kind === 'f').map((r) => ({ id: r.id, queue: r.queue, type: r.type, attempts: r.attempts }));
     } catch (err) {
       throw mapPgError(err);
     }
+  }
+
+  async jobDependencies(id: string): Promise<Job[]> {
+    return (await this.query<JobRow>(this.sql.dependencies, [id])).rows.map(rowToJob);
+  }
+
+  async jobSweepDependencies(p: { now: number; limit: number }): Promise<DependentChange[]> {
+    return this.transaction((c) => sweepStranded(c, this.lsql, p.now, p.limit), undefined, this.workerPool);
   }
 
   async jobReleaseMany(p: JobReleaseManyParams): Promise<JobRef[]> {
@@ -310,10 +416,32 @@ export class PostgresStore extends PgCluster implements Store {
   }
 
   private async change(text: string, p: JobChangeParams): Promise<JobChangeResult> {
-    const { rows } = await this.query<JobRow>(text, [p.id, p.now, p.from]);
-    if (rows[0]) return { job: rowToJob(rows[0]) };
-    const current = await this.query<{ status: JobStatus }>(this.sql.statusOf, [p.id]);
-    return { job: null, current: current.rows[0]?.status ?? null };
+    const result = await this.transaction(async (c): Promise<JobChangeResult> => {
+      const { rows } = await c.query<JobRow & { has_dependents: boolean; unique_key: string | null }>(text, [p.id, p.now, p.from]);
+      const row = rows[0];
+      if (!row) {
+        const current = await c.query<{ status: JobStatus }>(this.sql.statusOf, [p.id]);
+        return { job: null, current: current.rows[0]?.status ?? null };
+      }
+      if (row.status === 'pending' && row.key !== null && !row.unique_key) await this.retakeKey(c, row, p.now);
+      const dependents = row.status === 'cancelled' && row.has_dependents ? await cascadeEnd(c, this.lsql, row.id, 'cancelled', p.now) : [];
+      return dependents.length > 0 ? { job: rowToJob(row), dependents } : { job: rowToJob(row) };
+    });
+    return result;
+  }
+
+  /** A manually retried job takes its key back, unless another job holds it now (then the retry is refused, nothing changed). */
+  private async retakeKey(c: pg.ClientBase, row: JobRow, now: number): Promise<void> {
+    await c.query(this.lsql.releaseKeys, [[row.key], now]);
+    try {
+      await c.query('SAVEPOINT retake');
+      await c.query(this.lsql.retake, [row.id, row.key]);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '23505') throw err;
+      await c.query('ROLLBACK TO SAVEPOINT retake');
+      const holder = (await c.query<JobRow>(this.lsql.holders, [[row.key]])).rows[0];
+      throw new JobqError('conflict', `job ${row.id} cannot run again: ${holder ? `job ${holder.id}` : 'another job'} now holds its key "${row.key}"`);
+    }
   }
 
   async jobPrune(p: JobPruneParams): Promise<number> {

@@ -88,17 +88,35 @@ export function jobStatements(s: string, channel: string) {
       RETURNING j.id`,
 
     // Params: ids, tokens, statuses (decided by the core), results, runAts, errors (JSON text or null), now
+    // A completed job's waiting dependents count it off in the same statement, and the last one makes a
+    // dependent ready: same transaction, no extra round trip (the join reads nothing for jobs without
+    // dependents). Rows of kind 'f' are the finished jobs; kind 'd' the dependents made ready.
     finish: `
-      UPDATE ${s}.jobs j
-         SET status = v.status,
-             result = CASE WHEN v.status = 'completed' THEN v.result::json ELSE j.result END,
-             run_at = COALESCE(v.run_at, j.run_at),
-             errors = ${PUSH_ERROR('j.', 'v.error')},
-             finished_at = CASE WHEN v.status IN ('completed', 'failed') THEN $7 ELSE j.finished_at END,
-             updated_at = $7, lease_token = NULL, lease_expires_at = NULL
-        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS v(id, token, status, result, run_at, error)
-       WHERE j.id = v.id AND j.status = 'processing' AND j.lease_token = v.token
-      RETURNING j.id, j.queue, j.type, j.attempts`,
+      WITH fin AS (
+        UPDATE ${s}.jobs j
+           SET status = v.status,
+               result = CASE WHEN v.status = 'completed' THEN v.result::json ELSE j.result END,
+               run_at = COALESCE(v.run_at, j.run_at),
+               errors = ${PUSH_ERROR('j.', 'v.error')},
+               finished_at = CASE WHEN v.status IN ('completed', 'failed') THEN $7 ELSE j.finished_at END,
+               updated_at = $7, lease_token = NULL, lease_expires_at = NULL
+          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS v(id, token, status, result, run_at, error)
+         WHERE j.id = v.id AND j.status = 'processing' AND j.lease_token = v.token
+        RETURNING j.id, j.queue, j.type, j.attempts, j.status, j.has_dependents),
+      done AS (
+        SELECT d.job_id, count(*)::int AS n, min(d.depends_on::text) AS dep
+          FROM fin JOIN ${s}.job_deps d ON d.depends_on = fin.id
+         WHERE fin.has_dependents AND fin.status = 'completed'
+         GROUP BY d.job_id),
+      ready AS (
+        UPDATE ${s}.jobs w
+           SET pending_deps = w.pending_deps - done.n, updated_at = $7,
+               status = CASE WHEN w.pending_deps - done.n > 0 THEN 'waiting' WHEN w.run_at <= $7 THEN 'pending' ELSE 'scheduled' END
+          FROM done WHERE w.id = done.job_id AND w.status = 'waiting'
+        RETURNING w.id, w.queue, w.type, w.attempts, w.status, done.dep)
+      SELECT 'f' AS kind, id, queue, type, attempts, status, has_dependents, NULL AS dep FROM fin
+      UNION ALL
+      SELECT 'd', id, queue, type, attempts, status, false, dep FROM ready WHERE status <> 'waiting'`,
 
     // Params: ids, now, statuses. After a retried finish: which of these did the lost attempt write?
     finishedAt: `
@@ -140,6 +158,11 @@ export function jobStatements(s: string, channel: string) {
       UPDATE ${s}.jobs SET status = 'cancelled', finished_at = $2, updated_at = $2, lease_token = NULL, lease_expires_at = NULL
        WHERE id = $1 AND status = ANY($3::text[])
       RETURNING *`,
+
+    // Params: id. The jobs a job depends on, in the order it named them.
+    dependencies: `
+      SELECT j.* FROM jsonb_array_elements_text((SELECT depends_on FROM ${s}.jobs WHERE id = $1)) WITH ORDINALITY AS d(id, n)
+        JOIN ${s}.jobs j ON j.id = d.id::uuid ORDER BY d.n`,
 
     // Params: id, now, from
     retry: `

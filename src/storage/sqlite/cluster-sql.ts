@@ -18,6 +18,8 @@ const IN_NAMES = `queue IN (SELECT value FROM json_each(@names))`;
 export const QUEUE_COUNTS = `
   SELECT queue, 'pending' AS status, type, COUNT(*) AS n FROM jobs WHERE status = 'pending' AND ${IN_NAMES} GROUP BY queue, type
   UNION ALL
+  SELECT queue, 'waiting', NULL, COUNT(*) FROM jobs WHERE status = 'waiting' AND ${IN_NAMES} GROUP BY queue
+  UNION ALL
   SELECT queue, 'scheduled', NULL, COUNT(*) FROM jobs WHERE status = 'scheduled' AND ${IN_NAMES} GROUP BY queue
   UNION ALL
   SELECT queue, 'processing', NULL, COUNT(*) FROM jobs INDEXED BY jobs_leases WHERE status = 'processing' AND ${IN_NAMES} GROUP BY queue

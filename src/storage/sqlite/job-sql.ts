@@ -10,6 +10,48 @@ export const INSERT_JOB = `
   INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at)
   VALUES (@id, @queue, @type, @payload, @status, @priority, @maxAttempts, @timeoutMs, @runAt, @createdAt, @createdAt)`;
 
+// Params: as INSERT_JOB, and key, keyUntil, dependsOn (JSON or null), onDepFailure, pendingDeps, finishedAt, errors.
+// A held key makes it a no-op (changes 0): the caller then looks at the holder.
+export const INSERT_LINKED_JOB = `
+  INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at,
+                    key, unique_key, key_until, depends_on, on_dep_failure, pending_deps, finished_at, errors)
+  VALUES (@id, @queue, @type, @payload, @status, @priority, @maxAttempts, @timeoutMs, @runAt, @createdAt, @createdAt,
+          @key, @key, @keyUntil, @dependsOn, @onDepFailure, @pendingDeps, @finishedAt, @errors)
+  ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING`;
+
+// Params: key
+export const KEY_HOLDER = `SELECT * FROM jobs WHERE unique_key = @key`;
+// Params: seq
+export const KEY_RELEASE = `UPDATE jobs SET unique_key = NULL WHERE seq = @seq`;
+// Params: seq, key
+export const KEY_RETAKE = `UPDATE jobs SET unique_key = @key WHERE seq = @seq`;
+// Params: seq, payload, priority, runAt, status, now. onConflict 'replace' on a holder that has not started.
+export const KEY_REPLACE = `
+  UPDATE jobs SET payload = @payload, priority = @priority, run_at = @runAt, status = @status, updated_at = @now
+   WHERE seq = @seq AND status IN ('pending', 'scheduled')
+  RETURNING *`;
+
+// Params: id
+export const DEP_STATUS = `SELECT status FROM jobs WHERE id = @id`;
+// Params: dependsOn, jobId
+export const DEP_LINK = `INSERT OR IGNORE INTO job_deps (depends_on, job_id) VALUES (@dependsOn, @jobId)`;
+// Params: id
+export const DEP_MARK = `UPDATE jobs SET has_dependents = 1 WHERE id = @id AND has_dependents = 0`;
+// Params: id. The waiting jobs that depend on a job.
+export const DEP_WAITING = `
+  SELECT j.seq, j.id, j.queue, j.type, j.attempts, j.on_dep_failure, j.pending_deps, j.run_at
+    FROM job_deps d JOIN jobs j ON j.id = d.job_id
+   WHERE d.depends_on = @id AND j.status = 'waiting'`;
+// Params: seq, now. One dependency done; the last one makes the job ready.
+export const DEP_DONE = `
+  UPDATE jobs SET pending_deps = pending_deps - 1, updated_at = @now,
+                  status = CASE WHEN pending_deps <= 1 THEN (CASE WHEN run_at <= @now THEN 'pending' ELSE 'scheduled' END) ELSE status END
+   WHERE seq = @seq AND status = 'waiting'
+  RETURNING status`;
+// Params: id. The jobs a job depends on, in the order it named them.
+export const DEPENDENCIES = `
+  SELECT j.* FROM json_each((SELECT depends_on FROM jobs WHERE id = @id)) AS d JOIN jobs j ON j.id = d.value ORDER BY d.key`;
+
 // Params: queue, now
 export const PROMOTE_DUE = `
   UPDATE jobs SET status = 'pending', updated_at = @now
@@ -51,6 +93,8 @@ export const CLAIM_SEQS = `
 const FENCE = `id = @id AND status = 'processing' AND lease_token = @leaseToken`;
 const CLEAR_LEASE = `lease_token = NULL, lease_expires_at = NULL`;
 const REF = `RETURNING id, queue, type, attempts`;
+// Finishes also say whether waiting jobs depend on the job (then they move, in the same transaction).
+const REF_DEPS = `RETURNING id, queue, type, attempts, has_dependents`;
 // The first error and the most recent ones: an entry beyond the limit drops the second-oldest.
 const PUSH_ERROR = `errors = json_insert(CASE WHEN json_array_length(errors) >= ${MAX_ERRORS_KEPT} THEN json_remove(errors, '$[1]') ELSE errors END, '$[#]', json(@error))`;
 
@@ -60,7 +104,7 @@ export const EXTEND_LEASE = `UPDATE jobs SET lease_expires_at = @leaseExpiresAt,
 // Params: id, leaseToken, result, now
 export const COMPLETE = `
   UPDATE jobs SET status = 'completed', result = @result, finished_at = @now, updated_at = @now, ${CLEAR_LEASE}
-   WHERE ${FENCE} ${REF}`;
+   WHERE ${FENCE} ${REF_DEPS}`;
 
 // Params: id, leaseToken, status ('scheduled' | 'pending', decided by the core), runAt, error (JSON), now
 export const RETRY = `
@@ -70,7 +114,16 @@ export const RETRY = `
 // Params: id, leaseToken, error (JSON), now
 export const FAIL = `
   UPDATE jobs SET status = 'failed', finished_at = @now, updated_at = @now, ${PUSH_ERROR}, ${CLEAR_LEASE}
-   WHERE ${FENCE} ${REF}`;
+   WHERE ${FENCE} ${REF_DEPS}`;
+
+// Params: seq, error (JSON), now. A waiting job failed by its dependency's end (policy 'fail').
+export const DEP_FAIL = `
+  UPDATE jobs SET status = 'failed', finished_at = @now, updated_at = @now, ${PUSH_ERROR}
+   WHERE seq = @seq AND status = 'waiting' RETURNING has_dependents`;
+// Params: seq, now. A waiting job cancelled by its dependency's end (policy 'cancel').
+export const DEP_CANCEL = `
+  UPDATE jobs SET status = 'cancelled', finished_at = @now, updated_at = @now
+   WHERE seq = @seq AND status = 'waiting' RETURNING has_dependents`;
 
 // Params: id, leaseToken, now. Gives the attempt back: the job did not fail.
 export const RELEASE = `

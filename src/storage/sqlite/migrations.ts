@@ -87,6 +87,41 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 3,
+    name: 'unique keys, dependencies, schedules',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN key TEXT;
+      -- The key while the job holds it (NULL once released): one holder per key, enforced here.
+      ALTER TABLE jobs ADD COLUMN unique_key TEXT;
+      ALTER TABLE jobs ADD COLUMN key_until INTEGER;
+      CREATE UNIQUE INDEX jobs_unique_key ON jobs (unique_key) WHERE unique_key IS NOT NULL;
+      ALTER TABLE jobs ADD COLUMN depends_on TEXT;                       -- JSON array of ids, or NULL
+      ALTER TABLE jobs ADD COLUMN on_dep_failure TEXT;
+      ALTER TABLE jobs ADD COLUMN pending_deps INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN has_dependents INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX jobs_waiting ON jobs (queue, seq) WHERE status = 'waiting';
+      CREATE TABLE job_deps (
+        depends_on TEXT NOT NULL,
+        job_id     TEXT NOT NULL,
+        PRIMARY KEY (depends_on, job_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE schedules (
+        name        TEXT PRIMARY KEY,
+        cron        TEXT NOT NULL,
+        tz          TEXT NOT NULL,
+        job         TEXT NOT NULL,          -- JSON: what each slot enqueues
+        catch_up    TEXT NOT NULL,
+        paused      INTEGER NOT NULL DEFAULT 0,
+        next_run_at INTEGER,
+        last_run_at INTEGER,
+        last_job_id TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+      );
+      CREATE INDEX schedules_due ON schedules (next_run_at) WHERE paused = 0;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -17,6 +17,7 @@ import type {
   JobExpiredLeasesParams,
   JobExtendLeasesParams,
   JobFinishManyParams,
+  InsertResult,
   JobInsertManyParams,
   JobListPage,
   JobListParams,
@@ -34,6 +35,7 @@ import type {
   Store,
   StoreCapabilities,
 } from '../../contracts/store.js';
+import { NOTHING_SPECIAL } from '../../contracts/store.js';
 import { storeUnavailable } from '../errors.js';
 import { rowToJob, type JobRow } from '../job-row.js';
 import { ChangeFeed } from './change-feed.js';
@@ -44,6 +46,7 @@ import * as cluster from './cluster.js';
 import { SqliteConn } from './conn.js';
 import { mapSqliteError } from './errors.js';
 import * as SQL from './job-sql.js';
+import { cascade, insertLinked, retakeKey } from './links.js';
 import { listJobs } from './lists.js';
 import { migrate } from './migrations.js';
 import { WalSyncer } from './wal-syncer.js';
@@ -103,8 +106,10 @@ export class SqliteStore implements Store {
     this.feed = new ChangeFeed(this.c, options.watchIntervalMs ?? SQLITE_DEFAULTS.watchIntervalMs);
   }
 
-  async jobInsertMany({ jobs }: JobInsertManyParams): Promise<void> {
-    if (jobs.length === 0) return;
+  async jobInsertMany({ jobs }: JobInsertManyParams): Promise<InsertResult> {
+    if (jobs.length === 0) return NOTHING_SPECIAL;
+    // Keys and dependencies take the linked path; plain batches (the hot path) stay one statement per row.
+    if (jobs.some((j) => j.key !== null || j.dependsOn !== null)) return this.c.durable(() => insertLinked(this.c, jobs));
     const insert = this.c.stmt(SQL.INSERT_JOB);
     await this.c.durable(() => {
       for (const j of jobs) {
@@ -122,6 +127,7 @@ export class SqliteStore implements Store {
         });
       }
     });
+    return NOTHING_SPECIAL;
   }
 
   async jobClaim(p: JobClaimParams): Promise<LeasedJob[]> {
@@ -141,13 +147,20 @@ export class SqliteStore implements Store {
       for (const f of p.finishes) {
         const base = { id: f.id, leaseToken: f.leaseToken, now: p.now };
         const o = f.outcome;
-        const ref =
+        const ref = (
           o.kind === 'completed'
             ? c.stmt(SQL.COMPLETE).get({ ...base, result: o.resultJson })
             : o.kind === 'retry'
               ? c.stmt(SQL.RETRY).get({ ...base, status: o.status, runAt: o.runAt, error: JSON.stringify(o.error) })
-              : c.stmt(SQL.FAIL).get({ ...base, error: JSON.stringify(o.error) });
-        if (ref) done.push(ref as JobRef);
+              : c.stmt(SQL.FAIL).get({ ...base, error: JSON.stringify(o.error) })
+        ) as (JobRef & { has_dependents?: number }) | undefined;
+        if (!ref) continue;
+        if (ref.has_dependents) {
+          const dependents = cascade(c, ref.id, o.kind === 'completed' ? 'completed' : 'failed', p.now);
+          if (dependents.length > 0) ref.dependents = dependents;
+        }
+        delete ref.has_dependents;
+        done.push(ref);
       }
       return done;
     });
@@ -191,12 +204,17 @@ export class SqliteStore implements Store {
   /** A guarded UPDATE … RETURNING; when it matched nothing, the status that stopped it. */
   private async change(sql: string, p: JobChangeParams): Promise<JobChangeResult> {
     const { c } = this;
-    const r = await c.durable(() => {
-      const row = c.stmt(sql).get({ id: p.id, from: JSON.stringify(p.from), now: p.now }) as JobRow | undefined;
-      if (row) return { row };
-      return { current: ((c.stmt(SQL.STATUS_BY_ID).get({ id: p.id }) as { status: JobStatus } | undefined)?.status ?? null) };
+    return c.durable((): JobChangeResult => {
+      const row = c.stmt(sql).get({ id: p.id, from: JSON.stringify(p.from), now: p.now }) as (JobRow & { has_dependents: number; unique_key: string | null }) | undefined;
+      if (!row) return { job: null, current: ((c.stmt(SQL.STATUS_BY_ID).get({ id: p.id }) as { status: JobStatus } | undefined)?.status ?? null) };
+      if (row.status === 'pending') retakeKey(c, row, p.now);
+      const dependents = row.status === 'cancelled' && row.has_dependents ? cascade(c, row.id, 'cancelled', p.now) : [];
+      return dependents.length > 0 ? { job: rowToJob(row), dependents } : { job: rowToJob(row) };
     });
-    return 'row' in r ? { job: rowToJob(r.row!) } : { job: null, current: r.current };
+  }
+
+  async jobDependencies(id: string): Promise<Job[]> {
+    return this.c.read(() => (this.c.stmt(SQL.DEPENDENCIES).all({ id }) as JobRow[]).map(rowToJob));
   }
 
   async jobPrune(p: JobPruneParams): Promise<number> {

@@ -28,8 +28,8 @@ export function clusterSection(ctx: Ctx): void {
       await claim(ctx.store, 'a', 1, T0, undefined, ['x']);
       await finish(ctx.store, x!, completed());
       assert.deepEqual(await ctx.store.queueList({ limit: 10 }), [
-        { name: 'a', paused: false, counts: { scheduled: 0, pending: 2, processing: 1, completed: 1, failed: 0, cancelled: 0 }, pendingByType: { x: 1, y: 1 } },
-        { name: 'b', paused: false, counts: { scheduled: 1, pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 }, pendingByType: {} },
+        { name: 'a', paused: false, counts: { waiting: 0, scheduled: 0, pending: 2, processing: 1, completed: 1, failed: 0, cancelled: 0 }, pendingByType: { x: 1, y: 1 } },
+        { name: 'b', paused: false, counts: { waiting: 0, scheduled: 1, pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 }, pendingByType: {} },
       ]);
     });
   });

@@ -10,6 +10,12 @@ import { claim, completed, failed, finish, LEASE, MAX_QUEUES, peer, T0, type Ctx
 /** Puts a fresh job into `status` through the interface only. */
 async function jobIn(store: Store, status: JobStatus): Promise<string> {
   const queue = `ops-${randomUUID()}`;
+  if (status === 'waiting') {
+    const first = newRecord(T0, { queue });
+    const then = { ...newRecord(T0, { queue }), dependsOn: [first.id] };
+    await store.jobInsertMany({ jobs: [first, then] });
+    return then.id;
+  }
   const rec = newRecord(T0, status === 'scheduled' ? { delayMs: 60_000, queue } : { queue });
   await store.jobInsertMany({ jobs: [rec] });
   if (status === 'scheduled' || status === 'pending') return rec.id;
@@ -29,7 +35,7 @@ export function jobSection(ctx: Ctx): void {
       assert.deepEqual(await ctx.store.jobGet(rec.id), {
         id: rec.id, queue: 'q1', type: 'email', payload: { to: 'a@b.c', n: [1, 2.5, null], ü: '日本' }, status: 'pending',
         priority: 7, attempts: 0, maxAttempts: 4, timeoutMs: 900, runAt: T0, createdAt: T0, startedAt: null, finishedAt: null,
-        updatedAt: T0, result: null, errors: [], progress: null, leaseExpiresAt: null,
+        updatedAt: T0, result: null, errors: [], progress: null, leaseExpiresAt: null, key: null, dependsOn: [],
       });
     });
 

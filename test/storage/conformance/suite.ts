@@ -10,6 +10,7 @@ import { type Ctx } from './ctx.js';
 import { feedSection } from './feeds.js';
 import { jobSection } from './jobs.js';
 import { leaseSection } from './leases.js';
+import { linkSection } from './links.js';
 import { listSection } from './lists.js';
 
 export interface OpenedStore {
@@ -47,6 +48,7 @@ export function runStoreConformance(factory: StoreFactory): void {
     jobSection(ctx);
     leaseSection(ctx);
     listSection(ctx);
+    linkSection(ctx);
     clusterSection(ctx);
     feedSection(ctx);
   });
