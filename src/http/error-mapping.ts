@@ -19,6 +19,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   method_not_allowed: 405,
   illegal_transition: 409,
   conflict: 409,
+  unknown_dependency: 422,
   capacity_exceeded: 429,
   shutting_down: 503,
   timeout: 504,
