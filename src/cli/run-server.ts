@@ -52,7 +52,7 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
       throw new StartupError(`cannot listen on ${settings.host}:${settings.port} (--host/--port, JOBQ_HOST/JOBQ_PORT): ${why}`);
     }
   }
-  jobq.start();
+  await jobq.start();
   const queues = settings.workers ? settings.queues : [];
   if (app) {
     logger.info({ address, store: settings.store, queues }, settings.workers ? 'jobq serving' : 'jobq serving the API only (--no-workers)');

@@ -217,6 +217,48 @@ export interface QueueRegisterParams {
   now: number;
 }
 
+/** What a schedule enqueues at each slot. */
+export interface ScheduledJob {
+  type: string;
+  payload?: unknown;
+  queue?: string;
+  priority?: number;
+  maxAttempts?: number;
+  timeoutMs?: number | null;
+}
+
+export const CATCH_UP_MODES = ['none', 'latest', 'all'] as const;
+export type CatchUp = (typeof CATCH_UP_MODES)[number];
+
+/** A cron schedule as stored. Times are epoch ms. */
+export interface Schedule {
+  name: string;
+  cron: string;
+  /** IANA time zone the cron expression is read in. */
+  tz: string;
+  job: ScheduledJob;
+  /** After downtime: enqueue no missed slot, the latest one, or all of them (bounded). */
+  catchUp: CatchUp;
+  paused: boolean;
+  /** The next slot not enqueued yet; null while paused. */
+  nextRunAt: number | null;
+  /** The last slot enqueued. */
+  lastRunAt: number | null;
+  lastJobId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Moves a schedule past the slots just enqueued, if nobody else did (compare-and-set on nextRunAt). */
+export interface ScheduleAdvanceParams {
+  name: string;
+  expectedNextRunAt: number;
+  nextRunAt: number;
+  lastRunAt: number | null;
+  lastJobId: string | null;
+  now: number;
+}
+
 /** A running jobq process as other nodes see it. */
 export interface NodeInfo {
   id: string;
@@ -299,6 +341,18 @@ export interface Store {
   queueList(params: QueueListParams): Promise<QueueInfo[]>;
   /** Names of every registered queue (bounded by maxQueues), for maintenance. */
   queueNames(): Promise<string[]>;
+
+  /** Inserts or replaces a schedule (the core computed its next run). */
+  scheduleUpsert(schedule: Schedule): Promise<void>;
+  scheduleGet(name: string): Promise<Schedule | null>;
+  /** By name, a page at a time. */
+  scheduleList(params: { limit: number; after?: string }): Promise<Schedule[]>;
+  /** True if it existed. */
+  scheduleRemove(name: string): Promise<boolean>;
+  /** Schedules not paused whose next run is due at `now`. */
+  scheduleDue(params: { now: number; limit: number }): Promise<Schedule[]>;
+  /** False when another node advanced it first. */
+  scheduleAdvance(params: ScheduleAdvanceParams): Promise<boolean>;
 
   /** Announces this node (insert or refresh). */
   nodeHeartbeat(node: NodeInfo): Promise<void>;

@@ -14,7 +14,9 @@ import { Enqueuer, outcomesOf, type EnqueuedJob, type Ready } from './enqueuer.j
 import { EventBus } from './events/event-bus.js';
 import type { Handler } from './handler.js';
 import { dependentEvents, event, LeaseApi, type ClaimRequest, type FailOptions } from './leases/lease-api.js';
+import { toNewJobRecord } from './enqueue-input.js';
 import { flattenFlow, type FlowInput, type FlowNode } from './flow.js';
+import { ScheduleApi, type ScheduleInput } from './schedules/schedule-api.js';
 import { applyOperation } from './operations.js';
 import { resolveOptions, type JobqOptions, type ResolvedOptions } from './options.js';
 import { listQueues, type QueuePage } from './queue-view.js';
@@ -47,6 +49,9 @@ export class Jobq {
   readonly events: EventBus;
   /** Whether the store can serve; /readyz reports it. */
   readonly health: StoreHealth;
+  /** Cron schedules: upsert, get, list, remove, setPaused. The leader enqueues their slots. */
+  readonly schedules: ScheduleApi;
+  private readonly declaredSchedules: readonly ScheduleInput[];
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly leases: LeaseApi;
@@ -121,7 +126,10 @@ export class Jobq {
       types: () => (this.pool ? Object.keys(o.handlers) : []),
       extendOwnLeases: () => this.pool?.extendLeasesNow() ?? Promise.resolve(),
       wake: (queues) => this.pool?.notify(queues),
+      enqueue: (inputs) => this.enqueuer.enqueueMany(inputs),
     });
+    this.schedules = new ScheduleApi(store, clock, (job) => void toNewJobRecord({ ...job }, o, clock.now()));
+    this.declaredSchedules = options.schedules ?? [];
     ({ health: this.health, registry: this.registry, leadership: this.leadership, services: this.services } = m);
     this.enqueuer = new Enqueuer({
       store,
@@ -282,11 +290,16 @@ export class Jobq {
     return waitForJob(this, id, options.timeoutMs ?? 60_000, this.clock);
   }
 
-  /** Starts the maintenance services and, if this node works queues, the workers. */
-  start(): void {
+  /**
+   * Starts the maintenance services and, if this node works queues, the
+   * workers. Schedules given in the options are upserted first (unchanged
+   * ones keep their next and last run); resolves once they are.
+   */
+  async start(): Promise<void> {
     if (this.stopping) throw new JobqError('shutting_down', 'jobq is stopping; it cannot start again');
     if (this.started) return;
     this.started = true;
+    for (const s of this.declaredSchedules) await this.observe(this.schedules.upsert(s));
     for (const s of this.services) s.start();
     if (this.pool) {
       const pool = this.pool;
@@ -297,7 +310,7 @@ export class Jobq {
 
   /** @deprecated use start(). */
   startWorkers(): void {
-    this.start();
+    void this.start().catch((err: unknown) => this.logger.error({ err }, 'could not start'));
   }
 
   get runningJobs(): number {

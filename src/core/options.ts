@@ -10,6 +10,7 @@ import type { FinishedStatus } from '../contracts/job.js';
 import type { Store } from '../contracts/store.js';
 import type { Clock } from './clock.js';
 import type { HandlerMap } from './handler.js';
+import type { ScheduleInput } from './schedules/schedule-api.js';
 
 export interface QueueOptions {
   /** Jobs of this queue run at once by this process. @defaultValue 10 */
@@ -89,6 +90,8 @@ export interface JobqOptions {
   maxCommitBatch?: number;
   /** This process's id in the cluster. @defaultValue a random UUID */
   nodeId?: string;
+  /** Cron schedules to declare at start (upserted idempotently; see jobq.schedules). */
+  schedules?: ScheduleInput[];
   clock?: Clock;
   /** Source of randomness for jitter; tests pass a seeded one. @defaultValue Math.random */
   random?: () => number;

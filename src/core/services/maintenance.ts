@@ -9,6 +9,8 @@ import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { RetryDelay } from '../lifecycle.js';
 import type { ResolvedOptions } from '../options.js';
+import type { EnqueueInput } from '../enqueue-input.js';
+import { scheduler } from '../schedules/scheduler.js';
 import { dependencySweeper } from './dependency-sweeper.js';
 import { Leadership } from './leadership.js';
 import { NodeRegistry } from './node-registry.js';
@@ -16,6 +18,9 @@ import { pruner } from './pruner.js';
 import { rescuer } from './rescuer.js';
 import type { Service } from './service.js';
 import { StoreHealth } from './store-health.js';
+
+/** How often the leader looks for due schedule slots. */
+export const SCHEDULER_INTERVAL_MS = 1000;
 
 export interface MaintenanceDeps {
   store: Store;
@@ -31,6 +36,8 @@ export interface MaintenanceDeps {
   /** The worker side, when this node has one. */
   extendOwnLeases(): Promise<void>;
   wake(queues: readonly string[]): void;
+  /** How the scheduler enqueues a slot's job. */
+  enqueue(inputs: EnqueueInput[]): Promise<{ id: string }[]>;
 }
 
 export interface Maintenance {
@@ -53,6 +60,7 @@ export function maintenance(d: MaintenanceDeps): Maintenance {
     rescuer({ store, clock, logger, events: d.events, intervalMs: o.rescueIntervalMs, retryDelay: d.retryDelay, extendOwnLeases: d.extendOwnLeases, rescued: d.wake }),
     pruner({ store, clock, logger, intervalMs: o.pruneIntervalMs, retention: o.retention, isLeader: () => leadership.isLeader }),
   ];
+  services.push(scheduler({ store, clock, logger, intervalMs: SCHEDULER_INTERVAL_MS, isLeader: () => leadership.isLeader, enqueue: d.enqueue }));
   const sweeper = dependencySweeper({ store, clock, logger, events: d.events, intervalMs: o.rescueIntervalMs, isLeader: () => leadership.isLeader, ready: d.wake });
   if (sweeper) services.push(sweeper);
   return { health, registry, leadership, services };

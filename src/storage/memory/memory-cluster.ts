@@ -3,8 +3,9 @@
  * node list holds this node alone and leadership is trivially its own; the
  * same calls as on the shared stores keep the core free of kind checks.
  */
-import type { LeaderParams, NodeInfo, QueueInfo, QueueListParams, QueueRegisterParams, StatusCounts } from '../../contracts/store.js';
+import type { LeaderParams, NodeInfo, QueueInfo, QueueListParams, QueueRegisterParams, Schedule, ScheduleAdvanceParams, StatusCounts } from '../../contracts/store.js';
 import { tooManyQueues } from '../errors.js';
+import { MemSchedules } from './mem-schedules.js';
 
 export interface QueueCounts {
   counts: StatusCounts;
@@ -15,6 +16,7 @@ export abstract class MemoryCluster {
   private readonly queues = new Map<string, { paused: boolean }>();
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly leaders = new Map<string, { nodeId: string; expiresAt: number }>();
+  private readonly schedules = new MemSchedules();
   protected closed = false;
 
   protected abstract assertOpen(): void;
@@ -78,6 +80,36 @@ export abstract class MemoryCluster {
 
   async leaderRelease(p: { name: string; nodeId: string }): Promise<void> {
     if (this.leaders.get(p.name)?.nodeId === p.nodeId) this.leaders.delete(p.name);
+  }
+
+  async scheduleUpsert(s: Schedule): Promise<void> {
+    this.assertOpen();
+    this.schedules.upsert(s);
+  }
+
+  async scheduleGet(name: string): Promise<Schedule | null> {
+    this.assertOpen();
+    return this.schedules.get(name);
+  }
+
+  async scheduleList(p: { limit: number; after?: string }): Promise<Schedule[]> {
+    this.assertOpen();
+    return this.schedules.list(p);
+  }
+
+  async scheduleRemove(name: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.remove(name);
+  }
+
+  async scheduleDue(p: { now: number; limit: number }): Promise<Schedule[]> {
+    this.assertOpen();
+    return this.schedules.due(p);
+  }
+
+  async scheduleAdvance(p: ScheduleAdvanceParams): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.advance(p);
   }
 
   async close(): Promise<void> {

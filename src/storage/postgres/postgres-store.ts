@@ -35,6 +35,8 @@ import type {
   QueueInfo,
   QueueListParams,
   QueueRegisterParams,
+  Schedule,
+  ScheduleAdvanceParams,
   Store,
   StoreCapabilities,
 } from '../../contracts/store.js';
@@ -50,6 +52,7 @@ import { AdvisoryLeaderLock, advisoryKey } from './leader-lock.js';
 import { Listener } from './listener.js';
 import { cascadeEnd, insertLinked, linkStatements, sweepStranded, type LinkStatements } from './links.js';
 import { listJobs } from './lists.js';
+import { PgSchedules } from './schedules.js';
 import { inTransaction } from './transaction.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { jobStatements, type JobStatements } from './sql.js';
@@ -117,6 +120,7 @@ export class PostgresStore extends PgCluster implements Store {
   private readonly workerPool: pg.Pool;
   private readonly sql: JobStatements;
   private readonly lsql: LinkStatements;
+  private readonly schedules: PgSchedules;
   protected readonly csql: ClusterStatements;
   private readonly channel: string;
   private readonly listen: boolean;
@@ -134,6 +138,7 @@ export class PostgresStore extends PgCluster implements Store {
     this.channel = `jobq_${this.schema}`;
     this.sql = jobStatements(s, this.channel);
     this.lsql = linkStatements(s, this.channel);
+    this.schedules = new PgSchedules((text, values) => this.query(text, values), s);
     this.csql = clusterStatements(s);
     this.listen = options.listen ?? POSTGRES_DEFAULTS.listen;
     this.onWarning = options.onWarning ?? (() => {});
@@ -456,6 +461,30 @@ export class PostgresStore extends PgCluster implements Store {
 
   protected async notifyQueue(name: string): Promise<void> {
     await this.query(`SELECT pg_notify($1, $2)`, [this.channel, name]);
+  }
+
+  scheduleUpsert(s: Schedule): Promise<void> {
+    return this.schedules.upsert(s);
+  }
+
+  scheduleGet(name: string): Promise<Schedule | null> {
+    return this.schedules.get(name);
+  }
+
+  scheduleList(p: { limit: number; after?: string }): Promise<Schedule[]> {
+    return this.schedules.list(p);
+  }
+
+  scheduleRemove(name: string): Promise<boolean> {
+    return this.schedules.remove(name);
+  }
+
+  scheduleDue(p: { now: number; limit: number }): Promise<Schedule[]> {
+    return this.schedules.due(p);
+  }
+
+  scheduleAdvance(p: ScheduleAdvanceParams): Promise<boolean> {
+    return this.schedules.advance(p);
   }
 
   leaderLock(name: string): LeaderLock {

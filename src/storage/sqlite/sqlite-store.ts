@@ -32,6 +32,8 @@ import type {
   QueueInfo,
   QueueListParams,
   QueueRegisterParams,
+  Schedule,
+  ScheduleAdvanceParams,
   Store,
   StoreCapabilities,
 } from '../../contracts/store.js';
@@ -48,6 +50,7 @@ import { mapSqliteError } from './errors.js';
 import * as SQL from './job-sql.js';
 import { cascade, insertLinked, retakeKey } from './links.js';
 import { listJobs } from './lists.js';
+import * as schedules from './schedules.js';
 import { migrate } from './migrations.js';
 import { WalSyncer } from './wal-syncer.js';
 
@@ -239,6 +242,30 @@ export class SqliteStore implements Store {
 
   async queueNames(): Promise<string[]> {
     return cluster.queueNames(this.c);
+  }
+
+  scheduleUpsert(s: Schedule): Promise<void> {
+    return schedules.scheduleUpsert(this.c, s);
+  }
+
+  async scheduleGet(name: string): Promise<Schedule | null> {
+    return schedules.scheduleGet(this.c, name);
+  }
+
+  async scheduleList(p: { limit: number; after?: string }): Promise<Schedule[]> {
+    return schedules.scheduleList(this.c, p);
+  }
+
+  scheduleRemove(name: string): Promise<boolean> {
+    return schedules.scheduleRemove(this.c, name);
+  }
+
+  async scheduleDue(p: { now: number; limit: number }): Promise<Schedule[]> {
+    return schedules.scheduleDue(this.c, p);
+  }
+
+  async scheduleAdvance(p: ScheduleAdvanceParams): Promise<boolean> {
+    return schedules.scheduleAdvance(this.c, p);
   }
 
   async nodeHeartbeat(node: NodeInfo): Promise<void> {

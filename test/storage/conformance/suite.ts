@@ -11,6 +11,7 @@ import { feedSection } from './feeds.js';
 import { jobSection } from './jobs.js';
 import { leaseSection } from './leases.js';
 import { linkSection } from './links.js';
+import { scheduleSection } from './schedules.js';
 import { listSection } from './lists.js';
 
 export interface OpenedStore {
@@ -49,6 +50,7 @@ export function runStoreConformance(factory: StoreFactory): void {
     leaseSection(ctx);
     listSection(ctx);
     linkSection(ctx);
+    scheduleSection(ctx);
     clusterSection(ctx);
     feedSection(ctx);
   });
