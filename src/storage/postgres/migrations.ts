@@ -101,6 +101,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
         job_id     uuid NOT NULL,
         PRIMARY KEY (depends_on, job_id)
       );
+      CREATE INDEX job_deps_job ON ${s}.job_deps (job_id);
       CREATE TABLE ${s}.schedules (
         name        text PRIMARY KEY,
         cron        text NOT NULL,

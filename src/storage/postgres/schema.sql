@@ -1,6 +1,13 @@
 -- jobq Postgres schema as the migrations build it (schema "jobq").
 -- Checked by test/storage/postgres-schema.test.ts; rewrite with JOBQ_UPDATE_SCHEMA_DUMP=1 npm test.
 
+CREATE TABLE jobq.job_deps (
+  depends_on uuid NOT NULL,
+  job_id uuid NOT NULL
+);
+ALTER TABLE jobq.job_deps ADD CONSTRAINT job_deps_pkey PRIMARY KEY (depends_on, job_id);
+CREATE INDEX job_deps_job ON jobq.job_deps USING btree (job_id);
+
 CREATE TABLE jobq.jobq_migrations (
   version integer NOT NULL,
   name text NOT NULL,
@@ -28,7 +35,14 @@ CREATE TABLE jobq.jobs (
   errors jsonb DEFAULT '[]'::jsonb NOT NULL,
   progress double precision,
   lease_token text,
-  lease_expires_at bigint
+  lease_expires_at bigint,
+  key text,
+  unique_key text,
+  key_until bigint,
+  depends_on jsonb,
+  on_dep_failure text,
+  pending_deps integer DEFAULT 0 NOT NULL,
+  has_dependents boolean DEFAULT false NOT NULL
 );
 ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_id_key UNIQUE (id);
 ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_pkey PRIMARY KEY (seq);
@@ -39,6 +53,8 @@ CREATE INDEX jobs_failed ON jobq.jobs USING btree (queue, finished_at, seq) WHER
 CREATE INDEX jobs_leases ON jobq.jobs USING btree (lease_expires_at, seq) WHERE (status = 'processing'::text);
 CREATE INDEX jobs_list ON jobq.jobs USING btree (queue, seq);
 CREATE INDEX jobs_scheduled ON jobq.jobs USING btree (queue, run_at, seq) WHERE (status = 'scheduled'::text);
+CREATE UNIQUE INDEX jobs_unique_key ON jobq.jobs USING btree (unique_key) WHERE (unique_key IS NOT NULL);
+CREATE INDEX jobs_waiting ON jobq.jobs USING btree (queue, seq) WHERE (status = 'waiting'::text);
 
 CREATE TABLE jobq.leaders (
   name text NOT NULL,
@@ -60,6 +76,22 @@ CREATE TABLE jobq.queues (
   created_at bigint DEFAULT 0 NOT NULL
 );
 ALTER TABLE jobq.queues ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
+
+CREATE TABLE jobq.schedules (
+  name text NOT NULL,
+  cron text NOT NULL,
+  tz text NOT NULL,
+  job jsonb NOT NULL,
+  catch_up text NOT NULL,
+  paused boolean DEFAULT false NOT NULL,
+  next_run_at bigint,
+  last_run_at bigint,
+  last_job_id uuid,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+ALTER TABLE jobq.schedules ADD CONSTRAINT schedules_pkey PRIMARY KEY (name);
+CREATE INDEX schedules_due ON jobq.schedules USING btree (next_run_at) WHERE (NOT paused);
 
 CREATE TABLE jobq.subscribers (
   node_id text NOT NULL,
