@@ -1,24 +1,56 @@
-/** `jobq enqueue` and `jobq status`: talk to a running server over HTTP. */
-import { JobqClient } from '../client/jobq-client.js';
+/**
+ * The commands that talk to a running server over HTTP: enqueue, status,
+ * jobs list|get|cancel|retry, queues list|pause|resume. Tables for people by
+ * default, the server's JSON with --json.
+ */
+import { JobqClient, type JobJson, type QueueJson } from '../client/jobq-client.js';
+import { JOB_STATUSES, type JobStatus } from '../contracts/job.js';
 import type { EnqueueInput } from '../core/enqueue-input.js';
+import { EXIT } from './exit-codes.js';
+import { jobDetail, jobTable, print, queueTable } from './format.js';
 import { SettingsError } from './settings.js';
 import { StartupError } from './startup-error.js';
 
+export interface ClientFlags {
+  url: string;
+  json?: boolean;
+}
+
+function client(flags: ClientFlags): JobqClient {
+  let url: URL;
+  try {
+    url = new URL(flags.url);
+  } catch {
+    throw new SettingsError(`invalid --url (JOBQ_URL): expected http://host:port, got "${flags.url}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SettingsError(`invalid --url (JOBQ_URL): expected http:// or https://, got "${flags.url}"`);
+  return new JobqClient({ url: flags.url });
+}
+
 /** A server that cannot be reached is one line naming the URL and the flag, like a bad setting. */
-async function reach<T>(url: string, call: () => Promise<T>): Promise<T> {
+async function reach<T>(flags: ClientFlags, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
     if (err instanceof TypeError || (err as { name?: string }).name === 'TimeoutError') {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new StartupError(`cannot reach the jobq server at ${url} (--url, JOBQ_URL): ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      const why = (err as { name?: string }).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
+      throw new StartupError(`cannot reach the jobq server at ${flags.url} (--url, JOBQ_URL): ${why}`);
     }
     throw err;
   }
 }
 
-export interface EnqueueFlags {
-  url: string;
+function intFlag(name: string, raw: string | undefined, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new SettingsError(`invalid ${name}: expected an integer${min > Number.MIN_SAFE_INTEGER ? ` from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}` : ''}, got "${raw}"`);
+  }
+  return n;
+}
+
+export interface EnqueueFlags extends ClientFlags {
   type: string;
   payload?: string;
   queue?: string;
@@ -28,14 +60,7 @@ export interface EnqueueFlags {
   timeoutMs?: string;
 }
 
-function intFlag(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n)) throw new SettingsError(`invalid ${name}: expected an integer, got "${raw}"`);
-  return n;
-}
-
-export async function enqueueCommand(flags: EnqueueFlags): Promise<void> {
+export async function enqueueCommand(flags: EnqueueFlags): Promise<number> {
   const input: EnqueueInput = { type: flags.type };
   if (flags.payload !== undefined) {
     try {
@@ -50,17 +75,105 @@ export async function enqueueCommand(flags: EnqueueFlags): Promise<void> {
     const n = intFlag(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, v);
     if (n !== undefined) (input as unknown as Record<string, number>)[k] = n;
   }
-  const job = await reach(flags.url, () => new JobqClient({ url: flags.url }).enqueue(input));
-  process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+  const c = client(flags);
+  const job = await reach(flags, () => c.enqueue(input));
+  print(!!flags.json, job, () => `enqueued ${job.id} (${job.type} on ${job.queue}, ${job.status})`);
+  return EXIT.ok;
 }
 
-export async function statusCommand(id: string, flags: { url: string; wait?: boolean; waitTimeoutMs?: string }): Promise<void> {
-  const client = new JobqClient({ url: flags.url });
-  const deadline = Date.now() + (intFlag('--wait-timeout-ms', flags.waitTimeoutMs) ?? 60_000);
-  let job = await reach(flags.url, () => client.get(id));
-  while (flags.wait && !['completed', 'failed', 'cancelled'].includes(job.status) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    job = await reach(flags.url, () => client.get(id));
+const FINAL: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+
+export interface StatusFlags extends ClientFlags {
+  wait?: boolean;
+  waitTimeoutMs?: string;
+}
+
+/**
+ * Shows a job. With --wait, polls until it is completed (exit 0), failed or
+ * cancelled (exit 1), or the wait runs out (exit 3, the job as it stands).
+ */
+export async function statusCommand(id: string, flags: StatusFlags): Promise<number> {
+  const c = client(flags);
+  const waitMs = intFlag('--wait-timeout-ms', flags.waitTimeoutMs, 1) ?? 60_000;
+  const deadline = Date.now() + waitMs;
+  let job = await reach(flags, () => c.get(id));
+  let pollMs = 50;
+  while (flags.wait && !FINAL.includes(job.status) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, deadline - Date.now()))));
+    pollMs = Math.min(pollMs * 2, 500);
+    job = await reach(flags, () => c.get(id));
   }
-  process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+  print(!!flags.json, job, () => jobDetail(job));
+  if (!flags.wait) return EXIT.ok;
+  if (job.status === 'completed') return EXIT.ok;
+  if (job.status === 'failed' || job.status === 'cancelled') {
+    if (!flags.json) process.stderr.write(`jobq: job ${job.id} ${job.status}\n`);
+    return EXIT.failed;
+  }
+  process.stderr.write(`jobq: job ${job.id} still ${job.status} after ${waitMs} ms (--wait-timeout-ms)\n`);
+  return EXIT.waitTimedOut;
+}
+
+export interface ListFlags extends ClientFlags {
+  queue?: string;
+  status?: string;
+  limit?: string;
+  cursor?: string;
+}
+
+export async function jobsListCommand(flags: ListFlags): Promise<number> {
+  const c = client(flags);
+  if (flags.status !== undefined && !(JOB_STATUSES as readonly string[]).includes(flags.status)) {
+    throw new SettingsError(`invalid --status: expected one of ${JOB_STATUSES.join(', ')}, got "${flags.status}"`);
+  }
+  const limit = intFlag('--limit', flags.limit, 1, 500);
+  const page = await reach(flags, () =>
+    c.list({
+      ...(flags.queue !== undefined && { queue: flags.queue }),
+      ...(flags.status !== undefined && { status: flags.status as JobStatus }),
+      ...(limit !== undefined && { limit }),
+      ...(flags.cursor !== undefined && { cursor: flags.cursor }),
+    }),
+  );
+  print(!!flags.json, page, () => {
+    const lines = [page.jobs.length === 0 ? 'no jobs' : jobTable(page.jobs)];
+    if (page.nextCursor) lines.push(`more: jobq jobs list --cursor ${page.nextCursor}${flags.queue ? ` --queue ${flags.queue}` : ''}${flags.status ? ` --status ${flags.status}` : ''}`);
+    return lines.join('\n');
+  });
+  return EXIT.ok;
+}
+
+export async function jobsGetCommand(id: string, flags: ClientFlags): Promise<number> {
+  const c = client(flags);
+  const job = await reach(flags, () => c.get(id));
+  print(!!flags.json, job, () => jobDetail(job));
+  return EXIT.ok;
+}
+
+export async function jobsActionCommand(action: 'cancel' | 'retry', id: string, flags: ClientFlags): Promise<number> {
+  const c = client(flags);
+  const job: JobJson = await reach(flags, () => (action === 'cancel' ? c.cancel(id) : c.retry(id)));
+  print(!!flags.json, job, () => `${action === 'cancel' ? 'cancelled' : 'retried'} ${job.id} (now ${job.status})`);
+  return EXIT.ok;
+}
+
+export async function queuesListCommand(flags: ClientFlags): Promise<number> {
+  const c = client(flags);
+  const queues: QueueJson[] = [];
+  // Every page: a person wants all queues, and there are at most maxQueues.
+  let cursor: string | undefined;
+  do {
+    const page = await reach(flags, () => c.queues({ limit: 500, ...(cursor !== undefined && { cursor }) }));
+    queues.push(...page.queues);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  print(!!flags.json, { queues }, () => (queues.length === 0 ? 'no queues' : queueTable(queues)));
+  return EXIT.ok;
+}
+
+export async function queuesActionCommand(action: 'pause' | 'resume', name: string, flags: ClientFlags): Promise<number> {
+  const c = client(flags);
+  const out = await reach(flags, () => (action === 'pause' ? c.pause(name) : c.resume(name)));
+  print(!!flags.json, out, () => `${action === 'pause' ? 'paused' : 'resumed'} queue ${out.name}`);
+  return EXIT.ok;
 }

@@ -13,6 +13,6 @@ export function parseDuration(raw: string): number | null | undefined {
 
 export function formatDuration(msValue: number | null): string {
   if (msValue === null) return 'forever';
-  for (const unit of ['w', 'd', 'h', 'm', 's'] as const) if (msValue % UNITS[unit]! === 0) return `${msValue / UNITS[unit]!}${unit}`;
-  return String(msValue);
+  for (const unit of ['d', 'h', 'm', 's'] as const) if (msValue % UNITS[unit]! === 0) return `${msValue / UNITS[unit]!}${unit}`;
+  return `${msValue}ms`;
 }

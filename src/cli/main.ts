@@ -1,13 +1,25 @@
 #!/usr/bin/env node
 /**
  * The `jobq` command. The only place that reads argv and env. Every way a
- * command can fail to start (a bad setting, a port in use, a store that
- * cannot open, a server that cannot be reached) is one line on stderr and
- * exit code 2, never a stack trace.
+ * command can fail to start (an unknown flag, a bad setting, a port in use,
+ * a store that cannot open, a server that cannot be reached) is one line on
+ * stderr and exit code 2, never a stack trace. Exit codes: exit-codes.ts.
  */
-import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
 import { JobqError } from '../contracts/errors.js';
-import { enqueueCommand, statusCommand } from './client-commands.js';
+import {
+  enqueueCommand,
+  jobsActionCommand,
+  jobsGetCommand,
+  jobsListCommand,
+  queuesActionCommand,
+  queuesListCommand,
+  statusCommand,
+  type ClientFlags,
+} from './client-commands.js';
+import { EXIT } from './exit-codes.js';
+import { pruneCommand } from './prune-command.js';
 import { migrateCommand, runServer } from './run-server.js';
 import { parseSettings, SETTINGS, SettingsError, SWITCHES, type Scope } from './settings.js';
 import { StartupError } from './startup-error.js';
@@ -17,12 +29,15 @@ const DEFAULT_URL = 'http://127.0.0.1:8080';
 // A reader that went away (EPIPE on a closed pipe) must not crash a server that is draining.
 for (const out of [process.stdout, process.stderr]) out.on('error', () => {});
 
+/** package.json sits three levels above dist/src/cli/main.js, in the repository and in an installed package alike. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 /** Adds the settings of the given scopes, so each command's --help lists only what it uses. */
 function withSettings(cmd: Command, scopes: readonly Scope[]): Command {
-  for (const [key, s] of Object.entries(SWITCHES)) {
-    if (scopes.includes(s.scope)) cmd.option(s.flag, s.help);
-    void key;
-  }
+  for (const s of Object.values(SWITCHES)) if (scopes.includes(s.scope)) cmd.option(s.flag, s.help);
   for (const [key, s] of Object.entries(SETTINGS)) {
     if (!scopes.includes(s.scope)) continue;
     const opt = new Option(s.flag, `${s.help}${s.default !== undefined ? ` (default: ${s.default})` : ''}`).env(s.env);
@@ -32,68 +47,131 @@ function withSettings(cmd: Command, scopes: readonly Scope[]): Command {
   return cmd;
 }
 
+/** --url and --json, shared by every command that talks to a server. */
+function asClient(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--url <url>', 'server URL').env('JOBQ_URL').default(DEFAULT_URL))
+    .option('--json', 'print the JSON the server answered (for scripts) instead of a table');
+}
+
 /** One line, no stack: exit 2 for anything that kept the command from starting, 1 for an error answer. */
 export function fail(err: unknown): never {
   if (err instanceof SettingsError || err instanceof StartupError) {
     process.stderr.write(`jobq: ${err.message}\n`);
-    process.exit(2);
+    process.exit(EXIT.usage);
   }
   if (err instanceof JobqError) {
     process.stderr.write(`jobq: ${err.code}: ${err.message}\n`);
-    process.exit(err.code === 'store_unavailable' || err.code === 'invalid_option' ? 2 : 1);
+    process.exit(err.code === 'store_unavailable' || err.code === 'invalid_option' ? EXIT.usage : EXIT.failed);
   }
   const e = err as { message?: string; code?: string } | null;
   process.stderr.write(`jobq: ${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(err)}\n`);
-  process.exit(1);
+  process.exit(EXIT.failed);
 }
 
-const program = new Command('jobq').description('A durable, fast job queue.').showHelpAfterError();
+/** Runs a command's body; its result is the exit code. Server commands keep running: they return nothing. */
+function run<A extends unknown[]>(body: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    const code = await body(...args).catch(fail);
+    if (typeof code === 'number') process.exitCode = code;
+  };
+}
 
-withSettings(program.command('serve').description('run the HTTP API and the workers'), ['http', 'workers', 'store']).action(async (opts: Record<string, string | boolean>) => {
-  await Promise.resolve()
-    .then(() => runServer(parseSettings(opts), 'serve'))
-    .catch(fail);
-});
+/** Anything that stops serve, worker, migrate or prune before they are up is a start-up failure (exit 2). */
+function starting<T>(p: Promise<T>): Promise<T> {
+  return p.catch((err: unknown) => {
+    if (err instanceof SettingsError || err instanceof StartupError || err instanceof JobqError) throw err;
+    throw new StartupError(`could not start: ${(err as Error | null)?.message ?? String(err)}`);
+  });
+}
 
-withSettings(program.command('worker').description('run workers only (share a store with a serve process)'), ['workers', 'store']).action(
-  async (opts: Record<string, string | boolean>) => {
-    await Promise.resolve()
-      .then(() => runServer(parseSettings(opts), 'worker'))
-      .catch(fail);
-  },
+type Opts = Record<string, string | boolean>;
+
+const program = new Command('jobq')
+  .description('A durable, fast job queue: an HTTP API and workers over SQLite, Postgres or memory.')
+  .version(version(), '-v, --version', 'print the version')
+  .helpOption('-h, --help', 'show help for a command')
+  // Errors from commander itself (an unknown flag, a missing argument) become our one line and exit 2.
+  .exitOverride()
+  .configureOutput({ outputError: () => {} });
+
+withSettings(program.command('serve').description('run the HTTP API and the workers'), ['http', 'workers', 'store', 'retention']).action(
+  run((opts: Opts) => starting(Promise.resolve().then(() => runServer(parseSettings(opts), 'serve')))),
+);
+
+withSettings(program.command('worker').description('run workers only (share a store with a serve process)'), ['workers', 'store', 'retention']).action(
+  run((opts: Opts) => starting(Promise.resolve().then(() => runServer(parseSettings(opts), 'worker')))),
 );
 
 withSettings(program.command('migrate').description("apply the store's migrations and exit (serve and worker also apply them at start)"), ['store']).action(
-  async (opts: Record<string, string | boolean>) => {
-    await Promise.resolve()
-      .then(() => migrateCommand(parseSettings(opts)))
-      .catch(fail);
-  },
+  run((opts: Opts) => starting(Promise.resolve().then(() => migrateCommand(parseSettings(opts)))).then(() => EXIT.ok)),
 );
 
-program
-  .command('enqueue')
-  .description('enqueue a job on a running server')
-  .requiredOption('--type <type>', 'handler name')
-  .option('--payload <json>', 'payload as JSON')
-  .option('--queue <name>', 'queue (default: default)')
-  .option('--priority <n>', 'higher runs first')
-  .option('--max-attempts <n>', 'attempts before failed')
-  .option('--delay-ms <ms>', 'run no earlier than this from now')
-  .option('--timeout-ms <ms>', 'per-attempt time limit')
-  .addOption(new Option('--url <url>', 'server URL').env('JOBQ_URL').default(DEFAULT_URL))
-  .action(async (opts) => {
-    await enqueueCommand(opts).catch(fail);
-  });
+withSettings(
+  program
+    .command('prune')
+    .description('delete finished jobs past their retention now (the leader also does it every minute), straight from the store')
+    .option('--json', 'print {"deleted": n, "byStatus": {…}}'),
+  ['store', 'retention'],
+).action(run((opts: Opts) => starting(Promise.resolve().then(() => pruneCommand(parseSettings(opts), { json: opts.json === true })))));
 
-program
-  .command('status <id>')
-  .description('show a job')
-  .option('--wait', 'wait until the job is completed, failed or cancelled')
-  .option('--wait-timeout-ms <ms>', 'give up waiting after this', '60000')
-  .addOption(new Option('--url <url>', 'server URL').env('JOBQ_URL').default(DEFAULT_URL))
-  .action(async (id: string, opts) => {
-    await statusCommand(id, opts).catch(fail);
-  });
+asClient(
+  program
+    .command('enqueue')
+    .description('enqueue a job on a running server')
+    .requiredOption('--type <type>', 'handler name')
+    .option('--payload <json>', 'payload as JSON')
+    .option('--queue <name>', 'queue (default: default)')
+    .option('--priority <n>', 'higher runs first')
+    .option('--max-attempts <n>', 'attempts before failed')
+    .option('--delay-ms <ms>', 'run no earlier than this from now')
+    .option('--timeout-ms <ms>', 'per-attempt time limit'),
+).action(run(enqueueCommand));
 
-await program.parseAsync(process.argv);
+asClient(
+  program
+    .command('status <id>')
+    .description('show a job; with --wait, exit 0 once it completed, 1 if it failed or was cancelled, 3 if the wait ran out')
+    .option('--wait', 'wait until the job is completed, failed or cancelled')
+    .option('--wait-timeout-ms <ms>', 'give up waiting after this', '60000'),
+).action(run(statusCommand));
+
+const jobs = program.command('jobs').description('list, show, cancel and retry jobs on a running server');
+asClient(
+  jobs
+    .command('list')
+    .description('a page of jobs (creation order, or the order of a status filter)')
+    .option('--queue <name>', 'only this queue')
+    .option('--status <status>', 'only this status')
+    .option('--limit <n>', 'page size, 1..500 (default: 50)')
+    .option('--cursor <cursor>', 'the next page: the cursor the previous page printed'),
+).action(run(jobsListCommand));
+asClient(jobs.command('get <id>').description('show a job')).action(run(jobsGetCommand));
+for (const action of ['cancel', 'retry'] as const) {
+  asClient(jobs.command(`${action} <id>`).description(action === 'cancel' ? 'cancel a scheduled, pending or processing job' : 'put a failed or cancelled job back in line')).action(
+    run((id: string, flags: ClientFlags) => jobsActionCommand(action, id, flags)),
+  );
+}
+
+const queues = program.command('queues').description('list, pause and resume queues on a running server');
+asClient(queues.command('list').description('every queue with its paused flag and job counts per status')).action(run(queuesListCommand));
+for (const action of ['pause', 'resume'] as const) {
+  asClient(queues.command(`${action} <name>`).description(action === 'pause' ? 'stop claiming jobs of a queue (cluster-wide)' : 'resume claiming jobs of a queue')).action(
+    run((name: string, flags: ClientFlags) => queuesActionCommand(action, name, flags)),
+  );
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof CommanderError)) fail(err);
+  // --help and --version end here with 0; `jobq` or `jobq jobs` alone printed their help on stderr.
+  if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
+  if (err.code === 'commander.help' || err.code === 'commander.executeSubCommandAsync') process.exit(EXIT.usage);
+  const command = process.argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2);
+  const known = program.commands.find((c) => c.name() === command[0]);
+  const sub = known?.commands.find((c) => c.name() === command[1]);
+  const where = known ? `jobq ${known.name()}${sub ? ` ${sub.name()}` : ''} --help` : 'jobq --help';
+  process.stderr.write(`jobq: ${err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see ${where})\n`);
+  process.exit(EXIT.usage);
+}

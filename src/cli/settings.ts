@@ -43,8 +43,12 @@ export interface ServerSettings {
   logLevel: string;
 }
 
-/** Which commands a setting belongs to: the HTTP server, the workers (serve and worker), or any command that opens the store. */
-export type Scope = 'http' | 'workers' | 'store';
+/**
+ * Which commands a setting belongs to: the HTTP server (serve), the workers
+ * (serve and worker), the store (every command that opens it), or the
+ * retention of finished jobs (serve, worker and prune).
+ */
+export type Scope = 'http' | 'workers' | 'store' | 'retention';
 
 interface Setting {
   flag: string;
@@ -128,21 +132,21 @@ export const SETTINGS = {
     env: 'JOBQ_RETAIN_COMPLETED',
     default: formatDuration(DEFAULTS.retention.completed),
     help: 'how long completed jobs are kept (e.g. 12h, 7d; forever)',
-    scope: 'workers',
+    scope: 'retention',
   },
   retainFailed: {
     flag: '--retain-failed <duration>',
     env: 'JOBQ_RETAIN_FAILED',
     default: formatDuration(DEFAULTS.retention.failed),
     help: 'how long failed jobs are kept',
-    scope: 'workers',
+    scope: 'retention',
   },
   retainCancelled: {
     flag: '--retain-cancelled <duration>',
     env: 'JOBQ_RETAIN_CANCELLED',
     default: formatDuration(DEFAULTS.retention.cancelled),
     help: 'how long cancelled jobs are kept',
-    scope: 'workers',
+    scope: 'retention',
   },
   logLevel: { flag: '--log-level <level>', env: 'JOBQ_LOG_LEVEL', default: 'info', help: 'fatal | error | warn | info | debug | trace | silent', scope: 'store' },
 } as const satisfies Record<Key, Setting>;

@@ -12,10 +12,10 @@ it('jobq enqueue and jobq status --wait drive a running server', async () => {
   const dir = tempDir();
   const srv = await spawnServer(['--sqlite-path', dir.file('jobs.db')]);
   try {
-    const enq = await run(process.execPath, [CLI, 'enqueue', '--url', srv.url, '--type', 'demo', '--payload', '{"ms":20}', '--priority', '2']);
+    const enq = await run(process.execPath, [CLI, 'enqueue', '--url', srv.url, '--type', 'demo', '--payload', '{"ms":20}', '--priority', '2', '--json']);
     const job = JSON.parse(enq.stdout) as { id: string; status: string; priority: number };
     assert.equal(job.priority, 2);
-    const st = await run(process.execPath, [CLI, 'status', job.id, '--url', srv.url, '--wait']);
+    const st = await run(process.execPath, [CLI, 'status', job.id, '--url', srv.url, '--wait', '--json']);
     const done = JSON.parse(st.stdout) as { status: string; result: unknown };
     assert.equal(done.status, 'completed');
     assert.deepEqual(done.result, { sleptMs: 20 });
