@@ -91,7 +91,7 @@ async function run(s: LibraryScenario): Promise<Record<string, number>> {
     await handledAll;
     await jobq.stop(); // returns once every completion is committed
     const ms = performance.now() - t0;
-    const completed = (await jobq.queues()).queues.find((q) => q.name === 'default')?.counts.completed ?? 0;
+    const completed = (await jobq.queues.list()).queues.find((q) => q.name === 'default')?.counts.completed ?? 0;
     await jobq.close();
     if (completed !== s.n) throw new Error(`drain finished with ${completed} of ${s.n} completed`);
     return { jobsPerSec: (s.n / ms) * 1000, elapsedMs: ms, peakRssMB: peakRssMB() };

@@ -55,6 +55,28 @@ export class PermanentJobError extends Error {
   }
 }
 
+/**
+ * Thrown by a handler when the remote side is throttling: the job goes back
+ * in line without spending an attempt, and its rate key (or, with
+ * `scope: 'queue'` or no key, the whole queue) starts nothing for
+ * `retryAfterMs`.
+ */
+export class RateLimitedError extends Error {
+  readonly rateLimited = true;
+  readonly retryAfterMs: number;
+  readonly scope: 'key' | 'queue';
+  constructor(options: { retryAfterMs: number; scope?: 'key' | 'queue'; message?: string }) {
+    super(options.message ?? `rate limited; retry after ${options.retryAfterMs} ms`);
+    this.name = 'RateLimitedError';
+    this.retryAfterMs = Math.max(0, Math.floor(options.retryAfterMs));
+    this.scope = options.scope ?? 'key';
+  }
+}
+
+export function isRateLimited(err: unknown): err is RateLimitedError {
+  return typeof err === 'object' && err !== null && (err as { rateLimited?: unknown }).rateLimited === true && typeof (err as { retryAfterMs?: unknown }).retryAfterMs === 'number';
+}
+
 export function isPermanent(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { permanent?: unknown }).permanent === true;
 }

@@ -17,6 +17,7 @@ export const JOB_EVENT_KINDS = [
   'released', // given back unstarted on graceful shutdown or a lost claim reply; no attempt spent
   'retried', // a failed or cancelled job put back in line by hand
   'ready', // a waiting job whose dependencies all completed: now pending or scheduled
+  'throttled', // the handler said the remote side throttles: back in line, attempt not spent
 ] as const;
 export type JobEventKind = (typeof JOB_EVENT_KINDS)[number];
 

@@ -37,6 +37,9 @@ export interface NewJobRecord {
   /** Ids of jobs that must complete first: already stored, or earlier in the same batch. */
   dependsOn: readonly string[] | null;
   onDependencyFailure: DependencyPolicy;
+  concurrencyKey: string | null;
+  /** The rate key (already defaulted to the concurrency key by the core). */
+  rateKey: string | null;
 }
 
 /** What an insert did beyond the plain case (both lists empty for keyless, independent jobs). */
@@ -87,7 +90,44 @@ export interface JobExtendLeasesParams {
 export type JobOutcome =
   | { kind: 'completed'; resultJson: string | null }
   | { kind: 'retry'; status: 'pending' | 'scheduled'; runAt: number; error: JobError }
-  | { kind: 'failed'; error: JobError };
+  | { kind: 'failed'; error: JobError }
+  /**
+   * The remote side throttled: back in line at runAt with the attempt given
+   * back, and nothing of `holdKey` (the job's rate key; null: the whole
+   * queue) starts before then.
+   */
+  | { kind: 'throttled'; status: 'pending' | 'scheduled'; runAt: number; holdKey: string | null };
+
+/**
+ * A claim's jobs. When flow control held jobs back: `limited` is true (a
+ * freed slot may let more start: claim again then), and `wakeAt`, when a
+ * rate limit or a hold decides it, says when the next job may start.
+ */
+export type ClaimedJobs = LeasedJob[] & { wakeAt?: number; limited?: boolean };
+
+/** Whether any flow control applies (else claims take the plain path). */
+export function hasLimits(s: QueueSettings | null | undefined): s is QueueSettings {
+  return !!s && (s.concurrency !== null || s.perKeyConcurrency !== null || s.rateLimit !== null || s.perKeyRateLimit !== null);
+}
+
+/** Cluster-wide flow control of a queue (stored with it, so every node obeys the same limits). Null: no limit. */
+export interface QueueSettings {
+  /** At most this many jobs of the queue processing at once, across all nodes. */
+  concurrency: number | null;
+  /** At most this many jobs of one concurrencyKey processing at once. */
+  perKeyConcurrency: number | null;
+  /** At most `max` job starts in any window of `intervalMs`, for the queue. */
+  rateLimit: RateLimit | null;
+  /** The same per rateKey. */
+  perKeyRateLimit: RateLimit | null;
+}
+
+export interface RateLimit {
+  max: number;
+  intervalMs: number;
+}
+
+export const NO_LIMITS: Readonly<QueueSettings> = Object.freeze({ concurrency: null, perKeyConcurrency: null, rateLimit: null, perKeyRateLimit: null });
 
 export interface JobFinish extends LeaseRef {
   outcome: JobOutcome;
@@ -199,6 +239,7 @@ export type StatusCounts = Record<JobStatus, number>;
 export interface QueueInfo {
   name: string;
   paused: boolean;
+  settings: QueueSettings;
   counts: StatusCounts;
   /** Pending jobs per type: the core subtracts the types some live node handles. */
   pendingByType: Record<string, number>;
@@ -301,8 +342,13 @@ export interface Store {
    * Reports records deduplicated by their key, and those that start waiting (or failed/cancelled by a dependency).
    */
   jobInsertMany(params: JobInsertManyParams): Promise<InsertResult>;
-  /** Atomically moves up to `limit` ready jobs to processing under a lease, due scheduled jobs included. */
-  jobClaim(params: JobClaimParams): Promise<LeasedJob[]>;
+  /**
+   * Atomically moves up to `limit` ready jobs to processing under a lease,
+   * due scheduled jobs included, within the queue's flow-control settings
+   * (read in the same transaction): keyed jobs are taken round robin across
+   * keys.
+   */
+  jobClaim(params: JobClaimParams): Promise<ClaimedJobs>;
   /** Returns the ids whose lease was extended; the rest were lost. */
   jobExtendLeases(params: JobExtendLeasesParams): Promise<string[]>;
   /** Returns the jobs that were finished; the rest had lost their lease. */
@@ -337,6 +383,10 @@ export interface Store {
   /** Records queues (idempotent), refusing to go beyond `maxQueues`. */
   queueRegister(params: QueueRegisterParams): Promise<void>;
   queueSetPaused(params: { name: string; paused: boolean; maxQueues: number; now: number }): Promise<void>;
+  /** Replaces the queue's flow-control settings (registering it if new). */
+  queueConfigure(params: { name: string; settings: QueueSettings; maxQueues: number; now: number }): Promise<void>;
+  /** The queue's flow-control settings; null for a queue that does not exist. */
+  queueSettings(name: string): Promise<QueueSettings | null>;
   /** Queues by name, a page at a time, with their counts. */
   queueList(params: QueueListParams): Promise<QueueInfo[]>;
   /** Names of every registered queue (bounded by maxQueues), for maintenance. */

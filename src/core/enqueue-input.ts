@@ -45,6 +45,10 @@ export interface EnqueueInput<Payload = unknown> {
   dependsOn?: readonly (string | number)[];
   /** When a dependency fails for good or is cancelled: fail this job too, cancel it, or ignore it. @defaultValue 'fail' */
   onDependencyFailure?: DependencyPolicy;
+  /** Flow control (e.g. a tenant or account id): the queue's perKeyConcurrency applies per key, and keys are served in turn. */
+  concurrencyKey?: string;
+  /** Flow control: the key the queue's perKeyRateLimit counts by. @defaultValue concurrencyKey */
+  rateKey?: string;
 }
 
 /** Most dependencies one job may have. */
@@ -112,6 +116,8 @@ export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: 
   const uniqueForMs = input.uniqueForMs === undefined ? null : checkInt('uniqueForMs', input.uniqueForMs, 1, MAX_DELAY_MS, index);
   const onConflict = input.onConflict ?? 'ignore';
   if (onConflict !== 'ignore' && onConflict !== 'replace') throw bad('onConflict', "must be 'ignore' or 'replace'", index);
+  const concurrencyKey = optionalKey('concurrencyKey', input.concurrencyKey, index);
+  const rateKey = optionalKey('rateKey', input.rateKey, index) ?? concurrencyKey;
   const policy = input.onDependencyFailure ?? 'fail';
   if (!DEPENDENCY_POLICIES.includes(policy)) throw bad('onDependencyFailure', `must be one of ${DEPENDENCY_POLICIES.join(', ')}`, index);
   return {
@@ -130,7 +136,17 @@ export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: 
     onConflict,
     dependsOn: null,
     onDependencyFailure: policy,
+    concurrencyKey,
+    rateKey,
   };
+}
+
+function optionalKey(field: string, value: unknown, index?: number): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH || value.includes('\u0000')) {
+    throw bad(field, `must be a string of 1 to ${MAX_KEY_LENGTH} characters`, index);
+  }
+  return value;
 }
 
 /**

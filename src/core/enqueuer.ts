@@ -156,6 +156,8 @@ export function recordToJob<P>(r: NewJobRecord, payload: P | undefined): Enqueue
     leaseExpiresAt: null,
     key: r.key,
     dependsOn: r.dependsOn ? [...r.dependsOn] : [],
+    concurrencyKey: r.concurrencyKey,
+    rateKey: r.rateKey,
     deduplicated: false,
     replaced: false,
   };

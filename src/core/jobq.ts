@@ -9,17 +9,16 @@ import { JobqError } from '../contracts/errors.js';
 import type { Job, JobStatus, LeasedJob, LeaseRef } from '../contracts/job.js';
 import type { DependentChange, JobListPage, JobRef, ListInclude, Store } from '../contracts/store.js';
 import { systemClock, type Clock } from './clock.js';
-import type { EnqueueInput } from './enqueue-input.js';
+import { toNewJobRecord, type EnqueueInput } from './enqueue-input.js';
 import { Enqueuer, outcomesOf, type EnqueuedJob, type Ready } from './enqueuer.js';
 import { EventBus } from './events/event-bus.js';
 import type { Handler } from './handler.js';
 import { dependentEvents, event, LeaseApi, type ClaimRequest, type FailOptions } from './leases/lease-api.js';
-import { toNewJobRecord } from './enqueue-input.js';
 import { flattenFlow, type FlowInput, type FlowNode } from './flow.js';
 import { ScheduleApi, type ScheduleInput } from './schedules/schedule-api.js';
 import { applyOperation } from './operations.js';
+import { QueueApi } from './queue-api.js';
 import { resolveOptions, type JobqOptions, type ResolvedOptions } from './options.js';
-import { listQueues, type QueuePage } from './queue-view.js';
 import { retryDelayMs } from './retry-policy.js';
 import type { Leadership } from './services/leadership.js';
 import { maintenance } from './services/maintenance.js';
@@ -51,6 +50,8 @@ export class Jobq {
   readonly health: StoreHealth;
   /** Cron schedules: upsert, get, list, remove, setPaused. The leader enqueues their slots. */
   readonly schedules: ScheduleApi;
+  /** Queues: list, settings, configure (cluster-wide flow control), pause, resume. */
+  readonly queues: QueueApi;
   private readonly declaredSchedules: readonly ScheduleInput[];
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -131,6 +132,15 @@ export class Jobq {
     this.schedules = new ScheduleApi(store, clock, (job) => void toNewJobRecord({ ...job }, o, clock.now()));
     this.declaredSchedules = options.schedules ?? [];
     ({ health: this.health, registry: this.registry, leadership: this.leadership, services: this.services } = m);
+    this.queues = new QueueApi({
+      store,
+      registry: this.registry,
+      clock,
+      maxQueues: o.limits.maxQueues,
+      maxPageSize: o.limits.maxPageSize,
+      wake: (queues) => this.pool?.notify(queues),
+      observe: (p) => this.observe(p),
+    });
     this.enqueuer = new Enqueuer({
       store,
       clock,
@@ -238,20 +248,6 @@ export class Jobq {
   /** The jobs `id` depends on (its handler reads their results through ctx.dependencies()). */
   dependencies(id: string): Promise<Job[]> {
     return this.observe(this.store.jobDependencies(id));
-  }
-
-  /** Queues by name, a page at a time, with counts per status and how many pending jobs no live node handles. */
-  async queues(params: { limit?: number; cursor?: string } = {}): Promise<QueuePage> {
-    return this.observe(listQueues(this.store, this.registry, params, this.options.limits.maxPageSize));
-  }
-
-  async pause(queue: string): Promise<void> {
-    await this.observe(this.store.queueSetPaused({ name: queue, paused: true, maxQueues: this.options.limits.maxQueues, now: this.clock.now() }));
-  }
-
-  async resume(queue: string): Promise<void> {
-    await this.observe(this.store.queueSetPaused({ name: queue, paused: false, maxQueues: this.options.limits.maxQueues, now: this.clock.now() }));
-    this.pool?.notify([queue]);
   }
 
   /** Leases up to `max` ready jobs (the same call the worker pool makes). */
@@ -364,3 +360,4 @@ export class Jobq {
     if (this.closing) throw new JobqError('shutting_down', 'jobq is shutting down');
   }
 }
+

@@ -3,9 +3,10 @@
  * an expired lease or a lost claim turns a job into. Stores only apply these
  * outcomes under their fence; they never choose a status or a run time.
  */
-import { isPermanent } from '../contracts/errors.js';
+import { isPermanent, isRateLimited } from '../contracts/errors.js';
 import type { JobError, LeasedJob } from '../contracts/job.js';
 import type { ExpiredLease, JobOutcome } from '../contracts/store.js';
+import { MAX_DELAY_MS } from './enqueue-input.js';
 import { storableText } from './storable-text.js';
 
 const MAX_MESSAGE_CHARS = 8 * 1024;
@@ -55,7 +56,12 @@ export function successOutcome(result: unknown, job: LeasedJob, now: number, max
   return { kind: 'completed', resultJson };
 }
 
-export function failureOutcome(err: unknown, job: Pick<LeasedJob, 'attempts' | 'maxAttempts'>, now: number, delay: RetryDelay): JobOutcome {
+export function failureOutcome(err: unknown, job: Pick<LeasedJob, 'attempts' | 'maxAttempts' | 'rateKey'>, now: number, delay: RetryDelay): JobOutcome {
+  if (isRateLimited(err)) {
+    // Not a failure of the job: the attempt is given back, and its key (or the queue) waits.
+    const runAt = now + (Number.isFinite(err.retryAfterMs) ? Math.min(err.retryAfterMs, MAX_DELAY_MS) : MAX_DELAY_MS);
+    return { kind: 'throttled', status: runAt <= now ? 'pending' : 'scheduled', runAt, holdKey: err.scope === 'queue' ? null : job.rateKey };
+  }
   const error = toJobError(err, job.attempts, now);
   if (isPermanent(err) || job.attempts >= job.maxAttempts) return { kind: 'failed', error };
   return retryAt(now + delay(job.attempts), error, now);

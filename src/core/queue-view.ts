@@ -4,12 +4,14 @@
  * wait until one comes). Queues are listed by name, a page at a time.
  */
 import { JobqError } from '../contracts/errors.js';
-import type { StatusCounts, Store } from '../contracts/store.js';
+import type { QueueSettings, StatusCounts, Store } from '../contracts/store.js';
 import type { NodeRegistry } from './services/node-registry.js';
 
 export interface QueueView {
   name: string;
   paused: boolean;
+  /** Cluster-wide flow control (null: no limit). */
+  settings: QueueSettings;
   counts: StatusCounts;
   /** Pending jobs of types no live node working this queue handles. */
   unhandled: number;
@@ -48,7 +50,7 @@ export async function listQueues(store: Store, registry: NodeRegistry, params: {
       unhandledTypes[type] = n;
       unhandled += n;
     }
-    return { name: q.name, paused: q.paused, counts: q.counts, unhandled, unhandledTypes };
+    return { name: q.name, paused: q.paused, settings: q.settings, counts: q.counts, unhandled, unhandledTypes };
   });
   const last = page[page.length - 1];
   return { queues, nextCursor: infos.length > limit && last ? Buffer.from(`q:${last.name}`, 'utf8').toString('base64url') : null };

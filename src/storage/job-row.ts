@@ -30,11 +30,13 @@ export interface JobRow {
   key: string | null;
   /** JSON array of ids, or null. */
   depends_on: string | null;
+  concurrency_key: string | null;
+  rate_key: string | null;
 }
 
 /** Every column but the two that may be large; listings add them only when asked. */
 export const LIGHT_COLUMNS =
-  'seq, id, queue, type, status, priority, attempts, max_attempts, timeout_ms, run_at, created_at, started_at, finished_at, updated_at, errors, progress, lease_expires_at, key, depends_on';
+  'seq, id, queue, type, status, priority, attempts, max_attempts, timeout_ms, run_at, created_at, started_at, finished_at, updated_at, errors, progress, lease_expires_at, key, depends_on, concurrency_key, rate_key';
 
 export function listColumns(include: ListInclude): string {
   return `${LIGHT_COLUMNS}${include.payload ? ', payload' : ''}${include.result ? ', result' : ''}`;
@@ -63,6 +65,8 @@ function baseJob(row: Omit<JobRow, 'payload' | 'result'>): ListedJob {
     leaseExpiresAt: row.lease_expires_at,
     key: row.key ?? null,
     dependsOn: row.depends_on ? (JSON.parse(row.depends_on) as string[]) : [],
+    concurrencyKey: row.concurrency_key ?? null,
+    rateKey: row.rate_key ?? null,
   };
 }
 

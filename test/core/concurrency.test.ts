@@ -25,7 +25,7 @@ describe('concurrency', () => {
       const jobs = await nodes[i % 2]!.enqueueMany(Array.from({ length: 100 }, (_, k) => ({ type: 'work', payload: { i, k } })));
       ids.push(...jobs.map((j) => j.id));
     }
-    await waitFor(async () => (await nodes[0]!.queues()).queues[0]?.counts.completed === 2000, { what: '2,000 completed', timeoutMs: 30_000 });
+    await waitFor(async () => (await nodes[0]!.queues.list()).queues[0]?.counts.completed === 2000, { what: '2,000 completed', timeoutMs: 30_000 });
     for (const n of nodes) await n.close();
     assert.equal(runs.size, 2000);
     const twice = [...runs.values()].filter((n) => n > 1).length;

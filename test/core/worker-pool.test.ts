@@ -103,7 +103,7 @@ describe('worker pool', () => {
     const stored = await jobq.get(orphan.id);
     assert.equal(stored?.status, 'pending', 'no node here can run it: it waits, untouched');
     assert.equal(stored?.attempts, 0);
-    const [q] = (await jobq.queues()).queues;
+    const [q] = (await jobq.queues.list()).queues;
     assert.equal(q?.unhandled, 1);
     assert.deepEqual(q?.unhandledTypes, { nobody: 1 });
     await jobq.close();
@@ -226,7 +226,7 @@ describe('worker pool', () => {
       await clock.advance(0);
     }
     assert.equal(peak, 3);
-    assert.equal((await jobq.queues()).queues[0]?.counts.completed, 9);
+    assert.equal((await jobq.queues.list()).queues[0]?.counts.completed, 9);
     await jobq.close();
   });
 
@@ -250,11 +250,11 @@ describe('worker pool', () => {
     let runs = 0;
     jobq.register('t', () => void runs++);
     jobq.startWorkers();
-    await jobq.pause('default');
+    await jobq.queues.pause('default');
     await jobq.enqueue({ type: 't' });
     await clock.advance(1000);
     assert.equal(runs, 0);
-    await jobq.resume('default');
+    await jobq.queues.resume('default');
     await clock.advance(0);
     assert.equal(runs, 1);
     await jobq.close();

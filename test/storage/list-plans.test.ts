@@ -25,6 +25,9 @@ const FILTERS: { queue?: string; status?: JobStatus }[] = [{}, { queue: 'a' }, .
 async function fill(store: Store, n: number): Promise<void> {
   for (const queue of ['a', 'b']) {
     for (let i = 0; i < n; i += 1000) await store.jobInsertMany({ jobs: newRecords(T0, Math.min(1000, n - i), { queue }) });
+    const [dep] = newRecords(T0, 1, { queue, delayMs: 60_000 });
+    // Waiting jobs: three that depend on a job not yet run.
+    await store.jobInsertMany({ jobs: [dep!, ...newRecords(T0, 3, { queue }).map((r) => ({ ...r, dependsOn: [dep!.id] }))] });
     await store.jobInsertMany({ jobs: newRecords(T0, 3, { queue, delayMs: 1000 }) });
     const claimed = await store.jobClaim({ queue, types: null, limit: 9, now: T0, leaseMs: 60_000, leaseToken: `t-${queue}` });
     await store.jobFinishMany({

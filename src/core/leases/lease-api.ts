@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { JobqError } from '../../contracts/errors.js';
+import { isRateLimited, JobqError } from '../../contracts/errors.js';
 import type { JobEvent, JobEventKind } from '../../contracts/events.js';
 import type { JobStatus, LeasedJob, LeaseRef } from '../../contracts/job.js';
-import type { JobOutcome, JobRef, Store } from '../../contracts/store.js';
+import type { ClaimedJobs, JobOutcome, JobRef, Store } from '../../contracts/store.js';
 import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/event-bus.js';
 import { failureOutcome, retryAt, successOutcome, toJobError, type RetryDelay } from '../lifecycle.js';
@@ -61,6 +61,7 @@ export function dependentEvents(ref: JobRef, at: number): JobEvent[] {
 export function outcomeEvent(ref: JobRef, outcome: JobOutcome, at: number): JobEvent {
   if (outcome.kind === 'completed') return event('completed', ref, 'completed', at);
   if (outcome.kind === 'failed') return event('failed', ref, 'failed', at, { error: outcome.error.message });
+  if (outcome.kind === 'throttled') return event('throttled', { ...ref, attempts: ref.attempts }, outcome.status, at, { runAt: outcome.runAt });
   return event('retrying', ref, outcome.status, at, { runAt: outcome.runAt, error: outcome.error.message });
 }
 
@@ -75,11 +76,11 @@ export class LeaseApi {
     );
   }
 
-  async claim(req: ClaimRequest): Promise<LeasedJob[]> {
+  async claim(req: ClaimRequest): Promise<ClaimedJobs> {
     if (this.lostClaims.size > 0) await this.releaseLostClaims();
     const leaseToken = randomUUID();
     const now = this.deps.clock.now();
-    let jobs: LeasedJob[];
+    let jobs: ClaimedJobs;
     try {
       jobs = await this.deps.store.jobClaim({ queue: req.queue, types: req.types ?? null, limit: req.max, now, leaseMs: req.leaseMs ?? this.deps.leaseMs, leaseToken });
     } catch (err) {
@@ -145,11 +146,13 @@ export class LeaseApi {
     if (!job || job.status !== 'processing') return { applied: false, status: job?.status ?? null };
     const now = this.deps.clock.now();
     let outcome: JobOutcome;
+    if (isRateLimited(error)) outcome = failureOutcome(error, job, now, this.deps.retryDelay);
+    else
     if (options.retryable === false) outcome = { kind: 'failed', error: toJobError(error, job.attempts, now) };
     else if (options.retryAfterMs !== undefined && job.attempts < job.maxAttempts) outcome = retryAt(now + options.retryAfterMs, toJobError(error, job.attempts, now), now);
     else outcome = failureOutcome(error, job, now, this.deps.retryDelay);
     const applied = await this.finish({ id: job.id, queue: job.queue, type: job.type, attempts: job.attempts, leaseToken: lease.leaseToken }, outcome);
-    return { applied, status: applied ? (outcome.kind === 'retry' ? outcome.status : outcome.kind) : null };
+    return { applied, status: applied ? (outcome.kind === 'retry' || outcome.kind === 'throttled' ? outcome.status : outcome.kind) : null };
   }
 
   /** Back to pending without spending the attempt. Returns the ids released. */

@@ -9,7 +9,8 @@ import type { Store } from '../../contracts/store.js';
 import type { ClaimRequest, LeaseApi } from '../leases/lease-api.js';
 
 export interface ClaimSource {
-  claim(req: ClaimRequest): Promise<LeasedJob[]>;
+  /** Leased jobs; `wakeAt` set when flow control held some back (the loop wakes then, not at the next poll). */
+  claim(req: ClaimRequest): Promise<LeasedJob[] & { wakeAt?: number; limited?: boolean }>;
   /** Earliest run time of a scheduled job of the queue, for the loop's wake-up timer. */
   nextRunAt(queue: string): Promise<number | null>;
 }

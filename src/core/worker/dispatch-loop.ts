@@ -28,6 +28,8 @@ export class DispatchLoop {
   private scheduled = false;
   /** Cleared when a claim came back short; set by any hint that work arrived. */
   private maybeMore = true;
+  /** The last claim was held back by a cluster-wide limit. */
+  private limited = false;
   private wokenWhileClaiming = false;
   private pollTimer: TimerHandle | null = null;
   private dueTimer: TimerHandle | null = null;
@@ -62,7 +64,18 @@ export class DispatchLoop {
 
   /** A slot of this queue freed; claim again only if the queue may still hold work. */
   slotFreed(): void {
-    if (this.maybeMore) this.schedule();
+    if (!this.maybeMore) return;
+    // A slot freed under a claim in flight (a cluster-wide limit may have counted it as taken): claim again after it.
+    if (this.claiming) this.wokenWhileClaiming = true;
+    else this.schedule();
+  }
+
+  /**
+   * A job of this queue was finished in the store: under a cluster-wide limit
+   * its slot only frees now (the local slot freed when the handler returned).
+   */
+  finishCommitted(): void {
+    if (this.limited) this.slotFreed();
   }
 
   private schedule(): void {
@@ -82,7 +95,7 @@ export class DispatchLoop {
     this.wokenWhileClaiming = false;
     this.pollTimer?.cancel();
     this.pollTimer = null;
-    let jobs: LeasedJob[];
+    let jobs: LeasedJob[] & { wakeAt?: number; limited?: boolean };
     try {
       jobs = await this.deps.source.claim({ queue: this.queue, max: free, types: this.deps.types(), leaseMs: this.deps.leaseMs });
     } catch (err) {
@@ -92,15 +105,19 @@ export class DispatchLoop {
       return;
     }
     this.claiming = false;
+    this.limited = jobs.limited === true;
     for (const job of jobs) this.deps.run(job);
     if (this.stopped) return;
     if (jobs.length === free || this.wokenWhileClaiming) {
       this.maybeMore = true;
       if (this.deps.running.count(this.queue) < this.concurrency) this.schedule();
     } else {
-      this.maybeMore = false;
+      // Held back by a cluster-wide limit, not out of work: a slot freed here may let the next start.
+      this.maybeMore = jobs.limited === true;
       this.idle();
-      void this.armDueTimer();
+      // A limit held jobs back: wake when the next may start, never sleep through to the poll.
+      if (jobs.wakeAt !== undefined) this.scheduledAt(jobs.wakeAt);
+      else void this.armDueTimer();
     }
   }
 

@@ -27,9 +27,10 @@ export class Executor {
   run(job: LeasedJob): RunningJob {
     const { deps } = this;
     const rj: RunningJob = { job, controller: null, abortReason: null, timeoutTimer: null, done: false };
-    deps.running.add(rj);
+    const stale = deps.running.add(rj);
     let log: Logger | undefined;
     const jobLog = () => (log ??= deps.logger.child({ jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts }));
+    if (stale) jobLog().warn({ staleAttempt: stale.job.attempts }, 'claimed again while an earlier attempt still ran here (its lease was lost); that attempt is abandoned');
     if (deps.logger.isLevelEnabled('debug')) jobLog().debug('job processing');
     const handler = deps.handlers[job.type];
     if (!handler) {

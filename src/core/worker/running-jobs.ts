@@ -39,9 +39,21 @@ export class RunningJobs {
     return [...this.byId.values()];
   }
 
-  add(rj: RunningJob): void {
+  /**
+   * Returns the earlier attempt of the same job still here, if any: its lease
+   * was lost (the job could not be claimed again otherwise) while its handler
+   * ran on. It is given up (slot freed, signal aborted) so the new attempt
+   * alone is heartbeated and finished.
+   */
+  add(rj: RunningJob): RunningJob | undefined {
+    const stale = this.byId.get(rj.job.id);
+    if (stale) {
+      this.remove(stale);
+      abortRunning(stale, 'lease_lost');
+    }
     this.byId.set(rj.job.id, rj);
     this.perQueue.set(rj.job.queue, this.count(rj.job.queue) + 1);
+    return stale;
   }
 
   /** Frees the slot (once); resolves drains when the last one goes. */
@@ -49,7 +61,7 @@ export class RunningJobs {
     if (rj.done) return false;
     rj.done = true;
     rj.timeoutTimer?.cancel();
-    this.byId.delete(rj.job.id);
+    if (this.byId.get(rj.job.id) === rj) this.byId.delete(rj.job.id);
     this.perQueue.set(rj.job.queue, this.count(rj.job.queue) - 1);
     if (this.byId.size === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;

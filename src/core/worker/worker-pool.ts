@@ -131,8 +131,12 @@ export class WorkerPool {
     const write = this.deps.leases.finish(job, outcome).then(
       (applied) => {
         const where = { jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts };
+        this.loops.get(job.queue)?.finishCommitted();
         if (!applied) log.warn(where, 'lease lost before the job finished; outcome discarded');
-        else if (outcome.kind === 'retry') {
+        else if (outcome.kind === 'throttled') {
+          log.warn({ ...where, runAt: new Date(outcome.runAt).toISOString(), key: outcome.holdKey }, 'throttled by the remote side; back in line, attempt not spent');
+          this.scheduledAt(job.queue, outcome.runAt);
+        } else if (outcome.kind === 'retry') {
           log.warn({ ...where, runAt: new Date(outcome.runAt).toISOString(), err: outcome.error.message }, 'job failed; retry scheduled');
           this.scheduledAt(job.queue, outcome.runAt);
         } else if (outcome.kind === 'failed') log.warn({ ...where, err: outcome.error.message }, 'job failed for good');

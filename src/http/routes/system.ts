@@ -29,7 +29,7 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
     },
     async (req) => {
       const { limit, cursor } = req.query;
-      return jobq.queues({ ...(limit !== undefined && { limit: Number(limit) }), ...(cursor !== undefined && { cursor }) });
+      return jobq.queues.list({ ...(limit !== undefined && { limit: Number(limit) }), ...(cursor !== undefined && { cursor }) });
     },
   );
 
@@ -51,7 +51,7 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
         },
       },
       async (req) => {
-        await (action === 'pause' ? jobq.pause(req.params.name) : jobq.resume(req.params.name));
+        await (action === 'pause' ? jobq.queues.pause(req.params.name) : jobq.queues.resume(req.params.name));
         return { name: req.params.name, paused: action === 'pause' };
       },
     );

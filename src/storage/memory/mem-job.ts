@@ -34,6 +34,8 @@ export interface MemJob {
   pendingDeps: number;
   /** Ids of waiting jobs that depend on this one. */
   dependents: string[] | null;
+  concurrencyKey: string | null;
+  rateKey: string | null;
   /** Bumped each time the job enters a heap, so stale heap entries can be skipped. */
   generation: number;
   /** Bytes counted against the store's byte limit. */
@@ -85,6 +87,8 @@ export function listedView(job: MemJob, include: ListInclude): ListedJob {
     leaseExpiresAt: job.leaseExpiresAt,
     key: job.key,
     dependsOn: [...job.dependsOn],
+    concurrencyKey: job.concurrencyKey,
+    rateKey: job.rateKey,
   };
   if (include.payload) v.payload = JSON.parse(job.payloadJson) as unknown;
   if (include.result) v.result = job.resultJson === null ? null : (JSON.parse(job.resultJson) as unknown);

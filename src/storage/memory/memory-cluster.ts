@@ -3,7 +3,7 @@
  * node list holds this node alone and leadership is trivially its own; the
  * same calls as on the shared stores keep the core free of kind checks.
  */
-import type { LeaderParams, NodeInfo, QueueInfo, QueueListParams, QueueRegisterParams, Schedule, ScheduleAdvanceParams, StatusCounts } from '../../contracts/store.js';
+import { NO_LIMITS, type LeaderParams, type NodeInfo, type QueueInfo, type QueueListParams, type QueueRegisterParams, type QueueSettings, type Schedule, type ScheduleAdvanceParams, type StatusCounts } from '../../contracts/store.js';
 import { tooManyQueues } from '../errors.js';
 import { MemSchedules } from './mem-schedules.js';
 
@@ -13,7 +13,7 @@ export interface QueueCounts {
 }
 
 export abstract class MemoryCluster {
-  private readonly queues = new Map<string, { paused: boolean }>();
+  private readonly queues = new Map<string, { paused: boolean; settings: QueueSettings }>();
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly leaders = new Map<string, { nodeId: string; expiresAt: number }>();
   private readonly schedules = new MemSchedules();
@@ -26,11 +26,27 @@ export abstract class MemoryCluster {
     return this.queues.get(name)?.paused === true;
   }
 
+  protected settingsOf(name: string): QueueSettings | null {
+    return this.queues.get(name)?.settings ?? null;
+  }
+
+  async queueConfigure(p: { name: string; settings: QueueSettings; maxQueues: number }): Promise<void> {
+    this.assertOpen();
+    this.register([p.name], p.maxQueues);
+    this.queues.get(p.name)!.settings = structuredClone(p.settings);
+  }
+
+  async queueSettings(name: string): Promise<QueueSettings | null> {
+    this.assertOpen();
+    const s = this.queues.get(name)?.settings;
+    return s ? structuredClone(s) : null;
+  }
+
   private register(names: readonly string[], maxQueues: number): void {
     const fresh = names.filter((n) => !this.queues.has(n));
     if (fresh.length === 0) return;
     if (this.queues.size + fresh.length > maxQueues) throw tooManyQueues(maxQueues);
-    for (const n of fresh) this.queues.set(n, { paused: false });
+    for (const n of fresh) this.queues.set(n, { paused: false, settings: { ...NO_LIMITS } });
   }
 
   async queueRegister(p: QueueRegisterParams): Promise<void> {
@@ -48,7 +64,7 @@ export abstract class MemoryCluster {
     this.assertOpen();
     const names = [...this.queues.keys()].filter((n) => p.after === undefined || n > p.after).sort().slice(0, p.limit);
     const counts = this.countsFor(names);
-    return names.map((name) => ({ name, paused: this.isPaused(name), ...counts.get(name)! }));
+    return names.map((name) => ({ name, paused: this.isPaused(name), settings: structuredClone(this.settingsOf(name)!), ...counts.get(name)! }));
   }
 
   async queueNames(): Promise<string[]> {

@@ -30,10 +30,12 @@ import type {
   Store,
   StoreCapabilities,
 } from '../../contracts/store.js';
-import { emptyCounts, NOTHING_SPECIAL } from '../../contracts/store.js';
+import { emptyCounts, hasLimits, NO_LIMITS, NOTHING_SPECIAL, type ClaimedJobs, type QueueSettings } from '../../contracts/store.js';
 import { storeClosed } from '../errors.js';
 import { MEMORY_DEFAULTS } from './defaults.js';
+import { planClaim, roundRobin, type Window } from '../flow-plan.js';
 import { Heap } from './heap.js';
+import { MemFlow } from './mem-flow.js';
 import { cascade, checkDependencies, KeyIndex, linkDependencies, type LinkHost } from './mem-links.js';
 import { MemoryCluster, type QueueCounts } from './memory-cluster.js';
 import { listJobs } from './memory-lists.js';
@@ -76,6 +78,7 @@ export class MemoryStore extends MemoryCluster implements Store {
   private readonly queueState = new Map<string, QueueState>();
   private readonly processing = new Set<MemJob>();
   private readonly keys = new KeyIndex();
+  private readonly flow = new MemFlow();
   /** Finished jobs in finish order, for eviction; may hold ids that were since retried or pruned. */
   private finishedOrder: string[] = [];
   private activeCount = 0;
@@ -204,6 +207,8 @@ export class MemoryStore extends MemoryCluster implements Store {
         keyUntil: r.keyUntil,
         dependsOn: r.dependsOn ? [...r.dependsOn] : [],
         onDependencyFailure: r.onDependencyFailure,
+        concurrencyKey: r.concurrencyKey,
+        rateKey: r.rateKey,
         pendingDeps: 0,
         dependents: null,
         generation: 0,
@@ -280,25 +285,90 @@ export class MemoryStore extends MemoryCluster implements Store {
     return best;
   }
 
-  async jobClaim(p: JobClaimParams): Promise<LeasedJob[]> {
+  async jobClaim(p: JobClaimParams): Promise<ClaimedJobs> {
     this.assertOpen();
     const q = this.queueState.get(p.queue);
     if (!q || this.isPaused(p.queue) || p.limit <= 0) return [];
     this.promoteDue(q, p.now);
+    const settings = this.settingsOf(p.queue);
+    // A queue held by a throttled job takes the flow-controlled path too, limits or not.
+    if (hasLimits(settings) || this.flow.holdsOf(p.queue, p.now).size > 0) return this.claimLimited(q, p, hasLimits(settings) ? settings : NO_LIMITS);
     const claimed: LeasedJob[] = [];
     while (claimed.length < p.limit) {
       const heap = this.bestHead(q, p.types);
       if (!heap) break;
-      const job = heap.pop()!.job;
-      job.status = 'processing';
-      job.attempts++;
-      job.startedAt = p.now;
-      job.updatedAt = p.now;
-      job.leaseToken = p.leaseToken;
-      job.leaseExpiresAt = p.now + p.leaseMs;
-      this.processing.add(job);
-      claimed.push({ ...viewOf(job), leaseToken: p.leaseToken });
+      claimed.push(this.lease(heap.pop()!.job, p));
     }
+    return claimed;
+  }
+
+  private lease(job: MemJob, p: JobClaimParams): LeasedJob {
+    job.status = 'processing';
+    job.attempts++;
+    job.startedAt = p.now;
+    job.updatedAt = p.now;
+    job.leaseToken = p.leaseToken;
+    job.leaseExpiresAt = p.now + p.leaseMs;
+    this.processing.add(job);
+    return { ...viewOf(job), leaseToken: p.leaseToken };
+  }
+
+  /**
+   * A flow-controlled queue: the plan (storage/flow-plan.ts) from what runs
+   * and started lately. The memory store looks at the queue's ready jobs in
+   * one pass: it holds at most --memory-max-jobs of them.
+   */
+  private claimLimited(q: QueueState, p: JobClaimParams, settings: QueueSettings): ClaimedJobs {
+    const byKey = new Map<string | null, MemJob[]>();
+    for (const heap of p.types === null ? q.ready.values() : p.types.flatMap((t) => (q.ready.has(t) ? [q.ready.get(t)!] : []))) {
+      for (const e of heap.entries()) {
+        const job = e.job;
+        if (e.generation !== job.generation || job.status !== 'pending') continue;
+        let list = byKey.get(job.concurrencyKey);
+        if (!list) byKey.set(job.concurrencyKey, (list = []));
+        list.push(job);
+      }
+    }
+    for (const list of byKey.values()) list.sort((a, b) => (before(a, b) ? -1 : 1));
+    const keys = roundRobin([...byKey.keys()].sort((a, b) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1)), this.flow.cursors.get(p.queue) ?? null);
+    const runningByKey = new Map<string | null, number>();
+    let runningTotal = 0;
+    for (const job of this.processing) {
+      if (job.queue !== p.queue) continue;
+      runningTotal++;
+      runningByKey.set(job.concurrencyKey, (runningByKey.get(job.concurrencyKey) ?? 0) + 1);
+    }
+    const keyWindows = new Map<string, Window>();
+    if (settings.perKeyRateLimit) {
+      for (const list of byKey.values()) {
+        for (const j of list) if (j.rateKey !== null && !keyWindows.has(j.rateKey)) keyWindows.set(j.rateKey, this.flow.window(p.queue, j.rateKey, p.now, settings.perKeyRateLimit.intervalMs));
+      }
+    }
+    const jobsBySeq = new Map<number, MemJob>();
+    const plan = planClaim({
+      settings,
+      now: p.now,
+      limit: p.limit,
+      runningTotal,
+      runningByKey,
+      queueWindow: settings.rateLimit ? this.flow.window(p.queue, null, p.now, settings.rateLimit.intervalMs) : { count: 0, oldest: null },
+      keyWindows,
+      holds: this.flow.holdsOf(p.queue, p.now),
+      groups: keys.map((key) => ({
+        key,
+        jobs: byKey.get(key)!.map((j) => (jobsBySeq.set(j.seq, j), { seq: j.seq, concurrencyKey: j.concurrencyKey, rateKey: j.rateKey })),
+      })),
+    });
+    // '' is the keyless group's place in the round ("after it" is: every key); absent, no cursor yet.
+    if (plan.lastKey !== undefined) this.flow.cursors.set(p.queue, plan.lastKey ?? '');
+    const claimed: ClaimedJobs = plan.picks.map((c) => {
+      const job = jobsBySeq.get(c.seq)!;
+      if (settings.rateLimit) this.flow.started(p.queue, null, p.now);
+      if (settings.perKeyRateLimit && job.rateKey !== null) this.flow.started(p.queue, job.rateKey, p.now);
+      return this.lease(job, p);
+    });
+    if (plan.limited) claimed.limited = true;
+    if (plan.wakeAt !== undefined) claimed.wakeAt = plan.wakeAt;
     return claimed;
   }
 
@@ -329,12 +399,16 @@ export class MemoryStore extends MemoryCluster implements Store {
       } else if (o.kind === 'failed') {
         pushError(job, o.error);
         this.markFinished(job, 'failed', p.now);
+      } else if (o.kind === 'throttled') {
+        job.attempts--;
+        this.flow.hold(job.queue, o.holdKey, o.runAt);
+        this.backInLine(job, o.status, o.runAt, p.now);
       } else {
         pushError(job, o.error);
         this.backInLine(job, o.status, o.runAt, p.now);
         this.resize(job);
       }
-      if (o.kind !== 'retry' && job.dependents) {
+      if ((o.kind === 'completed' || o.kind === 'failed') && job.dependents) {
         const dependents = cascade(this.host, job, p.now);
         if (dependents.length > 0) ref.dependents = dependents;
       }

@@ -10,7 +10,10 @@ export function clusterStatements(s: string) {
     // Params: name, paused
     queueSetPaused: `UPDATE ${s}.queues SET paused = $2 WHERE name = $1`,
     // Params: after, limit
-    queuePage: `SELECT name, paused FROM ${s}.queues WHERE name > $1 ORDER BY name LIMIT $2`,
+    queuePage: `SELECT name, paused, settings::text AS settings FROM ${s}.queues WHERE name > $1 ORDER BY name LIMIT $2`,
+    // Params: name, settings (JSON or NULL)
+    queueConfigure: `UPDATE ${s}.queues SET settings = $2::jsonb WHERE name = $1`,
+    queueSettings: `SELECT settings::text AS settings FROM ${s}.queues WHERE name = $1`,
     queueNames: `SELECT name FROM ${s}.queues ORDER BY name`,
     // Params: names. Each branch reads its status's partial index for the page's queues only.
     queueCounts: `

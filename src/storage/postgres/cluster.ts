@@ -1,7 +1,7 @@
 /** Queues, nodes and lease-row leaderships on Postgres (the advisory lock is in leader-lock.ts). */
 import type pg from 'pg';
 import type { JobStatus } from '../../contracts/job.js';
-import { emptyCounts, type LeaderParams, type NodeInfo, type QueueInfo, type QueueListParams, type QueueRegisterParams } from '../../contracts/store.js';
+import { emptyCounts, hasLimits, NO_LIMITS, type LeaderParams, type NodeInfo, type QueueInfo, type QueueListParams, type QueueRegisterParams, type QueueSettings } from '../../contracts/store.js';
 import { tooManyQueues } from '../errors.js';
 import type { ClusterStatements } from './cluster-sql.js';
 
@@ -30,9 +30,9 @@ export abstract class PgCluster {
   protected abstract notifyQueue(name: string): Promise<void>;
 
   async queueList(p: QueueListParams): Promise<QueueInfo[]> {
-    const { rows } = await this.query<{ name: string; paused: boolean }>(this.csql.queuePage, [p.after ?? '', p.limit]);
+    const { rows } = await this.query<{ name: string; paused: boolean; settings: string | null }>(this.csql.queuePage, [p.after ?? '', p.limit]);
     if (rows.length === 0) return [];
-    const infos = new Map<string, QueueInfo>(rows.map((r) => [r.name, { name: r.name, paused: r.paused, counts: emptyCounts(), pendingByType: {} }]));
+    const infos = new Map<string, QueueInfo>(rows.map((r) => [r.name, { name: r.name, paused: r.paused, settings: parseSettings(r.settings), counts: emptyCounts(), pendingByType: {} }]));
     const { rows: counts } = await this.query<{ queue: string; status: JobStatus; type: string | null; n: number }>(this.csql.queueCounts, [rows.map((r) => r.name)]);
     for (const r of counts) {
       const q = infos.get(r.queue)!;
@@ -40,6 +40,17 @@ export abstract class PgCluster {
       if (r.status === 'pending' && r.type !== null) q.pendingByType[r.type] = r.n;
     }
     return [...infos.values()];
+  }
+
+  async queueConfigure(p: { name: string; settings: QueueSettings; maxQueues: number; now: number }): Promise<void> {
+    await this.queueRegister({ names: [p.name], maxQueues: p.maxQueues, now: p.now });
+    await this.query(this.csql.queueConfigure, [p.name, hasLimits(p.settings) ? JSON.stringify(p.settings) : null]);
+    await this.notifyQueue(p.name);
+  }
+
+  async queueSettings(name: string): Promise<QueueSettings | null> {
+    const { rows } = await this.query<{ settings: string | null }>(this.csql.queueSettings, [name]);
+    return rows[0] ? parseSettings(rows[0].settings) : null;
   }
 
   async queueNames(): Promise<string[]> {
@@ -70,4 +81,8 @@ export abstract class PgCluster {
   async leaderRelease(p: { name: string; nodeId: string }): Promise<void> {
     await this.query(this.csql.leaderRelease, [p.name, p.nodeId]);
   }
+}
+
+function parseSettings(text: string | null): QueueSettings {
+  return text ? (JSON.parse(text) as QueueSettings) : { ...NO_LIMITS };
 }

@@ -118,6 +118,30 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
       CREATE INDEX schedules_due ON ${s}.schedules (next_run_at) WHERE NOT paused;
     `,
   },
+  {
+    version: 4,
+    name: 'flow control: queue limits, concurrency and rate keys, rate windows, holds',
+    sql: (s) => `
+      ALTER TABLE ${s}.jobs ADD COLUMN concurrency_key text;
+      ALTER TABLE ${s}.jobs ADD COLUMN rate_key text;
+      -- Keyed jobs only, so a keyless job costs nothing more: one range per key, in claim order.
+      CREATE INDEX jobs_claim_key ON ${s}.jobs (queue, concurrency_key, priority DESC, run_at, seq) WHERE status = 'pending' AND concurrency_key IS NOT NULL;
+      ALTER TABLE ${s}.queues ADD COLUMN settings jsonb;
+      ALTER TABLE ${s}.queues ADD COLUMN rr_cursor text;
+      CREATE TABLE ${s}.rate_starts (
+        queue text NOT NULL,
+        key   text NOT NULL,
+        at    bigint NOT NULL
+      );
+      CREATE INDEX rate_starts_window ON ${s}.rate_starts (queue, key, at);
+      CREATE TABLE ${s}.holds (
+        queue text NOT NULL,
+        key   text NOT NULL,
+        until bigint NOT NULL,
+        PRIMARY KEY (queue, key)
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

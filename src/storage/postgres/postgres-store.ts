@@ -18,6 +18,7 @@ import type {
   JobExtendLeasesParams,
   JobFinish,
   JobFinishManyParams,
+  ClaimedJobs,
   DependentChange,
   InsertResult,
   JobInsertManyParams,
@@ -51,6 +52,7 @@ import { PgEventFeed } from './event-feed.js';
 import { AdvisoryLeaderLock, advisoryKey } from './leader-lock.js';
 import { Listener } from './listener.js';
 import { cascadeEnd, insertLinked, linkStatements, sweepStranded, type LinkStatements } from './links.js';
+import { claimLimited, flowStatements, type FlowStatements } from './flow.js';
 import { listJobs } from './lists.js';
 import { PgSchedules } from './schedules.js';
 import { inTransaction } from './transaction.js';
@@ -120,6 +122,9 @@ export class PostgresStore extends PgCluster implements Store {
   private readonly workerPool: pg.Pool;
   private readonly sql: JobStatements;
   private readonly lsql: LinkStatements;
+  private readonly fsql: FlowStatements;
+  /** Queues this node found to have flow control; their claims go through flow.ts directly. */
+  private readonly limitedQueues = new Set<string>();
   private readonly schedules: PgSchedules;
   protected readonly csql: ClusterStatements;
   private readonly channel: string;
@@ -138,6 +143,7 @@ export class PostgresStore extends PgCluster implements Store {
     this.channel = `jobq_${this.schema}`;
     this.sql = jobStatements(s, this.channel);
     this.lsql = linkStatements(s, this.channel);
+    this.fsql = flowStatements(s);
     this.schedules = new PgSchedules((text, values) => this.query(text, values), s);
     this.csql = clusterStatements(s);
     this.listen = options.listen ?? POSTGRES_DEFAULTS.listen;
@@ -208,6 +214,8 @@ export class PostgresStore extends PgCluster implements Store {
       j.map((r) => r.timeoutMs),
       j.map((r) => r.runAt),
       j[0]?.createdAt ?? 0,
+      j.map((r) => r.concurrencyKey),
+      j.map((r) => r.rateKey),
     ];
   }
 
@@ -284,9 +292,30 @@ export class PostgresStore extends PgCluster implements Store {
    * of leasing a second batch (which used to leave the first stuck until its
    * lease expired, spending an attempt of jobs that never ran).
    */
-  async jobClaim(p: JobClaimParams): Promise<LeasedJob[]> {
+  async jobClaim(p: JobClaimParams): Promise<ClaimedJobs> {
     if (p.limit <= 0) return [];
     if (this.closed) throw storeClosed();
+    if (this.limitedQueues.has(p.queue)) {
+      const limited = await this.claimLimited(p);
+      if (limited) return limited;
+    }
+    const jobs = await this.claimPlain(p);
+    if (jobs.length > 0) return jobs;
+    // The plain claim gives nothing from a queue with flow control (or held): look once, and remember.
+    const { rows } = await this.query<{ yes: boolean }>(this.fsql.limited, [p.queue, p.now], this.workerPool);
+    if (!rows[0]?.yes) return jobs;
+    this.limitedQueues.add(p.queue);
+    return (await this.claimLimited(p)) ?? jobs;
+  }
+
+  /** Null once the queue has no limits any more (it is forgotten, and the plain claim takes over). */
+  private async claimLimited(p: JobClaimParams): Promise<ClaimedJobs | null> {
+    const out = await this.transaction((c) => claimLimited(c, this.fsql, p), undefined, this.workerPool);
+    if (out === null) this.limitedQueues.delete(p.queue);
+    return out;
+  }
+
+  private async claimPlain(p: JobClaimParams): Promise<LeasedJob[]> {
     const text = p.types === null ? this.sql.claimAny : this.sql.claimTypes;
     const values: unknown[] = [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs];
     if (p.types !== null) values.push(p.types);
@@ -320,11 +349,12 @@ export class PostgresStore extends PgCluster implements Store {
     return [
       finishes.map((f) => f.id),
       finishes.map((f) => f.leaseToken),
-      finishes.map((f) => (f.outcome.kind === 'retry' ? f.outcome.status : f.outcome.kind)),
+      finishes.map((f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'throttled' ? f.outcome.status : f.outcome.kind)),
       finishes.map((f) => (f.outcome.kind === 'completed' ? f.outcome.resultJson : null)),
-      finishes.map((f) => (f.outcome.kind === 'retry' ? f.outcome.runAt : null)),
-      finishes.map((f) => (f.outcome.kind === 'completed' ? null : JSON.stringify(f.outcome.error))),
+      finishes.map((f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'throttled' ? f.outcome.runAt : null)),
+      finishes.map((f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'failed' ? JSON.stringify(f.outcome.error) : null)),
       now,
+      finishes.map((f) => (f.outcome.kind === 'throttled' ? 1 : 0)),
     ];
   }
 
@@ -333,6 +363,8 @@ export class PostgresStore extends PgCluster implements Store {
     let retried = false;
     const { rows } = await this.query<FinishRow>(this.sql.finish, this.finishValues(p.finishes, p.now), this.workerPool, () => (retried = true));
     const refs = await this.finishedRefs(rows, p.now);
+    await this.holdThrottled(p, refs);
+    this.slotsFreed(refs);
     if (!retried || refs.length === p.finishes.length) return refs;
     // A retried finish: the lost attempt may have written some rows; they carry this call's time.
     const done = new Set(refs.map((r) => r.id));
@@ -361,6 +393,26 @@ export class PostgresStore extends PgCluster implements Store {
       if (changes.length > 0) (refs.get(r.id)!.dependents ??= []).push(...changes);
     }
     return [...refs.values()];
+  }
+
+  /**
+   * Finished jobs of a flow-controlled queue free cluster-wide slots: wake the
+   * nodes waiting on them (one NOTIFY per batch) rather than leave them to
+   * their poll. Best effort: the poll still covers a lost one.
+   */
+  private slotsFreed(refs: readonly JobRef[]): void {
+    if (this.limitedQueues.size === 0) return;
+    const queues = [...new Set(refs.map((r) => r.queue))].filter((q) => this.limitedQueues.has(q));
+    if (queues.length > 0) void this.query(`SELECT pg_notify($1, $2)`, [this.channel, queues.join(',')], this.workerPool).catch(() => {});
+  }
+
+  /** Throttled jobs hold their rate key (or their queue) until they run again. */
+  private async holdThrottled(p: JobFinishManyParams, refs: readonly JobRef[]): Promise<void> {
+    const applied = new Map(refs.map((r) => [r.id, r]));
+    for (const f of p.finishes) {
+      const ref = applied.get(f.id);
+      if (f.outcome.kind === 'throttled' && ref) await this.query(this.fsql.hold, [ref.queue, f.outcome.holdKey ?? '', f.outcome.runAt], this.workerPool);
+    }
   }
 
   async jobFinishWith(client: unknown, p: JobFinishManyParams): Promise<JobRef[]> {

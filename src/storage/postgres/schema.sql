@@ -1,6 +1,13 @@
 -- jobq Postgres schema as the migrations build it (schema "jobq").
 -- Checked by test/storage/postgres-schema.test.ts; rewrite with JOBQ_UPDATE_SCHEMA_DUMP=1 npm test.
 
+CREATE TABLE jobq.holds (
+  queue text NOT NULL,
+  key text NOT NULL,
+  until bigint NOT NULL
+);
+ALTER TABLE jobq.holds ADD CONSTRAINT holds_pkey PRIMARY KEY (queue, key);
+
 CREATE TABLE jobq.job_deps (
   depends_on uuid NOT NULL,
   job_id uuid NOT NULL
@@ -42,12 +49,15 @@ CREATE TABLE jobq.jobs (
   depends_on jsonb,
   on_dep_failure text,
   pending_deps integer DEFAULT 0 NOT NULL,
-  has_dependents boolean DEFAULT false NOT NULL
+  has_dependents boolean DEFAULT false NOT NULL,
+  concurrency_key text,
+  rate_key text
 );
 ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_id_key UNIQUE (id);
 ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_pkey PRIMARY KEY (seq);
 CREATE INDEX jobs_cancelled ON jobq.jobs USING btree (queue, finished_at, seq) WHERE (status = 'cancelled'::text);
 CREATE INDEX jobs_claim ON jobq.jobs USING btree (queue, type, priority DESC, run_at, seq) WHERE (status = 'pending'::text);
+CREATE INDEX jobs_claim_key ON jobq.jobs USING btree (queue, concurrency_key, priority DESC, run_at, seq) WHERE ((status = 'pending'::text) AND (concurrency_key IS NOT NULL));
 CREATE INDEX jobs_completed ON jobq.jobs USING btree (queue, finished_at, seq) WHERE (status = 'completed'::text);
 CREATE INDEX jobs_failed ON jobq.jobs USING btree (queue, finished_at, seq) WHERE (status = 'failed'::text);
 CREATE INDEX jobs_leases ON jobq.jobs USING btree (lease_expires_at, seq) WHERE (status = 'processing'::text);
@@ -73,9 +83,18 @@ ALTER TABLE jobq.nodes ADD CONSTRAINT nodes_pkey PRIMARY KEY (id);
 CREATE TABLE jobq.queues (
   name text NOT NULL,
   paused boolean DEFAULT false NOT NULL,
-  created_at bigint DEFAULT 0 NOT NULL
+  created_at bigint DEFAULT 0 NOT NULL,
+  settings jsonb,
+  rr_cursor text
 );
 ALTER TABLE jobq.queues ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
+
+CREATE TABLE jobq.rate_starts (
+  queue text NOT NULL,
+  key text NOT NULL,
+  at bigint NOT NULL
+);
+CREATE INDEX rate_starts_window ON jobq.rate_starts USING btree (queue, key, at);
 
 CREATE TABLE jobq.schedules (
   name text NOT NULL,

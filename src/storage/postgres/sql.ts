@@ -27,7 +27,9 @@ function claim(s: string, types: string): string {
          FOR UPDATE SKIP LOCKED),
       next AS (
         SELECT seq FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) c
-         WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $1 AND q.paused)
+         -- A paused queue gives nothing; so does one with flow control or held by a throttled job: its claims go through flow.ts.
+         WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $1 AND (q.paused OR q.settings IS NOT NULL))
+           AND NOT EXISTS (SELECT 1 FROM ${s}.holds h WHERE h.queue = $1 AND h.until > $3)
          ORDER BY priority DESC, run_at, seq
          LIMIT $2)
       UPDATE ${s}.jobs j SET ${LEASE('j.')}
@@ -44,10 +46,10 @@ export function jobStatements(s: string, channel: string) {
     // One NOTIFY per committed batch, never one per job: NOTIFY takes a database-wide lock at commit.
     insert: `
       WITH ins AS (
-        INSERT INTO ${s}.jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at)
-        SELECT v.id, v.queue, v.type, v.payload::json, v.status, v.priority, v.max_attempts, v.timeout_ms, v.run_at, $10, $10
-          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::bigint[], $9::bigint[])
-               AS v(id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at)
+        INSERT INTO ${s}.jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at, concurrency_key, rate_key)
+        SELECT v.id, v.queue, v.type, v.payload::json, v.status, v.priority, v.max_attempts, v.timeout_ms, v.run_at, $10, $10, v.concurrency_key, v.rate_key
+          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::bigint[], $9::bigint[], $11::text[], $12::text[])
+               AS v(id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, concurrency_key, rate_key)
         RETURNING queue)
       SELECT pg_notify('${channel}', string_agg(DISTINCT queue, ',')) FROM ins`,
 
@@ -87,7 +89,7 @@ export function jobStatements(s: string, channel: string) {
        WHERE j.id = v.id AND j.status = 'processing' AND j.lease_token = v.token
       RETURNING j.id`,
 
-    // Params: ids, tokens, statuses (decided by the core), results, runAts, errors (JSON text or null), now
+    // Params: ids, tokens, statuses (decided by the core), results, runAts, errors (JSON text or null), now, refunds
     // A completed job's waiting dependents count it off in the same statement, and the last one makes a
     // dependent ready: same transaction, no extra round trip (the join reads nothing for jobs without
     // dependents). Rows of kind 'f' are the finished jobs; kind 'd' the dependents made ready.
@@ -95,12 +97,13 @@ export function jobStatements(s: string, channel: string) {
       WITH fin AS (
         UPDATE ${s}.jobs j
            SET status = v.status,
+               attempts = j.attempts - v.refund,
                result = CASE WHEN v.status = 'completed' THEN v.result::json ELSE j.result END,
                run_at = COALESCE(v.run_at, j.run_at),
                errors = ${PUSH_ERROR('j.', 'v.error')},
                finished_at = CASE WHEN v.status IN ('completed', 'failed') THEN $7 ELSE j.finished_at END,
                updated_at = $7, lease_token = NULL, lease_expires_at = NULL
-          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS v(id, token, status, result, run_at, error)
+          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $8::int[]) AS v(id, token, status, result, run_at, error, refund)
          WHERE j.id = v.id AND j.status = 'processing' AND j.lease_token = v.token
         RETURNING j.id, j.queue, j.type, j.attempts, j.status, j.has_dependents),
       done AS (

@@ -5,8 +5,8 @@
  * one type is one index range; several types are merged here from the head
  * of each range (a node rarely has more than a few).
  */
-import type { LeasedJob } from '../../contracts/job.js';
-import type { JobClaimParams } from '../../contracts/store.js';
+import { hasLimits, NO_LIMITS, type ClaimedJobs, type JobClaimParams, type QueueSettings } from '../../contracts/store.js';
+import { claimLimited } from './flow.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
@@ -31,13 +31,19 @@ function pendingTypes(c: SqliteConn, queue: string): string[] {
   }
 }
 
-export function claim(c: SqliteConn, p: JobClaimParams): LeasedJob[] {
+export function claim(c: SqliteConn, p: JobClaimParams): ClaimedJobs {
   if (p.limit <= 0) return [];
   const lease = { now: p.now, leaseToken: p.leaseToken, leaseExpiresAt: p.now + p.leaseMs };
+  let limited: ClaimedJobs | null = null;
   const rows = c.write(() => {
-    const paused = c.stmt(SQL.QUEUE_PAUSED).get({ queue: p.queue }) as { paused: number } | undefined;
-    if (paused?.paused) return [];
+    const state = c.stmt(SQL.QUEUE_STATE).get({ queue: p.queue, now: p.now }) as { paused: number; settings: string | null; rr_cursor: string | null; held: number } | undefined;
+    if (state?.paused) return [];
     c.stmt(SQL.PROMOTE_DUE).run({ queue: p.queue, now: p.now });
+    const settings = state?.settings ? (JSON.parse(state.settings) as QueueSettings) : null;
+    if (hasLimits(settings) || state?.held) {
+      limited = claimLimited(c, p, hasLimits(settings) ? settings : NO_LIMITS, state?.rr_cursor ?? null);
+      return [];
+    }
     const types = p.types ?? pendingTypes(c, p.queue);
     if (types.length === 0) return [];
     if (types.length === 1) return c.stmt(SQL.CLAIM_ONE_TYPE).all({ queue: p.queue, type: types[0], limit: p.limit, ...lease }) as JobRow[];
@@ -49,6 +55,7 @@ export function claim(c: SqliteConn, p: JobClaimParams): LeasedJob[] {
     const seqs = JSON.stringify(candidates.slice(0, p.limit).map((x) => x.seq));
     return c.stmt(SQL.CLAIM_SEQS).all({ seqs, ...lease }) as JobRow[];
   });
+  if (limited) return limited;
   // RETURNING gives no order guarantee; hand jobs out in claim order.
   rows.sort(claimOrder);
   return rows.map(rowToLeasedJob);

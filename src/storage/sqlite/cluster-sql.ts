@@ -10,7 +10,10 @@ export const QUEUE_EXISTS = `SELECT 1 AS x FROM queues WHERE name = @name`;
 // Params: name, paused (0 | 1)
 export const QUEUE_SET_PAUSED = `UPDATE queues SET paused = @paused WHERE name = @name`;
 // Params: after, limit
-export const QUEUE_PAGE = `SELECT name, paused FROM queues WHERE name > @after ORDER BY name LIMIT @limit`;
+export const QUEUE_PAGE = `SELECT name, paused, settings FROM queues WHERE name > @after ORDER BY name LIMIT @limit`;
+// Params: name, settings (JSON or NULL)
+export const QUEUE_CONFIGURE = `UPDATE queues SET settings = @settings WHERE name = @name`;
+export const QUEUE_SETTINGS = `SELECT settings FROM queues WHERE name = @name`;
 export const QUEUE_NAMES = `SELECT name FROM queues ORDER BY name`;
 
 const IN_NAMES = `queue IN (SELECT value FROM json_each(@names))`;

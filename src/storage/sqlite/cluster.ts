@@ -1,6 +1,6 @@
 /** Queues, nodes and leaderships on SQLite. */
 import type { JobStatus } from '../../contracts/job.js';
-import { emptyCounts, type LeaderParams, type NodeInfo, type QueueInfo, type QueueListParams, type QueueRegisterParams } from '../../contracts/store.js';
+import { emptyCounts, hasLimits, NO_LIMITS, type LeaderParams, type NodeInfo, type QueueInfo, type QueueListParams, type QueueRegisterParams, type QueueSettings } from '../../contracts/store.js';
 import { tooManyQueues } from '../errors.js';
 import * as SQL from './cluster-sql.js';
 import type { SqliteConn } from './conn.js';
@@ -29,9 +29,11 @@ export async function queueSetPaused(c: SqliteConn, p: { name: string; paused: b
 
 export function queueList(c: SqliteConn, p: QueueListParams): QueueInfo[] {
   return c.read(() => {
-    const rows = c.stmt(SQL.QUEUE_PAGE).all({ after: p.after ?? '', limit: p.limit }) as { name: string; paused: number }[];
+    const rows = c.stmt(SQL.QUEUE_PAGE).all({ after: p.after ?? '', limit: p.limit }) as { name: string; paused: number; settings: string | null }[];
     if (rows.length === 0) return [];
-    const infos = new Map<string, QueueInfo>(rows.map((r) => [r.name, { name: r.name, paused: r.paused === 1, counts: emptyCounts(), pendingByType: {} }]));
+    const infos = new Map<string, QueueInfo>(
+      rows.map((r) => [r.name, { name: r.name, paused: r.paused === 1, settings: parseSettings(r.settings), counts: emptyCounts(), pendingByType: {} }]),
+    );
     const counts = c.stmt(SQL.QUEUE_COUNTS).all({ names: JSON.stringify(rows.map((r) => r.name)) }) as { queue: string; status: JobStatus; type: string | null; n: number }[];
     for (const r of counts) {
       const q = infos.get(r.queue)!;
@@ -40,6 +42,22 @@ export function queueList(c: SqliteConn, p: QueueListParams): QueueInfo[] {
     }
     return [...infos.values()];
   });
+}
+
+function parseSettings(text: string | null): QueueSettings {
+  return text ? (JSON.parse(text) as QueueSettings) : { ...NO_LIMITS };
+}
+
+export async function queueConfigure(c: SqliteConn, p: { name: string; settings: QueueSettings; maxQueues: number; now: number }): Promise<void> {
+  await c.durable(() => {
+    register(c, [p.name], p.maxQueues, p.now);
+    c.stmt(SQL.QUEUE_CONFIGURE).run({ name: p.name, settings: hasLimits(p.settings) ? JSON.stringify(p.settings) : null });
+  });
+}
+
+export function queueSettings(c: SqliteConn, name: string): QueueSettings | null {
+  const row = c.read(() => c.stmt(SQL.QUEUE_SETTINGS).get({ name }) as { settings: string | null } | undefined);
+  return row ? parseSettings(row.settings) : null;
 }
 
 export function queueNames(c: SqliteConn): string[] {

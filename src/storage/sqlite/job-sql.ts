@@ -7,16 +7,16 @@ import { MAX_ERRORS_KEPT } from '../../contracts/job.js';
 
 // Params: id, queue, type, payload, status, priority, maxAttempts, timeoutMs, runAt, createdAt
 export const INSERT_JOB = `
-  INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at)
-  VALUES (@id, @queue, @type, @payload, @status, @priority, @maxAttempts, @timeoutMs, @runAt, @createdAt, @createdAt)`;
+  INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at, concurrency_key, rate_key)
+  VALUES (@id, @queue, @type, @payload, @status, @priority, @maxAttempts, @timeoutMs, @runAt, @createdAt, @createdAt, @concurrencyKey, @rateKey)`;
 
 // Params: as INSERT_JOB, and key, keyUntil, dependsOn (JSON or null), onDepFailure, pendingDeps, finishedAt, errors.
 // A held key makes it a no-op (changes 0): the caller then looks at the holder.
 export const INSERT_LINKED_JOB = `
   INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at,
-                    key, unique_key, key_until, depends_on, on_dep_failure, pending_deps, finished_at, errors)
+                    key, unique_key, key_until, depends_on, on_dep_failure, pending_deps, finished_at, errors, concurrency_key, rate_key)
   VALUES (@id, @queue, @type, @payload, @status, @priority, @maxAttempts, @timeoutMs, @runAt, @createdAt, @createdAt,
-          @key, @key, @keyUntil, @dependsOn, @onDepFailure, @pendingDeps, @finishedAt, @errors)
+          @key, @key, @keyUntil, @dependsOn, @onDepFailure, @pendingDeps, @finishedAt, @errors, @concurrencyKey, @rateKey)
   ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING`;
 
 // Params: key
@@ -58,7 +58,9 @@ export const PROMOTE_DUE = `
   WHERE status = 'scheduled' AND queue = @queue AND run_at <= @now`;
 
 // Params: queue
-export const QUEUE_PAUSED = `SELECT paused FROM queues WHERE name = @queue`;
+// A queue held by a throttled job takes the flow-controlled path too, limits or not.
+export const QUEUE_STATE = `SELECT q.paused, q.settings, q.rr_cursor, EXISTS (SELECT 1 FROM holds WHERE queue = @queue AND until > @now) AS held
+  FROM (SELECT 1) LEFT JOIN queues q ON q.name = @queue`;
 
 const LEASE = `status = 'processing', attempts = attempts + 1, started_at = @now, updated_at = @now,
                lease_token = @leaseToken, lease_expires_at = @leaseExpiresAt`;
@@ -124,6 +126,11 @@ export const DEP_FAIL = `
 export const DEP_CANCEL = `
   UPDATE jobs SET status = 'cancelled', finished_at = @now, updated_at = @now
    WHERE seq = @seq AND status = 'waiting' RETURNING has_dependents`;
+
+// Params: id, leaseToken, status, runAt, now. Throttled by the remote side: back in line at runAt, attempt given back.
+export const THROTTLE = `
+  UPDATE jobs SET status = @status, attempts = attempts - 1, run_at = @runAt, updated_at = @now, ${CLEAR_LEASE}
+   WHERE ${FENCE} ${REF}`;
 
 // Params: id, leaseToken, now. Gives the attempt back: the job did not fail.
 export const RELEASE = `

@@ -72,6 +72,8 @@ export function insertLinked(c: SqliteConn, jobs: readonly NewJobRecord[]): Inse
       pendingDeps: start.pending,
       finishedAt: ended ? now : null,
       errors: JSON.stringify(errors),
+      concurrencyKey: r.concurrencyKey,
+      rateKey: r.rateKey,
     };
     // Releases a hold that is over, so the insert below can take the key.
     if (r.key !== null) holderOf(c, r.key, now);

@@ -122,6 +122,30 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX schedules_due ON schedules (next_run_at) WHERE paused = 0;
     `,
   },
+  {
+    version: 4,
+    name: 'flow control: queue limits, concurrency and rate keys, rate windows, holds',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN concurrency_key TEXT;
+      ALTER TABLE jobs ADD COLUMN rate_key TEXT;
+      -- Keyed jobs only, so a keyless job costs nothing more: one range per key, in claim order.
+      CREATE INDEX jobs_claim_key ON jobs (queue, concurrency_key, priority DESC, run_at, seq) WHERE status = 'pending' AND concurrency_key IS NOT NULL;
+      ALTER TABLE queues ADD COLUMN settings TEXT;          -- JSON QueueSettings, NULL when no limit
+      ALTER TABLE queues ADD COLUMN rr_cursor TEXT;         -- the key the last claim served (round robin)
+      CREATE TABLE rate_starts (
+        queue TEXT NOT NULL,
+        key   TEXT NOT NULL,                                -- '' for the queue's own window
+        at    INTEGER NOT NULL
+      );
+      CREATE INDEX rate_starts_window ON rate_starts (queue, key, at);
+      CREATE TABLE holds (
+        queue TEXT NOT NULL,
+        key   TEXT NOT NULL,                                -- '' holds the whole queue
+        until INTEGER NOT NULL,
+        PRIMARY KEY (queue, key)
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

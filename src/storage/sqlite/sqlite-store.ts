@@ -32,6 +32,7 @@ import type {
   QueueInfo,
   QueueListParams,
   QueueRegisterParams,
+  QueueSettings,
   Schedule,
   ScheduleAdvanceParams,
   Store,
@@ -48,6 +49,7 @@ import * as cluster from './cluster.js';
 import { SqliteConn } from './conn.js';
 import { mapSqliteError } from './errors.js';
 import * as SQL from './job-sql.js';
+import { hold } from './flow.js';
 import { cascade, insertLinked, retakeKey } from './links.js';
 import { listJobs } from './lists.js';
 import * as schedules from './schedules.js';
@@ -127,6 +129,8 @@ export class SqliteStore implements Store {
           timeoutMs: j.timeoutMs,
           runAt: j.runAt,
           createdAt: j.createdAt,
+          concurrencyKey: j.concurrencyKey,
+          rateKey: j.rateKey,
         });
       }
     });
@@ -150,6 +154,14 @@ export class SqliteStore implements Store {
       for (const f of p.finishes) {
         const base = { id: f.id, leaseToken: f.leaseToken, now: p.now };
         const o = f.outcome;
+        if (o.kind === 'throttled') {
+          const r = c.stmt(SQL.THROTTLE).get({ ...base, status: o.status, runAt: o.runAt }) as (JobRef & { has_dependents?: number }) | undefined;
+          if (!r) continue;
+          hold(c, r.queue, o.holdKey, o.runAt);
+          delete r.has_dependents;
+          done.push(r);
+          continue;
+        }
         const ref = (
           o.kind === 'completed'
             ? c.stmt(SQL.COMPLETE).get({ ...base, result: o.resultJson })
@@ -234,6 +246,14 @@ export class SqliteStore implements Store {
 
   queueSetPaused(p: { name: string; paused: boolean; maxQueues: number; now: number }): Promise<void> {
     return cluster.queueSetPaused(this.c, p);
+  }
+
+  queueConfigure(p: { name: string; settings: QueueSettings; maxQueues: number; now: number }): Promise<void> {
+    return cluster.queueConfigure(this.c, p);
+  }
+
+  async queueSettings(name: string): Promise<QueueSettings | null> {
+    return cluster.queueSettings(this.c, name);
   }
 
   async queueList(p: QueueListParams): Promise<QueueInfo[]> {

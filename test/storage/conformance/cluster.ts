@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isJobqError } from '../../../src/contracts/errors.js';
+import { NO_LIMITS } from '../../../src/contracts/store.js';
 import { newRecord, newRecords } from '../../helpers/job-factory.js';
 import { claim, completed, finish, MAX_QUEUES, T0, type Ctx } from './ctx.js';
 
@@ -28,8 +29,8 @@ export function clusterSection(ctx: Ctx): void {
       await claim(ctx.store, 'a', 1, T0, undefined, ['x']);
       await finish(ctx.store, x!, completed());
       assert.deepEqual(await ctx.store.queueList({ limit: 10 }), [
-        { name: 'a', paused: false, counts: { waiting: 0, scheduled: 0, pending: 2, processing: 1, completed: 1, failed: 0, cancelled: 0 }, pendingByType: { x: 1, y: 1 } },
-        { name: 'b', paused: false, counts: { waiting: 0, scheduled: 1, pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 }, pendingByType: {} },
+        { name: 'a', paused: false, counts: { waiting: 0, scheduled: 0, pending: 2, processing: 1, completed: 1, failed: 0, cancelled: 0 }, pendingByType: { x: 1, y: 1 }, settings: NO_LIMITS },
+        { name: 'b', paused: false, counts: { waiting: 0, scheduled: 1, pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 }, pendingByType: {}, settings: NO_LIMITS },
       ]);
     });
   });

@@ -30,12 +30,12 @@ async function jobIn(store: Store, status: JobStatus): Promise<string> {
 export function jobSection(ctx: Ctx): void {
   describe('insert, get', () => {
     it('stores every field and reads it back', async () => {
-      const rec = newRecord(T0, { queue: 'q1', type: 'email', payload: { to: 'a@b.c', n: [1, 2.5, null], ü: '日本' }, priority: 7, maxAttempts: 4, timeoutMs: 900 });
+      const rec = newRecord(T0, { queue: 'q1', type: 'email', payload: { to: 'a@b.c', n: [1, 2.5, null], ü: '日本' }, priority: 7, maxAttempts: 4, timeoutMs: 900, concurrencyKey: 'tenant-1', rateKey: 'api-1' });
       await ctx.store.jobInsertMany({ jobs: [rec] });
       assert.deepEqual(await ctx.store.jobGet(rec.id), {
         id: rec.id, queue: 'q1', type: 'email', payload: { to: 'a@b.c', n: [1, 2.5, null], ü: '日本' }, status: 'pending',
         priority: 7, attempts: 0, maxAttempts: 4, timeoutMs: 900, runAt: T0, createdAt: T0, startedAt: null, finishedAt: null,
-        updatedAt: T0, result: null, errors: [], progress: null, leaseExpiresAt: null, key: null, dependsOn: [],
+        updatedAt: T0, result: null, errors: [], progress: null, leaseExpiresAt: null, key: null, dependsOn: [], concurrencyKey: 'tenant-1', rateKey: 'api-1',
       });
     });
 

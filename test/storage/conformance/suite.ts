@@ -8,6 +8,7 @@ import type { Store } from '../../../src/contracts/store.js';
 import { clusterSection } from './cluster.js';
 import { type Ctx } from './ctx.js';
 import { feedSection } from './feeds.js';
+import { flowSection } from './flow.js';
 import { jobSection } from './jobs.js';
 import { leaseSection } from './leases.js';
 import { linkSection } from './links.js';
@@ -52,6 +53,7 @@ export function runStoreConformance(factory: StoreFactory): void {
     linkSection(ctx);
     scheduleSection(ctx);
     clusterSection(ctx);
+    flowSection(ctx);
     feedSection(ctx);
   });
 }

@@ -1,0 +1,134 @@
+/**
+ * Which jobs a claim on a flow-controlled queue may start, decided the same
+ * way on every backend from what the store read in the claim's transaction:
+ * the running counts, the starts inside each rate window, the holds set by
+ * throttled jobs, and the ready jobs of each concurrency key.
+ *
+ * Keys are served in turn (round robin from where the previous claim
+ * stopped, one job per key per round, priority first within a key), so a key
+ * with a huge backlog cannot starve the others. A claim that comes back short
+ * because of a limit says so (`limited`) and, when a rate window or a hold
+ * decides it, when the next job may start (`wakeAt`).
+ */
+import type { QueueSettings } from '../contracts/store.js';
+
+export interface FlowCandidate {
+  seq: number;
+  concurrencyKey: string | null;
+  rateKey: string | null;
+}
+
+export interface Window {
+  /** Starts inside the window ending now. */
+  count: number;
+  /** The oldest of them (it leaves the window at oldest + intervalMs). */
+  oldest: number | null;
+}
+
+export interface FlowState {
+  settings: QueueSettings;
+  now: number;
+  /** Slots this node offers. */
+  limit: number;
+  runningTotal: number;
+  runningByKey: ReadonlyMap<string | null, number>;
+  queueWindow: Window;
+  /** By rate key. */
+  keyWindows: ReadonlyMap<string, Window>;
+  /** Until when a rate key (or, under '', the whole queue) starts nothing. */
+  holds: ReadonlyMap<string, number>;
+  /** Ready jobs per concurrency key, keys in round-robin order, jobs in claim order. */
+  groups: readonly { key: string | null; jobs: readonly FlowCandidate[] }[];
+}
+
+export interface FlowPlan {
+  picks: FlowCandidate[];
+  /** The key the next claim starts after (round robin). */
+  lastKey: string | null | undefined;
+  limited: boolean;
+  wakeAt: number | undefined;
+}
+
+/** Keys to look at per claim beyond the slots on offer: room for keys already at their limit. */
+export function keysToFetch(limit: number, runningKeys: number): number {
+  return limit + runningKeys + 8;
+}
+
+export function planClaim(st: FlowState): FlowPlan {
+  const { settings: s, now } = st;
+  let wakeAt: number | undefined;
+  const wake = (t: number) => (wakeAt = wakeAt === undefined ? t : Math.min(wakeAt, t));
+  let limited = false;
+  let free = st.limit;
+  if (s.concurrency !== null) {
+    const room = s.concurrency - st.runningTotal;
+    if (room < free) limited = true;
+    free = Math.min(free, room);
+  }
+  const queueHold = st.holds.get('');
+  if (queueHold !== undefined && queueHold > now) return { picks: [], lastKey: undefined, limited: true, wakeAt: queueHold };
+  if (s.rateLimit !== null) {
+    const room = s.rateLimit.max - st.queueWindow.count;
+    if (room < free) {
+      limited = true;
+      if (room <= 0 && st.queueWindow.oldest !== null) wake(st.queueWindow.oldest + s.rateLimit.intervalMs);
+    }
+    free = Math.min(free, room);
+  }
+  if (free <= 0) return { picks: [], lastKey: undefined, limited: true, wakeAt };
+
+  const running = new Map(st.runningByKey);
+  const keyStarts = new Map<string, number>();
+  const picks: FlowCandidate[] = [];
+  // What each group has left to offer; a job whose rate key is held stays for a later claim.
+  const left = st.groups.map((g) => [...g.jobs]);
+  let lastKey: string | null | undefined;
+  /** Whether a job of this rate key may start now (and if not, note when it may). */
+  const rateAllows = (key: string | null): boolean => {
+    if (key === null) return true;
+    const hold = st.holds.get(key);
+    if (hold !== undefined && hold > now) {
+      wake(hold);
+      return false;
+    }
+    if (s.perKeyRateLimit === null) return true;
+    const w = st.keyWindows.get(key) ?? { count: 0, oldest: null };
+    if (w.count + (keyStarts.get(key) ?? 0) < s.perKeyRateLimit.max) return true;
+    wake((w.oldest ?? now) + s.perKeyRateLimit.intervalMs);
+    return false;
+  };
+  // Rounds: one job per key per round, until the slots are taken or no key can give one.
+  for (let progress = true; progress && picks.length < free; ) {
+    progress = false;
+    for (let g = 0; g < st.groups.length && picks.length < free; g++) {
+      const group = st.groups[g]!;
+      const jobs = left[g]!;
+      if (jobs.length === 0) continue;
+      if (group.key !== null && s.perKeyConcurrency !== null && (running.get(group.key) ?? 0) >= s.perKeyConcurrency) {
+        limited = true;
+        continue;
+      }
+      // The first job in claim order whose rate key lets it start (rate keys may differ within a group).
+      const at = jobs.findIndex((j) => rateAllows(j.rateKey));
+      if (at < 0) {
+        limited = true;
+        continue;
+      }
+      if (at > 0) limited = true;
+      const job = jobs.splice(at, 1)[0]!;
+      picks.push(job);
+      progress = true;
+      lastKey = group.key;
+      if (group.key !== null) running.set(group.key, (running.get(group.key) ?? 0) + 1);
+      if (job.rateKey !== null) keyStarts.set(job.rateKey, (keyStarts.get(job.rateKey) ?? 0) + 1);
+    }
+  }
+  return { picks, lastKey, limited, wakeAt: picks.length === 0 || limited ? wakeAt : undefined };
+}
+
+/** Keys in round-robin order: those after the cursor, then from the start up to it. */
+export function roundRobin<K extends string | null>(keys: readonly K[], after: string | null): K[] {
+  if (after === null) return [...keys];
+  const i = keys.findIndex((k) => k !== null && k > after);
+  return i < 0 ? [...keys] : [...keys.slice(i), ...keys.slice(0, i)];
+}

@@ -1,0 +1,125 @@
+/**
+ * Claims on a flow-controlled queue, on Postgres. The queue's row is locked
+ * (FOR UPDATE) for the claim's transaction, so limited claims of one queue
+ * run one at a time across every node: the counts read under the lock are
+ * exact, and no two nodes can both take the last slot. Within it: what runs,
+ * what started lately, the holds, and the ready jobs of each key in turn
+ * (round robin from the stored cursor), decided by storage/flow-plan.ts.
+ */
+import type pg from 'pg';
+import type { ClaimedJobs, JobClaimParams, QueueSettings } from '../../contracts/store.js';
+import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
+import { keysToFetch, planClaim, type FlowCandidate, type Window } from '../flow-plan.js';
+import { rowToLeasedJob, type JobRow } from '../job-row.js';
+
+export function flowStatements(s: string) {
+  return {
+    lock: `SELECT paused, settings::text AS settings, rr_cursor FROM ${s}.queues WHERE name = $1 FOR UPDATE`,
+    promote: `UPDATE ${s}.jobs SET status = 'pending', updated_at = $2 WHERE status = 'scheduled' AND queue = $1 AND run_at <= $2`,
+    running: `SELECT concurrency_key AS key, count(*)::int AS n FROM ${s}.jobs WHERE status = 'processing' AND queue = $1 GROUP BY concurrency_key`,
+    holds: `SELECT key, until FROM ${s}.holds WHERE queue = $1 AND until > $2`,
+    windows: `SELECT key, count(*)::int AS count, min(at) AS oldest FROM ${s}.rate_starts WHERE queue = $1 AND key = ANY($2::text[]) AND at > $3 GROUP BY key`,
+    // Params: queue, after, n. Keys with ready jobs after `after`, by skipping through jobs_claim_key.
+    keysAfter: `
+      WITH RECURSIVE k(key) AS (
+        (SELECT concurrency_key FROM ${s}.jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = $1 AND concurrency_key > $2
+          ORDER BY concurrency_key LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.concurrency_key FROM ${s}.jobs j WHERE j.status = 'pending' AND j.concurrency_key IS NOT NULL AND j.queue = $1 AND j.concurrency_key > k.key
+                 ORDER BY j.concurrency_key LIMIT 1)
+          FROM k WHERE k.key IS NOT NULL)
+      SELECT key FROM k WHERE key IS NOT NULL LIMIT $3`,
+    keyless: `SELECT EXISTS (SELECT 1 FROM ${s}.jobs WHERE status = 'pending' AND queue = $1 AND concurrency_key IS NULL) AS yes`,
+    // Params: queue, keys, counts, types. The first jobs of each key in claim order.
+    ofKeys: `
+      SELECT c.seq, c.concurrency_key, c.rate_key FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS k(key, n, o)
+        CROSS JOIN LATERAL (
+          SELECT seq, concurrency_key, rate_key, priority, run_at FROM ${s}.jobs
+           WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = $1 AND concurrency_key = k.key AND ($4::text[] IS NULL OR type = ANY($4))
+           ORDER BY priority DESC, run_at, seq LIMIT k.n) c
+       ORDER BY k.o, c.priority DESC, c.run_at, c.seq`,
+    ofNoKey: `
+      SELECT seq, concurrency_key, rate_key FROM ${s}.jobs
+       WHERE status = 'pending' AND queue = $1 AND concurrency_key IS NULL AND ($3::text[] IS NULL OR type = ANY($3))
+       ORDER BY priority DESC, run_at, seq LIMIT $2`,
+    lease: `
+      UPDATE ${s}.jobs SET status = 'processing', attempts = attempts + 1, started_at = $2, updated_at = $2, lease_token = $3, lease_expires_at = $4
+       WHERE seq = ANY($1::bigint[]) AND status = 'pending' RETURNING *`,
+    start: `INSERT INTO ${s}.rate_starts (queue, key, at) SELECT $1, unnest($2::text[]), $3`,
+    forget: `DELETE FROM ${s}.rate_starts WHERE queue = $1 AND at <= $2`,
+    cursor: `UPDATE ${s}.queues SET rr_cursor = $2 WHERE name = $1`,
+    hold: `INSERT INTO ${s}.holds (queue, key, until) VALUES ($1, $2, $3) ON CONFLICT (queue, key) DO UPDATE SET until = GREATEST(${s}.holds.until, excluded.until)`,
+    // Params: queue, now. Whether claims of the queue go through flow control.
+    limited: `SELECT EXISTS (SELECT 1 FROM ${s}.queues WHERE name = $1 AND settings IS NOT NULL) OR EXISTS (SELECT 1 FROM ${s}.holds WHERE queue = $1 AND until > $2) AS yes`,
+  };
+}
+
+export type FlowStatements = ReturnType<typeof flowStatements>;
+
+interface Row {
+  seq: number;
+  concurrency_key: string | null;
+  rate_key: string | null;
+}
+
+const candidate = (r: Row): FlowCandidate => ({ seq: r.seq, concurrencyKey: r.concurrency_key, rateKey: r.rate_key });
+
+/** Runs inside the claim's transaction. Null when the queue has no limits after all (the plain claim takes over). */
+export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: JobClaimParams): Promise<ClaimedJobs | null> {
+  const { queue, now } = p;
+  const state = (await c.query<{ paused: boolean; settings: string | null; rr_cursor: string | null }>(sql.lock, [queue])).rows[0];
+  if (state?.paused) return [];
+  const stored = state?.settings ? (JSON.parse(state.settings) as QueueSettings) : null;
+  const holds = new Map((await c.query<{ key: string; until: number }>(sql.holds, [queue, now])).rows.map((h) => [h.key, h.until]));
+  // A queue held by a throttled job takes this path too, limits or not.
+  if (!hasLimits(stored) && holds.size === 0) return null;
+  const settings = hasLimits(stored) ? stored : NO_LIMITS;
+  await c.query(sql.promote, [queue, now]);
+  const runningByKey = new Map<string | null, number>();
+  let runningTotal = 0;
+  for (const r of (await c.query<{ key: string | null; n: number }>(sql.running, [queue])).rows) {
+    runningByKey.set(r.key, r.n);
+    runningTotal += r.n;
+  }
+  const n = keysToFetch(p.limit, runningByKey.size);
+  const cursor = state?.rr_cursor ?? null;
+  const keys: (string | null)[] = (await c.query<{ key: string }>(sql.keysAfter, [queue, cursor ?? '', n])).rows.map((r) => r.key);
+  const keyless = (await c.query<{ yes: boolean }>(sql.keyless, [queue])).rows[0]!.yes;
+  if (cursor === null) {
+    if (keyless) keys.unshift(null);
+  } else if (keys.length < n) {
+    // Round robin: from the start again, the keyless group first, up to the cursor.
+    if (keyless) keys.push(null);
+    for (const r of (await c.query<{ key: string }>(sql.keysAfter, [queue, '', n - keys.length])).rows) if (r.key <= cursor && !keys.includes(r.key)) keys.push(r.key);
+  }
+  const types = p.types === null ? null : [...p.types];
+  const room = (key: string | null) => (key !== null && settings.perKeyConcurrency !== null ? Math.max(0, settings.perKeyConcurrency - (runningByKey.get(key) ?? 0)) : p.limit);
+  const keyed = keys.filter((k): k is string => k !== null);
+  const byKey = new Map<string | null, FlowCandidate[]>(keys.map((k) => [k, []]));
+  if (keyed.length > 0) {
+    // One more than may start: a key with jobs beyond its room makes the claim `limited`.
+    const rows = (await c.query<Row>(sql.ofKeys, [queue, keyed, keyed.map((k) => Math.min(room(k), p.limit) + 1), types])).rows;
+    for (const r of rows) byKey.get(r.concurrency_key)!.push(candidate(r));
+  }
+  if (keyless) byKey.set(null, (await c.query<Row>(sql.ofNoKey, [queue, p.limit, types])).rows.map(candidate));
+  const windowOf = async (ks: string[], intervalMs: number) =>
+    new Map((await c.query<{ key: string; count: number; oldest: number | null }>(sql.windows, [queue, ks, now - intervalMs])).rows.map((w) => [w.key, { count: w.count, oldest: w.oldest } as Window]));
+  const rateKeys = [...new Set([...byKey.values()].flat().flatMap((j) => (j.rateKey === null ? [] : [j.rateKey])))];
+  const keyWindows = settings.perKeyRateLimit && rateKeys.length > 0 ? await windowOf(rateKeys, settings.perKeyRateLimit.intervalMs) : new Map<string, Window>();
+  const queueWindow = settings.rateLimit ? ((await windowOf([''], settings.rateLimit.intervalMs)).get('') ?? { count: 0, oldest: null }) : { count: 0, oldest: null };
+  const plan = planClaim({ settings, now, limit: p.limit, runningTotal, runningByKey, queueWindow, keyWindows, holds, groups: keys.map((key) => ({ key, jobs: byKey.get(key) ?? [] })) });
+  let claimed: ClaimedJobs = [];
+  if (plan.picks.length > 0) {
+    const rows = (await c.query<JobRow>(sql.lease, [plan.picks.map((x) => x.seq), now, p.leaseToken, now + p.leaseMs])).rows;
+    claimed = rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq).map(rowToLeasedJob);
+    const starts = [...(settings.rateLimit ? plan.picks.map(() => '') : []), ...(settings.perKeyRateLimit ? plan.picks.flatMap((j) => (j.rateKey === null ? [] : [j.rateKey])) : [])];
+    if (starts.length > 0) await c.query(sql.start, [queue, starts, now]);
+  }
+  const longest = Math.max(settings.rateLimit?.intervalMs ?? 0, settings.perKeyRateLimit?.intervalMs ?? 0);
+  if (longest > 0) await c.query(sql.forget, [queue, now - longest]);
+  // '' is the keyless group's place in the round ("after it" is: every key); NULL, no cursor yet.
+  if (plan.lastKey !== undefined) await c.query(sql.cursor, [queue, plan.lastKey ?? '']);
+  if (plan.limited) claimed.limited = true;
+  if (plan.wakeAt !== undefined) claimed.wakeAt = plan.wakeAt;
+  return claimed;
+}
