@@ -2,7 +2,7 @@
  * createHttpApp(deps) builds the HTTP API over a Jobq and never listens:
  * tests drive it with inject() or a loopback port, and only cli/ binds one.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyContextConfig, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import { JobqError } from '../contracts/errors.js';
@@ -12,10 +12,11 @@ import { BodyParserPool, INLINE_PARSE_BYTES } from './body/json-body.js';
 import { clientErrorHandler } from './client-errors.js';
 import { HTTP_DEFAULTS } from './defaults.js';
 import { mapError } from './error-mapping.js';
-import { errorBodySchema, jobSchema } from './schemas.js';
+import { ERROR_RESPONSES, errorBodySchema, jobBatchSchema, jobPageSchema, jobSchema, jobSummarySchema, type ErrorStatus } from './schemas.js';
 import { jobRoutes } from './routes/jobs.js';
 import { seedRoutes } from './routes/seed.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
+import { formatValidationError, validatorCompiler } from './validation.js';
 
 export interface HttpAppDeps {
   jobq: Jobq;
@@ -31,20 +32,55 @@ export interface HttpAppDeps {
 }
 
 
-/** Routes whose body carries raw JSON fields (stored as sent) declare them here. */
 declare module 'fastify' {
   interface FastifyContextConfig {
+    /** Body fields kept as the raw JSON text sent (stored as is). */
     rawJsonFields?: readonly string[];
+    /** An empty body is accepted whatever its Content-Type (the seed's clients send one). */
+    emptyBodyAnyType?: boolean;
+    /** Error statuses the route can answer, for the OpenAPI document (bodies are always the Error component). */
+    errors?: readonly ErrorStatus[];
+    /** Success answers as the OpenAPI document shows them, where the serializer's schema differs. */
+    docResponses?: Record<number, Record<string, unknown>>;
   }
 }
 
 /**
- * A body that may be one job or an array of jobs fails every oneOf branch;
- * the deepest error names the field that is really wrong.
+ * Any content type but JSON. Refused with 415 without reading the body,
+ * except an empty body on a route that takes one whatever its type.
  */
-function deepestError(errors: { instancePath: string; message?: string }[], dataVar: string): Error {
-  const best = errors.reduce((a, b) => (b.instancePath.length > a.instancePath.length ? b : a), errors[0]!);
-  return new Error(`${dataVar}${best.instancePath} ${best.message ?? 'is invalid'}`);
+function otherContentType(req: FastifyRequest, payload: NodeJS.ReadableStream, done: (err: Error | null, body?: unknown) => void): void {
+  const type = req.headers['content-type'];
+  const refuse = () => done(new JobqError('unsupported_media_type', `content-type must be application/json; got ${type ? `"${type}"` : 'none'}`));
+  if (!req.routeOptions.config.emptyBodyAnyType) return refuse();
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length.trim() === '0' ? done(null, undefined) : refuse();
+  // Chunked: empty only if it ends before any byte arrives.
+  let settled = false;
+  const settle = (empty: boolean) => {
+    if (settled) return;
+    settled = true;
+    if (empty) done(null, undefined);
+    else refuse();
+  };
+  payload.on('data', (chunk: Buffer) => chunk.length > 0 && settle(false));
+  payload.on('end', () => settle(true));
+  payload.on('error', (err: Error) => {
+    if (!settled) {
+      settled = true;
+      done(err);
+    }
+  });
+}
+
+/** Adds each route's error answers (config.errors) and document-only success answers (config.docResponses) to the OpenAPI document. */
+function documentRoute({ schema, url, route }: { schema: Record<string, unknown> | undefined; url: string; route: { config?: FastifyContextConfig } }) {
+  const config = route.config ?? {};
+  if (!schema || (!config.errors && !config.docResponses)) return { schema: schema ?? {}, url };
+  const response: Record<string, unknown> = { ...(schema.response as Record<string, unknown> | undefined) };
+  for (const [status, doc] of Object.entries(config.docResponses ?? {})) response[status] = doc;
+  for (const status of [...new Set(config.errors ?? [])].sort()) response[status] = { description: ERROR_RESPONSES[status], $ref: 'Error#' };
+  return { schema: { ...schema, response }, url };
 }
 
 export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
@@ -57,9 +93,8 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
     requestTimeout: deps.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
     keepAliveTimeout: deps.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs,
     return503OnClosing: true,
-    // Strict input: wrong types are errors, not silently coerced; unknown fields are errors, not dropped.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
-    schemaErrorFormatter: deepestError,
+    // Bodies strict (no coercion, unknown fields refused), query strings coerced: see validation.ts.
+    schemaErrorFormatter: formatValidationError,
     // Above the 128 characters a name may have, so long names reach the schema and get our 400.
     routerOptions: { maxParamLength: 2048 },
     // Errors the router raises before any route runs (a malformed URL, a path segment over
@@ -75,6 +110,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
     onConstructorPoisoning: 'error',
   });
 
+  app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = mapError(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
@@ -135,12 +171,28 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
     }
     parseJson(req, text, done);
   });
+  app.addContentTypeParser('*', otherContentType);
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'jobq', version: '0.1.0', description: 'A durable job queue. Errors are {"error":{"code","message"}}; see docs/errors.md.' },
+      info: {
+        title: 'jobq',
+        version: '0.1.0',
+        description: 'A durable job queue. Every error answer is {"error":{"code","message"}} with a stable code; see docs/errors.md.',
+        license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+      },
+      servers: [{ url: 'http://127.0.0.1:8080', description: 'jobq serve with its defaults' }],
+      // No authentication yet: bind to loopback (the default) or put a proxy in front.
+      security: [],
+      tags: [
+        { name: 'jobs', description: 'Enqueue, read, list, cancel and retry jobs' },
+        { name: 'queues', description: 'Queues: counts, pause and resume' },
+        { name: 'seed', description: "The seed's API, kept as it answered" },
+        { name: 'system', description: 'Liveness and readiness' },
+      ],
     },
+    transform: documentRoute as never,
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     // The seed's POST /enqueue takes no body at all (it then enqueues the demo job).
     transformObject: (doc) => {
@@ -150,8 +202,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
       return spec as never;
     },
   });
-  app.addSchema(jobSchema);
-  app.addSchema(errorBodySchema);
+  for (const schema of [jobSchema, jobSummarySchema, jobBatchSchema, jobPageSchema, errorBodySchema]) app.addSchema(schema);
 
   seedRoutes(app, jobq);
   jobRoutes(app, jobq);

@@ -63,6 +63,7 @@ export function mapError(err: unknown): MappedError {
     return answer('invalid_json', 'body is not valid JSON, or it uses a forbidden key (__proto__, constructor.prototype)');
   }
   const known = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (known === 'unsupported_media_type') return answer(known, 'content-type must be application/json');
   if (known) return answer(known, fe.message ?? known);
   if (err instanceof SyntaxError) return answer('invalid_json', 'body is not valid JSON');
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -31,18 +31,20 @@ export const enqueueBody = {
     delayMs: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS, description: 'Earliest start relative to now.' },
   },
   // runAt and delayMs say the same thing two ways: one at most.
-  not: { type: 'object', required: ['runAt', 'delayMs'] },
+  not: { type: 'object', required: ['runAt', 'delayMs'], properties: { runAt: {}, delayMs: {} } },
 } as const;
 
 /** The seed's POST /enqueue: every field optional; no body enqueues the demo job. */
 export const seedEnqueueBody = {
-  ...enqueueBody,
-  required: [],
   type: ['object', 'null'],
+  additionalProperties: false,
+  properties: enqueueBody.properties,
+  not: enqueueBody.not,
 } as const;
 
 export const jobErrorSchema = {
   type: 'object',
+  required: ['attempt', 'message', 'at'],
   properties: {
     attempt: { type: 'integer' },
     message: { type: 'string' },
@@ -51,9 +53,11 @@ export const jobErrorSchema = {
   },
 } as const;
 
+/** Every field of a job is always there, except payload and result, which listings leave out unless asked for. */
 export const jobSchema = {
   $id: 'Job',
   type: 'object',
+  required: ['id', 'queue', 'type', 'status', 'priority', 'attempts', 'maxAttempts', 'timeoutMs', 'runAt', 'createdAt', 'startedAt', 'finishedAt', 'updatedAt', 'errors', 'progress', 'leaseExpiresAt'],
   properties: {
     id: { type: 'string', format: 'uuid' },
     queue: { type: 'string' },
@@ -77,7 +81,9 @@ export const jobSchema = {
 } as const;
 
 export const jobSummarySchema = {
+  $id: 'JobSummary',
   type: 'object',
+  required: ['id', 'queue', 'type', 'status', 'runAt'],
   properties: {
     id: { type: 'string', format: 'uuid' },
     queue: { type: 'string' },
@@ -105,8 +111,6 @@ export const errorBodySchema = {
   },
 } as const;
 
-export const errorSchema = { $ref: 'Error#' } as const;
-
 export const idParams = {
   type: 'object',
   required: ['id'],
@@ -119,7 +123,8 @@ export const queueParams = {
   properties: { name },
 } as const;
 
-const pageLimit = { type: 'string', pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$' } as const;
+/** An integer in the query string: its validator coerces the text (bodies are never coerced). */
+const pageLimit = { type: 'integer', minimum: 1, maximum: DEFAULTS.limits.maxPageSize } as const;
 
 export const listQuery = {
   type: 'object',
@@ -161,11 +166,39 @@ export const queueInfoSchema = {
   },
 } as const;
 
-/** Error answers every route may give. */
-export const commonErrors = {
-  400: errorSchema,
-  413: errorSchema,
-  415: errorSchema,
-  429: errorSchema,
-  503: errorSchema,
+/** The batch answer of POST /v1/jobs. */
+export const jobBatchSchema = {
+  $id: 'JobBatch',
+  type: 'object',
+  required: ['jobs'],
+  properties: { jobs: { type: 'array', items: { $ref: 'JobSummary#' } } },
 } as const;
+
+export const jobPageSchema = {
+  $id: 'JobPage',
+  type: 'object',
+  required: ['jobs', 'nextCursor'],
+  properties: { jobs: { type: 'array', items: { $ref: 'Job#' } }, nextCursor: { type: ['string', 'null'] } },
+} as const;
+
+/** What each error status means, for the OpenAPI document; the body is always the shared Error component. */
+export const ERROR_RESPONSES = {
+  400: 'invalid_request or invalid_json: the message names the field and its rule',
+  404: 'not_found: no job with this id',
+  405: 'method_not_allowed: the path does not take this method; the Allow header lists those it takes',
+  408: 'request_timeout: the request did not arrive whole within the request timeout',
+  409: 'illegal_transition: the job is not in a status this operation applies to',
+  413: 'payload_too_large or batch_too_large',
+  415: 'unsupported_media_type: content-type must be application/json',
+  429: 'capacity_exceeded: a store or queue limit is reached; retry later',
+  431: 'headers_too_large: the request headers exceed the size limit',
+  500: 'internal: an unexpected error (logged by the server)',
+  503: 'shutting_down or store_unavailable: retry later, or on another node',
+} as const;
+
+export type ErrorStatus = keyof typeof ERROR_RESPONSES;
+
+/** Answers any route can give: the method, the transport and the server's state. */
+export const ALWAYS: readonly ErrorStatus[] = [405, 408, 431, 500, 503];
+/** ... and any route that reads a body. */
+export const WITH_BODY: readonly ErrorStatus[] = [...ALWAYS, 400, 413, 415];

@@ -5,7 +5,7 @@ import type { EnqueueInput } from '../../core/enqueue-input.js';
 import type { Jobq } from '../../core/jobq.js';
 import type { JobStatus } from '../../contracts/job.js';
 import { jobSummary, jobView } from '../job-view.js';
-import { commonErrors, enqueueBody, errorSchema, idParams, jobSchema, jobSummarySchema, listQuery } from '../schemas.js';
+import { ALWAYS, enqueueBody, idParams, jobSchema, listQuery, WITH_BODY } from '../schemas.js';
 
 export async function requireJob(jobq: Jobq, id: string) {
   const job = await jobq.get(id);
@@ -18,21 +18,25 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
   app.post<{ Body: EnqueueInput | EnqueueInput[] }>(
     '/v1/jobs',
     {
-      config: { rawJsonFields: ['payload'] },
+      config: {
+        rawJsonFields: ['payload'],
+        errors: [...WITH_BODY, 429],
+        // The document says what a client gets: a Job for an object, a JobBatch for an array.
+        docResponses: { 201: { description: 'The Job for a single enqueue; a JobBatch for an array', oneOf: [{ $ref: 'Job#' }, { $ref: 'JobBatch#' }] } },
+      },
       schema: {
+        operationId: 'enqueueJobs',
         summary: 'Enqueue one job (an object) or many (an array, all or none)',
         tags: ['jobs'],
         body: {
           oneOf: [enqueueBody, { type: 'array', items: enqueueBody, minItems: 1 }],
         },
         response: {
-          // One object schema rather than oneOf: serializing a oneOf costs a validation per answer.
+          // The serializer's schema is one object rather than oneOf: serializing a oneOf costs a validation per answer.
           201: {
             type: 'object',
-            description: 'The Job for a single enqueue; {"jobs": [summary, …]} for a batch.',
-            properties: { ...jobSchema.properties, jobs: { type: 'array', items: jobSummarySchema } },
+            properties: { ...jobSchema.properties, jobs: { type: 'array', items: { $ref: 'JobSummary#' } } },
           },
-          ...commonErrors,
         },
       },
       // Reject oversized batches before validating 1,000s of items.
@@ -56,25 +60,24 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/jobs/:id',
-    { schema: { summary: 'Get a job', tags: ['jobs'], params: idParams, response: { 200: { $ref: 'Job#' }, 404: errorSchema, 400: errorSchema } } },
+    {
+      config: { errors: [...ALWAYS, 400, 404] },
+      schema: { operationId: 'getJob', summary: 'Get a job', tags: ['jobs'], params: idParams, response: { 200: { $ref: 'Job#' } } },
+    },
     async (req) => jobView(await requireJob(jobq, req.params.id)),
   );
 
-  app.get<{ Querystring: { queue?: string; status?: JobStatus; limit?: string; cursor?: string; include?: string } }>(
+  app.get<{ Querystring: { queue?: string; status?: JobStatus; limit?: number; cursor?: string; include?: string } }>(
     '/v1/jobs',
     {
+      config: { errors: [...ALWAYS, 400] },
       schema: {
+        operationId: 'listJobs',
         summary: 'List jobs a page at a time, filtered by queue and/or status, each filter in its own order (see docs)',
         description: `No filter or a queue alone: creation order. A status: the order it is worked in — pending by queue, type and claim order; scheduled by queue and run time; processing by lease expiry; finished by queue and finish time. Payloads and results are left out unless include names them; a page also ends early once they reach ${jobq.options.limits.maxPageBytes} bytes.`,
         tags: ['jobs'],
         querystring: listQuery,
-        response: {
-          200: {
-            type: 'object',
-            properties: { jobs: { type: 'array', items: { $ref: 'Job#' } }, nextCursor: { type: ['string', 'null'] } },
-          },
-          400: errorSchema,
-        },
+        response: { 200: { $ref: 'JobPage#' } },
       },
     },
     async (req) => {
@@ -83,7 +86,7 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
       const page = await jobq.list({
         ...(queue !== undefined && { queue }),
         ...(status !== undefined && { status }),
-        ...(limit !== undefined && { limit: Number(limit) }),
+        ...(limit !== undefined && { limit }),
         ...(cursor !== undefined && { cursor }),
         include: { payload: wanted.has('payload'), result: wanted.has('result') },
       });
@@ -97,11 +100,13 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
       {
         // These take no body: anything large is refused before it is read.
         bodyLimit: 64 * 1024,
+        config: { errors: [...WITH_BODY, 404, 409] },
         schema: {
+          operationId: action === 'cancel' ? 'cancelJob' : 'retryJob',
           summary: action === 'cancel' ? 'Cancel a scheduled, pending or processing job' : 'Put a failed or cancelled job back in line',
           tags: ['jobs'],
           params: idParams,
-          response: { 200: { $ref: 'Job#' }, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+          response: { 200: { $ref: 'Job#' } },
         },
       },
       async (req) => jobView(await (action === 'cancel' ? jobq.cancel(req.params.id) : jobq.retry(req.params.id))),

@@ -1,7 +1,7 @@
 /** Queues, health and readiness. */
 import type { FastifyInstance } from 'fastify';
 import type { Jobq } from '../../core/jobq.js';
-import { errorSchema, queueInfoSchema, queueListQuery, queueParams } from '../schemas.js';
+import { ALWAYS, queueInfoSchema, queueListQuery, queueParams, WITH_BODY } from '../schemas.js';
 
 export interface Readiness {
   /** False once shutdown began: /readyz answers 503 so load balancers stop sending. */
@@ -9,10 +9,12 @@ export interface Readiness {
 }
 
 export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readiness): void {
-  app.get<{ Querystring: { limit?: string; cursor?: string } }>(
+  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
     '/v1/queues',
     {
+      config: { errors: [...ALWAYS, 400] },
       schema: {
+        operationId: 'listQueues',
         summary: 'Queues by name, a page at a time, with their job counts per status, paused flag and unhandled pending jobs',
         tags: ['queues'],
         querystring: queueListQuery,
@@ -22,14 +24,12 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
             required: ['queues', 'nextCursor'],
             properties: { queues: { type: 'array', items: queueInfoSchema }, nextCursor: { type: ['string', 'null'] } },
           },
-          400: errorSchema,
-          503: errorSchema,
         },
       },
     },
     async (req) => {
       const { limit, cursor } = req.query;
-      return jobq.queues.list({ ...(limit !== undefined && { limit: Number(limit) }), ...(cursor !== undefined && { cursor }) });
+      return jobq.queues.list({ ...(limit !== undefined && { limit }), ...(cursor !== undefined && { cursor }) });
     },
   );
 
@@ -38,15 +38,14 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
       `/v1/queues/:name/${action}`,
       {
         bodyLimit: 64 * 1024,
+        config: { errors: [...WITH_BODY, 429] },
         schema: {
+          operationId: action === 'pause' ? 'pauseQueue' : 'resumeQueue',
           summary: action === 'pause' ? 'Stop claiming jobs of a queue (cluster-wide)' : 'Resume claiming jobs of a queue',
           tags: ['queues'],
           params: queueParams,
           response: {
             200: { type: 'object', required: ['name', 'paused'], properties: { name: { type: 'string' }, paused: { type: 'boolean' } } },
-            400: errorSchema,
-            429: errorSchema,
-            503: errorSchema,
           },
         },
       },
@@ -58,10 +57,22 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
   }
 
   const status = { type: 'object', required: ['status'], properties: { status: { type: 'string' }, reason: { type: 'string' } } } as const;
-  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['system'], response: { 200: status } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { config: { errors: [...ALWAYS] }, schema: { operationId: 'health', summary: 'Liveness', tags: ['system'], response: { 200: status } } },
+    async () => ({ status: 'ok' }),
+  );
   app.get(
     '/readyz',
-    { schema: { summary: 'Readiness: 503 while draining or while the store cannot serve', tags: ['system'], response: { 200: status, 503: status } } },
+    {
+      config: { errors: [405, 408, 431, 500] },
+      schema: {
+        operationId: 'readiness',
+        summary: 'Readiness: 503 while draining or while the store cannot serve',
+        tags: ['system'],
+        response: { 200: status, 503: { ...status, description: 'draining, or the store cannot serve' } },
+      },
+    },
     async (_req, reply) => {
       if (!readiness.ready) return reply.code(503).send({ status: 'draining' });
       // While failing, look again now rather than answer from the last probe (also when no probe loop runs).
