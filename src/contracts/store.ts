@@ -40,6 +40,8 @@ export interface NewJobRecord {
   concurrencyKey: string | null;
   /** The rate key (already defaulted to the concurrency key by the core). */
   rateKey: string | null;
+  /** FIFO per key: the job starts only after every earlier job of this key in its queue ended. Stores with `orderingKeys` only. */
+  orderingKey?: string | null;
 }
 
 /** What an insert did beyond the plain case (both lists empty for keyless, independent jobs). */
@@ -332,6 +334,44 @@ export interface StoreCapabilities {
   durable: boolean;
   /** Other processes may share this store (so wake-ups and events must cross processes). */
   shared: boolean;
+  /** Honours `orderingKey` (FIFO per key); the core refuses the field otherwise. */
+  orderingKeys?: boolean;
+}
+
+/** Leases the named jobs (dispatch through a broker hands out ids, not rows). */
+export interface JobClaimByIdsParams {
+  ids: readonly string[];
+  /** Only jobs of these types; null takes any. */
+  types: readonly string[] | null;
+  now: number;
+  leaseMs: number;
+  /** As for jobClaim: fences the jobs and identifies the claim (a lost reply is undone with jobReleaseClaim). */
+  leaseToken: string;
+}
+
+/** A job that became ready (pending), written in the same transaction as that change: the transactional outbox. */
+export interface OutboxEntry {
+  seq: number;
+  jobId: string;
+  queue: string;
+  orderingKey: string | null;
+}
+
+/** Records of one partition of a topic, inserted as jobs exactly once: the partition's next offset moves in the same transaction. */
+export interface IngestRecordsParams {
+  /** Who reads (one position per consumer, topic and partition). */
+  consumer: string;
+  topic: string;
+  partition: number;
+  /** Each record's offset with its job; records below the stored position were ingested already and are skipped. */
+  records: readonly { offset: number; job: NewJobRecord }[];
+}
+
+export interface IngestRecordsResult {
+  /** Jobs inserted (in offset order); the other records had been ingested before. */
+  inserted: NewJobRecord[];
+  /** The stored position after the call: the next offset to ingest. */
+  nextOffset: number;
 }
 
 export interface Store {
@@ -443,6 +483,26 @@ export interface Store {
   remoteSubscribers?(nodeId: string): boolean;
   /** Delivers other processes' events (batches, in their commit order per job). */
   subscribeEvents?(nodeId: string, onEvents: (events: readonly JobEvent[]) => void): () => void;
+
+  /**
+   * Broker dispatch (jobq/kafka), all optional. Leases the named jobs that
+   * are pending, of a queue neither paused nor flow-controlled, and not held
+   * back by an earlier unfinished job of their ordering key; the others are
+   * left as they are (a cancelled or already claimed job is skipped).
+   */
+  jobClaimByIds?(params: JobClaimByIdsParams): Promise<LeasedJob[]>;
+  /** From now on every change that makes a job pending writes an outbox entry in its own transaction (idempotent; cluster-wide). */
+  outboxEnable?(): Promise<void>;
+  /** The oldest outbox entries, in the order they were written. */
+  outboxRead?(params: { limit: number }): Promise<OutboxEntry[]>;
+  /** Removes published entries. */
+  outboxDelete?(params: { seqs: readonly number[] }): Promise<void>;
+  /** Makes due scheduled jobs of these queues pending (so their outbox entries are written); returns how many. */
+  jobPromoteDue?(params: { queues: readonly string[]; now: number; limit: number }): Promise<number>;
+  /** Earliest run time of a scheduled job in any of these queues. */
+  jobNextDue?(params: { queues: readonly string[] }): Promise<number | null>;
+  /** Inserts a partition's records as jobs, exactly once (topic ingest). */
+  ingestRecords?(params: IngestRecordsParams): Promise<IngestRecordsResult>;
 
   /** Idempotent: a second call waits for the first. */
   close(): Promise<void>;

@@ -49,6 +49,12 @@ export interface EnqueueInput<Payload = unknown> {
   concurrencyKey?: string;
   /** Flow control: the key the queue's perKeyRateLimit counts by. @defaultValue concurrencyKey */
   rateKey?: string;
+  /**
+   * FIFO per key (e.g. an account id): a job with an ordering key starts only
+   * after every earlier job of that key in its queue ended, one at a time in
+   * enqueue order, across nodes. Needs a store that supports it (Postgres).
+   */
+  orderingKey?: string;
 }
 
 /** Most dependencies one job may have. */
@@ -118,6 +124,8 @@ export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: 
   if (onConflict !== 'ignore' && onConflict !== 'replace') throw bad('onConflict', "must be 'ignore' or 'replace'", index);
   const concurrencyKey = optionalKey('concurrencyKey', input.concurrencyKey, index);
   const rateKey = optionalKey('rateKey', input.rateKey, index) ?? concurrencyKey;
+  const orderingKey = optionalKey('orderingKey', input.orderingKey, index);
+  if (orderingKey !== null && !opts.store.capabilities.orderingKeys) throw bad('orderingKey', 'needs a store that keeps jobs in order per key (Postgres)', index);
   const policy = input.onDependencyFailure ?? 'fail';
   if (!DEPENDENCY_POLICIES.includes(policy)) throw bad('onDependencyFailure', `must be one of ${DEPENDENCY_POLICIES.join(', ')}`, index);
   return {
@@ -138,6 +146,7 @@ export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: 
     onDependencyFailure: policy,
     concurrencyKey,
     rateKey,
+    ...(orderingKey !== null && { orderingKey }),
   };
 }
 

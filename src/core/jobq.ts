@@ -25,7 +25,7 @@ import { maintenance } from './services/maintenance.js';
 import type { NodeRegistry } from './services/node-registry.js';
 import type { Service } from './services/service.js';
 import type { StoreHealth } from './services/store-health.js';
-import { storeClaimSource } from './worker/claim-source.js';
+import { storeClaimSource, type Dispatch } from './worker/claim-source.js';
 import { WorkerPool } from './worker/worker-pool.js';
 import { waitForJob } from './wait-for.js';
 
@@ -58,6 +58,7 @@ export class Jobq {
   private readonly leases: LeaseApi;
   private readonly enqueuer: Enqueuer;
   private readonly pool: WorkerPool | null;
+  private readonly dispatch: Dispatch | null;
   private readonly registry: NodeRegistry;
   private readonly leadership: Leadership;
   private readonly services: Service[];
@@ -98,12 +99,16 @@ export class Jobq {
       ready: (jobs) => this.wake(jobs),
     });
     const queueNames = Object.keys(o.queues);
+    const storeSource = storeClaimSource(store, this.leases);
+    this.dispatch =
+      options.dispatch?.({ store, leases: this.leases, events: this.events, clock, logger, nodeId, queues: o.queues, leaseMs: o.leaseMs, storeSource, wake: (queues) => this.pool?.notify(queues) }) ??
+      null;
     this.pool =
       queueNames.length === 0
         ? null
         : new WorkerPool({
             leases: this.leases,
-            source: storeClaimSource(store, this.leases),
+            source: this.dispatch?.source ?? storeSource,
             handlers: o.handlers,
             queues: o.queues,
             clock,
@@ -296,6 +301,14 @@ export class Jobq {
     if (this.started) return;
     this.started = true;
     for (const s of this.declaredSchedules) await this.observe(this.schedules.upsert(s));
+    if (this.dispatch) {
+      try {
+        await this.dispatch.start();
+      } catch (err) {
+        this.started = false;
+        throw err;
+      }
+    }
     for (const s of this.services) s.start();
     if (this.pool) {
       const pool = this.pool;
@@ -328,6 +341,7 @@ export class Jobq {
       this.unwatch?.();
       await this.pool?.stop(graceMs);
       await this.leases.drain();
+      await this.dispatch?.stop();
       await this.enqueuer.drain();
       await Promise.all(this.services.filter((s) => s !== this.registry.service).map((s) => s.stop()));
       await this.registry.leave();

@@ -11,6 +11,7 @@ import type { Store } from '../contracts/store.js';
 import type { Clock } from './clock.js';
 import type { HandlerMap } from './handler.js';
 import type { ScheduleInput } from './schedules/schedule-api.js';
+import type { DispatchFactory } from './worker/claim-source.js';
 
 export interface QueueOptions {
   /** Jobs of this queue run at once by this process. @defaultValue 10 */
@@ -92,6 +93,8 @@ export interface JobqOptions {
   nodeId?: string;
   /** Cron schedules to declare at start (upserted idempotently; see jobq.schedules). */
   schedules?: ScheduleInput[];
+  /** Where workers get their jobs: the store's claims by default; `kafkaDispatch()` from jobq/kafka hands them out through a broker. */
+  dispatch?: DispatchFactory;
   clock?: Clock;
   /** Source of randomness for jitter; tests pass a seeded one. @defaultValue Math.random */
   random?: () => number;

@@ -4,13 +4,23 @@
  * the running counts, the starts inside each rate window, the holds set by
  * throttled jobs, and the ready jobs of each concurrency key.
  *
- * Keys are served in turn (round robin from where the previous claim
- * stopped, one job per key per round, priority first within a key), so a key
- * with a huge backlog cannot starve the others. A claim that comes back short
+ * Fairness: each slot goes to the key with the fewest jobs running, ties
+ * taken in turn (round robin from where the previous claim stopped);
+ * priority orders jobs within a key. A key with a huge backlog cannot starve
+ * the others, and a key that just got work catches up with the busy ones
+ * instead of waiting its turn behind their backlog. A claim that comes back short
  * because of a limit says so (`limited`) and, when a rate window or a hold
  * decides it, when the next job may start (`wakeAt`).
  */
 import type { QueueSettings } from '../contracts/store.js';
+
+/**
+ * The SQL stores keep the keyless jobs of a flow-controlled queue under this
+ * concurrency key (never a user's: keys have at least one character), so one
+ * index holds every group in order, the keyless group first; read back, it is
+ * null. The plan sees it as the null group.
+ */
+export const KEYLESS = '';
 
 export interface FlowCandidate {
   seq: number;
@@ -82,7 +92,6 @@ export function planClaim(st: FlowState): FlowPlan {
   const picks: FlowCandidate[] = [];
   // What each group has left to offer; a job whose rate key is held stays for a later claim.
   const left = st.groups.map((g) => [...g.jobs]);
-  let lastKey: string | null | undefined;
   /** Whether a job of this rate key may start now (and if not, note when it may). */
   const rateAllows = (key: string | null): boolean => {
     if (key === null) return true;
@@ -97,32 +106,44 @@ export function planClaim(st: FlowState): FlowPlan {
     wake((w.oldest ?? now) + s.perKeyRateLimit.intervalMs);
     return false;
   };
-  // Rounds: one job per key per round, until the slots are taken or no key can give one.
-  for (let progress = true; progress && picks.length < free; ) {
-    progress = false;
-    for (let g = 0; g < st.groups.length && picks.length < free; g++) {
-      const group = st.groups[g]!;
-      const jobs = left[g]!;
-      if (jobs.length === 0) continue;
-      if (group.key !== null && s.perKeyConcurrency !== null && (running.get(group.key) ?? 0) >= s.perKeyConcurrency) {
+  // Each slot goes to the key with the fewest jobs running (ties: round-robin order from the
+  // cursor), so a key with a huge backlog cannot starve the others and a newcomer catches up.
+  const closed = st.groups.map(() => false);
+  let furthest = -1;
+  while (picks.length < free) {
+    let best = -1;
+    let bestLoad = Infinity;
+    for (let g = 0; g < st.groups.length; g++) {
+      if (closed[g]) continue;
+      const key = st.groups[g]!.key;
+      const load = running.get(key) ?? 0;
+      if (left[g]!.length === 0) closed[g] = true;
+      else if (key !== null && s.perKeyConcurrency !== null && load >= s.perKeyConcurrency) {
         limited = true;
-        continue;
+        closed[g] = true;
+      } else if (load < bestLoad) {
+        best = g;
+        bestLoad = load;
       }
-      // The first job in claim order whose rate key lets it start (rate keys may differ within a group).
-      const at = jobs.findIndex((j) => rateAllows(j.rateKey));
-      if (at < 0) {
-        limited = true;
-        continue;
-      }
-      if (at > 0) limited = true;
-      const job = jobs.splice(at, 1)[0]!;
-      picks.push(job);
-      progress = true;
-      lastKey = group.key;
-      if (group.key !== null) running.set(group.key, (running.get(group.key) ?? 0) + 1);
-      if (job.rateKey !== null) keyStarts.set(job.rateKey, (keyStarts.get(job.rateKey) ?? 0) + 1);
     }
+    if (best < 0) break;
+    const jobs = left[best]!;
+    // The first job in claim order whose rate key lets it start (rate keys may differ within a group).
+    const at = jobs.findIndex((j) => rateAllows(j.rateKey));
+    if (at < 0) {
+      limited = true;
+      closed[best] = true;
+      continue;
+    }
+    if (at > 0) limited = true;
+    const job = jobs.splice(at, 1)[0]!;
+    picks.push(job);
+    furthest = Math.max(furthest, best);
+    const key = st.groups[best]!.key;
+    running.set(key, bestLoad + 1);
+    if (job.rateKey !== null) keyStarts.set(job.rateKey, (keyStarts.get(job.rateKey) ?? 0) + 1);
   }
+  const lastKey = furthest < 0 ? undefined : st.groups[furthest]!.key;
   return { picks, lastKey, limited, wakeAt: picks.length === 0 || limited ? wakeAt : undefined };
 }
 

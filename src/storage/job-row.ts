@@ -65,7 +65,8 @@ function baseJob(row: Omit<JobRow, 'payload' | 'result'>): ListedJob {
     leaseExpiresAt: row.lease_expires_at,
     key: row.key ?? null,
     dependsOn: row.depends_on ? (JSON.parse(row.depends_on) as string[]) : [],
-    concurrencyKey: row.concurrency_key ?? null,
+    // '' is the keyless group of a flow-controlled queue (storage/flow-plan.ts), never a user key.
+    concurrencyKey: row.concurrency_key || null,
     rateKey: row.rate_key ?? null,
   };
 }

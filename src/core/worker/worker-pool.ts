@@ -119,6 +119,7 @@ export class WorkerPool {
     if (!this.running.remove(rj)) return;
     this.loops.get(rj.job.queue)?.slotFreed();
     abortRunning(rj, reason);
+    this.deps.source.done?.(rj.job);
     this.deps.logger.warn({ jobId: rj.job.id, queue: rj.job.queue, type: rj.job.type, attempt: rj.job.attempts, reason }, 'job abandoned; its result will be discarded');
   }
 
@@ -143,7 +144,7 @@ export class WorkerPool {
         else if (log.isLevelEnabled('debug')) log.debug(where, 'job completed');
       },
       (err: unknown) => log.error({ err, jobId: job.id }, 'could not record the job outcome; the lease will expire and the job run again'),
-    );
+    ).finally(() => this.deps.source.done?.(job));
     void this.track(write);
   }
 
@@ -186,6 +187,7 @@ export class WorkerPool {
     }
     if (leftover.length > 0) {
       const released = await this.track(this.deps.leases.release(leftover.map((rj) => rj.job)));
+      for (const rj of leftover) this.deps.source.done?.(rj.job);
       this.deps.logger.info({ released: released?.length ?? 0 }, 'released unfinished jobs back to pending');
     }
     await this.deps.leases.drain();

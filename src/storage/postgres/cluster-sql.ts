@@ -13,6 +13,8 @@ export function clusterStatements(s: string) {
     queuePage: `SELECT name, paused, settings::text AS settings FROM ${s}.queues WHERE name > $1 ORDER BY name LIMIT $2`,
     // Params: name, settings (JSON or NULL)
     queueConfigure: `UPDATE ${s}.queues SET settings = $2::jsonb WHERE name = $1`,
+    lockJobs: `LOCK TABLE ${s}.jobs IN SHARE ROW EXCLUSIVE MODE`,
+    joinKeyless: `UPDATE ${s}.jobs SET concurrency_key = '' WHERE queue = $1 AND concurrency_key IS NULL AND status IN ('waiting', 'scheduled', 'pending', 'processing')`,
     queueSettings: `SELECT settings::text AS settings FROM ${s}.queues WHERE name = $1`,
     queueNames: `SELECT name FROM ${s}.queues ORDER BY name`,
     // Params: names. Each branch reads its status's partial index for the page's queues only.

@@ -8,6 +8,7 @@ import type { ClusterStatements } from './cluster-sql.js';
 export abstract class PgCluster {
   protected abstract readonly csql: ClusterStatements;
   protected abstract query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>>;
+  protected abstract transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T>;
 
   /** Adds the queues that are new, within maxQueues (checked, then inserted: a race can exceed it by a few). */
   async queueRegister(p: QueueRegisterParams): Promise<void> {
@@ -44,7 +45,16 @@ export abstract class PgCluster {
 
   async queueConfigure(p: { name: string; settings: QueueSettings; maxQueues: number; now: number }): Promise<void> {
     await this.queueRegister({ names: [p.name], maxQueues: p.maxQueues, now: p.now });
-    await this.query(this.csql.queueConfigure, [p.name, hasLimits(p.settings) ? JSON.stringify(p.settings) : null]);
+    const limited = hasLimits(p.settings);
+    await this.transaction(async (c) => {
+      // Under flow control a keyless job must sit in its keyless group (the claim index holds the
+      // groups). Inserts compute that from the settings they see: this lock waits for the inserts
+      // in flight and holds new ones until the settings commit, so none can slip through with the
+      // old view; then the jobs already there join. Writes to jobs wait meanwhile (an admin step).
+      if (limited) await c.query(this.csql.lockJobs);
+      await c.query(this.csql.queueConfigure, [p.name, limited ? JSON.stringify(p.settings) : null]);
+      if (limited) await c.query(this.csql.joinKeyless, [p.name]);
+    });
     await this.notifyQueue(p.name);
   }
 

@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import type { ClaimedJobs, JobClaimParams, QueueSettings } from '../../contracts/store.js';
 import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
-import { keysToFetch, planClaim, type FlowCandidate, type Window } from '../flow-plan.js';
+import { KEYLESS, keysToFetch, planClaim, type FlowCandidate, type Window } from '../flow-plan.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 
 export function flowStatements(s: string) {
@@ -19,18 +19,11 @@ export function flowStatements(s: string) {
     running: `SELECT concurrency_key AS key, count(*)::int AS n FROM ${s}.jobs WHERE status = 'processing' AND queue = $1 GROUP BY concurrency_key`,
     holds: `SELECT key, until FROM ${s}.holds WHERE queue = $1 AND until > $2`,
     windows: `SELECT key, count(*)::int AS count, min(at) AS oldest FROM ${s}.rate_starts WHERE queue = $1 AND key = ANY($2::text[]) AND at > $3 GROUP BY key`,
-    // Params: queue, after, n. Keys with ready jobs after `after`, by skipping through jobs_claim_key.
-    keysAfter: `
-      WITH RECURSIVE k(key) AS (
-        (SELECT concurrency_key FROM ${s}.jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = $1 AND concurrency_key > $2
-          ORDER BY concurrency_key LIMIT 1)
-        UNION ALL
-        SELECT (SELECT j.concurrency_key FROM ${s}.jobs j WHERE j.status = 'pending' AND j.concurrency_key IS NOT NULL AND j.queue = $1 AND j.concurrency_key > k.key
-                 ORDER BY j.concurrency_key LIMIT 1)
-          FROM k WHERE k.key IS NOT NULL)
-      SELECT key FROM k WHERE key IS NOT NULL LIMIT $3`,
-    keyless: `SELECT EXISTS (SELECT 1 FROM ${s}.jobs WHERE status = 'pending' AND queue = $1 AND concurrency_key IS NULL) AS yes`,
-    // Params: queue, keys, counts, types. The first jobs of each key in claim order.
+    // Params: queue, after, n. Groups with ready jobs after `after` (or from `after` on: keysFrom), by
+    // skipping through jobs_claim_key, which holds every group of a flow-controlled queue ('' the keyless one).
+    keysAfter: keys(s, '>'),
+    keysFrom: keys(s, '>='),
+    // Params: queue, keys, counts, types. The first jobs of each group in claim order.
     ofKeys: `
       SELECT c.seq, c.concurrency_key, c.rate_key FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS k(key, n, o)
         CROSS JOIN LATERAL (
@@ -38,10 +31,17 @@ export function flowStatements(s: string) {
            WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = $1 AND concurrency_key = k.key AND ($4::text[] IS NULL OR type = ANY($4))
            ORDER BY priority DESC, run_at, seq LIMIT k.n) c
        ORDER BY k.o, c.priority DESC, c.run_at, c.seq`,
-    ofNoKey: `
-      SELECT seq, concurrency_key, rate_key FROM ${s}.jobs
-       WHERE status = 'pending' AND queue = $1 AND concurrency_key IS NULL AND ($3::text[] IS NULL OR type = ANY($3))
-       ORDER BY priority DESC, run_at, seq LIMIT $2`,
+    // Params: queue, n, types. A held queue without limits: the first jobs in plain claim order, type by type.
+    ofTypes: ofTypes(s, `SELECT unnest($3::text[]) AS type`),
+    ofAnyType: ofTypes(
+      s,
+      `WITH RECURSIVE t(type) AS (
+         (SELECT type FROM ${s}.jobs WHERE status = 'pending' AND queue = $1 ORDER BY type LIMIT 1)
+         UNION ALL
+         SELECT (SELECT j.type FROM ${s}.jobs j WHERE j.status = 'pending' AND j.queue = $1 AND j.type > t.type ORDER BY j.type LIMIT 1)
+           FROM t WHERE t.type IS NOT NULL)
+       SELECT type FROM t WHERE type IS NOT NULL`,
+    ),
     lease: `
       UPDATE ${s}.jobs SET status = 'processing', attempts = attempts + 1, started_at = $2, updated_at = $2, lease_token = $3, lease_expires_at = $4
        WHERE seq = ANY($1::bigint[]) AND status = 'pending' RETURNING *`,
@@ -54,6 +54,28 @@ export function flowStatements(s: string) {
   };
 }
 
+function keys(s: string, op: '>' | '>='): string {
+  return `
+      WITH RECURSIVE k(key) AS (
+        (SELECT concurrency_key FROM ${s}.jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = $1 AND concurrency_key ${op} $2
+          ORDER BY concurrency_key LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.concurrency_key FROM ${s}.jobs j WHERE j.status = 'pending' AND j.concurrency_key IS NOT NULL AND j.queue = $1 AND j.concurrency_key > k.key
+                 ORDER BY j.concurrency_key LIMIT 1)
+          FROM k WHERE k.key IS NOT NULL)
+      SELECT key FROM k WHERE key IS NOT NULL LIMIT $3`;
+}
+
+function ofTypes(s: string, types: string): string {
+  return `
+      WITH types AS (${types})
+      SELECT c.seq, c.concurrency_key, c.rate_key FROM types t CROSS JOIN LATERAL (
+        SELECT seq, concurrency_key, rate_key, priority, run_at FROM ${s}.jobs
+         WHERE status = 'pending' AND queue = $1 AND type = t.type
+         ORDER BY priority DESC, run_at, seq LIMIT $2) c
+       ORDER BY c.priority DESC, c.run_at, c.seq LIMIT $2`;
+}
+
 export type FlowStatements = ReturnType<typeof flowStatements>;
 
 interface Row {
@@ -62,7 +84,7 @@ interface Row {
   rate_key: string | null;
 }
 
-const candidate = (r: Row): FlowCandidate => ({ seq: r.seq, concurrencyKey: r.concurrency_key, rateKey: r.rate_key });
+const candidate = (r: Row): FlowCandidate => ({ seq: r.seq, concurrencyKey: r.concurrency_key || null, rateKey: r.rate_key });
 
 /** Runs inside the claim's transaction. Null when the queue has no limits after all (the plain claim takes over). */
 export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: JobClaimParams): Promise<ClaimedJobs | null> {
@@ -78,36 +100,40 @@ export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: Job
   const runningByKey = new Map<string | null, number>();
   let runningTotal = 0;
   for (const r of (await c.query<{ key: string | null; n: number }>(sql.running, [queue])).rows) {
-    runningByKey.set(r.key, r.n);
+    const key = r.key || null; // '' is the keyless group
+    runningByKey.set(key, (runningByKey.get(key) ?? 0) + r.n);
     runningTotal += r.n;
   }
-  const n = keysToFetch(p.limit, runningByKey.size);
-  const cursor = state?.rr_cursor ?? null;
-  const keys: (string | null)[] = (await c.query<{ key: string }>(sql.keysAfter, [queue, cursor ?? '', n])).rows.map((r) => r.key);
-  const keyless = (await c.query<{ yes: boolean }>(sql.keyless, [queue])).rows[0]!.yes;
-  if (cursor === null) {
-    if (keyless) keys.unshift(null);
-  } else if (keys.length < n) {
-    // Round robin: from the start again, the keyless group first, up to the cursor.
-    if (keyless) keys.push(null);
-    for (const r of (await c.query<{ key: string }>(sql.keysAfter, [queue, '', n - keys.length])).rows) if (r.key <= cursor && !keys.includes(r.key)) keys.push(r.key);
-  }
   const types = p.types === null ? null : [...p.types];
-  const room = (key: string | null) => (key !== null && settings.perKeyConcurrency !== null ? Math.max(0, settings.perKeyConcurrency - (runningByKey.get(key) ?? 0)) : p.limit);
-  const keyed = keys.filter((k): k is string => k !== null);
-  const byKey = new Map<string | null, FlowCandidate[]>(keys.map((k) => [k, []]));
-  if (keyed.length > 0) {
-    // One more than may start: a key with jobs beyond its room makes the claim `limited`.
-    const rows = (await c.query<Row>(sql.ofKeys, [queue, keyed, keyed.map((k) => Math.min(room(k), p.limit) + 1), types])).rows;
-    for (const r of rows) byKey.get(r.concurrency_key)!.push(candidate(r));
+  let groups: { key: string | null; jobs: FlowCandidate[] }[];
+  if (!hasLimits(stored)) {
+    // Held, not limited: skip the held rate keys among the first jobs in claim order.
+    const n = p.limit * 4 + 1;
+    const rows = types === null ? await c.query<Row>(sql.ofAnyType, [queue, n]) : await c.query<Row>(sql.ofTypes, [queue, n, types]);
+    groups = [{ key: null, jobs: rows.rows.map(candidate) }];
+  } else {
+    const n = keysToFetch(p.limit, runningByKey.size);
+    const cursor = state?.rr_cursor ?? null;
+    const keys = (await c.query<{ key: string }>(cursor === null ? sql.keysFrom : sql.keysAfter, [queue, cursor ?? KEYLESS, n])).rows.map((r) => r.key);
+    if (cursor !== null && keys.length < n) {
+      // Round robin: from the start again, up to the cursor.
+      for (const r of (await c.query<{ key: string }>(sql.keysFrom, [queue, KEYLESS, n - keys.length])).rows) if (r.key <= cursor && !keys.includes(r.key)) keys.push(r.key);
+    }
+    const room = (stored: string) => (stored !== KEYLESS && settings.perKeyConcurrency !== null ? Math.max(0, settings.perKeyConcurrency - (runningByKey.get(stored) ?? 0)) : p.limit);
+    const byKey = new Map<string, FlowCandidate[]>(keys.map((k) => [k, []]));
+    if (keys.length > 0) {
+      // One more than may start: a key with jobs beyond its room makes the claim `limited`.
+      const rows = (await c.query<Row>(sql.ofKeys, [queue, keys, keys.map((k) => Math.min(room(k), p.limit) + 1), types])).rows;
+      for (const r of rows) byKey.get(r.concurrency_key!)!.push(candidate(r));
+    }
+    groups = keys.map((k) => ({ key: k || null, jobs: byKey.get(k)! }));
   }
-  if (keyless) byKey.set(null, (await c.query<Row>(sql.ofNoKey, [queue, p.limit, types])).rows.map(candidate));
   const windowOf = async (ks: string[], intervalMs: number) =>
     new Map((await c.query<{ key: string; count: number; oldest: number | null }>(sql.windows, [queue, ks, now - intervalMs])).rows.map((w) => [w.key, { count: w.count, oldest: w.oldest } as Window]));
-  const rateKeys = [...new Set([...byKey.values()].flat().flatMap((j) => (j.rateKey === null ? [] : [j.rateKey])))];
+  const rateKeys = [...new Set(groups.flatMap((g) => g.jobs).flatMap((j) => (j.rateKey === null ? [] : [j.rateKey])))];
   const keyWindows = settings.perKeyRateLimit && rateKeys.length > 0 ? await windowOf(rateKeys, settings.perKeyRateLimit.intervalMs) : new Map<string, Window>();
   const queueWindow = settings.rateLimit ? ((await windowOf([''], settings.rateLimit.intervalMs)).get('') ?? { count: 0, oldest: null }) : { count: 0, oldest: null };
-  const plan = planClaim({ settings, now, limit: p.limit, runningTotal, runningByKey, queueWindow, keyWindows, holds, groups: keys.map((key) => ({ key, jobs: byKey.get(key) ?? [] })) });
+  const plan = planClaim({ settings, now, limit: p.limit, runningTotal, runningByKey, queueWindow, keyWindows, holds, groups });
   let claimed: ClaimedJobs = [];
   if (plan.picks.length > 0) {
     const rows = (await c.query<JobRow>(sql.lease, [plan.picks.map((x) => x.seq), now, p.leaseToken, now + p.leaseMs])).rows;
@@ -118,7 +144,7 @@ export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: Job
   const longest = Math.max(settings.rateLimit?.intervalMs ?? 0, settings.perKeyRateLimit?.intervalMs ?? 0);
   if (longest > 0) await c.query(sql.forget, [queue, now - longest]);
   // '' is the keyless group's place in the round ("after it" is: every key); NULL, no cursor yet.
-  if (plan.lastKey !== undefined) await c.query(sql.cursor, [queue, plan.lastKey ?? '']);
+  if (plan.lastKey !== undefined && hasLimits(stored)) await c.query(sql.cursor, [queue, plan.lastKey ?? KEYLESS]);
   if (plan.limited) claimed.limited = true;
   if (plan.wakeAt !== undefined) claimed.wakeAt = plan.wakeAt;
   return claimed;

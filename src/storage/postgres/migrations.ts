@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { schemaTooNew } from '../errors.js';
 import { advisoryKey } from './leader-lock.js';
+import { outboxMigration } from './outbox-schema.js';
 import { inTransaction } from './transaction.js';
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: (s: string) => string }[] = [
@@ -142,6 +143,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
       );
     `,
   },
+  { version: 5, name: 'ordering keys, transactional outbox and ingest positions for Kafka', sql: outboxMigration },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -40,6 +40,10 @@ import type {
   ScheduleAdvanceParams,
   Store,
   StoreCapabilities,
+  JobClaimByIdsParams,
+  OutboxEntry,
+  IngestRecordsParams,
+  IngestRecordsResult,
 } from '../../contracts/store.js';
 import { NOTHING_SPECIAL } from '../../contracts/store.js';
 import { storeClosed, storeUnavailable } from '../errors.js';
@@ -54,6 +58,7 @@ import { Listener } from './listener.js';
 import { cascadeEnd, insertLinked, linkStatements, sweepStranded, type LinkStatements } from './links.js';
 import { claimLimited, flowStatements, type FlowStatements } from './flow.js';
 import { listJobs } from './lists.js';
+import { enableOutbox, ingestRecords, outboxStatements, readOutbox, type OutboxStatements } from './outbox.js';
 import { PgSchedules } from './schedules.js';
 import { inTransaction } from './transaction.js';
 import { migrate, quoteIdent } from './migrations.js';
@@ -110,7 +115,7 @@ function isOwnIdConflict(err: unknown): boolean {
 }
 
 export class PostgresStore extends PgCluster implements Store {
-  readonly capabilities: StoreCapabilities = { durable: true, shared: true };
+  readonly capabilities: StoreCapabilities = { durable: true, shared: true, orderingKeys: true };
   readonly schema: string;
   protected readonly pool: pg.Pool;
   /**
@@ -123,6 +128,7 @@ export class PostgresStore extends PgCluster implements Store {
   private readonly sql: JobStatements;
   private readonly lsql: LinkStatements;
   private readonly fsql: FlowStatements;
+  private readonly osql: OutboxStatements;
   /** Queues this node found to have flow control; their claims go through flow.ts directly. */
   private readonly limitedQueues = new Set<string>();
   private readonly schedules: PgSchedules;
@@ -144,6 +150,7 @@ export class PostgresStore extends PgCluster implements Store {
     this.sql = jobStatements(s, this.channel);
     this.lsql = linkStatements(s, this.channel);
     this.fsql = flowStatements(s);
+    this.osql = outboxStatements(s, this.schema);
     this.schedules = new PgSchedules((text, values) => this.query(text, values), s);
     this.csql = clusterStatements(s);
     this.listen = options.listen ?? POSTGRES_DEFAULTS.listen;
@@ -216,6 +223,7 @@ export class PostgresStore extends PgCluster implements Store {
       j[0]?.createdAt ?? 0,
       j.map((r) => r.concurrencyKey),
       j.map((r) => r.rateKey),
+      j.map((r) => r.orderingKey ?? null),
     ];
   }
 
@@ -337,6 +345,43 @@ export class PostgresStore extends PgCluster implements Store {
     } catch (err) {
       throw mapPgError(err);
     }
+  }
+
+  /** Broker dispatch (outbox.ts). A retried claim also returns what a lost attempt took under its token. */
+  async jobClaimByIds(p: JobClaimByIdsParams): Promise<LeasedJob[]> {
+    if (p.ids.length === 0) return [];
+    let retried = false;
+    const values = [p.ids, p.types, p.now, p.leaseToken, p.now + p.leaseMs];
+    const { rows } = await this.query<JobRow>(this.osql.claimByIds, values, this.workerPool, () => (retried = true));
+    const mine = retried ? (await this.query<JobRow>(this.osql.claimedBy, [p.leaseToken], this.workerPool)).rows : rows;
+    return mine.sort((a, b) => a.seq - b.seq).map(rowToLeasedJob);
+  }
+
+  outboxEnable(): Promise<void> {
+    return enableOutbox((text, values) => this.query(text, values), this.osql, quoteIdent(this.schema));
+  }
+
+  outboxRead(p: { limit: number }): Promise<OutboxEntry[]> {
+    return readOutbox((text, values) => this.query(text, values, this.workerPool), this.osql, p.limit);
+  }
+
+  async outboxDelete(p: { seqs: readonly number[] }): Promise<void> {
+    if (p.seqs.length > 0) await this.query(this.osql.delete, [p.seqs], this.workerPool);
+  }
+
+  async jobPromoteDue(p: { queues: readonly string[]; now: number; limit: number }): Promise<number> {
+    if (p.queues.length === 0) return 0;
+    return (await this.query(this.osql.promoteDue, [p.queues, p.now, p.limit], this.workerPool)).rowCount ?? 0;
+  }
+
+  async jobNextDue(p: { queues: readonly string[] }): Promise<number | null> {
+    if (p.queues.length === 0) return null;
+    return (await this.query<{ next: number | null }>(this.osql.nextDue, [p.queues])).rows[0]?.next ?? null;
+  }
+
+  /** Topic ingest: the jobs and the partition's position commit together (durable pool). */
+  ingestRecords(p: IngestRecordsParams): Promise<IngestRecordsResult> {
+    return this.transaction((c) => ingestRecords(c, this.osql, (tx, jobs) => this.jobInsertManyWith(tx, { jobs }), p));
   }
 
   async jobExtendLeases(p: JobExtendLeasesParams): Promise<string[]> {

@@ -51,7 +51,8 @@ CREATE TABLE jobq.jobs (
   pending_deps integer DEFAULT 0 NOT NULL,
   has_dependents boolean DEFAULT false NOT NULL,
   concurrency_key text,
-  rate_key text
+  rate_key text,
+  ordering_key text
 );
 ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_id_key UNIQUE (id);
 ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_pkey PRIMARY KEY (seq);
@@ -62,9 +63,27 @@ CREATE INDEX jobs_completed ON jobq.jobs USING btree (queue, finished_at, seq) W
 CREATE INDEX jobs_failed ON jobq.jobs USING btree (queue, finished_at, seq) WHERE (status = 'failed'::text);
 CREATE INDEX jobs_leases ON jobq.jobs USING btree (lease_expires_at, seq) WHERE (status = 'processing'::text);
 CREATE INDEX jobs_list ON jobq.jobs USING btree (queue, seq);
+CREATE INDEX jobs_ordering ON jobq.jobs USING btree (queue, ordering_key, seq) WHERE ((ordering_key IS NOT NULL) AND (status = ANY (ARRAY['waiting'::text, 'scheduled'::text, 'pending'::text, 'processing'::text])));
 CREATE INDEX jobs_scheduled ON jobq.jobs USING btree (queue, run_at, seq) WHERE (status = 'scheduled'::text);
 CREATE UNIQUE INDEX jobs_unique_key ON jobq.jobs USING btree (unique_key) WHERE (unique_key IS NOT NULL);
 CREATE INDEX jobs_waiting ON jobq.jobs USING btree (queue, seq) WHERE (status = 'waiting'::text);
+
+CREATE TABLE jobq.kafka_ingest_offsets (
+  consumer text NOT NULL,
+  topic text NOT NULL,
+  partition integer NOT NULL,
+  next_offset bigint NOT NULL
+);
+ALTER TABLE jobq.kafka_ingest_offsets ADD CONSTRAINT kafka_ingest_offsets_pkey PRIMARY KEY (consumer, topic, partition);
+
+CREATE TABLE jobq.kafka_outbox (
+  seq bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+  job_id uuid NOT NULL,
+  queue text NOT NULL,
+  ordering_key text,
+  created_at bigint NOT NULL
+);
+ALTER TABLE jobq.kafka_outbox ADD CONSTRAINT kafka_outbox_pkey PRIMARY KEY (seq);
 
 CREATE TABLE jobq.leaders (
   name text NOT NULL,

@@ -5,6 +5,7 @@
  * Status lists chosen by the core arrive as text[] parameters.
  */
 import { FINISHED_STATUSES, MAX_ERRORS_KEPT, type FinishedStatus } from '../../contracts/job.js';
+import { headOfItsKey } from './ordering.js';
 
 const LEASE = (j: string) => `status = 'processing', attempts = ${j}attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5`;
 
@@ -14,14 +15,14 @@ function claim(s: string, types: string): string {
       WITH types AS (${types}),
       ready AS (
         SELECT c.seq, c.priority, c.run_at FROM types t CROSS JOIN LATERAL (
-          SELECT seq, priority, run_at FROM ${s}.jobs
-           WHERE status = 'pending' AND queue = $1 AND type = t.type
+          SELECT seq, priority, run_at FROM ${s}.jobs x
+           WHERE status = 'pending' AND queue = $1 AND type = t.type AND ${headOfItsKey(s, 'x')}
            ORDER BY priority DESC, run_at, seq
            LIMIT $2
            FOR UPDATE SKIP LOCKED) c),
       due AS (
-        SELECT seq, priority, run_at FROM ${s}.jobs
-         WHERE status = 'scheduled' AND queue = $1 AND run_at <= $3 AND type IN (SELECT type FROM types)
+        SELECT seq, priority, run_at FROM ${s}.jobs x
+         WHERE status = 'scheduled' AND queue = $1 AND run_at <= $3 AND type IN (SELECT type FROM types) AND ${headOfItsKey(s, 'x')}
          ORDER BY run_at, seq
          LIMIT $2
          FOR UPDATE SKIP LOCKED),
@@ -42,14 +43,14 @@ const PUSH_ERROR = (j: string, e: string) =>
 
 export function jobStatements(s: string, channel: string) {
   return {
-    // Params: ids, queues, types, payloads, statuses, priorities, maxAttempts, timeouts, runAts, createdAt.
+    // Params: ids, queues, types, payloads, statuses, priorities, maxAttempts, timeouts, runAts, createdAt, concurrencyKeys, rateKeys, orderingKeys.
     // One NOTIFY per committed batch, never one per job: NOTIFY takes a database-wide lock at commit.
     insert: `
       WITH ins AS (
-        INSERT INTO ${s}.jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at, concurrency_key, rate_key)
-        SELECT v.id, v.queue, v.type, v.payload::json, v.status, v.priority, v.max_attempts, v.timeout_ms, v.run_at, $10, $10, v.concurrency_key, v.rate_key
-          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::bigint[], $9::bigint[], $11::text[], $12::text[])
-               AS v(id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, concurrency_key, rate_key)
+        INSERT INTO ${s}.jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at, concurrency_key, rate_key, ordering_key)
+        SELECT v.id, v.queue, v.type, v.payload::json, v.status, v.priority, v.max_attempts, v.timeout_ms, v.run_at, $10, $10, v.concurrency_key, v.rate_key, v.ordering_key
+          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::bigint[], $9::bigint[], $11::text[], $12::text[], $13::text[])
+               AS v(id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, concurrency_key, rate_key, ordering_key)
         RETURNING queue)
       SELECT pg_notify('${channel}', string_agg(DISTINCT queue, ',')) FROM ins`,
 

@@ -7,6 +7,7 @@
  */
 import { hasLimits, NO_LIMITS, type ClaimedJobs, type JobClaimParams, type QueueSettings } from '../../contracts/store.js';
 import { claimLimited } from './flow.js';
+import { pendingTypes } from './pending-types.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
@@ -18,18 +19,6 @@ interface Candidate {
 }
 
 const claimOrder = (a: { priority: number; run_at: number; seq: number }, b: typeof a) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq;
-
-/** Types with pending jobs in the queue, found by skipping through jobs_claim (one seek per type). */
-function pendingTypes(c: SqliteConn, queue: string): string[] {
-  const next = c.stmt(SQL.NEXT_PENDING_TYPE);
-  const out: string[] = [];
-  for (let after = ''; ; ) {
-    const row = next.get({ queue, after }) as { type: string } | undefined;
-    if (!row) return out;
-    out.push(row.type);
-    after = row.type;
-  }
-}
 
 export function claim(c: SqliteConn, p: JobClaimParams): ClaimedJobs {
   if (p.limit <= 0) return [];

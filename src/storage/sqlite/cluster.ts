@@ -1,4 +1,5 @@
 /** Queues, nodes and leaderships on SQLite. */
+import { joinKeylessGroup } from './flow.js';
 import type { JobStatus } from '../../contracts/job.js';
 import { emptyCounts, hasLimits, NO_LIMITS, type LeaderParams, type NodeInfo, type QueueInfo, type QueueListParams, type QueueRegisterParams, type QueueSettings } from '../../contracts/store.js';
 import { tooManyQueues } from '../errors.js';
@@ -52,6 +53,8 @@ export async function queueConfigure(c: SqliteConn, p: { name: string; settings:
   await c.durable(() => {
     register(c, [p.name], p.maxQueues, p.now);
     c.stmt(SQL.QUEUE_CONFIGURE).run({ name: p.name, settings: hasLimits(p.settings) ? JSON.stringify(p.settings) : null });
+    // Once per change, over the queue's jobs: inserts from now on see the settings in their own transaction.
+    if (hasLimits(p.settings)) joinKeylessGroup(c, p.name);
   });
 }
 

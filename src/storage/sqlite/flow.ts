@@ -4,26 +4,28 @@
  * under it). Reads what runs and what started lately, asks storage/flow-plan.ts
  * which jobs may start, leases them, and records their starts.
  */
-import type { ClaimedJobs, JobClaimParams, QueueSettings } from '../../contracts/store.js';
-import { keysToFetch, planClaim, type FlowCandidate, type Window } from '../flow-plan.js';
+import { hasLimits, type ClaimedJobs, type JobClaimParams, type QueueSettings } from '../../contracts/store.js';
+import { KEYLESS, keysToFetch, planClaim, type FlowCandidate, type Window } from '../flow-plan.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
+import { pendingTypes } from './pending-types.js';
 
 const S = {
   running: `SELECT concurrency_key AS key, COUNT(*) AS n FROM jobs INDEXED BY jobs_leases WHERE status = 'processing' AND queue = @queue GROUP BY concurrency_key`,
   holds: `SELECT key, until FROM holds WHERE queue = @queue AND until > @now`,
   window: `SELECT COUNT(*) AS count, MIN(at) AS oldest FROM rate_starts WHERE queue = @queue AND key = @key AND at > @since`,
+  // jobs_claim_key holds every group of a flow-controlled queue, the keyless one ('') first.
+  firstKey: `SELECT concurrency_key AS key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue ORDER BY concurrency_key LIMIT 1`,
   nextKey: `SELECT concurrency_key AS key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue AND concurrency_key > @after ORDER BY concurrency_key LIMIT 1`,
-  keyless: `SELECT 1 AS x FROM jobs WHERE status = 'pending' AND queue = @queue AND concurrency_key IS NULL LIMIT 1`,
   ofKey: `SELECT seq, concurrency_key, rate_key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue AND concurrency_key = @key
            AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types))) ORDER BY priority DESC, run_at, seq LIMIT @n`,
-  ofNoKey: `SELECT seq, concurrency_key, rate_key FROM jobs WHERE status = 'pending' AND queue = @queue AND concurrency_key IS NULL
-           AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types))) ORDER BY priority DESC, run_at, seq LIMIT @n`,
+  ofType: `SELECT seq, concurrency_key, rate_key, priority, run_at FROM jobs WHERE status = 'pending' AND queue = @queue AND type = @type ORDER BY priority DESC, run_at, seq LIMIT @n`,
   start: `INSERT INTO rate_starts (queue, key, at) VALUES (@queue, @key, @at)`,
   forget: `DELETE FROM rate_starts WHERE queue = @queue AND at <= @before`,
   cursor: `UPDATE queues SET rr_cursor = @cursor WHERE name = @queue`,
   hold: `INSERT INTO holds (queue, key, until) VALUES (@queue, @key, @until) ON CONFLICT (queue, key) DO UPDATE SET until = MAX(until, excluded.until)`,
+  keyless: `UPDATE jobs SET concurrency_key = '' WHERE queue = @queue AND concurrency_key IS NULL AND status IN ('waiting', 'scheduled', 'pending', 'processing')`,
 } as const;
 
 interface Row {
@@ -32,28 +34,35 @@ interface Row {
   rate_key: string | null;
 }
 
-const candidate = (r: Row): FlowCandidate => ({ seq: r.seq, concurrencyKey: r.concurrency_key, rateKey: r.rate_key });
+const candidate = (r: Row): FlowCandidate => ({ seq: r.seq, concurrencyKey: r.concurrency_key || null, rateKey: r.rate_key });
 
-/** Keys with ready jobs after the cursor, wrapping around, at most `n` (the keyless group in its turn). */
-function readyKeys(c: SqliteConn, queue: string, cursor: string | null, n: number): (string | null)[] {
-  const keys: (string | null)[] = [];
-  const seen = new Set<string>();
-  const collect = (after: string, stopAt: string | null) => {
-    for (let last = after; keys.length < n; ) {
-      const row = c.stmt(S.nextKey).get({ queue, after: last }) as { key: string } | undefined;
-      if (!row || (stopAt !== null && row.key > stopAt) || seen.has(row.key)) return;
+/** Groups with ready jobs after the cursor, wrapping around, at most `n`, in key order ('' the keyless group). */
+function readyKeys(c: SqliteConn, queue: string, cursor: string | null, n: number): string[] {
+  const keys: string[] = [];
+  const next = c.stmt(S.nextKey);
+  const collect = (first: { key: string } | undefined, stopAt: string | null) => {
+    for (let row = first; row && keys.length < n && (stopAt === null || row.key <= stopAt); row = next.get({ queue, after: row.key }) as typeof row) {
+      if (keys.includes(row.key)) return;
       keys.push(row.key);
-      seen.add(row.key);
-      last = row.key;
     }
   };
-  collect(cursor ?? '', null);
-  // Round robin: from the start again, the keyless group first, up to the cursor.
-  if (cursor !== null && keys.length < n) {
-    if (c.stmt(S.keyless).get({ queue })) keys.push(null);
-    collect('', cursor);
-  } else if (cursor === null && keys.length < n && c.stmt(S.keyless).get({ queue })) keys.unshift(null);
+  const from = c.stmt(S.firstKey).get({ queue }) as { key: string } | undefined;
+  if (cursor === null) collect(from, null);
+  else {
+    collect(next.get({ queue, after: cursor }) as { key: string } | undefined, null);
+    // Round robin: from the start again, up to the cursor.
+    collect(from, cursor);
+  }
   return keys;
+}
+
+/** A queue held by a throttled job but without limits: its ready jobs in plain claim order, one group. */
+function heldQueueGroup(c: SqliteConn, p: JobClaimParams, n: number): FlowCandidate[] {
+  const types = p.types ?? pendingTypes(c, p.queue);
+  const rows: (Row & { priority: number; run_at: number })[] = [];
+  for (const type of types) rows.push(...(c.stmt(S.ofType).all({ queue: p.queue, type, n }) as typeof rows));
+  rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq);
+  return rows.slice(0, n).map(candidate);
 }
 
 export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSettings, cursor: string | null): ClaimedJobs {
@@ -61,20 +70,26 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
   const runningByKey = new Map<string | null, number>();
   let runningTotal = 0;
   for (const r of c.stmt(S.running).all({ queue }) as { key: string | null; n: number }[]) {
-    runningByKey.set(r.key, r.n);
+    const key = r.key || null;
+    runningByKey.set(key, (runningByKey.get(key) ?? 0) + r.n);
     runningTotal += r.n;
   }
   const holds = new Map((c.stmt(S.holds).all({ queue, now }) as { key: string; until: number }[]).map((h) => [h.key, h.until]));
   const window = (key: string, intervalMs: number): Window => c.stmt(S.window).get({ queue, key, since: now - intervalMs }) as Window;
   const types = p.types === null ? null : JSON.stringify(p.types);
-  const keys = readyKeys(c, queue, cursor, keysToFetch(p.limit, runningByKey.size));
-  const groups = keys.map((key) => {
-    const room = key !== null && settings.perKeyConcurrency !== null ? Math.max(0, settings.perKeyConcurrency - (runningByKey.get(key) ?? 0)) : p.limit;
-    // One more than may start: a key with jobs beyond its room makes the claim `limited`.
-    const n = Math.min(room, p.limit) + 1;
-    const rows = ((key === null ? c.stmt(S.ofNoKey).all({ queue, types, n }) : c.stmt(S.ofKey).all({ queue, key, types, n })) as Row[]);
-    return { key, jobs: rows.map(candidate) };
-  });
+  let groups: { key: string | null; jobs: FlowCandidate[] }[];
+  if (!hasLimits(settings)) {
+    // Held, not limited: skip the held rate keys among the first jobs in claim order.
+    groups = [{ key: null, jobs: heldQueueGroup(c, p, p.limit * 4 + 1) }];
+  } else {
+    groups = readyKeys(c, queue, cursor, keysToFetch(p.limit, runningByKey.size)).map((stored) => {
+      const key = stored || null;
+      const room = key !== null && settings.perKeyConcurrency !== null ? Math.max(0, settings.perKeyConcurrency - (runningByKey.get(key) ?? 0)) : p.limit;
+      // One more than may start: a key with jobs beyond its room makes the claim `limited`.
+      const n = Math.min(room, p.limit) + 1;
+      return { key, jobs: (c.stmt(S.ofKey).all({ queue, key: stored, types, n }) as Row[]).map(candidate) };
+    });
+  }
   const keyWindows = new Map<string, Window>();
   if (settings.perKeyRateLimit) {
     for (const g of groups) for (const j of g.jobs) if (j.rateKey !== null && !keyWindows.has(j.rateKey)) keyWindows.set(j.rateKey, window(j.rateKey, settings.perKeyRateLimit.intervalMs));
@@ -105,10 +120,28 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
     c.stmt(S.forget).run({ queue, before: now - longest });
   }
   // '' is the keyless group's place in the round ("after it" is: every key); NULL, no cursor yet.
-  if (plan.lastKey !== undefined) c.stmt(S.cursor).run({ queue, cursor: plan.lastKey ?? '' });
+  if (plan.lastKey !== undefined && hasLimits(settings)) c.stmt(S.cursor).run({ queue, cursor: plan.lastKey ?? KEYLESS });
   if (plan.limited) claimed.limited = true;
   if (plan.wakeAt !== undefined) claimed.wakeAt = plan.wakeAt;
   return claimed;
+}
+
+/**
+ * Inside an insert's transaction: the concurrency key to store for a job.
+ * A keyless job of a flow-controlled queue joins the keyless group '' so the
+ * claim index holds it (one query per batch; settings change in a write
+ * transaction too, so the two never cross).
+ */
+export function concurrencyKeys(c: SqliteConn): (queue: string, key: string | null) => string | null {
+  const limited = c.stmt(SQL.LIMITED_QUEUES).pluck().all() as string[];
+  if (limited.length === 0) return (_queue, key) => key;
+  const set = new Set(limited);
+  return (queue, key) => key ?? (set.has(queue) ? KEYLESS : null);
+}
+
+/** A queue coming under flow control: its keyless jobs join the keyless group. */
+export function joinKeylessGroup(c: SqliteConn, queue: string): void {
+  c.stmt(S.keyless).run({ queue });
 }
 
 /** A throttled job's key (or, with key null, its whole queue) starts nothing until `until`. */

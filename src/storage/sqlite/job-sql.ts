@@ -5,7 +5,7 @@
  */
 import { MAX_ERRORS_KEPT } from '../../contracts/job.js';
 
-// Params: id, queue, type, payload, status, priority, maxAttempts, timeoutMs, runAt, createdAt
+// Params: id, queue, type, payload, status, priority, maxAttempts, timeoutMs, runAt, createdAt, concurrencyKey, rateKey
 export const INSERT_JOB = `
   INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at, concurrency_key, rate_key)
   VALUES (@id, @queue, @type, @payload, @status, @priority, @maxAttempts, @timeoutMs, @runAt, @createdAt, @createdAt, @concurrencyKey, @rateKey)`;
@@ -59,6 +59,9 @@ export const PROMOTE_DUE = `
 
 // Params: queue
 // A queue held by a throttled job takes the flow-controlled path too, limits or not.
+/** Queues under flow control: a keyless job inserted there joins the keyless group '' (storage/flow-plan.ts). */
+export const LIMITED_QUEUES = `SELECT name FROM queues WHERE settings IS NOT NULL`;
+
 export const QUEUE_STATE = `SELECT q.paused, q.settings, q.rr_cursor, EXISTS (SELECT 1 FROM holds WHERE queue = @queue AND until > @now) AS held
   FROM (SELECT 1) LEFT JOIN queues q ON q.name = @queue`;
 

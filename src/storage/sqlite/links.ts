@@ -6,6 +6,7 @@
  * moves its waiting dependents in the same transaction, and their ends move
  * theirs.
  */
+import { concurrencyKeys } from './flow.js';
 import { JobqError } from '../../contracts/errors.js';
 import { isFinished, type JobError, type JobStatus } from '../../contracts/job.js';
 import type { Deduplicated, DependentChange, InsertResult, NewJobRecord } from '../../contracts/store.js';
@@ -49,6 +50,7 @@ export function insertLinked(c: SqliteConn, jobs: readonly NewJobRecord[]): Inse
   const initial: InsertResult['initial'] = [];
   const batch = new Map<string, JobStatus>();
   const insert = c.stmt(SQL.INSERT_LINKED_JOB);
+  const keyOf = concurrencyKeys(c);
   jobs.forEach((r, index) => {
     const now = r.createdAt;
     const start = startOf(c, r, batch);
@@ -72,7 +74,7 @@ export function insertLinked(c: SqliteConn, jobs: readonly NewJobRecord[]): Inse
       pendingDeps: start.pending,
       finishedAt: ended ? now : null,
       errors: JSON.stringify(errors),
-      concurrencyKey: r.concurrencyKey,
+      concurrencyKey: keyOf(r.queue, r.concurrencyKey),
       rateKey: r.rateKey,
     };
     // Releases a hold that is over, so the insert below can take the key.

@@ -49,7 +49,7 @@ import * as cluster from './cluster.js';
 import { SqliteConn } from './conn.js';
 import { mapSqliteError } from './errors.js';
 import * as SQL from './job-sql.js';
-import { hold } from './flow.js';
+import { concurrencyKeys, hold } from './flow.js';
 import { cascade, insertLinked, retakeKey } from './links.js';
 import { listJobs } from './lists.js';
 import * as schedules from './schedules.js';
@@ -117,6 +117,7 @@ export class SqliteStore implements Store {
     if (jobs.some((j) => j.key !== null || j.dependsOn !== null)) return this.c.durable(() => insertLinked(this.c, jobs));
     const insert = this.c.stmt(SQL.INSERT_JOB);
     await this.c.durable(() => {
+      const keyOf = concurrencyKeys(this.c);
       for (const j of jobs) {
         insert.run({
           id: j.id,
@@ -129,7 +130,7 @@ export class SqliteStore implements Store {
           timeoutMs: j.timeoutMs,
           runAt: j.runAt,
           createdAt: j.createdAt,
-          concurrencyKey: j.concurrencyKey,
+          concurrencyKey: keyOf(j.queue, j.concurrencyKey),
           rateKey: j.rateKey,
         });
       }

@@ -66,6 +66,18 @@ export function flowSection(ctx: Ctx): void {
       assert.deepEqual(keysOf(wide), ['big', 'big', 'big', 'big'], 'the other keys are empty: the rest goes to the one left');
     });
 
+    it('keyless jobs form one group taking its turn with the keys, including jobs enqueued before the limits were set', async () => {
+      await ctx.store.jobInsertMany({ jobs: [...newRecords(T0, 3), ...newRecords(T0, 3, { concurrencyKey: 'a' })] });
+      await configure({ perKeyConcurrency: 10 });
+      await ctx.store.jobInsertMany({ jobs: [...newRecords(T0, 3, { concurrencyKey: 'b' }), newRecord(T0)] });
+      const order: (string | null)[] = [];
+      for (let i = 0; i < 6; i++) order.push(...keysOf(await limited(ctx.store, 1)));
+      assert.deepEqual(order, [null, 'a', 'b', null, 'a', 'b']);
+      const rest = await limited(ctx.store, 10);
+      assert.deepEqual(sorted(keysOf(rest).map(String)), ['a', 'b', 'null', 'null']);
+      for (const j of [...rest]) assert.equal((await ctx.store.jobGet(j.id))?.concurrencyKey ?? null, j.concurrencyKey, 'a keyless job reads back keyless');
+    });
+
     it('orders by priority within a key', async () => {
       await configure({ perKeyConcurrency: 1 });
       const low = newRecord(T0, { concurrencyKey: 'k', priority: 0 });

@@ -1,0 +1,20 @@
+/**
+ * FIFO per ordering key, as one SQL predicate every Postgres claim path adds
+ * (SKIP LOCKED claims in sql.ts, claims by id for broker dispatch): a job
+ * with an ordering key may start only while no other job of its key and
+ * queue is processing and none created before it is still unfinished. The
+ * "processing" half keeps one at a time even when an earlier job's insert
+ * committed after a later one had started. Read through jobs_ordering.
+ */
+const ACTIVE = `('waiting', 'scheduled', 'pending', 'processing')`;
+
+/** `j` is the alias of the candidate row in the calling statement. */
+export function headOfItsKey(s: string, j: string): string {
+  return `(${j}.ordering_key IS NULL OR NOT EXISTS (
+            SELECT 1 FROM ${s}.jobs e
+             WHERE e.queue = ${j}.queue AND e.ordering_key = ${j}.ordering_key AND e.status IN ${ACTIVE}
+               AND (e.seq < ${j}.seq OR e.status = 'processing') AND e.seq <> ${j}.seq))`;
+}
+
+export const ORDERING_INDEX = (s: string) =>
+  `CREATE INDEX jobs_ordering ON ${s}.jobs (queue, ordering_key, seq) WHERE ordering_key IS NOT NULL AND status IN ${ACTIVE}`;

@@ -1,0 +1,91 @@
+/**
+ * Migration 5: ordering keys and the transactional outbox for broker
+ * dispatch (jobq/kafka).
+ *
+ * The outbox is filled by triggers, so every path that makes a job pending
+ * (insert, retry now, graceful release, rescue, promotion of a due scheduled
+ * job, a dependency completing, a manual retry) writes its entry in the same
+ * transaction, whichever module wrote the SQL: a job is never published
+ * before it is committed, and a crash between commit and publication only
+ * delays it. Two more entries keep ordered keys and paused queues moving: a
+ * job with an ordering key that ends publishes the next one of its key, and
+ * a resumed queue publishes its pending jobs.
+ *
+ * The triggers are created disabled: a deployment without broker dispatch
+ * pays nothing. outboxEnable() (outbox.ts) turns them on for the schema the
+ * first time a node starts with broker dispatch.
+ */
+import { ORDERING_INDEX } from './ordering.js';
+
+export const OUTBOX_TRIGGERS = [
+  { table: 'jobs', name: 'kafka_outbox_insert' },
+  { table: 'jobs', name: 'kafka_outbox_ready' },
+  { table: 'jobs', name: 'kafka_outbox_next_in_line' },
+  { table: 'queues', name: 'kafka_outbox_resumed' },
+] as const;
+
+const FINISHED = `('completed', 'failed', 'cancelled')`;
+
+export function outboxMigration(s: string): string {
+  return `
+    ALTER TABLE ${s}.jobs ADD COLUMN ordering_key text;
+    ${ORDERING_INDEX(s)};
+    CREATE TABLE ${s}.kafka_outbox (
+      seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      job_id       uuid NOT NULL,
+      queue        text NOT NULL,
+      ordering_key text,
+      created_at   bigint NOT NULL
+    );
+    -- Topic ingest: the next offset to read of each partition, moved in the transaction that inserts its jobs.
+    CREATE TABLE ${s}.kafka_ingest_offsets (
+      consumer    text NOT NULL,
+      topic       text NOT NULL,
+      partition   integer NOT NULL,
+      next_offset bigint NOT NULL,
+      PRIMARY KEY (consumer, topic, partition)
+    );
+    -- One call per INSERT statement (a batch of 1,000 jobs is one INSERT … SELECT here).
+    CREATE FUNCTION ${s}.kafka_outbox_inserted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      INSERT INTO ${s}.kafka_outbox (job_id, queue, ordering_key, created_at)
+      SELECT id, queue, ordering_key, updated_at FROM new_jobs WHERE status = 'pending' ORDER BY seq;
+      RETURN NULL;
+    END $fn$;
+    CREATE TRIGGER kafka_outbox_insert AFTER INSERT ON ${s}.jobs
+      REFERENCING NEW TABLE AS new_jobs FOR EACH STATEMENT EXECUTE FUNCTION ${s}.kafka_outbox_inserted();
+    -- Row triggers with WHEN clauses: the condition is checked without a function call, so
+    -- heartbeats, claims and completions (the bulk of all updates) cost nothing extra.
+    CREATE FUNCTION ${s}.kafka_outbox_ready() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      INSERT INTO ${s}.kafka_outbox (job_id, queue, ordering_key, created_at) VALUES (NEW.id, NEW.queue, NEW.ordering_key, NEW.updated_at);
+      RETURN NULL;
+    END $fn$;
+    CREATE TRIGGER kafka_outbox_ready AFTER UPDATE OF status ON ${s}.jobs
+      FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending') EXECUTE FUNCTION ${s}.kafka_outbox_ready();
+    -- A job of an ordering key ended: its successor may have been skipped while it ran; publish it again.
+    CREATE FUNCTION ${s}.kafka_outbox_next_in_line() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      INSERT INTO ${s}.kafka_outbox (job_id, queue, ordering_key, created_at)
+      SELECT h.id, h.queue, h.ordering_key, NEW.updated_at FROM (
+        SELECT id, queue, ordering_key, status FROM ${s}.jobs
+         WHERE queue = NEW.queue AND ordering_key = NEW.ordering_key AND status IN ('waiting', 'scheduled', 'pending', 'processing')
+         ORDER BY seq LIMIT 1) h
+       WHERE h.status = 'pending';
+      RETURN NULL;
+    END $fn$;
+    CREATE TRIGGER kafka_outbox_next_in_line AFTER UPDATE OF status ON ${s}.jobs
+      FOR EACH ROW WHEN (NEW.ordering_key IS NOT NULL AND NEW.status IN ${FINISHED} AND OLD.status NOT IN ${FINISHED})
+      EXECUTE FUNCTION ${s}.kafka_outbox_next_in_line();
+    -- Records of a paused queue are skipped by the claims; resuming publishes what waits.
+    CREATE FUNCTION ${s}.kafka_outbox_resumed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      INSERT INTO ${s}.kafka_outbox (job_id, queue, ordering_key, created_at)
+      SELECT id, queue, ordering_key, updated_at FROM ${s}.jobs WHERE status = 'pending' AND queue = NEW.name ORDER BY priority DESC, run_at, seq;
+      RETURN NULL;
+    END $fn$;
+    CREATE TRIGGER kafka_outbox_resumed AFTER UPDATE OF paused ON ${s}.queues
+      FOR EACH ROW WHEN (OLD.paused AND NOT NEW.paused) EXECUTE FUNCTION ${s}.kafka_outbox_resumed();
+    ${OUTBOX_TRIGGERS.map((t) => `ALTER TABLE ${s}.${t.table} DISABLE TRIGGER ${t.name};`).join('\n    ')}
+  `;
+}

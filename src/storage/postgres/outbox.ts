@@ -1,0 +1,101 @@
+/**
+ * Broker dispatch on Postgres (jobq/kafka): claims by id under the lease
+ * fence, the transactional outbox (read, delete, turn on), promotion of due
+ * scheduled jobs, and exactly-once topic ingest. The outbox rows themselves
+ * are written by triggers (outbox-schema.ts). Postgres stays the source of
+ * truth: a broker only ever carries job ids.
+ */
+import type pg from 'pg';
+import type { IngestRecordsParams, IngestRecordsResult, OutboxEntry } from '../../contracts/store.js';
+import { headOfItsKey } from './ordering.js';
+import { OUTBOX_TRIGGERS } from './outbox-schema.js';
+
+export function outboxStatements(s: string, schema: string) {
+  return {
+    // Params: ids, types (null: any), now, leaseToken, leaseExpiresAt.
+    // Point updates by primary key. Rows are locked in seq order and waited for (not skipped):
+    // a row locked by a change that leaves it pending would otherwise be skipped with no
+    // publication to follow. Paused and flow-controlled queues, holds and ordering keys are
+    // respected; whatever does not qualify is left untouched for the caller to skip.
+    claimByIds: `
+      WITH cand AS (
+        SELECT j.seq FROM ${s}.jobs j
+         WHERE j.id = ANY($1::uuid[]) AND j.status = 'pending'
+           AND ($2::text[] IS NULL OR j.type = ANY($2::text[]))
+           AND NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = j.queue AND (q.paused OR q.settings IS NOT NULL))
+           AND NOT EXISTS (SELECT 1 FROM ${s}.holds h WHERE h.queue = j.queue AND h.until > $3)
+           AND ${headOfItsKey(s, 'j')}
+         ORDER BY j.seq
+         FOR UPDATE OF j)
+      UPDATE ${s}.jobs j SET status = 'processing', attempts = j.attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5
+        FROM cand WHERE j.seq = cand.seq AND j.status = 'pending'
+      RETURNING j.*`,
+    // Params: leaseToken. What a claim under this token took (its reply may have been lost).
+    claimedBy: `SELECT * FROM ${s}.jobs WHERE status = 'processing' AND lease_token = $1`,
+    // Params: limit
+    read: `SELECT seq, job_id::text AS job_id, queue, ordering_key FROM ${s}.kafka_outbox ORDER BY seq LIMIT $1`,
+    // Params: seqs
+    delete: `DELETE FROM ${s}.kafka_outbox WHERE seq = ANY($1::bigint[])`,
+    // Params: trigger names. Those still disabled.
+    disabled: `
+      SELECT t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = '${schema}' AND t.tgname = ANY($1::text[]) AND t.tgenabled = 'D'`,
+    // Params: queues, now, limit. Through the trigger, each promoted job writes its outbox entry.
+    promoteDue: `
+      UPDATE ${s}.jobs SET status = 'pending', updated_at = $2
+       WHERE seq IN (SELECT seq FROM ${s}.jobs WHERE status = 'scheduled' AND queue = ANY($1::text[]) AND run_at <= $2
+                      ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED)`,
+    // Params: queues. One index probe per queue (jobs_scheduled).
+    nextDue: `
+      SELECT min(x.run_at) AS next FROM unnest($1::text[]) AS q(name)
+        CROSS JOIN LATERAL (SELECT run_at FROM ${s}.jobs WHERE status = 'scheduled' AND queue = q.name ORDER BY run_at LIMIT 1) x`,
+    // Params: consumer, topic, partition
+    ingestInit: `INSERT INTO ${s}.kafka_ingest_offsets (consumer, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`,
+    ingestLock: `SELECT next_offset FROM ${s}.kafka_ingest_offsets WHERE consumer = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
+    // Params: consumer, topic, partition, nextOffset
+    ingestMove: `UPDATE ${s}.kafka_ingest_offsets SET next_offset = $4 WHERE consumer = $1 AND topic = $2 AND partition = $3`,
+  };
+}
+
+export type OutboxStatements = ReturnType<typeof outboxStatements>;
+
+type Query = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<pg.QueryResult<R>>;
+
+export async function readOutbox(q: Query, sql: OutboxStatements, limit: number): Promise<OutboxEntry[]> {
+  const { rows } = await q<{ seq: number; job_id: string; queue: string; ordering_key: string | null }>(sql.read, [limit]);
+  return rows.map((r) => ({ seq: r.seq, jobId: r.job_id, queue: r.queue, orderingKey: r.ordering_key }));
+}
+
+/** Turns the outbox triggers on (ALTER TABLE only for those still off: it takes a short table lock). */
+export async function enableOutbox(q: Query, sql: OutboxStatements, s: string): Promise<void> {
+  const { rows } = await q<{ name: string }>(sql.disabled, [OUTBOX_TRIGGERS.map((t) => t.name)]);
+  for (const row of rows) {
+    // Names from our own list, never from the row: identifiers cannot be bound parameters.
+    const t = OUTBOX_TRIGGERS.find((x) => x.name === row.name)!;
+    await q(`ALTER TABLE ${s}.${t.table} ENABLE TRIGGER ${t.name}`, []);
+  }
+}
+
+/**
+ * Inside the caller's transaction: skips records below the stored position
+ * (ingested before a crash lost the broker-side commit), inserts the rest,
+ * moves the position. The row lock serialises two readers of one partition
+ * during a rebalance.
+ */
+export async function ingestRecords(
+  c: pg.ClientBase,
+  sql: OutboxStatements,
+  insert: (c: pg.ClientBase, jobs: IngestRecordsParams['records'][number]['job'][]) => Promise<unknown>,
+  p: IngestRecordsParams,
+): Promise<IngestRecordsResult> {
+  const key = [p.consumer, p.topic, p.partition];
+  await c.query(sql.ingestInit, key);
+  const stored = Number((await c.query<{ next_offset: number }>(sql.ingestLock, key)).rows[0]!.next_offset);
+  const fresh = p.records.filter((r) => r.offset >= stored).sort((a, b) => a.offset - b.offset);
+  if (fresh.length === 0) return { inserted: [], nextOffset: stored };
+  const inserted = fresh.map((r) => r.job);
+  await insert(c, inserted);
+  const nextOffset = fresh.at(-1)!.offset + 1;
+  await c.query(sql.ingestMove, [...key, nextOffset]);
+  return { inserted, nextOffset };
+}
