@@ -1,0 +1,66 @@
+/**
+ * Claims of jobs named by broker records, shared by both Kafka dispatch
+ * modes: one store call per batch of ids under a fresh lease token, the
+ * `started` events, the give-back of a claim whose reply was lost, and the
+ * choice to leave a flow-controlled queue to the store's own claims (which
+ * enforce its limits cluster-wide; claims by id refuse such a queue).
+ */
+import { randomUUID } from 'node:crypto';
+import type { LeasedJob } from '../contracts/job.js';
+import { hasLimits, type Store } from '../contracts/store.js';
+import type { Clock } from '../core/clock.js';
+import type { EventBus } from '../core/events/event-bus.js';
+import { event, type ClaimRequest } from '../core/leases/lease-api.js';
+
+/** How long a queue's flow-control settings are trusted before they are read again. */
+const SETTINGS_TTL_MS = 1000;
+
+export class IdClaims {
+  private lostTokens: string[] = [];
+  private settingsAt = -Infinity;
+  private limited = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly events: EventBus,
+    private readonly clock: Clock,
+    private readonly queue: string,
+    private readonly leaseMs: number,
+  ) {}
+
+  /** Whether the queue has flow control (then the store's claims serve it). */
+  async queueLimited(): Promise<boolean> {
+    const now = this.clock.now();
+    if (now - this.settingsAt < SETTINGS_TTL_MS) return this.limited;
+    this.settingsAt = now;
+    this.limited = hasLimits(await this.store.queueSettings(this.queue));
+    return this.limited;
+  }
+
+  /** Leases those of `ids` that may run now; throws (ids untouched) when the store fails. */
+  async claim(ids: readonly string[], req: ClaimRequest): Promise<LeasedJob[]> {
+    if (this.lostTokens.length > 0) await this.releaseLost();
+    if (ids.length === 0) return [];
+    const now = this.clock.now();
+    const leaseToken = randomUUID();
+    let jobs: LeasedJob[];
+    try {
+      jobs = await this.store.jobClaimByIds!({ ids, types: req.types ?? null, now, leaseMs: req.leaseMs ?? this.leaseMs, leaseToken });
+    } catch (err) {
+      // The claim may have committed with its reply lost: what it took goes back before the next claim.
+      this.lostTokens.push(leaseToken);
+      throw err;
+    }
+    if (jobs.length > 0 && this.events.wanted) this.events.emit(jobs.map((j) => event('started', { id: j.id, queue: j.queue, type: j.type, attempts: j.attempts }, 'processing', now)));
+    return jobs;
+  }
+
+  private async releaseLost(): Promise<void> {
+    for (const leaseToken of [...this.lostTokens]) {
+      const now = this.clock.now();
+      const released = await this.store.jobReleaseClaim({ leaseToken, now });
+      this.lostTokens = this.lostTokens.filter((t) => t !== leaseToken);
+      if (released.length > 0) this.events.emit(released.map((r) => event('released', r, 'pending', now)));
+    }
+  }
+}

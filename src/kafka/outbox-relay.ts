@@ -1,0 +1,164 @@
+/**
+ * Publishes the transactional outbox: entries (written by triggers in the
+ * transaction that made each job pending) are sent to their queue's topic,
+ * then deleted. It also promotes due scheduled jobs of every queue on time,
+ * which writes their entries, so delays, retries and rescues reach the
+ * workers when due. One node runs it at a time (a leadership that dies with
+ * its holder's connection).
+ *
+ * A crash between publishing and deleting publishes again: a duplicate
+ * record, which the claim by id skips. A broker that is down only delays
+ * publication: entries wait in Postgres, enqueues keep succeeding.
+ */
+import { Producer, ProduceAcks, stringSerializers } from '@platformatic/kafka';
+import type { Logger } from 'pino';
+import type { OutboxEntry, Store } from '../contracts/store.js';
+import type { Clock } from '../core/clock.js';
+import { Leadership } from '../core/services/leadership.js';
+import type { ResolvedKafkaOptions } from './options.js';
+import { brokersOf, queueTopic, rootCause, type TopicAdmin } from './topics.js';
+
+export interface OutboxRelayDeps {
+  store: Store;
+  admin: TopicAdmin;
+  options: ResolvedKafkaOptions;
+  prefix: string;
+  clock: Clock;
+  logger: Logger;
+  nodeId: string;
+}
+
+const QUEUE_NAMES_TTL_MS = 5000;
+const MAX_BACKOFF_MS = 5000;
+
+export class OutboxRelay {
+  private readonly producer: Producer<string, string, string, string>;
+  private readonly leadership: Leadership;
+  private stopped = true;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private unwatch: (() => void) | null = null;
+  private queues: string[] = [];
+  private queuesAt = -Infinity;
+  private failing = false;
+  /** Entries published in this process's lifetime (tests and the bench read it). */
+  published = 0;
+
+  constructor(private readonly d: OutboxRelayDeps) {
+    this.producer = new Producer({
+      clientId: `${d.options.clientId}-relay`,
+      bootstrapBrokers: brokersOf(d.options.brokers),
+      serializers: stringSerializers,
+      // Every replica must have it before the entry is deleted.
+      acks: ProduceAcks.ALL,
+      retries: 3,
+      retryDelay: 250,
+    });
+    this.leadership = new Leadership({ store: d.store, clock: d.clock, logger: d.logger, nodeId: d.nodeId, name: 'kafka-relay', intervalMs: 1000 });
+    this.leadership.onChange((leader) => leader && this.wake());
+  }
+
+  get isLeader(): boolean {
+    return this.leadership.isLeader;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.leadership.start();
+    // Inserts NOTIFY the store's channel; the leader publishes at once instead of at its next poll.
+    this.unwatch = this.d.store.watchChanges?.(() => this.wake()) ?? null;
+    this.loop = this.run();
+  }
+
+  /** Work may be waiting (an enqueue here, a NOTIFY from elsewhere). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 0;
+    while (!this.stopped) {
+      let busy = false;
+      let sleepMs = this.d.options.relayPollMs;
+      if (this.leadership.isLeader) {
+        try {
+          const promoted = await this.promoteDue();
+          busy = (await this.publishBatch()) === this.d.options.relayBatchSize || promoted > 0;
+          const next = await this.d.store.jobNextDue!({ queues: await this.queueNames() });
+          if (next !== null) sleepMs = Math.max(0, Math.min(sleepMs, next - this.d.clock.now()));
+          if (this.failing) this.d.logger.warn('Kafka relay publishing again');
+          this.failing = false;
+          backoff = 0;
+        } catch (err) {
+          if (!this.failing) this.d.logger.warn({ err: rootCause(err) }, 'Kafka relay cannot publish; entries wait in the outbox and are retried');
+          this.failing = true;
+          backoff = Math.min(MAX_BACKOFF_MS, Math.max(250, backoff * 2));
+          sleepMs = backoff;
+        }
+      }
+      if (!busy) await this.sleep(sleepMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || this.stopped) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = this.d.clock.setTimer(done, ms);
+      const self = this;
+      function done() {
+        timer.cancel();
+        self.wakeUp = null;
+        self.woken = false;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private async queueNames(): Promise<string[]> {
+    const now = this.d.clock.now();
+    if (now - this.queuesAt > QUEUE_NAMES_TTL_MS) {
+      this.queues = await this.d.store.queueNames();
+      this.queuesAt = now;
+    }
+    return this.queues;
+  }
+
+  private async promoteDue(): Promise<number> {
+    return this.d.store.jobPromoteDue!({ queues: await this.queueNames(), now: this.d.clock.now(), limit: this.d.options.relayBatchSize });
+  }
+
+  /** One batch: read, send (one produce request per broker), delete. Returns how many entries. */
+  private async publishBatch(): Promise<number> {
+    const entries = await this.d.store.outboxRead!({ limit: this.d.options.relayBatchSize });
+    if (entries.length === 0) return 0;
+    const topicOf = new Map<string, string>();
+    for (const e of entries) if (!topicOf.has(e.queue)) topicOf.set(e.queue, queueTopic(this.d.prefix, e.queue));
+    await this.d.admin.ensure([...topicOf.values()]);
+    await this.producer.send({ messages: entries.map((e) => message(e, topicOf.get(e.queue)!)) });
+    await this.d.store.outboxDelete!({ seqs: entries.map((e) => e.seq) });
+    this.published += entries.length;
+    return entries.length;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unwatch?.();
+    this.wakeUp?.();
+    await this.loop;
+    await this.leadership.stop();
+    await this.producer.close().catch(() => {});
+  }
+}
+
+/** The record: the job id; the ordering key as the record key (one partition per key), else none (spread round robin). */
+function message(e: OutboxEntry, topic: string) {
+  return e.orderingKey === null ? { topic, value: e.jobId } : { topic, key: e.orderingKey, value: e.jobId };
+}
