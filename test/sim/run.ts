@@ -1,23 +1,44 @@
-/** `npm run sim -- --seed N --steps M [--seeds K]`: runs the simulator and prints one line per seed. */
-import { simulate } from './simulator.js';
+/**
+ * `npm run sim -- --seed N --steps M [--seeds K] [--store memory|sqlite] [--cut-in P]`:
+ * runs the simulator and prints one line per seed (with its time), the
+ * violations of a failing seed and the command that replays it.
+ */
+import { DEFAULT_CUT_IN, simulate, type StoreKind } from './simulator.js';
 
 const args = process.argv.slice(2);
-const flag = (name: string, dflt: number) => {
+const flag = (name: string, dflt: string): string => {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : dflt;
 };
-const first = flag('seed', 1);
-const seeds = flag('seeds', 1);
-const steps = flag('steps', 300);
+const first = Number(flag('seed', '1'));
+const seeds = Number(flag('seeds', '1'));
+const steps = Number(flag('steps', '300'));
+const store = flag('store', 'memory');
+const cutIn = Number(flag('cut-in', String(DEFAULT_CUT_IN)));
+if (!(cutIn >= 0 && cutIn <= 1)) {
+  console.error(`--cut-in takes a probability from 0 to 1, got ${flag('cut-in', '')}`);
+  process.exit(2);
+}
+if (store !== 'memory' && store !== 'sqlite') {
+  console.error(`--store must be memory or sqlite, got ${store}`);
+  process.exit(2);
+}
+if (![first, seeds, steps].every((n) => Number.isSafeInteger(n) && n >= 0)) {
+  console.error('--seed, --seeds and --steps take non-negative integers');
+  process.exit(2);
+}
 let failed = 0;
+const started = performance.now();
 for (let seed = first; seed < first + seeds; seed++) {
-  const r = await simulate(seed, steps);
-  const line = `seed ${seed}: ${r.violations.length === 0 ? 'ok' : 'VIOLATION'} ${JSON.stringify(r.stats)}`;
-  console.log(line);
+  const t = performance.now();
+  const r = await simulate(seed, steps, { store: store as StoreKind, cutIn });
+  const ms = Math.round(performance.now() - t);
+  console.log(`seed ${seed} (${store}, ${steps} steps, ${ms} ms): ${r.violations.length === 0 ? 'ok' : 'VIOLATION'} ${JSON.stringify(r.stats)}`);
   if (r.violations.length > 0) {
     failed++;
     for (const v of r.violations) console.log(`  ${v}`);
-    console.log(`  replay: npm run sim -- --seed ${seed} --steps ${steps}`);
+    console.log(`  replay: ${r.replay}`);
   }
 }
+if (seeds > 1) console.log(`${seeds - failed} of ${seeds} seeds ok in ${Math.round(performance.now() - started)} ms`);
 process.exit(failed > 0 ? 1 : 0);

@@ -1,176 +1,331 @@
 /**
- * Deterministic simulation: several jobq nodes (the real worker pool, rescuer
- * and retry code) over one store, driven by one seeded RNG and a fake clock,
- * with crashes, late heartbeats, cancels, retries, failures and hangs.
- * Invariants are checked after every step; a failing seed is replayed with
- * `npm run sim -- --seed N --steps M`.
+ * Deterministic simulation: several jobq nodes (the real worker pool, lease
+ * keeper, rescuer, finisher and retry code) over one store, the memory store
+ * or a real SQLite file, driven by one seeded RNG and a fake clock. Faults:
+ * nodes killed (kill -9: their timers and store calls stop dead), graceful
+ * stops, timers that run late (heartbeats miss their leases), cancels,
+ * manual retries, handlers that fail, fail permanently, hang or time out,
+ * claim replies lost after the commit, and poison messages that make the
+ * store refuse a whole batch of finishes (see store-view.ts). Invariants are
+ * checked after every step, incrementally (model.ts); a failing seed prints
+ * the command that replays it: `npm run sim -- --seed N --steps M --store S`.
+ * A seed's result (its stats, including a digest of the whole event log) is
+ * the same on every run.
+ *
+ * Nodes have different handler sets: some handle `work` and `mail`, some
+ * only `work`; nobody ever handles `fax` (ORPHAN_TYPE).
+ *
+ * Poison: handlers throw errors whose message holds U+0000 or ends in a
+ * lone high surrogate, and also the marker text POISON; the core replaces
+ * NUL and lone surrogates before storing error text, so the store view
+ * refuses a batch on the marker (and on any raw NUL / lone surrogate, which
+ * O2 reports as a core bug). Some handlers return a result holding U+0000,
+ * which the core does not sanitise: the view refuses it as it stands.
+ *
+ * Scheduling: after each timer, the work it started runs until a quiet
+ * event-loop turn; with probability `cutIn` (default 0.3, `--cut-in`) the
+ * next timer may fire after a single turn, before a group commit or claim
+ * loop has taken its next setImmediate hop (as when timers fall due in one
+ * pass of a busy loop). Long runs stay bounded: an enqueue step waits while
+ * 150 handled jobs are unfinished.
+ *
+ * ── Invariants ──────────────────────────────────────────────────────────────
+ * Store (each job touched in a step is read back at its end; all at the end):
+ *  S1 every acknowledged job exists; its status is one of JOB_STATUSES;
+ *     attempts ≤ maxAttempts; status changes follow the transition table.
+ *  S2 no job is handed to a second worker while another holds a valid lease
+ *     (checked when a handler starts, and in every claim reply: the store
+ *     never hands out a job that is leased under another token).
+ *  S3 no processing job has a lease that expired before the last complete
+ *     rescue; jobExpiredLeases lists exactly the expired leases.
+ *  S4 a completed job never runs again.
+ *  S5 fences, both ways: a store applies an extend, finish, release or
+ *     progress exactly when the token is the job's current one.
+ *  S6 nothing is processing once every node has stopped (nothing stuck).
+ *  H1 every heartbeat of a node covers every handler still running on it.
+ *  H2 a handler whose lease was lost (rescued, cancelled elsewhere) is
+ *     abandoned (its signal fires) by its node's next heartbeat.
+ *  L1 a node that is alive and on time (none of its timers late within
+ *     lease + heartbeat interval + the longest lag before) never lets the
+ *     lease of a job whose handler is still running run out.
+ * Claims by type:
+ *  T1 a node never claims or runs a job of a type it has no handler for,
+ *     and no job is ever failed with "no handler registered";
+ *  T2 a `fax` job (no node handles it) is never claimed: it stays pending
+ *     or scheduled (or cancelled by hand) with 0 attempts.
+ * Attempts (issue #7, lost claim reply):
+ *  A1 attempts in the store ≤ handler starts since the job was last put back
+ *     in line by hand (+ excused spends, below). This is tighter than
+ *     "starts + expiries of started runs": a rescue spends the attempt its
+ *     claim already counted, it never adds one.
+ *  A2 a `rescued` event spends the attempt of a run whose handler started.
+ *     Excused (counted in stats, added to A1's allowance): the job was taken
+ *     by a claim whose reply was lost and its node could not give it back
+ *     before the lease ran out because it was killed (nobody knows the
+ *     token) or its timers were running late (a stalled node; its running
+ *     jobs lose their leases the same way). A node that is alive, on time,
+ *     or merely shutting down gets no excuse. Also excused: a lost claim's
+ *     job cancelled before it was given back keeps the claim's attempt.
+ *  A3 jobs taken by a lost claim never stay processing (S3, S6) and are
+ *     given back by jobReleaseClaim, all of them, nothing else.
+ * Outcomes (issue #7, poison message):
+ *  O1 a handler that settled (returned, threw, or timed out) has its outcome
+ *     sent to the store within the step, and if its lease was still current
+ *     then, exactly its outcome is written: completed for a storable result;
+ *     retrying or failed per its attempts and permanence; failed ("could not
+ *     be stored") for its own poison — never left to lease expiry, never a
+ *     failure because a batch-mate was poison. (A lease that ran out before
+ *     the outcome got to the store may be rescued: that is what leases do.)
+ *  O2 no error text with U+0000 or a lone surrogate ever reaches the store.
+ *
+ * ── The event stream ────────────────────────────────────────────────────────
+ * Every node's bus is subscribed ({ cluster: false }) before it starts, into
+ * one global log in emission order. Rules, per job (S = the job's state
+ * after its previous event; "in line" = pending or scheduled, a scheduled
+ * job being silently promoted to pending by the store):
+ *  E0 exactly once: every change the store reports to a node (insert, claim,
+ *     finish, release, release of a lost claim, progress, cancel, retry) is
+ *     followed, before the step ends, by exactly one event from that node
+ *     with the same job, status and attempt and a kind that fits the call
+ *     (finish → completed | retrying | failed | rescued); an event with no
+ *     such change behind it is a violation. Nothing runs between a store
+ *     reply and its emission but microtasks, and nodes die only between steps.
+ *     The one transition with no event is a lost claim (the core never saw
+ *     it); the simulator records it from the store view (~lost-claim).
+ *  E1 enqueued: first event; attempt 0; pending or scheduled.
+ *  E2 started: S in line; attempt = S.attempt + 1 ≤ maxAttempts (1, 2, …
+ *     in order, restarting after released / retried); processing; from a
+ *     node with a handler for the type.
+ *  E3 progress: S processing under a started run, same attempt, same node.
+ *  E4 completed | retrying | failed: S processing under a started run, same
+ *     attempt, from the node that ran it; retrying only while attempts
+ *     remain, pending only if runAt ≤ at, scheduled only if runAt is after
+ *     the handler ended; failed never for lack of a handler.
+ *  E5 rescued: S processing; same attempt; failed iff attempts are spent,
+ *     else in line; the lease it took back had expired (A2 for the start).
+ *  E6 released: S processing; attempt given back (S.attempt − 1); pending;
+ *     either a lost claim given back by the node that made it, or a running
+ *     job given back by its node while that node is shutting down.
+ *  E7 cancelled: S scheduled, pending or processing; same attempt.
+ *  E8 retried: S failed or cancelled; attempt 0; pending.
+ *  E9 completed is final; after failed or cancelled only retried (so never
+ *     two terminal events in a row); every status change is in the table;
+ *     `at` is the emission time and never goes back per job.
+ *  E10 agreement: at the end of each step, for every job touched, the store's
+ *     status and attempts equal the event view's (a scheduled job may be
+ *     pending already).
  */
-import { isJobqError } from '../../src/contracts/errors.js';
-import { Jobq } from '../../src/core/jobq.js';
-import { JOB_STATUSES, TRANSITIONS, type Job, type JobStatus, type LeasedJob } from '../../src/contracts/job.js';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isJobqError, PermanentJobError } from '../../src/contracts/errors.js';
+import type { JobStatus, LeasedJob } from '../../src/contracts/job.js';
 import type { Store } from '../../src/contracts/store.js';
+import type { JobContext } from '../../src/core/handler.js';
+import { Jobq } from '../../src/core/jobq.js';
 import { MemoryStore } from '../../src/storage/memory/memory-store.js';
-import { FakeClock } from '../helpers/fake-clock.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { HEARTBEAT_MS, LEASE_MS, MAX_LAG_MS, Model, ORPHAN_TYPE, type SimNode, type WorkPayload } from './model.js';
 import { NodeClock } from './node-clock.js';
 import { Rng } from './rng.js';
+import { SimClock } from './sim-clock.js';
+import { POISON_MARKER, storeView, type ViewFaults } from './store-view.js';
 
-interface SimNode {
-  name: string;
-  jobq: Jobq;
-  clock: NodeClock;
+export type StoreKind = 'memory' | 'sqlite';
+
+export interface SimOptions {
+  /** @defaultValue 'memory' */
+  store?: StoreKind;
+  /** How often the next timer may cut in before the last one's work took its next event-loop turn (see SimClock), 0..1. @defaultValue 0.3 */
+  cutIn?: number;
 }
 
-interface Run {
-  jobId: string;
-  token: string;
-  node: SimNode;
-  /** The handler returned or threw. */
-  settled: boolean;
-  /** The pool gave up on it (timeout, lost lease, cancel): its signal fired. */
-  abandoned: boolean;
-  /** Lease expiry last seen in the store while this run held the job. */
-  expiry: number;
-  /** The simulation cancelled the job while this run held it: its lease is void. */
-  voided: boolean;
-}
-
-interface WorkPayload {
-  ms: number;
-  fail: boolean;
-  hang: boolean;
-  permanent: boolean;
+export interface SimStats {
+  acknowledged: number;
+  runs: number;
+  events: number;
+  crashes: number;
+  stops: number;
+  lostClaims: number;
+  poisonBatches: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  pending: number;
+  scheduled: number;
+  excusedDeadClaimant: number;
+  excusedLaggingClaimant: number;
+  excusedCancelledUnstarted: number;
+  /** FNV-1a of every event (kind, job number, attempt, status, node, time) in emission order. */
+  eventDigest: string;
 }
 
 export interface SimResult {
   seed: number;
   steps: number;
+  store: StoreKind;
   violations: string[];
-  stats: { acknowledged: number; runs: number; crashes: number; completed: number; failed: number; cancelled: number };
+  stats: SimStats;
+  /** The command that replays this seed. */
+  replay: string;
 }
 
-const LEASE_MS = 1000;
 const RESCUE_MS = 200;
+const POLL_MS = 100;
+const MAX_NODES = 4;
+/** Unfinished jobs (of the handled types) beyond which enqueue steps wait: long runs stay bounded. */
+const MAX_ACTIVE = 150;
+const MAX_ACTIVE_ORPHANS = 20;
+const LOST_CLAIM_RATE = 0.04;
+const EARLY_CLAIM_FAILURE_RATE = 0.01;
+const MAX_VIOLATIONS = 20;
+/** How often the next timer may cut in before the work of the last one has taken its next event-loop turn (see SimClock). */
+export const DEFAULT_CUT_IN = 0.3;
+/** Steps of 100 ms after the last one: enough for every dead node's lease to expire and be rescued. */
+const DRAIN_STEPS = 50;
 
-/** A store a crashed node still holds: every call it makes never completes, as in a killed process. */
-function killable(store: Store, isDead: () => boolean): Store {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => (isDead() ? new Promise(() => {}) : (value as (...a: unknown[]) => unknown).apply(target, args));
-    },
-  });
-}
-
-function reachable(from: JobStatus, to: JobStatus): boolean {
-  const seen = new Set<JobStatus>([from]);
-  const todo: JobStatus[] = [from];
-  while (todo.length) {
-    const s = todo.pop()!;
-    if (s === to) return true;
-    for (const n of TRANSITIONS[s]) if (!seen.has(n)) seen.add(n), todo.push(n);
+export async function simulate(seed: number, steps: number, options: SimOptions = {}): Promise<SimResult> {
+  const kind = options.store ?? 'memory';
+  const dir = kind === 'sqlite' ? mkdtempSync(join(simTmpDir(), 'jobq-sim-')) : null;
+  try {
+    const store: Store = dir
+      ? new SqliteStore({ path: join(dir, 'sim.db'), synchronous: 'normal' })
+      : new MemoryStore({ maxActiveJobs: 10_000_000, maxFinishedJobs: 10_000_000, maxBytes: 2 ** 40 });
+    try {
+      return await run(seed, steps, kind, store, options.cutIn ?? DEFAULT_CUT_IN);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
-  return false;
 }
 
-export async function simulate(seed: number, steps: number): Promise<SimResult> {
-  const rng = new Rng(seed);
-  const clock = new FakeClock();
-  const store = new MemoryStore({ maxActiveJobs: 1_000_000, maxFinishedJobs: 1_000_000 });
-  let lastRescueAt = -Infinity;
-  const expiredLeases = store.jobExpiredLeases.bind(store);
-  store.jobExpiredLeases = async (p) => {
-    const out = await expiredLeases(p);
-    lastRescueAt = Math.max(lastRescueAt, p.now);
-    return out;
-  };
+/**
+ * Where the SQLite file goes: $JOBQ_SIM_TMPDIR, else /dev/shm when there is one (a real file with its
+ * WAL and -shm, on tmpfs: checkpoints' fsyncs cost nothing, about a quarter of a seed's time on disk),
+ * else the OS temp dir. A seed's result does not depend on it.
+ */
+function simTmpDir(): string {
+  const chosen = process.env.JOBQ_SIM_TMPDIR;
+  if (chosen) return chosen;
+  return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+}
 
+async function run(seed: number, steps: number, kind: StoreKind, store: Store, cutIn: number): Promise<SimResult> {
+  const rng = new Rng(seed);
+  const clock = new SimClock(() => (rng.chance(cutIn) ? 1 : 2));
+  const t0 = clock.now();
   const violations: string[] = [];
-  const violate = (step: number, msg: string) => violations.push(`step ${step} (t=${clock.now()}): ${msg}`);
-  const acked = new Set<string>();
-  const runs: Run[] = [];
-  const completedSeen = new Set<string>();
-  const known = new Map<string, Job>();
-  let nodes: SimNode[] = [];
-  let crashes = 0;
-  let nodeCount = 0;
   let step = 0;
+  const violate = (msg: string) => {
+    if (violations.length < MAX_VIOLATIONS) violations.push(`step ${step} (t=${clock.now() - t0}): ${msg}`);
+  };
+  const model = new Model(clock, store, violate);
+  let faultsOn = true;
+  const faults: ViewFaults = {
+    lostClaimReply: () => faultsOn && rng.chance(LOST_CLAIM_RATE),
+    claimFailsEarly: () => faultsOn && rng.chance(EARLY_CLAIM_FAILURE_RATE),
+  };
+  /** Nodes live or stopping (the dead and the stopped are dropped, so long runs can collect them). */
+  let nodes: SimNode[] = [];
+  let nodeCount = 0;
+  const forget = (node: SimNode) => (nodes = nodes.filter((n) => n !== node));
+  const acked: string[] = [];
+  let crashes = 0;
+  let stops = 0;
+
+  async function handle(node: SimNode, job: LeasedJob<WorkPayload>, ctx: JobContext): Promise<unknown> {
+    clock.poke();
+    const run = model.handlerStarted(node, job, ctx.attempt);
+    const signal = ctx.signal;
+    signal.addEventListener('abort', () => model.runAborted(run, signal.reason), { once: true });
+    const p = job.payload;
+    try {
+      if (p.progress) void ctx.progress(50);
+      if (p.hang) await new Promise(() => {});
+      await new Promise<void>((r) => node.clock.setTimer(r, p.ms));
+      if (p.poison === 'nul') throw new Error(`${POISON_MARKER}: a NUL \u0000 in the message`);
+      if (p.poison === 'surrogate') throw new Error(`${POISON_MARKER}: ends in a lone high surrogate \uD83D`);
+      if (p.permanent) throw new PermanentJobError('permanent failure');
+      if (p.fail) throw new Error('transient failure');
+      const result = p.poison === 'result' ? { text: 'a NUL \u0000 in the result' } : { by: node.name };
+      model.runSettled(run, true, signal.aborted);
+      return result;
+    } catch (err) {
+      model.runSettled(run, false, signal.aborted);
+      throw err;
+    }
+  }
 
   const startNode = () => {
+    const index = nodeCount++;
     const clockView = new NodeClock(clock);
-    const node = { name: `n${nodeCount++}` } as SimNode;
-    node.clock = clockView;
+    const types = rng.chance(0.5) ? ['mail', 'work'] : ['work'];
+    const node: SimNode = { index, name: `n${index}`, clock: clockView, types, state: 'live', lastLaggingAt: -Infinity, rescuing: null, running: new Set(), lastHeartbeatAt: -Infinity, jobq: null as unknown as Jobq };
+    const handler = (job: unknown, ctx: JobContext) => handle(node, job as LeasedJob<WorkPayload>, ctx);
     node.jobq = new Jobq({
-      store: killable(store, () => clockView.dead),
+      store: storeView(store, () => clockView.dead, model.observer(node), faults, () => clock.poke()),
       clock: clockView,
+      nodeId: `sim-node-${index}`,
       random: () => rng.next(),
       leaseMs: LEASE_MS,
-      pollIntervalMs: 100,
+      heartbeatIntervalMs: HEARTBEAT_MS,
+      pollIntervalMs: POLL_MS,
       rescueIntervalMs: RESCUE_MS,
       retry: { baseDelayMs: 50, factor: 2, maxDelayMs: 1000, jitter: 0.25 },
+      retention: { completed: null, failed: null, cancelled: null },
       queues: { default: { concurrency: rng.int(1, 4) } },
-      handlers: {
-        work: async (job, ctx) => {
-          const leased = job as LeasedJob<WorkPayload>;
-          if (completedSeen.has(job.id)) violate(step, `completed job ${job.id} ran again on ${node.name}`);
-          for (const other of runs) {
-            if (other.jobId !== job.id || other.settled || other.abandoned || other.voided || other.node.clock.dead) continue;
-            if (other.expiry > clock.now()) {
-              violate(step, `job ${job.id} started on ${node.name} while ${other.node.name} held a lease valid until ${other.expiry}`);
-            }
-          }
-          const run: Run = { jobId: job.id, token: leased.leaseToken, node, settled: false, abandoned: false, expiry: leased.leaseExpiresAt ?? 0, voided: false };
-          ctx.signal.addEventListener('abort', () => (run.abandoned = true), { once: true });
-          runs.push(run);
-          try {
-            const p = leased.payload;
-            if (p.hang) await new Promise(() => {});
-            await new Promise<void>((r) => clockView.setTimer(r, p.ms));
-            if (p.permanent) throw Object.assign(new Error('permanent failure'), { permanent: true });
-            if (p.fail) throw new Error('transient failure');
-            return { by: node.name };
-          } finally {
-            run.settled = true;
-          }
-        },
-      },
+      handlers: Object.fromEntries(types.map((t) => [t, handler])),
     });
-    node.jobq.startWorkers();
+    node.jobq.events.subscribe(
+      (e) => {
+        clock.poke();
+        model.onEvent(node, e);
+      },
+      { cluster: false },
+    );
+    node.jobq.start();
     nodes.push(node);
   };
 
-  const live = () => nodes.filter((n) => !n.clock.dead);
-  const ignoreExpected = (err: unknown) => {
-    if (!isJobqError(err, 'illegal_transition') && !isJobqError(err, 'not_found')) throw err;
+  const live = () => nodes.filter((n) => n.state === 'live');
+  const setLag = (node: SimNode, lag: number) => {
+    if (node.clock.lag > 0 || lag > 0) node.lastLaggingAt = clock.now();
+    node.clock.lag = lag;
   };
-
-  async function check(): Promise<void> {
-    const now = clock.now();
-    for (const id of acked) {
-      const raw = await store.jobGet(id);
-      if (!raw) {
-        violate(step, `acknowledged job ${id} is missing`);
-        continue;
-      }
-      const job = raw;
-      if (!JOB_STATUSES.includes(job.status)) violate(step, `job ${id} has unknown status ${job.status}`);
-      if (job.attempts > job.maxAttempts) violate(step, `job ${id} has ${job.attempts} attempts of ${job.maxAttempts}`);
-      const before = known.get(id);
-      if (before && before.status !== job.status && !reachable(before.status, job.status)) {
-        violate(step, `job ${id} moved ${before.status} → ${job.status}, not along the transition table`);
-      }
-      if (job.status === 'processing' && (job.leaseExpiresAt ?? 0) <= lastRescueAt) {
-        violate(step, `job ${id} still processing with a lease that expired at ${job.leaseExpiresAt}, before the rescue at ${lastRescueAt}`);
-      }
-      if (job.status === 'completed') completedSeen.add(id);
-      // The latest run of a processing job holds its current lease.
-      const lastRun = runs.findLast((r) => r.jobId === id);
-      if (lastRun && job.status === 'processing' && job.leaseExpiresAt !== null) lastRun.expiry = Math.max(lastRun.expiry, job.leaseExpiresAt);
-      known.set(id, job);
-    }
-    void now;
-  }
-
+  const stopNode = (node: SimNode, graceMs: number) => {
+    node.state = 'stopping';
+    stops++;
+    node.jobq.stop(graceMs).then(
+      () => {
+        if (node.state !== 'stopping') return;
+        node.state = 'stopped';
+        forget(node);
+      },
+      (err: unknown) => violate(`${node.name}: stop() failed: ${String(err)}`),
+    );
+  };
+  /** Mostly recent jobs: cancels and retries of long-finished ones would mostly be refused. */
+  const pickJob = (): string | undefined => {
+    if (acked.length === 0) return undefined;
+    const from = rng.chance(0.8) ? Math.max(0, acked.length - 100) : 0;
+    return acked[rng.int(from, acked.length - 1)];
+  };
+  const expected = (what: string) => (err: unknown) => {
+    if (!isJobqError(err, 'illegal_transition') && !isJobqError(err, 'not_found')) violate(`${what} failed unexpectedly: ${String(err)}`);
+  };
+  const newPayload = (): WorkPayload => {
+    const q = rng.next();
+    return {
+      ms: rng.int(0, 600),
+      fail: rng.chance(0.2),
+      hang: rng.chance(0.04),
+      permanent: rng.chance(0.04),
+      progress: rng.chance(0.2),
+      poison: q < 0.03 ? 'nul' : q < 0.06 ? 'surrogate' : q < 0.08 ? 'result' : 'none',
+    };
+  };
 
   startNode();
   startNode();
@@ -178,57 +333,92 @@ export async function simulate(seed: number, steps: number): Promise<SimResult> 
     const roll = rng.next();
     const alive = live();
     const via = rng.pick(alive);
-    if (roll < 0.3 && via) {
-      const inputs = Array.from({ length: rng.int(1, 4) }, () => ({
-        type: 'work',
-        payload: { ms: rng.int(0, 600), fail: rng.chance(0.2), hang: rng.chance(0.04), permanent: rng.chance(0.04) } satisfies WorkPayload,
-        priority: rng.int(-2, 2),
-        maxAttempts: rng.int(1, 4),
-        ...(rng.chance(0.3) ? { delayMs: rng.int(1, 500) } : {}),
-        ...(rng.chance(0.5) ? { timeoutMs: rng.int(100, 900) } : {}),
-      }));
-      const jobs = await via.jobq.enqueueMany(inputs);
-      for (const j of jobs) acked.add(j.id);
-    } else if (roll < 0.35 && via && acked.size > 0) {
-      const id = rng.pick([...acked])!;
-      // A cancel voids the lease of whoever runs the job now (that node learns at its next heartbeat).
-      for (const r of runs) if (r.jobId === id) r.voided = true;
-      await via.jobq.cancel(id).catch(ignoreExpected);
-    } else if (roll < 0.4 && via && acked.size > 0) {
-      await via.jobq.retry(rng.pick([...acked])!).catch(ignoreExpected);
-    } else if (roll < 0.44 && alive.length > 0) {
-      const victim = rng.pick(alive)!;
+    if (roll < 0.3 && via && model.active < MAX_ACTIVE) {
+      const inputs = Array.from({ length: rng.int(1, 4) }, () => {
+        const t = rng.next();
+        return {
+          type: t < 0.03 && model.activeOrphans < MAX_ACTIVE_ORPHANS ? ORPHAN_TYPE : t < 0.3 ? 'mail' : 'work',
+          payload: newPayload(),
+          priority: rng.int(-2, 2),
+          maxAttempts: rng.int(1, 4),
+          ...(rng.chance(0.3) ? { delayMs: rng.int(1, 500) } : {}),
+          ...(rng.chance(0.5) ? { timeoutMs: rng.int(100, 900) } : {}),
+        };
+      });
+      try {
+        for (const j of await via.jobq.enqueueMany(inputs)) acked.push(j.id);
+      } catch (err) {
+        violate(`enqueue failed: ${String(err)}`);
+      }
+    } else if (roll < 0.35 && via && acked.length > 0) {
+      await via.jobq.cancel(pickJob()!).catch(expected('cancel'));
+    } else if (roll < 0.4 && via && acked.length > 0) {
+      await via.jobq.retry(pickJob()!).catch(expected('retry'));
+    } else if (roll < 0.43 && nodes.some((n) => n.state === 'live' || n.state === 'stopping')) {
+      const victim = rng.pick(nodes.filter((n) => n.state === 'live' || n.state === 'stopping'))!;
       victim.clock.dead = true; // kill -9: no release, no more timers, no more store calls
+      victim.state = 'dead';
+      forget(victim);
       crashes++;
-    } else if (roll < 0.49 && alive.length < 4) {
+    } else if (roll < 0.445 && via) {
+      stopNode(via, rng.int(0, 800));
+    } else if (roll < 0.49 && alive.length < MAX_NODES) {
       startNode();
     } else if (roll < 0.52 && via) {
-      via.clock.lag = rng.chance(0.5) ? 0 : rng.int(100, 1500); // late heartbeats
+      setLag(via, rng.chance(0.5) ? 0 : rng.int(100, MAX_LAG_MS)); // late heartbeats
     } else {
       await clock.advance(rng.int(1, 300));
     }
     await clock.advance(0);
-    await check();
+    await model.endOfStep();
     if (violations.length > 0) break;
   }
-  // Let every live node drain; then nothing may be left processing past its lease.
-  if (live().length === 0) startNode();
-  for (const n of live()) n.clock.lag = 0;
-  for (let i = 0; i < 200 && violations.length === 0; i++) {
-    await clock.advance(100);
-    await check();
+
+  // Drain: no more faults, timers on time; live nodes work off what they can and rescue what the dead held.
+  let counts: Record<JobStatus, number> | null = null;
+  if (violations.length === 0) {
+    faultsOn = false;
+    if (live().length === 0) startNode();
+    for (const n of live()) setLag(n, 0);
+    for (let i = 0; i < DRAIN_STEPS && violations.length === 0; i++) {
+      await clock.advance(100);
+      await model.endOfStep();
+    }
+    // Nothing may stay processing once every node has stopped (S6) — if the drain ran its course.
+    const drained = violations.length === 0;
+    // Stop everyone gracefully; stop() waits its grace period on the fake clock, so time has to move.
+    for (const n of live()) stopNode(n, 0);
+    for (let i = 0; i < 1000 && nodes.some((n) => n.state === 'stopping'); i++) await clock.advance(10);
+    for (const n of nodes) if (n.state === 'stopping') violate(`${n.name} never finished stopping`);
+    counts = await model.finalSweep(drained);
   }
-  nodes = live();
-  // stop() waits out its grace period on the (fake) clock, so time has to move meanwhile.
-  const stopping = Promise.all(nodes.map((n) => n.jobq.stop(0)));
-  await clock.advance(1);
-  await stopping;
-  const all = await Promise.all([...acked].map((id) => store.jobGet(id)));
-  const count = (s: JobStatus) => all.filter((j) => j?.status === s).length;
+  for (const id of acked) if (!model.jobs.has(id)) violate(`acknowledged job ${id} was never reported inserted by the store`);
+
+  counts ??= await model.countByStatus();
+  const c = model.counters;
   return {
     seed,
     steps,
-    violations,
-    stats: { acknowledged: acked.size, runs: runs.length, crashes, completed: count('completed'), failed: count('failed'), cancelled: count('cancelled') },
+    store: kind,
+    violations: violations.length >= MAX_VIOLATIONS ? [...violations, '…'] : violations,
+    replay: `npm run sim -- --seed ${seed} --steps ${steps} --store ${kind}${cutIn === DEFAULT_CUT_IN ? '' : ` --cut-in ${cutIn}`}`,
+    stats: {
+      acknowledged: acked.length,
+      runs: c.runs,
+      events: c.events,
+      crashes,
+      stops,
+      lostClaims: c.lostClaims,
+      poisonBatches: c.poisonBatches,
+      completed: counts.completed,
+      failed: counts.failed,
+      cancelled: counts.cancelled,
+      pending: counts.pending,
+      scheduled: counts.scheduled,
+      excusedDeadClaimant: c.excusedDeadClaimant,
+      excusedLaggingClaimant: c.excusedLaggingClaimant,
+      excusedCancelledUnstarted: c.excusedCancelledUnstarted,
+      eventDigest: model.digest,
+    },
   };
 }

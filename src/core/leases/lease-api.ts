@@ -186,7 +186,10 @@ export class LeaseApi {
     return applied.length === 1;
   }
 
-  drain(): Promise<void> {
+  async drain(): Promise<void> {
+    // A claim whose reply was lost took jobs nobody here runs: give them back before stopping,
+    // or they would wait out their lease and lose an attempt that never ran (best effort).
+    if (this.lostClaims.size > 0) await this.releaseLostClaims().catch(() => {});
     return this.finisher.drain();
   }
 }
