@@ -53,7 +53,8 @@ export class TopicIngest {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   readonly consumerName: string;
-  /** Jobs inserted by this process (tests read it). */
+  /** Records handed to the store, and jobs inserted from them, by this process (the others had been ingested before). */
+  read = 0;
   inserted = 0;
 
   constructor(
@@ -89,6 +90,9 @@ export class TopicIngest {
   async start(): Promise<void> {
     // The topic is the user's; create it only if missing (a fresh setup), with jobq's partition count.
     await this.admin.ensure([this.rule.topic]);
+    // Inserts inside a transaction skip the enqueuer, which registers queues: register this one now.
+    const o = this.jobq.options;
+    await this.jobq.store.queueRegister({ names: [this.rule.queue ?? o.jobDefaults.queue], maxQueues: o.limits.maxQueues, now: Date.now() });
     await this.consumer.start();
   }
 
@@ -136,6 +140,7 @@ export class TopicIngest {
     const now = Date.now();
     const records = batch.map((m) => ({ offset: Number(m.offset), job: this.jobFor(m, now) }));
     const result = await this.jobq.store.ingestRecords!({ consumer: this.consumerName, topic: this.rule.topic, partition, records });
+    this.read += batch.length;
     this.inserted += result.inserted.length;
     for (const m of batch) this.tracker.finish(m.partition, m.offset);
     // Monitoring and a shorter re-read after a restart; Postgres holds the position that counts.

@@ -30,7 +30,7 @@ interface Held {
 }
 
 class ShareQueueDispatcher implements QueueSide {
-  private readonly client: KafkaClient;
+  private client: KafkaClient | null = null;
   private consumer: ShareConsumer | null = null;
   private run: Promise<void> | null = null;
   private ready: Held[] = [];
@@ -38,22 +38,56 @@ class ShareQueueDispatcher implements QueueSide {
   private readonly claims: IdClaims;
   private lastFallback = 0;
   private stopped = false;
+  private relaunchTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly d: QueueSideDeps) {
     this.claims = new IdClaims(d.ctx.store, d.ctx.events, d.ctx.clock, d.queue, d.ctx.leaseMs);
-    this.client = new KafkaClient({ clientId: `${d.options.clientId}-share`, brokers: [...d.options.brokers], logLevel: 'error', connectionTimeoutMs: d.options.connectTimeoutMs });
+  }
+
+  private get groupId(): string {
+    return `${this.d.topic}.share`;
   }
 
   async start(): Promise<void> {
-    const groupId = `${this.d.topic}.share`;
-    await this.d.admin.shareGroupFromEarliest(groupId);
+    await this.d.admin.shareGroupFromEarliest(this.groupId);
+    await this.launch();
+  }
+
+  /**
+   * A client and a share consumer. @kafkats/client 0.12.0 ends runEach()
+   * with "No brokers available" when the broker goes away (seen in the
+   * crash matrix) and does not come back by itself: a new client and
+   * consumer are made a second later, until one runs. Records the old one
+   * held come back from the broker when their locks expire.
+   */
+  private async launch(): Promise<void> {
+    const o = this.d.options;
+    const client = (this.client = new KafkaClient({ clientId: `${o.clientId}-share`, brokers: [...o.brokers], logLevel: 'error', connectionTimeoutMs: o.connectTimeoutMs }));
     // Required before runEach(): without it the first fetch throws 'No brokers available'.
-    await this.client.connect();
-    this.consumer = this.client.shareConsumer({ groupId, maxWaitMs: 500, maxRecords: Math.max(10, this.d.concurrency), acquireMode: 'record_limit' });
-    this.consumer.on('error', (err) => this.d.ctx.logger.warn({ err: rootCause(err), queue: this.d.queue }, 'Kafka share consumer error'));
+    await client.connect();
+    const consumer = (this.consumer = client.shareConsumer({ groupId: this.groupId, maxWaitMs: 500, maxRecords: Math.max(10, this.d.concurrency), acquireMode: 'record_limit' }));
+    consumer.on('error', (err) => this.d.ctx.logger.warn({ err: rootCause(err), queue: this.d.queue }, 'Kafka share consumer error'));
     // Twice the slots: the next records wait here while jobs run, without starving other workers.
-    this.run = this.consumer.runEach(this.d.topic, (m) => this.hold(m), { concurrency: this.d.concurrency * 2, idleBackoffMs: 50 });
-    this.run.catch((err: unknown) => this.d.ctx.logger.error({ err: rootCause(err), queue: this.d.queue }, 'Kafka share consumer stopped'));
+    this.run = consumer.runEach(this.d.topic, (m) => this.hold(m), { concurrency: this.d.concurrency * 2, idleBackoffMs: 50 }).then(
+      () => this.relaunch(client),
+      (err: unknown) => {
+        if (!this.stopped) this.d.ctx.logger.warn({ err: rootCause(err), queue: this.d.queue }, 'Kafka share consumer ended; starting a new one in 1 s');
+        this.relaunch(client);
+      },
+    );
+  }
+
+  private relaunch(ended: KafkaClient): void {
+    void ended.disconnect().catch(() => {});
+    if (this.stopped || ended !== this.client || this.relaunchTimer) return;
+    this.relaunchTimer = setTimeout(() => {
+      this.relaunchTimer = null;
+      if (this.stopped) return;
+      this.launch().catch((err: unknown) => {
+        this.d.ctx.logger.warn({ err: rootCause(err), queue: this.d.queue }, 'Kafka share consumer cannot start yet');
+        this.relaunch(this.client!);
+      });
+    }, 1000);
   }
 
   /** The handler runEach calls per record: resolves (and so acknowledges) once the record is done with. */
@@ -103,12 +137,13 @@ class ShareQueueDispatcher implements QueueSide {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.relaunchTimer) clearTimeout(this.relaunchTimer);
     // Records not claimed yet go back to the group at once instead of after their lock.
     for (const h of this.ready.splice(0)) h.settle('release');
     for (const list of this.running.values()) for (const h of list) h.settle('ack');
     await this.consumer?.stop().catch(() => {});
     await this.run?.catch(() => {});
-    await this.client.disconnect().catch(() => {});
+    await this.client?.disconnect().catch(() => {});
   }
 }
 

@@ -4,8 +4,8 @@
  * acknowledged job completed (0 lost, 0 stuck) and prints one report line
  * (docs/reliability.md). The workers' store fallback is off (10 min), so
  * recovery is Kafka's: records read again after a rebalance, the relay and
- * the consumers resuming after the broker is back. KAFKA_CRASH_MODES picks
- * the dispatch modes (default: kafka).
+ * the consumers resuming after the broker is back. Both dispatch modes run
+ * (consumer groups, share groups); KAFKA_CRASH_MODES picks fewer.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -17,13 +17,17 @@ import { testBroker, type TestBroker } from './broker.js';
 import { kafkaNode } from './nodes.js';
 import { duplicates, startWorker, stopAll, type WorkerProc } from './worker-procs.js';
 
-const MODES = (process.env.KAFKA_CRASH_MODES ?? 'kafka').split(',');
+const MODES = (process.env.KAFKA_CRASH_MODES ?? 'kafka,kafka-share').split(',');
 
 let broker: TestBroker;
 let url: string;
 before(async () => {
-  // Our own broker whatever KAFKA_BOOTSTRAP says: one scenario stops and restarts it.
-  [broker, url] = await Promise.all([testBroker({ own: true }), testDatabaseUrl()]);
+  // Our own broker whatever KAFKA_BOOTSTRAP says: one scenario stops and restarts it. Share groups
+  // notice a dead member after group.share.session.timeout.ms (45 s by default) and hand its records
+  // to others after their acquisition lock (30 s): set here to what consumer groups get from the
+  // client's 6 s session, so both modes are tested at the same pace.
+  const properties = ['group.share.min.session.timeout.ms=6000', 'group.share.session.timeout.ms=6000', 'group.share.min.record.lock.duration.ms=5000', 'group.share.record.lock.duration.ms=10000'].join('\n');
+  [broker, url] = await Promise.all([testBroker({ own: true, properties }), testDatabaseUrl()]);
 });
 after(async () => {
   await broker?.stop();
