@@ -12,6 +12,18 @@ import { freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/post
 after(stopSharedCluster);
 
 describe('lease API', () => {
+  it('a stale and a current lease of one job finished in the same tick: only the current one applies', async () => {
+    const { jobq } = fakeJobq({ queues: {} });
+    const job = await jobq.enqueue({ type: 'remote' });
+    const [stale] = await jobq.claim({ queue: 'default', max: 1 });
+    assert.deepEqual(await jobq.release([stale!]), [job.id]);
+    const [current] = await jobq.claim({ queue: 'default', max: 1 });
+    assert.notEqual(current!.leaseToken, stale!.leaseToken);
+    assert.deepEqual(await Promise.all([jobq.complete(stale!, 'old'), jobq.complete(current!, 'new')]), [false, true]);
+    assert.equal((await jobq.get(job.id))?.result, 'new');
+    await jobq.close();
+  });
+
   it('claim, extend, progress, complete: fenced by the token, each transition one event', async () => {
     const { jobq, clock } = fakeJobq({ queues: {} });
     const events: JobEvent[] = [];

@@ -46,6 +46,21 @@ export class Finisher {
   }
 
   private async commit(reqs: FinishRequest[]): Promise<(Finished | null)[]> {
+    // The store answers with job ids: two finishes of one job in a batch (a stale lease and the
+    // current one) could not be told apart, so a job's later finishes go one by one after it.
+    const seen = new Set<string>();
+    const later: number[] = [];
+    reqs.forEach((r, i) => (seen.has(r.id) ? later.push(i) : seen.add(r.id)));
+    if (later.length === 0) return this.commitBatch(reqs);
+    const skip = new Set(later);
+    const firsts = reqs.flatMap((r, i) => (skip.has(i) ? [] : [i]));
+    const out: (Finished | null)[] = new Array(reqs.length).fill(null);
+    (await this.commitBatch(firsts.map((i) => reqs[i]!))).forEach((f, k) => (out[firsts[k]!] = f));
+    for (const i of later) out[i] = (await this.commitBatch([reqs[i]!]))[0]!;
+    return out;
+  }
+
+  private async commitBatch(reqs: FinishRequest[]): Promise<(Finished | null)[]> {
     const now = this.clock.now();
     try {
       return byId(reqs, await this.store.jobFinishMany({ finishes: reqs, now }));
