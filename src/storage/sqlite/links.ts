@@ -77,9 +77,9 @@ export function insertLinked(c: SqliteConn, jobs: readonly NewJobRecord[]): Inse
       concurrencyKey: keyOf(r.queue, r.concurrencyKey),
       rateKey: r.rateKey,
     };
-    // Releases a hold that is over, so the insert below can take the key.
-    if (r.key !== null) holderOf(c, r.key, now);
-    if (insert.run(row).changes === 0) {
+    // The common case is a free key: insert first, and only on a conflict look at the holder
+    // (releasing it if its hold is over, then taking the key after all).
+    if (insert.run(row).changes === 0 && (holderOf(c, r.key!, now) !== undefined || insert.run(row).changes === 0)) {
       const holder = holderOf(c, r.key!, now)!;
       const replaced = r.onConflict === 'replace' && (holder.status === 'pending' || holder.status === 'scheduled');
       const after = replaced
