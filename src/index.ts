@@ -6,10 +6,10 @@
 export { Jobq, type ListJobsParams } from './core/jobq.js';
 export type { JobqOptions, QueueOptions, RetryOptions, JobDefaults, Limits, RetentionOptions } from './core/options.js';
 export { DEFAULTS } from './core/options.js';
-export type { EnqueueInput } from './core/enqueue-input.js';
+export type { EnqueueInput, TypedEnqueueInput, EnqueueInputOf } from './core/enqueue-input.js';
 export type { EnqueuedJob } from './core/enqueuer.js';
 export type { FlowInput, FlowNode } from './core/flow.js';
-export type { Handler, HandlerMap, JobContext, AbortReason } from './core/handler.js';
+export type { Handler, HandlerMap, JobContext, AbortReason, JobTypes, DefaultJobTypes } from './core/handler.js';
 export type { ClaimRequest, FailOptions } from './core/leases/lease-api.js';
 export type { QueueView, QueuePage } from './core/queue-view.js';
 export type { QueueApi } from './core/queue-api.js';

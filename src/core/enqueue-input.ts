@@ -3,6 +3,7 @@
  * it into a stored record. The HTTP schemas check shapes; this checks meaning,
  * for HTTP and library callers alike.
  */
+import type { JobTypes } from './handler.js';
 import { v7 as uuidv7 } from 'uuid';
 import { JobqError } from '../contracts/errors.js';
 import { DEPENDENCY_POLICIES, type DependencyPolicy } from '../contracts/job.js';
@@ -61,6 +62,15 @@ export interface EnqueueInput<Payload = unknown> {
 export const MAX_DEPENDENCIES = 1000;
 export const MAX_KEY_LENGTH = 255;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `payload` may be left out (stored as null) only when its type allows undefined or null. */
+type PayloadField<P> = undefined extends P ? { payload?: P } : null extends P ? { payload?: P } : { payload: P };
+
+/** An enqueue of one job of type `K` of a `JobTypes` map: `type` is `K`, `payload` has `T[K]`'s type. */
+export type TypedEnqueueInput<T extends JobTypes, K extends keyof T & string> = Omit<EnqueueInput<T[K]>, 'type' | 'payload'> & { type: K } & PayloadField<T[K]>;
+
+/** An enqueue of any one job type of the map (a union discriminated by `type`), for batches. */
+export type EnqueueInputOf<T extends JobTypes> = { [K in keyof T & string]: TypedEnqueueInput<T, K> }[keyof T & string];
 
 /** Longest delay or time limit accepted (about ten years). */
 export const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;

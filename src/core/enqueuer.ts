@@ -102,6 +102,20 @@ export class Enqueuer {
     return this.answer(records, outcomes, (i) => inputs[i]!.payload, ids);
   }
 
+  /**
+   * Enqueues inside the caller's own transaction (`tx`, the store's client):
+   * no events and no local wake-up, since only the caller knows whether it
+   * commits (other nodes are woken by the store's notification at commit).
+   */
+  async enqueueWith<P>(tx: unknown, inputs: readonly EnqueueInput<P>[]): Promise<EnqueuedJob<P>[]> {
+    const insertWith = this.deps.store.jobInsertManyWith?.bind(this.deps.store);
+    if (!insertWith) throw new JobqError('invalid_option', "this store cannot enqueue inside a caller's transaction", { details: { field: 'store' } });
+    const records = this.toRecords(inputs);
+    await this.ensureQueues(records.map((r) => r.queue));
+    const r = await insertWith(tx, { jobs: records });
+    return this.answer(records, outcomesOf(records.length, r), (i) => inputs[i]!.payload, null, false);
+  }
+
   /** The answer to an enqueue, once committed: events, wake-ups, and each job as it now is. */
   answer<P>(records: readonly NewJobRecord[], outcomes: readonly (RecordOutcome | undefined)[], payloadOf: (i: number) => P | undefined, held: string[] | null, wake = true): EnqueuedJob<P>[] {
     const statusOf = (i: number) => outcomes[i]?.status ?? records[i]!.status;

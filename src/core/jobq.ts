@@ -6,19 +6,19 @@
 import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { JobqError } from '../contracts/errors.js';
-import type { Job, JobStatus, LeasedJob, LeaseRef } from '../contracts/job.js';
-import type { DependentChange, JobListPage, JobRef, ListInclude, Store } from '../contracts/store.js';
+import type { FinishedStatus, Job, JobStatus, LeasedJob, LeaseRef } from '../contracts/job.js';
+import type { DependentChange, JobListPage, JobRef, Store } from '../contracts/store.js';
 import { systemClock, type Clock } from './clock.js';
-import { toNewJobRecord, type EnqueueInput } from './enqueue-input.js';
-import { Enqueuer, outcomesOf, type EnqueuedJob, type Ready } from './enqueuer.js';
-import { EventBus } from './events/event-bus.js';
-import type { Handler } from './handler.js';
+import { toNewJobRecord, type EnqueueInput, type EnqueueInputOf, type TypedEnqueueInput } from './enqueue-input.js';
+import { Enqueuer, type EnqueuedJob } from './enqueuer.js';
+import { EventBus, storeEventLink } from './events/event-bus.js';
+import type { DefaultJobTypes, Handler, JobTypes } from './handler.js';
 import { dependentEvents, event, LeaseApi, type ClaimRequest, type FailOptions } from './leases/lease-api.js';
 import { flattenFlow, type FlowInput, type FlowNode } from './flow.js';
 import { ScheduleApi, type ScheduleInput } from './schedules/schedule-api.js';
 import { applyOperation } from './operations.js';
 import { QueueApi } from './queue-api.js';
-import { resolveOptions, type JobqOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type JobqOptions, type ResolvedOptions, type RetentionOptions } from './options.js';
 import { retryDelayMs } from './retry-policy.js';
 import type { Leadership } from './services/leadership.js';
 import { maintenance } from './services/maintenance.js';
@@ -28,18 +28,16 @@ import type { StoreHealth } from './services/store-health.js';
 import { storeClaimSource, type Dispatch } from './worker/claim-source.js';
 import { WorkerPool } from './worker/worker-pool.js';
 import { waitForJob } from './wait-for.js';
+import { toJobListParams, type ListJobsParams } from './job-list.js';
+import { pruneFinished } from './services/pruner.js';
 
-export interface ListJobsParams {
-  queue?: string;
-  status?: JobStatus;
-  /** @defaultValue 50 */
-  limit?: number;
-  cursor?: string;
-  /** Heavy fields to include; listings leave payload and result out unless asked. */
-  include?: Partial<ListInclude>;
-}
+export type { ListJobsParams } from './job-list.js';
 
-export class Jobq {
+/**
+ * `T` maps job type names to payload types (see `JobTypes`):
+ * `new Jobq<{ email: EmailPayload }>({ … })` checks enqueues and types handlers.
+ */
+export class Jobq<T extends JobTypes = DefaultJobTypes> {
   readonly options: ResolvedOptions;
   readonly store: Store;
   /** This process in the cluster (node registry, leadership, events). */
@@ -67,7 +65,7 @@ export class Jobq {
   private stopping: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
-  constructor(options: JobqOptions) {
+  constructor(options: JobqOptions<T>) {
     const o = (this.options = resolveOptions(options));
     const store = (this.store = o.store);
     const clock = (this.clock = options.clock ?? systemClock);
@@ -76,17 +74,7 @@ export class Jobq {
     const random = options.random ?? Math.random;
     const retryDelay = (attempt: number) => retryDelayMs(attempt, o.retry, random);
     const nodeId = this.nodeId;
-    this.events = new EventBus(
-      store.publishEvents && store.subscribeEvents
-        ? {
-            get active() {
-              return store.remoteSubscribers?.(nodeId) ?? true;
-            },
-            publish: (events) => store.publishEvents!(nodeId, events),
-            subscribe: (fn) => store.subscribeEvents!(nodeId, fn),
-          }
-        : null,
-    );
+    this.events = new EventBus(storeEventLink(store, nodeId));
     this.leases = new LeaseApi({
       store,
       clock,
@@ -96,7 +84,7 @@ export class Jobq {
       maxResultBytes: o.limits.maxResultBytes,
       maxCommitBatch: o.maxCommitBatch,
       retryDelay,
-      ready: (jobs) => this.wake(jobs),
+      ready: (jobs) => this.pool?.ready(jobs),
     });
     const queueNames = Object.keys(o.queues);
     const storeSource = storeClaimSource(store, this.leases);
@@ -152,37 +140,27 @@ export class Jobq {
       options: o,
       events: this.events,
       inserted: (jobs) => {
-        this.wake(jobs);
+        this.pool?.ready(jobs);
         for (const j of jobs) this.registry.checkHandled(j.queue, j.type);
       },
     });
   }
 
-  /** Jobs that may now be claimed: wake the loops of their queues (or arm their due timers). */
-  private wake(jobs: readonly Ready[]): void {
-    let last = '';
-    for (const j of jobs) {
-      if (j.status === 'scheduled' && j.runAt > 0) this.pool?.scheduledAt(j.queue, j.runAt);
-      else if ((j.status === 'pending' || j.status === 'scheduled') && j.queue !== last) this.pool?.notify([j.queue]);
-      last = j.queue;
-    }
-  }
-
   /** Registers (or replaces) the handler for a job type. Register before start(): claims ask for the types known then. */
-  register(type: string, handler: Handler): void {
+  register<K extends keyof T & string>(type: K, handler: Handler<T[K]>): void {
     this.options.handlers[type] = handler;
   }
 
   /** Enqueues one job; resolves once it is committed (with the holder instead, `deduplicated: true`, when its key is held). */
-  async enqueue<P>(input: EnqueueInput<P>): Promise<EnqueuedJob<P>> {
-    const [job] = await this.enqueueMany([input]);
+  async enqueue<K extends keyof T & string>(input: TypedEnqueueInput<T, K>): Promise<EnqueuedJob<T[K]>> {
+    const [job] = await this.enqueueMany<K>([input] as readonly EnqueueInputOf<Pick<T, K>>[]);
     return job!;
   }
 
   /** Enqueues up to `limits.maxBatchSize` jobs in one transaction; all or none. */
-  async enqueueMany<P>(inputs: readonly EnqueueInput<P>[]): Promise<EnqueuedJob<P>[]> {
+  async enqueueMany<K extends keyof T & string = keyof T & string>(inputs: readonly EnqueueInputOf<Pick<T, K>>[]): Promise<EnqueuedJob<T[K]>[]> {
     this.assertAccepting();
-    return this.observe(this.enqueuer.enqueueMany(inputs));
+    return this.observe(this.enqueuer.enqueueMany(inputs as readonly EnqueueInput<T[K]>[]));
   }
 
   /**
@@ -190,16 +168,12 @@ export class Jobq {
    * client with an open BEGIN): the jobs exist if and only if it commits.
    * Workers everywhere are woken by the store's notification at commit.
    */
-  async enqueueInTransaction<P>(tx: unknown, inputs: EnqueueInput<P> | readonly EnqueueInput<P>[]): Promise<EnqueuedJob<P>[]> {
+  async enqueueInTransaction<K extends keyof T & string = keyof T & string>(
+    tx: unknown,
+    inputs: EnqueueInputOf<Pick<T, K>> | readonly EnqueueInputOf<Pick<T, K>>[],
+  ): Promise<EnqueuedJob<T[K]>[]> {
     this.assertAccepting();
-    const insertWith = this.store.jobInsertManyWith?.bind(this.store);
-    if (!insertWith) throw new JobqError('invalid_option', "this store cannot enqueue inside a caller's transaction", { details: { field: 'store' } });
-    const list = Array.isArray(inputs) ? inputs : [inputs as EnqueueInput<P>];
-    const records = this.enqueuer.toRecords(list);
-    await this.enqueuer.ensureQueues(records.map((r) => r.queue));
-    const r = await insertWith(tx, { jobs: records });
-    // No events and no local wake-up: only the caller knows whether it commits (other nodes are woken by NOTIFY at commit).
-    return this.enqueuer.answer(records, outcomesOf(records.length, r), (i) => list[i]!.payload, null, false);
+    return this.observe(this.enqueuer.enqueueWith(tx, (Array.isArray(inputs) ? inputs : [inputs]) as readonly EnqueueInput<T[K]>[]));
   }
 
   /** A parent job and its children (and theirs), in one transaction: the parent waits until every child completed. */
@@ -215,17 +189,7 @@ export class Jobq {
 
   /** One page of jobs; see JobListParams for the order of each filter. */
   async list(params: ListJobsParams = {}): Promise<JobListPage> {
-    const { maxPageSize, maxPageBytes } = this.options.limits;
-    const limit = params.limit ?? 50;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > maxPageSize) {
-      throw new JobqError('invalid_request', `limit must be an integer from 1 to ${maxPageSize}`, { details: { field: 'limit' } });
-    }
-    const include = { payload: params.include?.payload ?? false, result: params.include?.result ?? false };
-    const p: Parameters<Store['jobList']>[0] = { limit, include, maxBytes: maxPageBytes };
-    if (params.queue !== undefined) p.queue = params.queue;
-    if (params.status !== undefined) p.status = params.status;
-    if (params.cursor !== undefined) p.cursor = params.cursor;
-    return this.observe(this.store.jobList(p));
+    return this.observe(this.store.jobList(toJobListParams(params, this.options.limits)));
   }
 
   /** Cancels a scheduled, pending or processing job (a running handler's signal fires). */
@@ -253,6 +217,15 @@ export class Jobq {
   /** The jobs `id` depends on (its handler reads their results through ctx.dependencies()). */
   dependencies(id: string): Promise<Job[]> {
     return this.observe(this.store.jobDependencies(id));
+  }
+
+  /**
+   * Deletes finished jobs past their retention now (the leader does it every
+   * pruneIntervalMs anyway): `retention` overrides the node's, `queue` narrows it.
+   */
+  prune(params: { retention?: RetentionOptions; queue?: string } = {}): Promise<Record<FinishedStatus, number>> {
+    const retention = resolveOptions({ store: this.store, retention: params.retention ?? this.options.retention }).retention;
+    return this.observe(pruneFinished(this.store, this.clock.now(), retention, params.queue === undefined ? {} : { queue: params.queue }));
   }
 
   /** Leases up to `max` ready jobs (the same call the worker pool makes). */

@@ -29,11 +29,26 @@ function describeThrown(err: unknown): { message: string; stack?: string } {
   return { message: `non-Error thrown: ${text}` };
 }
 
-/** A thrown value as a stored error: storable text on every backend, bounded in size. */
+/** jobq's own compiled sources (dist/src/), as paths and as file URLs: their frames are noise in a handler's stack. */
+const OWN_SOURCES = [new URL('../', import.meta.url).href, decodeURIComponent(new URL('../', import.meta.url).pathname)];
+
+/**
+ * A stack as the handler's author needs it: the message and the handler's
+ * own frames, without jobq's (executor, promise plumbing) or Node's internals.
+ * Lines that are not frames (a multi-line message) are kept as they are.
+ */
+export function handlerFrames(stack: string): string {
+  return stack
+    .split('\n')
+    .filter((line) => !/^\s+at /.test(line) || !(line.includes('node:internal/') || OWN_SOURCES.some((own) => line.includes(own))))
+    .join('\n');
+}
+
+/** A thrown value as a stored error: storable text on every backend, bounded in size, jobq's own frames left out. */
 export function toJobError(err: unknown, attempt: number, now: number): JobError {
   const { message, stack } = describeThrown(err);
   const e: JobError = { attempt, message: storableText(message, MAX_MESSAGE_CHARS), at: now };
-  if (stack !== undefined) e.stack = storableText(stack, MAX_STACK_CHARS);
+  if (stack !== undefined) e.stack = storableText(handlerFrames(stack), MAX_STACK_CHARS);
   return e;
 }
 

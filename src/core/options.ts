@@ -9,7 +9,7 @@ import { JobqError } from '../contracts/errors.js';
 import type { FinishedStatus } from '../contracts/job.js';
 import type { Store } from '../contracts/store.js';
 import type { Clock } from './clock.js';
-import type { HandlerMap } from './handler.js';
+import type { DefaultJobTypes, HandlerMap, JobTypes } from './handler.js';
 import type { ScheduleInput } from './schedules/schedule-api.js';
 import type { DispatchFactory } from './worker/claim-source.js';
 
@@ -62,10 +62,11 @@ export interface Limits {
 /** How long finished jobs are kept, in ms; null keeps them forever. */
 export type RetentionOptions = Partial<Record<FinishedStatus, number | null>>;
 
-export interface JobqOptions {
+export interface JobqOptions<T extends JobTypes = DefaultJobTypes> {
   store: Store;
   /** Handlers by job type. This node claims only jobs of these types. */
-  handlers?: HandlerMap;
+  /** Handlers by job type (typed by `T`, never inferred from them). This node claims only jobs of these types. */
+  handlers?: HandlerMap<NoInfer<T>>;
   /** Queues this process works, with their concurrency; `{}` runs no workers (an API-only node). @defaultValue { default: { concurrency: 10 } } */
   queues?: Record<string, QueueOptions>;
   /** How long a claim holds a job before the rescuer may take it back. @defaultValue 30_000 */
@@ -159,7 +160,7 @@ function positiveInt(field: string, value: number, { allowZero = false } = {}): 
   return value;
 }
 
-export function resolveOptions(o: JobqOptions): ResolvedOptions {
+export function resolveOptions<T extends JobTypes>(o: JobqOptions<T>): ResolvedOptions {
   if (!o.store) throw invalid('store', 'is required');
   const leaseMs = positiveInt('leaseMs', o.leaseMs ?? DEFAULTS.leaseMs);
   const heartbeatIntervalMs = positiveInt('heartbeatIntervalMs', o.heartbeatIntervalMs ?? Math.max(1, Math.floor(leaseMs / 3)));
@@ -186,7 +187,7 @@ export function resolveOptions(o: JobqOptions): ResolvedOptions {
   }
   return {
     store: o.store,
-    handlers: { ...o.handlers },
+    handlers: { ...(o.handlers as HandlerMap) },
     queues,
     leaseMs,
     heartbeatIntervalMs,

@@ -10,6 +10,7 @@
  * publish), and this node publishes its own batches.
  */
 import { eventMatches, type JobEvent, type JobEventFilter } from '../../contracts/events.js';
+import type { Store } from '../../contracts/store.js';
 
 export interface Subscription {
   unsubscribe(): void;
@@ -33,6 +34,18 @@ export interface ClusterLink {
   readonly active: boolean;
   publish(events: readonly JobEvent[]): void;
   subscribe(onEvents: (events: readonly JobEvent[]) => void): () => void;
+}
+
+/** The link through a shared store's event feed, when it has one. */
+export function storeEventLink(store: Store, nodeId: string): ClusterLink | null {
+  if (!store.publishEvents || !store.subscribeEvents) return null;
+  return {
+    get active() {
+      return store.remoteSubscribers?.(nodeId) ?? true;
+    },
+    publish: (events) => store.publishEvents!(nodeId, events),
+    subscribe: (fn) => store.subscribeEvents!(nodeId, fn),
+  };
 }
 
 export class EventBus {

@@ -39,7 +39,7 @@ export function rescuer(o: RescuerOptions): PeriodicService {
     const events = applied.map((ref) => {
       const outcome = outcomes.get(ref.id)!;
       const status = outcome.kind === 'retry' ? outcome.status : 'failed';
-      o.logger.warn({ jobId: ref.id, queue: ref.queue, type: ref.type, attempt: ref.attempts, status }, 'lease expired: the worker stopped heartbeating; job taken back');
+      o.logger.warn({ jobId: ref.id, queue: ref.queue, type: ref.type, attempt: ref.attempts, status, err: outcome.kind === 'completed' || outcome.kind === 'throttled' ? undefined : outcome.error.message }, 'lease expired: the worker stopped heartbeating; job taken back');
       return event('rescued', ref, status, now, outcome.kind === 'retry' ? { runAt: outcome.runAt, error: outcome.error.message } : { error: outcome.kind === 'failed' ? outcome.error.message : '' });
     });
     o.events.emit([...events, ...applied.flatMap((ref) => dependentEvents(ref, now))]);

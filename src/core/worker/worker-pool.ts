@@ -5,7 +5,7 @@
  * committed). On stop it drains, then releases what is still running.
  */
 import type { Logger } from 'pino';
-import type { Job } from '../../contracts/job.js';
+import type { Job, JobStatus } from '../../contracts/job.js';
 import type { Clock } from '../clock.js';
 import type { AbortReason, HandlerMap } from '../handler.js';
 import type { LeaseApi } from '../leases/lease-api.js';
@@ -96,6 +96,16 @@ export class WorkerPool {
   notify(queues?: readonly string[]): void {
     if (queues === undefined) for (const loop of this.loops.values()) loop.notify();
     else for (const q of queues) this.loops.get(q)?.notify();
+  }
+
+  /** Jobs that may now be claimed: wake the loops of their queues (or arm their due timers). */
+  ready(jobs: readonly { queue: string; status: JobStatus; runAt: number }[]): void {
+    let last = '';
+    for (const j of jobs) {
+      if (j.status === 'scheduled' && j.runAt > 0) this.scheduledAt(j.queue, j.runAt);
+      else if ((j.status === 'pending' || j.status === 'scheduled') && j.queue !== last) this.notify([j.queue]);
+      last = j.queue;
+    }
   }
 
   /** A job of `queue` falls due at `runAt`. */
