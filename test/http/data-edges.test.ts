@@ -103,7 +103,6 @@ describe("a stored stack shows the handler's frames, never jobq's", () => {
 
   it(
     'errors[].stack keeps the message and this test file, drops dist/src and node:internal frames',
-    { todo: 'needs toJobError to trim frames (.tmp/issue9-core-requests.md, item 10)' },
     async () => {
       const id = (await http(s.url, 'POST', '/v1/jobs', { type: 'explode', maxAttempts: 1 })).body.id as string;
       const job = await waitFor(async () => {

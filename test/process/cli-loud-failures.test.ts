@@ -77,8 +77,8 @@ it('fails for good, retry, rescued lease, handler timeout: one warn line each at
       assert.equal(line.type, expected.type);
       assert.equal(line.queue, expected.queue);
       assert.equal(line.attempt, expected.attempt);
-      const why = typeof line.err === 'string' ? line.err : `${line.msg}`;
-      assert.match(why, expected.err, JSON.stringify(line));
+      assert.equal(typeof line.err, 'string', `an err field: ${JSON.stringify(line)}`);
+      assert.match(line.err as string, expected.err, JSON.stringify(line));
     };
     check(only(failedForGood, /failed for good/), { type: 'throwMessage', queue: 'default', attempt: 1, err: /^disk full$/ });
     check(only(retried, /retry scheduled/), { type: 'throwMessage', queue: 'default', attempt: 1, err: /^try again$/ });
