@@ -16,26 +16,30 @@ export interface ClientFlags {
   json?: boolean;
 }
 
-function client(flags: ClientFlags): JobqClient {
-  let url: URL;
+/** A client for the server at `url`, checked first: a URL that is not http(s) is a bad setting. */
+export function serverClient(url: string): JobqClient {
+  let parsed: URL;
   try {
-    url = new URL(flags.url);
+    parsed = new URL(url);
   } catch {
-    throw new SettingsError(`invalid --url (JOBQ_URL): expected http://host:port, got "${flags.url}"`);
+    throw new SettingsError(`invalid --url (JOBQ_URL): expected http://host:port, got "${url}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SettingsError(`invalid --url (JOBQ_URL): expected http:// or https://, got "${flags.url}"`);
-  return new JobqClient({ url: flags.url });
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new SettingsError(`invalid --url (JOBQ_URL): expected http:// or https://, got "${url}"`);
+  return new JobqClient({ url });
 }
 
+const client = (flags: ClientFlags) => serverClient(flags.url);
+
 /** A server that cannot be reached is one line naming the URL and the flag, like a bad setting. */
-async function reach<T>(flags: ClientFlags, call: () => Promise<T>): Promise<T> {
+export async function reach<T>(target: ClientFlags | string, call: () => Promise<T>): Promise<T> {
+  const url = typeof target === 'string' ? target : target.url;
   try {
     return await call();
   } catch (err) {
     if (err instanceof TypeError || (err as { name?: string }).name === 'TimeoutError') {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = (err as { name?: string }).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
-      throw new StartupError(`cannot reach the jobq server at ${flags.url} (--url, JOBQ_URL): ${why}`);
+      throw new StartupError(`cannot reach the jobq server at ${url} (--url, JOBQ_URL): ${why}`);
     }
     throw err;
   }

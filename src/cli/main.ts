@@ -107,13 +107,24 @@ withSettings(program.command('migrate').description("apply the store's migration
   run((opts: Opts) => starting(Promise.resolve().then(() => migrateCommand(parseSettings(opts)))).then(() => EXIT.ok)),
 );
 
+const RETENTION_KEYS = { retainCompleted: 'completed', retainFailed: 'failed', retainCancelled: 'cancelled' } as const;
+
 withSettings(
   program
     .command('prune')
-    .description('delete finished jobs past their retention now (the leader also does it every minute), straight from the store')
+    .description('delete finished jobs past their retention now (the leader also does it every minute): straight from the store, or through a server with --url')
+    .option('--url <url>', "ask the server at this URL (POST /v1/jobs/prune) instead of opening the store; only the retention flags given are sent, the server's own retention holds for the rest")
     .option('--json', 'print {"deleted": n, "byStatus": {…}}'),
   ['store', 'retention'],
-).action(run((opts: Opts) => starting(Promise.resolve().then(() => pruneCommand(parseSettings(opts), { json: opts.json === true })))));
+).action(
+  run((opts: Opts, cmd: Command) => {
+    const given = Object.entries(RETENTION_KEYS)
+      .filter(([key]) => ['cli', 'env'].includes(cmd.getOptionValueSource(key) ?? ''))
+      .map(([, status]) => status);
+    const flags = { json: opts.json === true, given, ...(typeof opts.url === 'string' && { url: opts.url }) };
+    return starting(Promise.resolve().then(() => pruneCommand(parseSettings(opts), flags)));
+  }),
+);
 
 asClient(
   program

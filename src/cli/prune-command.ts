@@ -1,54 +1,60 @@
 /**
  * `jobq prune`: deletes finished jobs past their retention now, the rule the
- * leader's pruner applies every minute, with the retention flags as given.
- * It opens the store directly (like migrate), so it works on a SQLite file or
- * a Postgres database whether or not a server is running.
+ * leader applies every minute. By default it opens the store itself (like
+ * migrate), so it works whether or not a server runs; with --url it asks a
+ * running server (POST /v1/jobs/prune), sending only the retention flags
+ * given, so the server's own retention holds for the rest.
  */
-import type { Logger } from 'pino';
 import type { FinishedStatus } from '../contracts/job.js';
-import type { Store } from '../contracts/store.js';
+import { Jobq } from '../core/jobq.js';
 import { EXIT } from './exit-codes.js';
 import { formatDuration } from './duration.js';
 import { print, table } from './format.js';
+import { reach, serverClient } from './client-commands.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
 import type { ServerSettings } from './settings.js';
 
-const BATCH = 1000;
+type Retention = Record<FinishedStatus, number | null>;
+type Deleted = Record<FinishedStatus, number>;
 
-export async function pruneJobs(store: Store, retention: Record<FinishedStatus, number | null>, now: number): Promise<Record<FinishedStatus, number>> {
-  const deleted: Record<FinishedStatus, number> = { completed: 0, failed: 0, cancelled: 0 };
-  for (const queue of await store.queueNames()) {
-    for (const [status, keepMs] of Object.entries(retention) as [FinishedStatus, number | null][]) {
-      if (keepMs === null) continue;
-      for (;;) {
-        const n = await store.jobPrune({ status, queue, finishedBefore: now - keepMs, limit: BATCH });
-        deleted[status] += n;
-        if (n < BATCH) break;
-      }
-    }
-  }
-  return deleted;
+export interface PruneFlags {
+  json?: boolean;
+  /** Ask this server instead of opening the store. */
+  url?: string;
+  /** The retention statuses whose flag or variable was given (the rest are defaults). */
+  given: readonly FinishedStatus[];
 }
 
-export async function pruneCommand(settings: ServerSettings, flags: { json?: boolean }): Promise<number> {
+function report(flags: PruneFlags, deleted: Deleted, kept: (s: FinishedStatus) => string): void {
+  const total = deleted.completed + deleted.failed + deleted.cancelled;
+  print(!!flags.json, { deleted: total, byStatus: deleted }, () =>
+    [
+      `deleted ${total} finished job${total === 1 ? '' : 's'}`,
+      table(
+        ['status', 'kept for', 'deleted'],
+        (Object.keys(deleted) as FinishedStatus[]).map((s) => [s, kept(s), String(deleted[s])]),
+      ),
+    ].join('\n'),
+  );
+}
+
+export async function pruneCommand(settings: ServerSettings, flags: PruneFlags): Promise<number> {
+  const retention: Retention = { completed: settings.retainCompleted, failed: settings.retainFailed, cancelled: settings.retainCancelled };
+  if (flags.url !== undefined) {
+    const url = flags.url;
+    const client = serverClient(url);
+    const given = Object.fromEntries(flags.given.map((s) => [s, retention[s]]));
+    const answer = await reach(url, () => client.prune(flags.given.length > 0 ? { retention: given } : {}));
+    report(flags, answer.byStatus, (s) => (flags.given.includes(s) ? formatDuration(retention[s]) : "the server's"));
+    return EXIT.ok;
+  }
   const { logger } = createLogger(settings.logLevel);
-  const store = await openStore(settings, logger as Logger);
-  const retention = { completed: settings.retainCompleted, failed: settings.retainFailed, cancelled: settings.retainCancelled };
+  const jobq = new Jobq({ store: await openStore(settings, logger), queues: {}, retention, logger });
   try {
-    const deleted = await pruneJobs(store, retention, Date.now());
-    const total = deleted.completed + deleted.failed + deleted.cancelled;
-    print(!!flags.json, { deleted: total, byStatus: deleted }, () =>
-      [
-        `deleted ${total} finished job${total === 1 ? '' : 's'}`,
-        table(
-          ['status', 'kept for', 'deleted'],
-          (Object.keys(deleted) as FinishedStatus[]).map((s) => [s, formatDuration(retention[s]), String(deleted[s])]),
-        ),
-      ].join('\n'),
-    );
+    report(flags, await jobq.prune(), (s) => formatDuration(retention[s]));
     return EXIT.ok;
   } finally {
-    await store.close();
+    await jobq.close();
   }
 }

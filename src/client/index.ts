@@ -9,6 +9,8 @@ export {
   type QueueJson,
   type QueuePageJson,
   type ListJobsQuery,
+  type PruneJson,
+  type PruneParams,
 } from './jobq-client.js';
 export type { JobTypes, DefaultJobTypes, TypedEnqueueInput, EnqueueInputOf } from './typed-input.js';
 export { JobqError, isJobqError, type ErrorCode } from '../contracts/errors.js';

@@ -62,6 +62,19 @@ export interface JobPage {
   nextCursor: string | null;
 }
 
+/** What a prune deleted. */
+export interface PruneJson {
+  deleted: number;
+  byStatus: { completed: number; failed: number; cancelled: number };
+}
+
+export interface PruneParams {
+  /** Milliseconds each finished status is kept (null: forever); a status left out keeps the server's retention. */
+  retention?: Partial<Record<'completed' | 'failed' | 'cancelled', number | null>>;
+  /** Only this queue. */
+  queue?: string;
+}
+
 export interface QueueJson {
   name: string;
   paused: boolean;
@@ -128,6 +141,11 @@ export class JobqClient<T extends JobTypes = DefaultJobTypes> {
 
   retry(id: string): Promise<JobJson> {
     return this.request('POST', `/v1/jobs/${encodeURIComponent(id)}/retry`);
+  }
+
+  /** Deletes finished jobs past their retention now. */
+  prune(params: PruneParams = {}): Promise<PruneJson> {
+    return this.request('POST', '/v1/jobs/prune', params);
   }
 
   queues(query: { limit?: number; cursor?: string } = {}): Promise<QueuePageJson> {

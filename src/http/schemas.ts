@@ -166,6 +166,35 @@ export const queueInfoSchema = {
   },
 } as const;
 
+/** How long a finished status is kept, in ms; null keeps it forever. */
+const keepMs = { type: ['integer', 'null'], minimum: 1, maximum: MAX_DELAY_MS } as const;
+
+/** POST /v1/jobs/prune: an optional body; statuses it leaves out keep the server's retention. */
+export const pruneBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: {
+    retention: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { completed: keepMs, failed: keepMs, cancelled: keepMs },
+      description: "Milliseconds each finished status is kept (null: forever); a status left out keeps the server's retention.",
+    },
+    queue: { ...name, description: 'Only this queue.' },
+  },
+} as const;
+
+const deletedCount = { type: 'integer', minimum: 0 } as const;
+
+export const pruneAnswerSchema = {
+  type: 'object',
+  required: ['deleted', 'byStatus'],
+  properties: {
+    deleted: deletedCount,
+    byStatus: { type: 'object', required: ['completed', 'failed', 'cancelled'], properties: { completed: deletedCount, failed: deletedCount, cancelled: deletedCount } },
+  },
+} as const;
+
 /** The batch answer of POST /v1/jobs. */
 export const jobBatchSchema = {
   $id: 'JobBatch',

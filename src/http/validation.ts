@@ -35,6 +35,9 @@ const RULES: Readonly<Record<string, string>> = {
   status: `must be one of ${JOB_STATUSES.join(', ')}`,
   include: 'must be payload, result or payload,result',
   cursor: 'must be the nextCursor of a previous page (at most 512 characters)',
+  completed: `must be null (forever) or milliseconds from 1 to ${MAX_DELAY_MS}`,
+  failed: `must be null (forever) or milliseconds from 1 to ${MAX_DELAY_MS}`,
+  cancelled: `must be null (forever) or milliseconds from 1 to ${MAX_DELAY_MS}`,
 };
 
 /** `/1/priority` in a body → `jobs[1].priority`; `/priority` → `priority`. */

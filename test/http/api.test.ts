@@ -138,6 +138,19 @@ describe('HTTP API (real server on loopback, SQLite file)', () => {
       assert.equal((await http(s.url, 'POST', '/v1/queues/paused-q/resume')).body.paused, false);
     });
 
+    it('POST /v1/jobs/prune deletes finished jobs past the retention given, and leaves the rest', async () => {
+      const done = await http(s.url, 'POST', '/v1/jobs', { type: 'echo', queue: 'default', payload: 'to prune' });
+      await waitFor(async () => (await http(s.url, 'GET', `/v1/jobs/${done.body.id}`)).body.status === 'completed', { what: 'the job to complete' });
+      const kept = await http(s.url, 'POST', '/v1/jobs/prune');
+      assert.equal(kept.status, 200, kept.text);
+      assert.equal(kept.body.byStatus.completed, 0, 'completed jobs are kept 7 days by default');
+      const res = await http(s.url, 'POST', '/v1/jobs/prune', { retention: { completed: 1 }, queue: 'default' });
+      assert.equal(res.status, 200, res.text);
+      assert.ok(res.body.byStatus.completed >= 1);
+      assert.equal(res.body.deleted, res.body.byStatus.completed + res.body.byStatus.failed + res.body.byStatus.cancelled);
+      assert.equal((await http(s.url, 'GET', `/v1/jobs/${done.body.id}`)).status, 404);
+    });
+
     it('answers /healthz and /readyz, and /readyz turns 503 while draining', async () => {
       assert.deepEqual((await http(s.url, 'GET', '/healthz')).body, { status: 'ok' });
       assert.equal((await http(s.url, 'GET', '/readyz')).status, 200);
@@ -160,6 +173,7 @@ describe('HTTP API (real server on loopback, SQLite file)', () => {
         '/v1/jobs/{id}': ['get'],
         '/v1/jobs/{id}/cancel': ['post'],
         '/v1/jobs/{id}/retry': ['post'],
+        '/v1/jobs/prune': ['post'],
         '/v1/queues': ['get'],
         '/v1/queues/{name}/pause': ['post'],
         '/v1/queues/{name}/resume': ['post'],

@@ -91,6 +91,8 @@ const CASES: Case[] = [
   { name: 'limit in hex', method: 'GET', path: '/v1/jobs?limit=0x10', status: 400, code: 'invalid_request', message: 'limit must be an integer from 1 to 500' },
   { name: 'batch item with runAt and delayMs', method: 'POST', path: '/v1/jobs', body: [job({}), job({ runAt: 0, delayMs: 1 })], status: 400, code: 'invalid_request', message: 'runAt and delayMs are mutually exclusive (in jobs[1])' },
   { name: 'batch item with an unknown field', method: 'POST', path: '/v1/jobs', body: [job({ data: 1 })], status: 400, code: 'invalid_request', message: 'unknown field "data" (in jobs[0])' },
+  { name: 'prune with an unknown field', method: 'POST', path: '/v1/jobs/prune', body: { olderThan: 5 }, status: 400, code: 'invalid_request', message: 'unknown field "olderThan"' },
+  { name: 'prune with a retention of zero', method: 'POST', path: '/v1/jobs/prune', body: { retention: { completed: 0 } }, status: 400, code: 'invalid_request', message: 'retention.completed must be null (forever) or milliseconds from 1 to 315360000000' },
   { name: 'unknown field data', method: 'POST', path: '/v1/jobs', body: job({ data: { to: 'x' } }), status: 400, code: 'invalid_request', message: 'unknown field "data"' },
   { name: 'queue limit not a number', method: 'GET', path: '/v1/queues?limit=all', status: 400, code: 'invalid_request', message: 'limit must be an integer from 1 to 500' },
   { name: 'json body without a content type', method: 'POST', path: '/v1/jobs', body: '{"type":"echo"}', headers: { 'content-type': '' }, status: 415, code: 'unsupported_media_type', message: /^content-type must be application\/json/ },

@@ -181,6 +181,20 @@ describe('client commands against a running server', () => {
     assert.match(timedOut.stdout, /^status\s+scheduled$/m);
     await cli('jobs', 'cancel', slow);
   });
+
+  it("prune --url asks the server, sending only the retention flags given (the server's own retention holds for the rest)", async () => {
+    const id = json(await cli('enqueue', '--type', 'demo', '--payload', '{"ms":1}', '--json')).id as string;
+    await waitFor(async () => json(await cli('jobs', 'get', id, '--json')).status === 'completed', { what: 'the job to complete' });
+    assert.deepEqual(json(await cli('prune', '--json')), { deleted: 0, byStatus: { completed: 0, failed: 0, cancelled: 0 } }, 'the server keeps completed jobs 7 days');
+    const r = await cli('prune', '--retain-completed', '1ms');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^deleted [1-9]\d* finished jobs?\n/);
+    assert.match(r.stdout, /^completed\s+1ms\s+[1-9]\d*$/m);
+    assert.match(r.stdout, /^failed\s+the server's\s+0$/m, 'failed jobs keep the server retention');
+    const gone = await cli('jobs', 'get', id);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /^jobq: not_found: /);
+  });
 });
 
 describe('jobq prune', () => {

@@ -5,7 +5,8 @@ import type { EnqueueInput } from '../../core/enqueue-input.js';
 import type { Jobq } from '../../core/jobq.js';
 import type { JobStatus } from '../../contracts/job.js';
 import { jobSummary, jobView } from '../job-view.js';
-import { ALWAYS, enqueueBody, idParams, jobSchema, listQuery, WITH_BODY } from '../schemas.js';
+import type { RetentionOptions } from '../../core/options.js';
+import { ALWAYS, enqueueBody, idParams, jobSchema, listQuery, pruneAnswerSchema, pruneBody, WITH_BODY } from '../schemas.js';
 
 export async function requireJob(jobq: Jobq, id: string) {
   const job = await jobq.get(id);
@@ -91,6 +92,26 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
         include: { payload: wanted.has('payload'), result: wanted.has('result') },
       });
       return { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.post<{ Body: { retention?: RetentionOptions; queue?: string } | null | undefined }>(
+    '/v1/jobs/prune',
+    {
+      bodyLimit: 64 * 1024,
+      config: { errors: [...WITH_BODY] },
+      schema: {
+        operationId: 'pruneJobs',
+        summary: "Delete finished jobs past their retention now (the leader also does it every minute); the body may shorten or lengthen the server's retention for this run",
+        tags: ['jobs'],
+        body: pruneBody,
+        response: { 200: pruneAnswerSchema },
+      },
+    },
+    async (req) => {
+      const body = req.body ?? {};
+      const byStatus = await jobq.prune({ ...(body.retention && { retention: body.retention }), ...(body.queue !== undefined && { queue: body.queue }) });
+      return { deleted: byStatus.completed + byStatus.failed + byStatus.cancelled, byStatus };
     },
   );
 
