@@ -11,7 +11,7 @@
  * BENCH_KAFKA_N jobs (default 20,000) enqueued in batches of 500 from this
  * process, timed until the store counts them all completed. Prints a
  * markdown table and writes bench/results/kafka.json.
- * Settings: BENCH_KAFKA_N, BENCH_KAFKA_CONCURRENCY (50), BENCH_KAFKA_LAT_N
+ * Settings: BENCH_KAFKA_N, BENCH_KAFKA_WORKERS (1,2,3), BENCH_KAFKA_CONCURRENCY (50), BENCH_KAFKA_LAT_N
  * (1,000 jobs at 200/s), BENCH_PG_URL, KAFKA_BOOTSTRAP (else a broker of its own).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -27,6 +27,7 @@ import { summarize } from './stats.js';
 
 const env = process.env;
 const N = Number(env.BENCH_KAFKA_N ?? 20_000);
+const WORKER_COUNTS = (env.BENCH_KAFKA_WORKERS ?? '1,2,3').split(',').filter(Boolean).map(Number);
 const CONCURRENCY = Number(env.BENCH_KAFKA_CONCURRENCY ?? 50);
 const LAT_N = Number(env.BENCH_KAFKA_LAT_N ?? 1000);
 const WORKER = fileURLToPath(new URL('./kafka-worker.js', import.meta.url));
@@ -58,8 +59,9 @@ async function postmasterPid(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  await c.end();
+  // Read while the backend lives: its parent is the postmaster.
   const stat = readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  await c.end();
   return Number(stat[1]);
 }
 
@@ -95,7 +97,17 @@ interface Row {
   workers: number;
   jobsPerSec: number;
   pgCpuSecPer10k: number;
+  /** Committed transactions (statements outside BEGIN count one each) per 10,000 jobs: the round trips Postgres served. */
+  pgTransactionsPer10k: number;
   elapsedMs: number;
+}
+
+async function transactions(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const { rows } = await c.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()');
+  await c.end();
+  return Number(rows[0]!.n);
 }
 
 async function throughput(url: string, postmaster: number, mode: Mode, workers: number, brokers: string): Promise<Row> {
@@ -103,13 +115,17 @@ async function throughput(url: string, postmaster: number, mode: Mode, workers: 
   const api = await apiNode(url, schema, mode, brokers);
   const children = await Promise.all(Array.from({ length: workers }, () => startWorker(url, schema, mode, brokers)));
   try {
+    const tx0 = await transactions(url);
     const cpu0 = postgresCpuSeconds(postmaster);
     const t0 = performance.now();
     for (let i = 0; i < N; i += 500) await api.enqueueMany(Array.from({ length: Math.min(500, N - i) }, () => ({ type: 'noop' })));
     while ((await completed(api)) < N) await new Promise((r) => setTimeout(r, 25));
     const elapsedMs = performance.now() - t0;
     const cpu = postgresCpuSeconds(postmaster) - cpu0;
-    return { mode, workers, jobsPerSec: (N / elapsedMs) * 1000, pgCpuSecPer10k: (cpu / N) * 10_000, elapsedMs };
+    // pg_stat_database is updated when a backend reports (at most every 500 ms by default, and at idle): settle first.
+    await new Promise((r) => setTimeout(r, 1500));
+    const tx = (await transactions(url)) - tx0;
+    return { mode, workers, jobsPerSec: (N / elapsedMs) * 1000, pgCpuSecPer10k: (cpu / N) * 10_000, pgTransactionsPer10k: Math.round((tx / N) * 10_000), elapsedMs };
   } finally {
     await stopWorkers(children);
     await api.close();
@@ -122,6 +138,9 @@ async function latency(url: string, mode: Mode, brokers: string): Promise<{ p50:
   const api = await apiNode(url, schema, mode, brokers);
   const children = await Promise.all([startWorker(url, schema, mode, brokers), startWorker(url, schema, mode, brokers)]);
   try {
+    // Warm-up, not measured: the first records after a group joins pay for topic metadata and connections.
+    for (let i = 0; i < 50; i++) await api.enqueue({ type: 'noop' });
+    while ((await completed(api)) < 50) await new Promise((r) => setTimeout(r, 25));
     const ids: string[] = [];
     const t0 = performance.now();
     for (let i = 0; i < LAT_N; i++) {
@@ -129,8 +148,9 @@ async function latency(url: string, mode: Mode, brokers: string): Promise<{ p50:
       const wait = t0 + (i + 1) * 5 - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
-    while ((await completed(api)) < LAT_N) await new Promise((r) => setTimeout(r, 25));
+    while ((await completed(api)) < LAT_N + 50) await new Promise((r) => setTimeout(r, 25));
     const jobs = await Promise.all(ids.map((id) => api.get(id)));
+    if (env.BENCH_KAFKA_DEBUG) log(jobs.filter((j) => j!.startedAt! - j!.createdAt > 100).map((j) => `${j!.createdAt % 100_000}+${j!.startedAt! - j!.createdAt}`).join(' '));
     return summarize(jobs.map((j) => j!.startedAt! - j!.createdAt));
   } finally {
     await stopWorkers(children);
@@ -155,18 +175,18 @@ async function main(): Promise<void> {
     const postmaster = await postmasterPid(url);
     log(`bench:kafka: ${N} no-op jobs per run, concurrency ${CONCURRENCY} per worker, ${cpus().length} cores, Postgres postmaster pid ${postmaster}, Kafka ${brokers}`);
     const rows: Row[] = [];
-    for (const workers of [1, 2, 3]) {
+    for (const workers of WORKER_COUNTS) {
       for (const mode of ['store', 'kafka'] as const) {
         const r = await throughput(url, postmaster, mode, workers, brokers);
-        log(`  ${mode} x${workers}: ${Math.round(r.jobsPerSec)} jobs/s, Postgres ${r.pgCpuSecPer10k.toFixed(2)} CPU s per 10k jobs`);
+        log(`  ${mode} x${workers}: ${Math.round(r.jobsPerSec)} jobs/s, Postgres ${r.pgCpuSecPer10k.toFixed(2)} CPU s and ${r.pgTransactionsPer10k} transactions per 10k jobs`);
         rows.push(r);
       }
     }
     const lat = { store: await latency(url, 'store', brokers), kafka: await latency(url, 'kafka', brokers) };
     const table = [
-      '| dispatch | worker nodes | jobs/s | Postgres CPU s per 10,000 jobs |',
-      '| --- | ---: | ---: | ---: |',
-      ...rows.map((r) => `| ${r.mode === 'kafka' ? 'Kafka (consumer group)' : 'FOR UPDATE SKIP LOCKED'} | ${r.workers} | ${Math.round(r.jobsPerSec).toLocaleString('en')} | ${r.pgCpuSecPer10k.toFixed(2)} |`),
+      '| dispatch | worker nodes | jobs/s | Postgres CPU s per 10,000 jobs | Postgres transactions per 10,000 jobs |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...rows.map((r) => `| ${r.mode === 'kafka' ? 'Kafka (consumer group)' : 'FOR UPDATE SKIP LOCKED'} | ${r.workers} | ${Math.round(r.jobsPerSec).toLocaleString('en')} | ${r.pgCpuSecPer10k.toFixed(2)} | ${r.pgTransactionsPer10k.toLocaleString('en')} |`),
       '',
       `| enqueue → start, ${LAT_N} single enqueues at 200/s, 2 worker nodes | p50 ms | p99 ms | max ms |`,
       '| --- | ---: | ---: | ---: |',

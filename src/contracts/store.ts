@@ -338,8 +338,9 @@ export interface StoreCapabilities {
   orderingKeys?: boolean;
 }
 
-/** Leases the named jobs (dispatch through a broker hands out ids, not rows). */
+/** Leases the named jobs of one queue (dispatch through a broker hands out ids, not rows). */
 export interface JobClaimByIdsParams {
+  queue: string;
   ids: readonly string[];
   /** Only jobs of these types; null takes any. */
   types: readonly string[] | null;

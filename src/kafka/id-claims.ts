@@ -45,7 +45,7 @@ export class IdClaims {
     const leaseToken = randomUUID();
     let jobs: LeasedJob[];
     try {
-      jobs = await this.store.jobClaimByIds!({ ids, types: req.types ?? null, now, leaseMs: req.leaseMs ?? this.leaseMs, leaseToken });
+      jobs = await this.store.jobClaimByIds!({ queue: this.queue, ids, types: req.types ?? null, now, leaseMs: req.leaseMs ?? this.leaseMs, leaseToken });
     } catch (err) {
       // The claim may have committed with its reply lost: what it took goes back before the next claim.
       this.lostTokens.push(leaseToken);

@@ -12,23 +12,28 @@ import { OUTBOX_TRIGGERS } from './outbox-schema.js';
 
 export function outboxStatements(s: string, schema: string) {
   return {
-    // Params: ids, types (null: any), now, leaseToken, leaseExpiresAt.
-    // Point updates by primary key. Rows are locked in seq order and waited for (not skipped):
-    // a row locked by a change that leaves it pending would otherwise be skipped with no
-    // publication to follow. Paused and flow-controlled queues, holds and ordering keys are
-    // respected; whatever does not qualify is left untouched for the caller to skip.
+    // Params: ids, types (null: any), now, leaseToken, leaseExpiresAt, queue.
+    // Point updates by primary key. Each id is looked up alone, then its row by seq (LATERAL):
+    // given the queue and status in one WHERE, the planner walked jobs_claim and filtered by id,
+    // reading every pending row of the queue for each claim (16,050 rows for 50 ids: 5.4 ms
+    // instead of 1 ms, measured before statistics caught up with a backlog). Rows are locked
+    // with FOR UPDATE, waiting rather than skipping: a change that leaves a job pending would
+    // otherwise go unclaimed with no new record on its way (two claims locking the same rows in
+    // opposite orders, during a rebalance, deadlock; Postgres breaks it and the store retries).
+    // The queue's state (paused, flow control, holds) is read once per batch.
     claimByIds: `
-      WITH cand AS (
-        SELECT j.seq FROM ${s}.jobs j
-         WHERE j.id = ANY($1::uuid[]) AND j.status = 'pending'
-           AND ($2::text[] IS NULL OR j.type = ANY($2::text[]))
-           AND NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = j.queue AND (q.paused OR q.settings IS NOT NULL))
-           AND NOT EXISTS (SELECT 1 FROM ${s}.holds h WHERE h.queue = j.queue AND h.until > $3)
-           AND ${headOfItsKey(s, 'j')}
-         ORDER BY j.seq
-         FOR UPDATE OF j)
+      WITH named AS MATERIALIZED (SELECT seq FROM ${s}.jobs WHERE id = ANY($1::uuid[])),
+      ok AS MATERIALIZED (
+        SELECT c.seq FROM named CROSS JOIN LATERAL (
+          SELECT j.seq FROM ${s}.jobs j
+           WHERE j.seq = named.seq AND j.status = 'pending' AND j.queue = $6
+             AND ($2::text[] IS NULL OR j.type = ANY($2::text[]))
+             AND ${headOfItsKey(s, 'j')}
+           FOR UPDATE) c
+         WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $6 AND (q.paused OR q.settings IS NOT NULL))
+           AND NOT EXISTS (SELECT 1 FROM ${s}.holds h WHERE h.queue = $6 AND h.until > $3))
       UPDATE ${s}.jobs j SET status = 'processing', attempts = j.attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5
-        FROM cand WHERE j.seq = cand.seq AND j.status = 'pending'
+        FROM ok WHERE j.seq = ok.seq
       RETURNING j.*`,
     // Params: leaseToken. What a claim under this token took (its reply may have been lost).
     claimedBy: `SELECT * FROM ${s}.jobs WHERE status = 'processing' AND lease_token = $1`,

@@ -351,7 +351,7 @@ export class PostgresStore extends PgCluster implements Store {
   async jobClaimByIds(p: JobClaimByIdsParams): Promise<LeasedJob[]> {
     if (p.ids.length === 0) return [];
     let retried = false;
-    const values = [p.ids, p.types, p.now, p.leaseToken, p.now + p.leaseMs];
+    const values = [p.ids, p.types, p.now, p.leaseToken, p.now + p.leaseMs, p.queue];
     const { rows } = await this.query<JobRow>(this.osql.claimByIds, values, this.workerPool, () => (retried = true));
     const mine = retried ? (await this.query<JobRow>(this.osql.claimedBy, [p.leaseToken], this.workerPool)).rows : rows;
     return mine.sort((a, b) => a.seq - b.seq).map(rowToLeasedJob);
