@@ -38,7 +38,12 @@ export class EventFeed {
     private readonly logger: Logger,
     private readonly maxBuffered = 100_000,
   ) {
-    this.producer = new Producer({ clientId: `${options.clientId}-events`, bootstrapBrokers: brokersOf(options.brokers), serializers: stringSerializers, acks: ProduceAcks.ALL, retries: 3, retryDelay: 250 });
+    // Idempotent: the client retries a send whose answer was slow (the first sends to a topic
+    // just created, a loaded broker), and without idempotence each retry wrote the batch again
+    // (seen: one job's first events three times). Sends go one at a time, which idempotence
+    // needs (concurrent sends were refused with OUT_OF_ORDER_SEQUENCE_NUMBER, measured). Finite
+    // retries: a broker that is away fails the send, and the batch waits in the buffer.
+    this.producer = new Producer({ clientId: `${options.clientId}-events`, bootstrapBrokers: brokersOf(options.brokers), serializers: stringSerializers, idempotent: true, acks: ProduceAcks.ALL, retries: 5, retryDelay: 250 });
   }
 
   async start(): Promise<void> {
@@ -49,11 +54,7 @@ export class EventFeed {
 
   private push(e: JobEvent): void {
     this.buffer.push(e);
-    if (this.buffer.length > this.maxBuffered) {
-      const over = this.buffer.length - this.maxBuffered;
-      this.buffer.splice(0, over);
-      this.dropped += over;
-    }
+    this.trim();
     this.timer ??= setTimeout(() => {
       this.timer = null;
       void this.flush();
@@ -64,9 +65,15 @@ export class EventFeed {
     this.sending ??= (async () => {
       try {
         while (this.buffer.length > 0) {
-          const batch = this.buffer.slice(0, BATCH);
-          await this.producer.send({ messages: batch.map((e) => ({ topic: this.topic, key: e.jobId, value: JSON.stringify(e) })) });
-          this.buffer.splice(0, batch.length);
+          // Out of the buffer while in flight, so that trimming it never touches what is being sent.
+          const batch = this.buffer.splice(0, BATCH);
+          try {
+            await this.producer.send({ messages: batch.map((e) => ({ topic: this.topic, key: e.jobId, value: JSON.stringify(e) })) });
+          } catch (err) {
+            this.buffer.unshift(...batch);
+            this.trim();
+            throw err;
+          }
           this.sent += batch.length;
         }
         if (this.failing) this.logger.warn({ topic: this.topic }, 'event feed publishing again');
@@ -85,13 +92,25 @@ export class EventFeed {
     return this.sending;
   }
 
-  /** Sends what is buffered (one try), then closes. */
-  async stop(): Promise<void> {
+  private trim(): void {
+    const over = this.buffer.length - this.maxBuffered;
+    if (over <= 0) return;
+    this.buffer.splice(0, over);
+    this.dropped += over;
+  }
+
+  /** Sends what is buffered (waiting at most `graceMs` for a broker that is away), then closes. */
+  async stop(graceMs = 2000): Promise<void> {
     this.sub?.unsubscribe();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.sending;
-    if (this.buffer.length > 0) await this.flush();
+    const last = (async () => {
+      await this.sending;
+      if (this.buffer.length > 0) await this.flush();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([last, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
     if (this.timer) clearTimeout(this.timer);
     await this.producer.close().catch(() => {});
   }

@@ -27,6 +27,10 @@ export const OUTBOX_TRIGGERS = [
 const FINISHED = `('completed', 'failed', 'cancelled')`;
 
 export function outboxMigration(s: string): string {
+  // The store's wake-up channel (postgres-store.ts): a job made pending by an update (a retry, a
+  // rescue, a promotion, a release) wakes the relay at once instead of at its next poll. Postgres
+  // sends one notification per channel and payload per transaction, however many rows.
+  const channel = `jobq_${s.slice(1, -1)}`;
   return `
     ALTER TABLE ${s}.jobs ADD COLUMN ordering_key text;
     ${ORDERING_INDEX(s)};
@@ -59,6 +63,7 @@ export function outboxMigration(s: string): string {
     CREATE FUNCTION ${s}.kafka_outbox_ready() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
       INSERT INTO ${s}.kafka_outbox (job_id, queue, ordering_key, created_at) VALUES (NEW.id, NEW.queue, NEW.ordering_key, NEW.updated_at);
+      PERFORM pg_notify('${channel}', NEW.queue);
       RETURN NULL;
     END $fn$;
     CREATE TRIGGER kafka_outbox_ready AFTER UPDATE OF status ON ${s}.jobs
@@ -72,6 +77,7 @@ export function outboxMigration(s: string): string {
          WHERE queue = NEW.queue AND ordering_key = NEW.ordering_key AND status IN ('waiting', 'scheduled', 'pending', 'processing')
          ORDER BY seq LIMIT 1) h
        WHERE h.status = 'pending';
+      IF FOUND THEN PERFORM pg_notify('${channel}', NEW.queue); END IF;
       RETURN NULL;
     END $fn$;
     CREATE TRIGGER kafka_outbox_next_in_line AFTER UPDATE OF status ON ${s}.jobs
