@@ -144,6 +144,24 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
     `,
   },
   { version: 5, name: 'ordering keys, transactional outbox and ingest positions for Kafka', sql: outboxMigration },
+  {
+    version: 6,
+    name: 'API tokens with scopes; the trace context an enqueue carried',
+    sql: (s) => `
+      -- W3C trace context of the enqueue ({"traceparent","tracestate"}), NULL without a tracer.
+      ALTER TABLE ${s}.jobs ADD COLUMN trace_context jsonb;
+      CREATE TABLE ${s}.tokens (
+        id           uuid PRIMARY KEY,
+        name         text NOT NULL UNIQUE,
+        hash         text NOT NULL UNIQUE,                    -- SHA-256 of the secret, hex; the secret is never stored
+        scopes       jsonb NOT NULL,                          -- array of scope names
+        queues       jsonb,                                   -- array of queue names; NULL for every queue
+        created_at   bigint NOT NULL,
+        last_used_at bigint,
+        revoked_at   bigint
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -52,7 +52,8 @@ CREATE TABLE jobq.jobs (
   has_dependents boolean DEFAULT false NOT NULL,
   concurrency_key text,
   rate_key text,
-  ordering_key text
+  ordering_key text,
+  trace_context jsonb
 );
 ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_id_key UNIQUE (id);
 ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_pkey PRIMARY KEY (seq);
@@ -136,3 +137,17 @@ CREATE TABLE jobq.subscribers (
   expires_at bigint NOT NULL
 );
 ALTER TABLE jobq.subscribers ADD CONSTRAINT subscribers_pkey PRIMARY KEY (node_id);
+
+CREATE TABLE jobq.tokens (
+  id uuid NOT NULL,
+  name text NOT NULL,
+  hash text NOT NULL,
+  scopes jsonb NOT NULL,
+  queues jsonb,
+  created_at bigint NOT NULL,
+  last_used_at bigint,
+  revoked_at bigint
+);
+ALTER TABLE jobq.tokens ADD CONSTRAINT tokens_hash_key UNIQUE (hash);
+ALTER TABLE jobq.tokens ADD CONSTRAINT tokens_name_key UNIQUE (name);
+ALTER TABLE jobq.tokens ADD CONSTRAINT tokens_pkey PRIMARY KEY (id);

@@ -146,6 +146,24 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 5,
+    name: 'API tokens with scopes; the trace context an enqueue carried',
+    sql: `
+      -- W3C trace context of the enqueue ({"traceparent","tracestate"} as JSON), NULL without a tracer.
+      ALTER TABLE jobs ADD COLUMN trace_context TEXT;
+      CREATE TABLE tokens (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL UNIQUE,
+        hash         TEXT NOT NULL UNIQUE,                    -- SHA-256 of the secret, hex; the secret is never stored
+        scopes       TEXT NOT NULL,                           -- JSON array of scope names
+        queues       TEXT,                                    -- JSON array of queue names; NULL for every queue
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
