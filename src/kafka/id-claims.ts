@@ -12,6 +12,13 @@ import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events/event-bus.js';
 import { event, type ClaimRequest } from '../core/leases/lease-api.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a record's value can be a job id (records written by others are skipped). */
+export function isJobId(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
 /** How long a queue's flow-control settings are trusted before they are read again. */
 const SETTINGS_TTL_MS = 1000;
 

@@ -15,7 +15,7 @@
 import type { LeasedJob } from '../contracts/job.js';
 import type { ClaimRequest } from '../core/leases/lease-api.js';
 import { GroupConsumer, type KafkaMessage } from './group-consumer.js';
-import { IdClaims } from './id-claims.js';
+import { IdClaims, isJobId } from './id-claims.js';
 import type { QueueSide, QueueSideDeps } from './dispatch.js';
 import { PartitionTracker } from './partition-tracker.js';
 
@@ -88,6 +88,11 @@ export class QueueDispatcher implements QueueSide {
 
   private received(m: KafkaMessage): void {
     if (!this.tracker.accept(m.partition, m.offset)) return;
+    if (!isJobId(m.value)) {
+      // Not one of ours (someone else wrote to the topic): one bad id would fail every claim of its batch.
+      this.tracker.finish(m.partition, m.offset);
+      return;
+    }
     const d: Delivery = { partition: m.partition, offset: m.offset, jobId: m.value, key: m.key || null };
     this.buffered++;
     if (d.key !== null) {

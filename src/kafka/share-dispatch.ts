@@ -18,7 +18,7 @@ import type { LeasedJob } from '../contracts/job.js';
 import type { ClaimRequest } from '../core/leases/lease-api.js';
 import type { DispatchFactory } from '../core/worker/claim-source.js';
 import { brokerDispatch, type QueueSide, type QueueSideDeps } from './dispatch.js';
-import { IdClaims } from './id-claims.js';
+import { IdClaims, isJobId } from './id-claims.js';
 import type { KafkaOptions } from './options.js';
 import { rootCause } from './topics.js';
 
@@ -93,11 +93,14 @@ class ShareQueueDispatcher implements QueueSide {
   /** The handler runEach calls per record: resolves (and so acknowledges) once the record is done with. */
   private async hold(m: ShareMessage): Promise<void> {
     if (this.stopped) return m.release();
+    const jobId = m.value?.toString() ?? '';
+    // Not one of ours (someone else wrote to the topic): acknowledged, never claimed.
+    if (!isJobId(jobId)) return;
     // Jobs longer than the broker's acquisition lock (30 s by default) keep their record.
     const lockMs = this.consumer?.acquisitionLockTimeoutMs || 30_000;
     const renew = setInterval(() => void m.renew().catch(() => {}), Math.max(1000, lockMs / 2));
     const verdict = await new Promise<Verdict>((settle) => {
-      this.ready.push({ jobId: m.value?.toString() ?? '', settle });
+      this.ready.push({ jobId, settle });
       if (this.ready.length === 1) this.d.ctx.wake([this.d.queue]);
     });
     clearInterval(renew);
