@@ -105,6 +105,14 @@ export interface Job<Payload = unknown, Result = unknown> {
   concurrencyKey: string | null;
   /** Flow control: the key of the queue's perKeyRateLimit (defaults to concurrencyKey). */
   rateKey: string | null;
+  /** W3C trace context of the enqueue when a tracer was active (its handler runs in a child span); null or absent otherwise. */
+  traceContext?: TraceContext | null;
+}
+
+/** A W3C trace context (https://www.w3.org/TR/trace-context/) as stored with a job. */
+export interface TraceContext {
+  traceparent: string;
+  tracestate?: string;
 }
 
 /** A job as handed to a worker: it carries the lease that fences its finish. */

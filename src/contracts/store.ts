@@ -12,7 +12,7 @@
  *   surface as JobqError `store_unavailable`; see storage/errors.ts.
  */
 import type { JobEvent } from './events.js';
-import type { DependencyPolicy, FinishedStatus, Job, JobError, JobStatus, LeasedJob, LeaseRef } from './job.js';
+import type { DependencyPolicy, FinishedStatus, Job, JobError, JobStatus, LeasedJob, LeaseRef, TraceContext } from './job.js';
 
 /** A fully formed new job; the core fills in ids, defaults and the initial status. */
 export interface NewJobRecord {
@@ -42,6 +42,8 @@ export interface NewJobRecord {
   rateKey: string | null;
   /** FIFO per key: the job starts only after every earlier job of this key in its queue ended. Stores with `orderingKeys` only. */
   orderingKey?: string | null;
+  /** The enqueue's trace context (set by jobq's tracing when a tracer is active); stored as is and returned on the job. */
+  traceContext?: TraceContext | null;
 }
 
 /** What an insert did beyond the plain case (both lists empty for keyless, independent jobs). */

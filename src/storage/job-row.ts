@@ -2,7 +2,7 @@
  * The row shape shared by the SQL backends (snake_case columns, JSON as text,
  * times as epoch ms) and its mapping to the public Job.
  */
-import type { Job, JobError, JobStatus, LeasedJob } from '../contracts/job.js';
+import type { Job, JobError, JobStatus, LeasedJob, TraceContext } from '../contracts/job.js';
 import type { ListedJob, ListInclude } from '../contracts/store.js';
 import type { KeyValue, ListOrder, SortField } from './list-order.js';
 
@@ -32,6 +32,8 @@ export interface JobRow {
   depends_on: string | null;
   concurrency_key: string | null;
   rate_key: string | null;
+  /** JSON {traceparent, tracestate}, or null; not selected by listings. */
+  trace_context?: string | null;
 }
 
 /** Every column but the two that may be large; listings add them only when asked. */
@@ -68,6 +70,7 @@ function baseJob(row: Omit<JobRow, 'payload' | 'result'>): ListedJob {
     // '' is the keyless group of a flow-controlled queue (storage/flow-plan.ts), never a user key.
     concurrencyKey: row.concurrency_key || null,
     rateKey: row.rate_key ?? null,
+    traceContext: row.trace_context ? (JSON.parse(row.trace_context) as TraceContext) : null,
   };
 }
 

@@ -1,5 +1,5 @@
 /** A job as the memory store holds it, and the copies it hands out. */
-import { MAX_ERRORS_KEPT, type DependencyPolicy, type Job, type JobError, type JobStatus } from '../../contracts/job.js';
+import { MAX_ERRORS_KEPT, type DependencyPolicy, type Job, type JobError, type JobStatus, type TraceContext } from '../../contracts/job.js';
 import type { JobRef, ListedJob, ListInclude } from '../../contracts/store.js';
 
 /** JSON kept as text, so callers get copies and never share objects with the store. */
@@ -36,6 +36,7 @@ export interface MemJob {
   dependents: string[] | null;
   concurrencyKey: string | null;
   rateKey: string | null;
+  traceContext: TraceContext | null;
   /** Bumped each time the job enters a heap, so stale heap entries can be skipped. */
   generation: number;
   /** Bytes counted against the store's byte limit. */
@@ -89,6 +90,7 @@ export function listedView(job: MemJob, include: ListInclude): ListedJob {
     dependsOn: [...job.dependsOn],
     concurrencyKey: job.concurrencyKey,
     rateKey: job.rateKey,
+    traceContext: job.traceContext && { ...job.traceContext },
   };
   if (include.payload) v.payload = JSON.parse(job.payloadJson) as unknown;
   if (include.result) v.result = job.resultJson === null ? null : (JSON.parse(job.resultJson) as unknown);

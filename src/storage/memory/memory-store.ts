@@ -209,6 +209,7 @@ export class MemoryStore extends MemoryCluster implements Store {
         onDependencyFailure: r.onDependencyFailure,
         concurrencyKey: r.concurrencyKey,
         rateKey: r.rateKey,
+        traceContext: r.traceContext ? { ...r.traceContext } : null,
         pendingDeps: 0,
         dependents: null,
         generation: 0,

@@ -25,13 +25,13 @@ export function linkStatements(s: string, channel: string) {
     insert: `
       WITH ins AS (
         INSERT INTO ${s}.jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at,
-                               key, unique_key, key_until, depends_on, on_dep_failure, pending_deps, finished_at, errors, concurrency_key, rate_key, ordering_key)
+                               key, unique_key, key_until, depends_on, on_dep_failure, pending_deps, finished_at, errors, concurrency_key, rate_key, ordering_key, trace_context)
         SELECT v.id, v.queue, v.type, v.payload::json, v.status, v.priority, v.max_attempts, v.timeout_ms, v.run_at, $10, $10,
-               v.key, v.key, v.key_until, v.depends_on::jsonb, v.on_dep_failure, v.pending_deps, v.finished_at, v.errors::jsonb, COALESCE(v.concurrency_key, (SELECT '' FROM ${s}.queues q WHERE q.name = v.queue AND q.settings IS NOT NULL)), v.rate_key, v.ordering_key
+               v.key, v.key, v.key_until, v.depends_on::jsonb, v.on_dep_failure, v.pending_deps, v.finished_at, v.errors::jsonb, COALESCE(v.concurrency_key, (SELECT '' FROM ${s}.queues q WHERE q.name = v.queue AND q.settings IS NOT NULL)), v.rate_key, v.ordering_key, v.trace_context::jsonb
           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::bigint[], $9::bigint[],
-                      $11::text[], $12::bigint[], $13::text[], $14::text[], $15::int[], $16::bigint[], $17::text[], $18::text[], $19::text[], $20::text[])
+                      $11::text[], $12::bigint[], $13::text[], $14::text[], $15::int[], $16::bigint[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[])
                AS v(id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at,
-                    key, key_until, depends_on, on_dep_failure, pending_deps, finished_at, errors, concurrency_key, rate_key, ordering_key)
+                    key, key_until, depends_on, on_dep_failure, pending_deps, finished_at, errors, concurrency_key, rate_key, ordering_key, trace_context)
         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
         RETURNING id, queue, status)
       SELECT id::text AS id, (SELECT pg_notify('${channel}', string_agg(DISTINCT queue, ',')) FROM ins WHERE status IN ('pending', 'scheduled')) AS n FROM ins`,
@@ -135,6 +135,7 @@ export async function insertLinked(c: Client, sql: LinkStatements, jobs: readonl
     col((r) => r.concurrencyKey),
     col((r) => r.rateKey),
     col((r) => r.orderingKey ?? null),
+    col((r) => (r.traceContext ? JSON.stringify(r.traceContext) : null)),
   ]);
   const inserted = new Set(rows.map((r) => r.id));
   const missing = jobs.filter((j) => !inserted.has(j.id));

@@ -224,6 +224,7 @@ export class PostgresStore extends PgCluster implements Store {
       j.map((r) => r.concurrencyKey),
       j.map((r) => r.rateKey),
       j.map((r) => r.orderingKey ?? null),
+      j.map((r) => (r.traceContext ? JSON.stringify(r.traceContext) : null)),
     ];
   }
 

@@ -5,18 +5,18 @@
  */
 import { MAX_ERRORS_KEPT } from '../../contracts/job.js';
 
-// Params: id, queue, type, payload, status, priority, maxAttempts, timeoutMs, runAt, createdAt, concurrencyKey, rateKey
+// Params: id, queue, type, payload, status, priority, maxAttempts, timeoutMs, runAt, createdAt, concurrencyKey, rateKey, traceContext (JSON or null)
 export const INSERT_JOB = `
-  INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at, concurrency_key, rate_key)
-  VALUES (@id, @queue, @type, @payload, @status, @priority, @maxAttempts, @timeoutMs, @runAt, @createdAt, @createdAt, @concurrencyKey, @rateKey)`;
+  INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at, concurrency_key, rate_key, trace_context)
+  VALUES (@id, @queue, @type, @payload, @status, @priority, @maxAttempts, @timeoutMs, @runAt, @createdAt, @createdAt, @concurrencyKey, @rateKey, @traceContext)`;
 
 // Params: as INSERT_JOB, and key, keyUntil, dependsOn (JSON or null), onDepFailure, pendingDeps, finishedAt, errors.
 // A held key makes it a no-op (changes 0): the caller then looks at the holder.
 export const INSERT_LINKED_JOB = `
   INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at,
-                    key, unique_key, key_until, depends_on, on_dep_failure, pending_deps, finished_at, errors, concurrency_key, rate_key)
+                    key, unique_key, key_until, depends_on, on_dep_failure, pending_deps, finished_at, errors, concurrency_key, rate_key, trace_context)
   VALUES (@id, @queue, @type, @payload, @status, @priority, @maxAttempts, @timeoutMs, @runAt, @createdAt, @createdAt,
-          @key, @key, @keyUntil, @dependsOn, @onDepFailure, @pendingDeps, @finishedAt, @errors, @concurrencyKey, @rateKey)
+          @key, @key, @keyUntil, @dependsOn, @onDepFailure, @pendingDeps, @finishedAt, @errors, @concurrencyKey, @rateKey, @traceContext)
   ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING`;
 
 // Params: key

@@ -76,6 +76,7 @@ export function insertLinked(c: SqliteConn, jobs: readonly NewJobRecord[]): Inse
       errors: JSON.stringify(errors),
       concurrencyKey: keyOf(r.queue, r.concurrencyKey),
       rateKey: r.rateKey,
+      traceContext: r.traceContext ? JSON.stringify(r.traceContext) : null,
     };
     // The common case is a free key: insert first, and only on a conflict look at the holder
     // (releasing it if its hold is over, then taking the key after all).

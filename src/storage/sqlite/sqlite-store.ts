@@ -132,6 +132,7 @@ export class SqliteStore implements Store {
           createdAt: j.createdAt,
           concurrencyKey: keyOf(j.queue, j.concurrencyKey),
           rateKey: j.rateKey,
+          traceContext: j.traceContext ? JSON.stringify(j.traceContext) : null,
         });
       }
     });

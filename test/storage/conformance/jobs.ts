@@ -35,8 +35,23 @@ export function jobSection(ctx: Ctx): void {
       assert.deepEqual(await ctx.store.jobGet(rec.id), {
         id: rec.id, queue: 'q1', type: 'email', payload: { to: 'a@b.c', n: [1, 2.5, null], ü: '日本' }, status: 'pending',
         priority: 7, attempts: 0, maxAttempts: 4, timeoutMs: 900, runAt: T0, createdAt: T0, startedAt: null, finishedAt: null,
-        updatedAt: T0, result: null, errors: [], progress: null, leaseExpiresAt: null, key: null, dependsOn: [], concurrencyKey: 'tenant-1', rateKey: 'api-1',
+        updatedAt: T0, result: null, errors: [], progress: null, leaseExpiresAt: null, key: null, dependsOn: [], concurrencyKey: 'tenant-1', rateKey: 'api-1', traceContext: null,
       });
+    });
+
+    it('keeps the trace context an enqueue carried, on the job read back and on the claimed job (both insert paths)', async () => {
+      const traceContext = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' };
+      const queue = `trace-${randomUUID()}`;
+      const plain = { ...newRecord(T0, { queue }), traceContext };
+      const keyed = { ...newRecord(T0, { queue, key: `k-${randomUUID()}` }), traceContext: { traceparent: traceContext.traceparent } };
+      const none = newRecord(T0, { queue });
+      await ctx.store.jobInsertMany({ jobs: [plain] });
+      await ctx.store.jobInsertMany({ jobs: [keyed, none] });
+      assert.deepEqual((await ctx.store.jobGet(plain.id))?.traceContext, traceContext);
+      assert.deepEqual((await ctx.store.jobGet(keyed.id))?.traceContext, { traceparent: traceContext.traceparent });
+      assert.equal((await ctx.store.jobGet(none.id))?.traceContext, null);
+      const claimed = await claim(ctx.store, queue, 3);
+      assert.deepEqual(new Map(claimed.map((j) => [j.id, j.traceContext])), new Map<string, unknown>([[plain.id, traceContext], [keyed.id, { traceparent: traceContext.traceparent }], [none.id, null]]));
     });
 
     it('returns null for an unknown id, and stores a future job as scheduled', async () => {
