@@ -12,7 +12,22 @@ import { BodyParserPool, INLINE_PARSE_BYTES } from './body/json-body.js';
 import { clientErrorHandler } from './client-errors.js';
 import { HTTP_DEFAULTS } from './defaults.js';
 import { mapError } from './error-mapping.js';
-import { ERROR_RESPONSES, errorBodySchema, jobBatchSchema, jobPageSchema, jobSchema, jobSummarySchema, type ErrorStatus } from './schemas.js';
+import {
+  ERROR_RESPONSES,
+  errorBodySchema,
+  flowAnswerSchema,
+  flowBody,
+  jobBatchSchema,
+  jobPageSchema,
+  jobSchema,
+  jobSummarySchema,
+  queueSettingsSchema,
+  scheduleSchema,
+  type ErrorStatus,
+} from './schemas.js';
+import { flowRoutes } from './routes/flows.js';
+import { queueSettingsRoutes } from './routes/queue-settings.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { jobRoutes } from './routes/jobs.js';
 import { seedRoutes } from './routes/seed.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
@@ -187,7 +202,8 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
       security: [],
       tags: [
         { name: 'jobs', description: 'Enqueue, read, list, cancel and retry jobs' },
-        { name: 'queues', description: 'Queues: counts, pause and resume' },
+        { name: 'queues', description: 'Queues: counts, flow control, pause and resume' },
+        { name: 'schedules', description: 'Cron schedules: the leader enqueues each slot once' },
         { name: 'seed', description: "The seed's API, kept as it answered" },
         { name: 'system', description: 'Liveness and readiness' },
       ],
@@ -202,11 +218,14 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
       return spec as never;
     },
   });
-  for (const schema of [jobSchema, jobSummarySchema, jobBatchSchema, jobPageSchema, errorBodySchema]) app.addSchema(schema);
+  for (const schema of [jobSchema, jobSummarySchema, jobBatchSchema, jobPageSchema, errorBodySchema, queueSettingsSchema, scheduleSchema, flowBody, flowAnswerSchema]) app.addSchema(schema);
 
   seedRoutes(app, jobq);
   jobRoutes(app, jobq);
   systemRoutes(app, jobq, readiness);
+  queueSettingsRoutes(app, jobq);
+  scheduleRoutes(app, jobq);
+  flowRoutes(app, jobq);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();

@@ -26,10 +26,21 @@ export function jobView(job: Job | ListedJob) {
   view.errors = job.errors.map((e) => ({ ...e, at: iso(e.at) }));
   view.progress = job.progress;
   view.leaseExpiresAt = iso(job.leaseExpiresAt);
+  view.key = job.key;
+  view.dependsOn = job.dependsOn;
+  view.concurrencyKey = job.concurrencyKey;
+  view.rateKey = job.rateKey;
+  // An enqueue's answer says whether the key was held (the holder came back).
+  if ('deduplicated' in job && job.deduplicated) {
+    view.deduplicated = true;
+    view.replaced = (job as { replaced?: boolean }).replaced === true;
+  }
   return view;
 }
 
 /** Short form used in bulk answers, so a 1,000-job answer stays small. */
-export function jobSummary(job: Job) {
-  return { id: job.id, queue: job.queue, type: job.type, status: job.status, runAt: iso(job.runAt) };
+export function jobSummary(job: Job & { deduplicated?: boolean }) {
+  const s: Record<string, unknown> = { id: job.id, queue: job.queue, type: job.type, status: job.status, runAt: iso(job.runAt) };
+  if (job.deduplicated) s.deduplicated = true;
+  return s;
 }

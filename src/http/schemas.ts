@@ -5,10 +5,14 @@
  */
 import { JOB_STATUSES } from '../contracts/job.js';
 import { DEFAULTS, MAX_ATTEMPTS_LIMIT, NAME_PATTERN, PRIORITY_RANGE } from '../core/options.js';
-import { MAX_DELAY_MS, MAX_RUN_AT_MS } from '../core/enqueue-input.js';
+import { MAX_DELAY_MS, MAX_DEPENDENCIES, MAX_KEY_LENGTH, MAX_RUN_AT_MS } from '../core/enqueue-input.js';
+import { CATCH_UP_MODES } from '../contracts/store.js';
+import { DEPENDENCY_POLICIES } from '../contracts/job.js';
 
 const name = { type: 'string', pattern: NAME_PATTERN.source, maxLength: 128 } as const;
 const isoTime = { type: ['string', 'null'], format: 'date-time' } as const;
+const jobKey = { type: 'string', minLength: 1, maxLength: MAX_KEY_LENGTH } as const;
+const uuid = { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' } as const;
 
 export const enqueueBody = {
   type: 'object',
@@ -29,6 +33,19 @@ export const enqueueBody = {
       description: 'Earliest start: ISO 8601 date-time or epoch ms. Exclusive with delayMs.',
     },
     delayMs: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS, description: 'Earliest start relative to now.' },
+    key: { ...jobKey, description: 'Unique key: while a job with this key is active (and uniqueForMs after its creation), an enqueue with it answers that job (200, deduplicated).' },
+    uniqueForMs: { type: 'integer', minimum: 1, maximum: MAX_DELAY_MS, description: 'Keep the key taken this long after creation, even once the job ended. Needs key.' },
+    onConflict: { type: 'string', enum: ['ignore', 'replace'], description: "With a held key: 'ignore' answers the holder; 'replace' updates a holder that has not started (payload, priority, run time). Default 'ignore'." },
+    dependsOn: {
+      type: 'array',
+      maxItems: MAX_DEPENDENCIES,
+      items: { anyOf: [uuid, { type: 'integer', minimum: 0 }] },
+      description: 'Jobs this one waits for (status waiting until all completed): ids of stored jobs, or indexes of earlier jobs of the same batch.',
+    },
+    onDependencyFailure: { type: 'string', enum: DEPENDENCY_POLICIES, description: "When a dependency fails for good or is cancelled: 'fail' or 'cancel' this job too, or 'ignore' and run it. Default 'fail'." },
+    concurrencyKey: { ...jobKey, description: "Flow control: at most the queue's perKeyConcurrency jobs of one key run at once, and keys are served in turn." },
+    rateKey: { ...jobKey, description: "Flow control: the key the queue's perKeyRateLimit counts by. Default: concurrencyKey." },
+    orderingKey: { ...jobKey, description: 'FIFO per key: one job of the key at a time, in enqueue order (Postgres only).' },
   },
   // runAt and delayMs say the same thing two ways: one at most.
   not: { type: 'object', required: ['runAt', 'delayMs'], properties: { runAt: {}, delayMs: {} } },
@@ -77,6 +94,12 @@ export const jobSchema = {
     errors: { type: 'array', items: jobErrorSchema },
     progress: { type: ['number', 'null'] },
     leaseExpiresAt: isoTime,
+    key: { type: ['string', 'null'] },
+    dependsOn: { type: 'array', items: { type: 'string' } },
+    concurrencyKey: { type: ['string', 'null'] },
+    rateKey: { type: ['string', 'null'] },
+    deduplicated: { type: 'boolean', description: 'Enqueue answers only: true when the key was held and this is the holder (200).' },
+    replaced: { type: 'boolean', description: "Enqueue answers only: true when onConflict 'replace' updated the holder." },
   },
 } as const;
 
@@ -90,6 +113,7 @@ export const jobSummarySchema = {
     type: { type: 'string' },
     status: { type: 'string', enum: JOB_STATUSES },
     runAt: isoTime,
+    deduplicated: { type: 'boolean', description: 'Present and true when the key was held: this is the holder.' },
   },
 } as const;
 
@@ -163,7 +187,99 @@ export const queueInfoSchema = {
     },
     unhandled: { type: 'integer', description: 'Pending jobs of types no live node working this queue has a handler for.' },
     unhandledTypes: { type: 'object', additionalProperties: { type: 'integer' } },
+    settings: { $ref: 'QueueSettings#' },
   },
+} as const;
+
+const rateLimit = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  required: ['max', 'intervalMs'],
+  properties: { max: { type: 'integer', minimum: 1, maximum: 1_000_000 }, intervalMs: { type: 'integer', minimum: 1, maximum: MAX_DELAY_MS } },
+} as const;
+const slots = { type: ['integer', 'null'], minimum: 1, maximum: 1_000_000 } as const;
+
+/** A queue's cluster-wide flow control; null: no limit. */
+export const queueSettingsSchema = {
+  $id: 'QueueSettings',
+  type: 'object',
+  required: ['concurrency', 'perKeyConcurrency', 'rateLimit', 'perKeyRateLimit'],
+  properties: {
+    concurrency: { ...slots, description: "At most this many jobs of the queue processing at once, across all nodes (each node's own concurrency still caps it locally)." },
+    perKeyConcurrency: { ...slots, description: 'At most this many jobs of one concurrencyKey processing at once.' },
+    rateLimit: { ...rateLimit, description: 'At most max job starts in any window of intervalMs, for the queue.' },
+    perKeyRateLimit: { ...rateLimit, description: 'The same per rateKey.' },
+  },
+} as const;
+
+/** PATCH /v1/queues/{name}: fields left out keep their value; null removes a limit. */
+export const queueSettingsBody = { type: 'object', additionalProperties: false, minProperties: 1, properties: queueSettingsSchema.properties } as const;
+
+/** The job a schedule enqueues at each slot. */
+const scheduledJob = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: enqueueBody.properties.type,
+    payload: enqueueBody.properties.payload,
+    queue: enqueueBody.properties.queue,
+    priority: enqueueBody.properties.priority,
+    maxAttempts: enqueueBody.properties.maxAttempts,
+    timeoutMs: enqueueBody.properties.timeoutMs,
+  },
+} as const;
+
+/** PUT /v1/schedules/{name}. */
+export const scheduleBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cron', 'job'],
+  properties: {
+    cron: { type: 'string', minLength: 1, maxLength: 256, description: 'Five fields (minute hour day month weekday), or six with seconds first.' },
+    tz: { type: 'string', minLength: 1, maxLength: 64, description: 'IANA time zone the cron expression is read in. Default UTC.' },
+    job: scheduledJob,
+    catchUp: { type: 'string', enum: CATCH_UP_MODES, description: "After downtime: 'none' (default) enqueues no slot missed by more than a minute, 'latest' the most recent, 'all' every one (at most 1,000)." },
+    paused: { type: 'boolean', description: 'Default false.' },
+  },
+} as const;
+
+export const scheduleSchema = {
+  $id: 'Schedule',
+  type: 'object',
+  required: ['name', 'cron', 'tz', 'job', 'catchUp', 'paused', 'nextRunAt', 'lastRunAt', 'lastJobId', 'createdAt', 'updatedAt'],
+  properties: {
+    name: { type: 'string' },
+    cron: { type: 'string' },
+    tz: { type: 'string' },
+    job: { type: 'object', additionalProperties: true },
+    catchUp: { type: 'string', enum: CATCH_UP_MODES },
+    paused: { type: 'boolean' },
+    nextRunAt: isoTime,
+    lastRunAt: isoTime,
+    lastJobId: { type: ['string', 'null'] },
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  },
+} as const;
+
+/** POST /v1/flows: a parent job and its children (and theirs); the parent waits until every child completed. */
+export const flowBody = {
+  $id: 'FlowNode',
+  type: 'object',
+  additionalProperties: false,
+  required: ['job'],
+  properties: {
+    job: { type: 'object', additionalProperties: false, required: ['type'], properties: enqueueBody.properties, not: enqueueBody.not },
+    children: { type: 'array', maxItems: 1000, items: { $ref: 'FlowNode#' } },
+  },
+} as const;
+
+export const flowAnswerSchema = {
+  $id: 'FlowAnswer',
+  type: 'object',
+  required: ['job', 'children'],
+  properties: { job: { $ref: 'JobSummary#' }, children: { type: 'array', items: { $ref: 'FlowAnswer#' } } },
 } as const;
 
 /** How long a finished status is kept, in ms; null keeps it forever. */
@@ -216,9 +332,10 @@ export const ERROR_RESPONSES = {
   404: 'not_found: no job with this id',
   405: 'method_not_allowed: the path does not take this method; the Allow header lists those it takes',
   408: 'request_timeout: the request did not arrive whole within the request timeout',
-  409: 'illegal_transition: the job is not in a status this operation applies to',
+  409: 'illegal_transition (the job is not in a status this operation applies to) or conflict',
   413: 'payload_too_large or batch_too_large',
   415: 'unsupported_media_type: content-type must be application/json',
+  422: 'unknown_dependency: dependsOn names a job that does not exist',
   429: 'capacity_exceeded: a store or queue limit is reached; retry later',
   431: 'headers_too_large: the request headers exceed the size limit',
   500: 'internal: an unexpected error (logged by the server)',

@@ -14,6 +14,30 @@ export async function requireJob(jobq: Jobq, id: string) {
   return job;
 }
 
+/** How long an Idempotency-Key is remembered after its job was created. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/**
+ * `Idempotency-Key: <k>` makes a retried request answer the jobs the first
+ * one stored (200, deduplicated) for 24 hours: each job gets the unique key
+ * `idem:<k>` (a batch: `idem:<k>:<index>`). A job that names its own key
+ * cannot also take the header's.
+ */
+function withIdempotencyKey(body: EnqueueInput | EnqueueInput[], header: string | string[] | undefined): EnqueueInput | EnqueueInput[] {
+  if (header === undefined) return body;
+  if (typeof header !== 'string' || !IDEMPOTENCY_KEY.test(header)) {
+    throw new JobqError('invalid_request', 'Idempotency-Key must be 1 to 200 printable ASCII characters', { details: { field: 'Idempotency-Key' } });
+  }
+  const keyed = (input: EnqueueInput, key: string): EnqueueInput => {
+    if (input.key !== undefined) throw new JobqError('invalid_request', 'a job with its own key cannot also take the Idempotency-Key header', { details: { field: 'key' } });
+    return { ...input, key, uniqueForMs: input.uniqueForMs ?? IDEMPOTENCY_WINDOW_MS };
+  };
+  return Array.isArray(body) ? body.map((input, i) => keyed(input, `idem:${header}:${i}`)) : keyed(body, `idem:${header}`);
+}
+
+const enqueueAnswer = { type: 'object', properties: { ...jobSchema.properties, jobs: { type: 'array', items: { $ref: 'JobSummary#' } } } } as const;
+
 export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
   const { maxBatchSize } = jobq.options.limits;
   app.post<{ Body: EnqueueInput | EnqueueInput[] }>(
@@ -21,23 +45,28 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
     {
       config: {
         rawJsonFields: ['payload'],
-        errors: [...WITH_BODY, 429],
+        errors: [...WITH_BODY, 409, 422, 429],
         // The document says what a client gets: a Job for an object, a JobBatch for an array.
-        docResponses: { 201: { description: 'The Job for a single enqueue; a JobBatch for an array', oneOf: [{ $ref: 'Job#' }, { $ref: 'JobBatch#' }] } },
+        docResponses: {
+          200: { description: 'Nothing new stored: every key was held (or the Idempotency-Key seen); the holders come back with deduplicated: true', oneOf: [{ $ref: 'Job#' }, { $ref: 'JobBatch#' }] },
+          201: { description: 'The Job for a single enqueue; a JobBatch for an array', oneOf: [{ $ref: 'Job#' }, { $ref: 'JobBatch#' }] },
+        },
       },
       schema: {
         operationId: 'enqueueJobs',
         summary: 'Enqueue one job (an object) or many (an array, all or none)',
         tags: ['jobs'],
+        headers: {
+          type: 'object',
+          properties: { 'idempotency-key': { type: 'string', description: 'A retried request with the same key answers the jobs the first one stored (200) for 24 hours.' } },
+        },
         body: {
           oneOf: [enqueueBody, { type: 'array', items: enqueueBody, minItems: 1 }],
         },
         response: {
           // The serializer's schema is one object rather than oneOf: serializing a oneOf costs a validation per answer.
-          201: {
-            type: 'object',
-            properties: { ...jobSchema.properties, jobs: { type: 'array', items: { $ref: 'JobSummary#' } } },
-          },
+          200: enqueueAnswer,
+          201: enqueueAnswer,
         },
       },
       // Reject oversized batches before validating 1,000s of items.
@@ -50,12 +79,14 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
       },
     },
     async (req, reply) => {
-      const body = req.body;
+      const body = withIdempotencyKey(req.body, req.headers['idempotency-key']);
       if (Array.isArray(body)) {
         const jobs = await jobq.enqueueMany(body);
-        return reply.code(201).send({ jobs: jobs.map(jobSummary) });
+        // 200 when nothing new was stored (every key was held: a retried request), else 201.
+        return reply.code(jobs.every((j) => j.deduplicated) ? 200 : 201).send({ jobs: jobs.map(jobSummary) });
       }
-      return reply.code(201).send(jobView(await jobq.enqueue(body)));
+      const job = await jobq.enqueue(body);
+      return reply.code(job.deduplicated ? 200 : 201).send(jobView(job));
     },
   );
 
