@@ -279,7 +279,7 @@ export class PostgresStore extends PgCluster implements Store {
     }
   }
 
-  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, onRetry?: () => void, pool = this.pool): Promise<T> {
+  protected async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, onRetry?: () => void, pool = this.pool): Promise<T> {
     if (this.closed) throw storeClosed();
     try {
       return await withTransientRetry(
