@@ -377,6 +377,25 @@ export interface IngestRecordsResult {
   nextOffset: number;
 }
 
+/**
+ * An API token as stored. The secret itself never is: only its SHA-256, so
+ * a copy of the database grants nothing. Scopes are the HTTP layer's names
+ * (http/auth/scopes.ts); the store keeps them as given.
+ */
+export interface ApiToken {
+  id: string;
+  /** Unique among tokens (a revoked token's name is taken again by the next insert of that name). */
+  name: string;
+  /** SHA-256 of the secret, lower-case hex. */
+  hash: string;
+  scopes: string[];
+  /** The queues it may touch; null: every queue. */
+  queues: string[] | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
 export interface Store {
   readonly capabilities: StoreCapabilities;
 
@@ -506,6 +525,18 @@ export interface Store {
   jobNextDue?(params: { queues: readonly string[] }): Promise<number | null>;
   /** Inserts a partition's records as jobs, exactly once (topic ingest). */
   ingestRecords?(params: IngestRecordsParams): Promise<IngestRecordsResult>;
+
+  /**
+   * API tokens. Insert stores a new one (replacing a revoked token of the
+   * same name); `conflict` when a live token has its name, or any token its hash.
+   */
+  tokenInsert(token: ApiToken): Promise<void>;
+  /** Tokens by name; revoked ones only with `includeRevoked`. */
+  tokenList(params: { includeRevoked: boolean }): Promise<ApiToken[]>;
+  /** Revokes the live token of that name at `now` and returns it; null when there is none. */
+  tokenRevoke(params: { name: string; now: number }): Promise<ApiToken | null>;
+  /** Records uses of tokens (the caller batches them); lastUsedAt only moves forward. */
+  tokenTouch(params: { ids: readonly string[]; now: number }): Promise<void>;
 
   /** Idempotent: a second call waits for the first. */
   close(): Promise<void>;

@@ -10,6 +10,7 @@
 import { JobqError } from '../../contracts/errors.js';
 import { isFinished, type Job, type LeasedJob, type LeaseRef } from '../../contracts/job.js';
 import type {
+  ApiToken,
   ExpiredLease,
   JobChangeParams,
   JobChangeResult,
@@ -36,6 +37,7 @@ import { MEMORY_DEFAULTS } from './defaults.js';
 import { planClaim, roundRobin, type Window } from '../flow-plan.js';
 import { Heap } from './heap.js';
 import { MemFlow } from './mem-flow.js';
+import { MemTokens } from './mem-tokens.js';
 import { cascade, checkDependencies, KeyIndex, linkDependencies, type LinkHost } from './mem-links.js';
 import { MemoryCluster, type QueueCounts } from './memory-cluster.js';
 import { listJobs } from './memory-lists.js';
@@ -79,6 +81,7 @@ export class MemoryStore extends MemoryCluster implements Store {
   private readonly processing = new Set<MemJob>();
   private readonly keys = new KeyIndex();
   private readonly flow = new MemFlow();
+  private readonly tokens = new MemTokens();
   /** Finished jobs in finish order, for eviction; may hold ids that were since retried or pruned. */
   private finishedOrder: string[] = [];
   private activeCount = 0;
@@ -547,6 +550,26 @@ export class MemoryStore extends MemoryCluster implements Store {
 
   async ping(): Promise<void> {
     this.assertOpen();
+  }
+
+  async tokenInsert(t: ApiToken): Promise<void> {
+    this.assertOpen();
+    this.tokens.insert(t);
+  }
+
+  async tokenList(p: { includeRevoked: boolean }): Promise<ApiToken[]> {
+    this.assertOpen();
+    return this.tokens.list(p);
+  }
+
+  async tokenRevoke(p: { name: string; now: number }): Promise<ApiToken | null> {
+    this.assertOpen();
+    return this.tokens.revoke(p);
+  }
+
+  async tokenTouch(p: { ids: readonly string[]; now: number }): Promise<void> {
+    this.assertOpen();
+    this.tokens.touch(p);
   }
 
   protected override assertOpen(): void {

@@ -10,6 +10,7 @@ import { JobqError } from '../../contracts/errors.js';
 import type { JobEvent } from '../../contracts/events.js';
 import type { Job, JobStatus, LeasedJob } from '../../contracts/job.js';
 import type {
+  ApiToken,
   ExpiredLease,
   JobChangeParams,
   JobChangeResult,
@@ -60,6 +61,7 @@ import { claimLimited, flowStatements, type FlowStatements } from './flow.js';
 import { listJobs } from './lists.js';
 import { enableOutbox, ingestRecords, outboxStatements, readOutbox, type OutboxStatements } from './outbox.js';
 import { PgSchedules } from './schedules.js';
+import { PgTokens } from './tokens.js';
 import { inTransaction } from './transaction.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { jobStatements, type JobStatements } from './sql.js';
@@ -132,6 +134,7 @@ export class PostgresStore extends PgCluster implements Store {
   /** Queues this node found to have flow control; their claims go through flow.ts directly. */
   private readonly limitedQueues = new Set<string>();
   private readonly schedules: PgSchedules;
+  private readonly tokens: PgTokens;
   protected readonly csql: ClusterStatements;
   private readonly channel: string;
   private readonly listen: boolean;
@@ -152,6 +155,7 @@ export class PostgresStore extends PgCluster implements Store {
     this.fsql = flowStatements(s);
     this.osql = outboxStatements(s, this.schema);
     this.schedules = new PgSchedules((text, values) => this.query(text, values), s);
+    this.tokens = new PgTokens((text, values) => this.query(text, values), (fn) => this.transaction(fn), s);
     this.csql = clusterStatements(s);
     this.listen = options.listen ?? POSTGRES_DEFAULTS.listen;
     this.onWarning = options.onWarning ?? (() => {});
@@ -583,6 +587,22 @@ export class PostgresStore extends PgCluster implements Store {
 
   scheduleAdvance(p: ScheduleAdvanceParams): Promise<boolean> {
     return this.schedules.advance(p);
+  }
+
+  tokenInsert(t: ApiToken): Promise<void> {
+    return this.tokens.insert(t);
+  }
+
+  tokenList(p: { includeRevoked: boolean }): Promise<ApiToken[]> {
+    return this.tokens.list(p);
+  }
+
+  tokenRevoke(p: { name: string; now: number }): Promise<ApiToken | null> {
+    return this.tokens.revoke(p);
+  }
+
+  tokenTouch(p: { ids: readonly string[]; now: number }): Promise<void> {
+    return this.tokens.touch(p);
   }
 
   leaderLock(name: string): LeaderLock {

@@ -10,6 +10,7 @@ import { JobqError } from '../../contracts/errors.js';
 import type { JobEvent } from '../../contracts/events.js';
 import type { Job, JobStatus, LeasedJob } from '../../contracts/job.js';
 import type {
+  ApiToken,
   ExpiredLease,
   JobChangeParams,
   JobChangeResult,
@@ -53,6 +54,7 @@ import { concurrencyKeys, hold } from './flow.js';
 import { cascade, insertLinked, retakeKey } from './links.js';
 import { listJobs } from './lists.js';
 import * as schedules from './schedules.js';
+import * as tokens from './tokens.js';
 import { migrate } from './migrations.js';
 import { WalSyncer } from './wal-syncer.js';
 
@@ -288,6 +290,22 @@ export class SqliteStore implements Store {
 
   async scheduleAdvance(p: ScheduleAdvanceParams): Promise<boolean> {
     return schedules.scheduleAdvance(this.c, p);
+  }
+
+  tokenInsert(t: ApiToken): Promise<void> {
+    return tokens.tokenInsert(this.c, t);
+  }
+
+  async tokenList(p: { includeRevoked: boolean }): Promise<ApiToken[]> {
+    return tokens.tokenList(this.c, p);
+  }
+
+  tokenRevoke(p: { name: string; now: number }): Promise<ApiToken | null> {
+    return tokens.tokenRevoke(this.c, p);
+  }
+
+  async tokenTouch(p: { ids: readonly string[]; now: number }): Promise<void> {
+    tokens.tokenTouch(this.c, p);
   }
 
   async nodeHeartbeat(node: NodeInfo): Promise<void> {

@@ -14,6 +14,7 @@ import { leaseSection } from './leases.js';
 import { linkSection } from './links.js';
 import { scheduleSection } from './schedules.js';
 import { listSection } from './lists.js';
+import { tokenSection } from './tokens.js';
 
 export interface OpenedStore {
   store: Store;
@@ -55,5 +56,6 @@ export function runStoreConformance(factory: StoreFactory): void {
     clusterSection(ctx);
     flowSection(ctx);
     feedSection(ctx);
+    tokenSection(ctx);
   });
 }
