@@ -74,6 +74,7 @@ export class Enqueuer {
     const single = inputs.length === 1;
     const records = inputs.map((input, i) => toNewJobRecord(input, this.deps.options, now, single ? undefined : i));
     resolveDependencies(inputs, records);
+    enqueueHook.stamp?.(records);
     return records;
   }
 
@@ -146,6 +147,13 @@ export class Enqueuer {
 }
 
 const NONE: undefined[] = [];
+
+/**
+ * Tracing's hook (src/tracing): stamps new records with the caller's trace
+ * context, in the caller's async context. Null unless tracing is enabled: the
+ * hot path then pays one property check.
+ */
+export const enqueueHook: { stamp: ((records: NewJobRecord[]) => void) | null } = { stamp: null };
 
 /** Spelled out, not spread from a shared helper: on the HTTP hot path a spread measured 29k vs 32k req/s. */
 export function recordToJob<P>(r: NewJobRecord, payload: P | undefined): EnqueuedJob<P> {
