@@ -32,6 +32,11 @@ import { jobRoutes } from './routes/jobs.js';
 import { seedRoutes } from './routes/seed.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
 import { formatValidationError, validatorCompiler } from './validation.js';
+import { installAuth, type AuthMode } from './auth/auth-hook.js';
+import { TokenCache } from './auth/token-cache.js';
+import { TokenService } from './auth/token-service.js';
+import { leaseRoutes } from './routes/leases.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 export interface HttpAppDeps {
   jobq: Jobq;
@@ -44,6 +49,14 @@ export interface HttpAppDeps {
   requestTimeoutMs?: number;
   /** Idle keep-alive connections close after this. @defaultValue 5_000 */
   keepAliveTimeoutMs?: number;
+  /**
+   * When a request needs an API token (see src/http/auth/): `tokens` once the
+   * store holds a live one, `required` always (a non-loopback address), `off`
+   * never (--insecure-no-auth). @defaultValue 'tokens'
+   */
+  auth?: AuthMode;
+  /** How often the live tokens are read again (a revocation takes effect within it). @defaultValue 500 */
+  tokenRefreshMs?: number;
 }
 
 
@@ -91,11 +104,15 @@ function otherContentType(req: FastifyRequest, payload: NodeJS.ReadableStream, d
 /** Adds each route's error answers (config.errors) and document-only success answers (config.docResponses) to the OpenAPI document. */
 function documentRoute({ schema, url, route }: { schema: Record<string, unknown> | undefined; url: string; route: { config?: FastifyContextConfig } }) {
   const config = route.config ?? {};
-  if (!schema || (!config.errors && !config.docResponses)) return { schema: schema ?? {}, url };
+  if (!schema) return { schema: {}, url };
+  // Every route but the public ones takes a bearer token of its scope (src/http/auth/), and may answer 401 and 403.
+  const scope = config.scope ?? 'admin';
+  const auth = scope === 'public' ? { security: [] } : { security: [{ bearerAuth: [] }], 'x-jobq-scope': scope };
+  const errors: ErrorStatus[] = [...(config.errors ?? []), ...(scope === 'public' ? [] : ([401, 403] as const))];
   const response: Record<string, unknown> = { ...(schema.response as Record<string, unknown> | undefined) };
   for (const [status, doc] of Object.entries(config.docResponses ?? {})) response[status] = doc;
-  for (const status of [...new Set(config.errors ?? [])].sort()) response[status] = { description: ERROR_RESPONSES[status], $ref: 'Error#' };
-  return { schema: { ...schema, response }, url };
+  for (const status of [...new Set(errors)].sort()) response[status] = { description: ERROR_RESPONSES[status], $ref: 'Error#' };
+  return { schema: { ...schema, ...auth, response }, url };
 }
 
 export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
@@ -126,6 +143,11 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
   });
 
   app.setValidatorCompiler(validatorCompiler);
+  // Auth first: every route added below is recorded with its scope, and checked before its body is read.
+  const mode = deps.auth ?? 'tokens';
+  const tokens = mode === 'off' ? null : new TokenCache(jobq.store, { refreshMs: deps.tokenRefreshMs ?? 500, onError: (err) => deps.logger?.warn({ err }, 'could not read API tokens; the last known ones stay in force') });
+  installAuth(app, { cache: tokens, mode });
+  if (tokens) app.addHook('onClose', () => tokens.stop());
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = mapError(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
@@ -198,12 +220,19 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
         license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
       },
       servers: [{ url: 'http://127.0.0.1:8080', description: 'jobq serve with its defaults' }],
-      // No authentication yet: bind to loopback (the default) or put a proxy in front.
+      // Per operation (documentRoute): a bearer token of the route's scope (x-jobq-scope), or none for the public ones.
       security: [],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token (jobq token create); each operation names the scope it needs in x-jobq-scope; admin holds every scope.' },
+        },
+      },
       tags: [
         { name: 'jobs', description: 'Enqueue, read, list, cancel and retry jobs' },
         { name: 'queues', description: 'Queues: counts, flow control, pause and resume' },
         { name: 'schedules', description: 'Cron schedules: the leader enqueues each slot once' },
+        { name: 'leases', description: 'The lease protocol for remote workers: claim (long poll), heartbeat, progress, complete, fail, release' },
+        { name: 'tokens', description: 'API tokens and their scopes (admin)' },
         { name: 'seed', description: "The seed's API, kept as it answered" },
         { name: 'system', description: 'Liveness and readiness' },
       ],
@@ -226,8 +255,11 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
   queueSettingsRoutes(app, jobq);
   scheduleRoutes(app, jobq);
   flowRoutes(app, jobq);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  leaseRoutes(app, jobq);
+  tokenRoutes(app, new TokenService(jobq.store), tokens);
+  app.get('/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
+  await tokens?.start();
   await app.ready();
   return app;
 }

@@ -329,10 +329,12 @@ export const jobPageSchema = {
 /** What each error status means, for the OpenAPI document; the body is always the shared Error component. */
 export const ERROR_RESPONSES = {
   400: 'invalid_request or invalid_json: the message names the field and its rule',
+  401: 'unauthorized: no valid API token (Authorization: Bearer …); see the WWW-Authenticate header',
+  403: "forbidden: the token lacks the route's scope, or may not touch this queue",
   404: 'not_found: no job with this id',
   405: 'method_not_allowed: the path does not take this method; the Allow header lists those it takes',
   408: 'request_timeout: the request did not arrive whole within the request timeout',
-  409: 'illegal_transition (the job is not in a status this operation applies to) or conflict',
+  409: 'illegal_transition (the job is not in a status this operation applies to), conflict, or lease_lost (the lease token no longer holds the job: nothing changed)',
   413: 'payload_too_large or batch_too_large',
   415: 'unsupported_media_type: content-type must be application/json',
   422: 'unknown_dependency: dependsOn names a job that does not exist',

@@ -38,6 +38,23 @@ const RULES: Readonly<Record<string, string>> = {
   completed: `must be null (forever) or milliseconds from 1 to ${MAX_DELAY_MS}`,
   failed: `must be null (forever) or milliseconds from 1 to ${MAX_DELAY_MS}`,
   cancelled: `must be null (forever) or milliseconds from 1 to ${MAX_DELAY_MS}`,
+  // The lease protocol and tokens (issue #13).
+  max: 'must be an integer from 1 to 100',
+  leaseMs: 'must be an integer from 1000 to 3600000',
+  waitMs: 'must be an integer from 0 to 30000',
+  types: 'must be a list of 1 to 1000 job type names',
+  leaseToken: 'must be the leaseToken the claim answered (a UUID)',
+  progress: 'must be a number',
+  retryable: 'must be true or false',
+  retryAfterMs: `must be an integer from 0 to ${MAX_DELAY_MS}`,
+  error: 'must be an object { message, stack? }',
+  message: 'must be a string of at most 65536 characters',
+  stack: 'must be a string of at most 262144 characters',
+  leases: 'must be a list of 1 to 1000 { id, leaseToken }',
+  finishes: 'must be a list of 1 to 1000 { id, leaseToken, outcome, … }',
+  outcome: 'must be completed, failed or released',
+  scopes: 'must be a list of scopes: jobs:read, jobs:write, worker, admin, metrics',
+  includeRevoked: 'must be true or false',
 };
 
 /** `/1/priority` in a body → `jobs[1].priority`; `/priority` → `priority`. */

@@ -4,6 +4,7 @@ import { JobqError } from '../../contracts/errors.js';
 import type { EnqueueInput } from '../../core/enqueue-input.js';
 import type { Jobq } from '../../core/jobq.js';
 import type { JobStatus } from '../../contracts/job.js';
+import { assertAllQueues, assertJobAllowed, assertQueueAllowed, assertQueuesAllowed, queuesOf } from '../auth/queue-access.js';
 import { jobSummary, jobView } from '../job-view.js';
 import type { RetentionOptions } from '../../core/options.js';
 import { ALWAYS, enqueueBody, idParams, jobSchema, listQuery, pruneAnswerSchema, pruneBody, WITH_BODY } from '../schemas.js';
@@ -44,6 +45,7 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
     '/v1/jobs',
     {
       config: {
+        scope: 'jobs:write',
         rawJsonFields: ['payload'],
         errors: [...WITH_BODY, 409, 422, 429],
         // The document says what a client gets: a Job for an object, a JobBatch for an array.
@@ -79,6 +81,7 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
       },
     },
     async (req, reply) => {
+      assertQueuesAllowed(req, queuesOf(req.body, jobq.options.jobDefaults.queue));
       const body = withIdempotencyKey(req.body, req.headers['idempotency-key']);
       if (Array.isArray(body)) {
         const jobs = await jobq.enqueueMany(body);
@@ -93,16 +96,20 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
   app.get<{ Params: { id: string } }>(
     '/v1/jobs/:id',
     {
-      config: { errors: [...ALWAYS, 400, 404] },
+      config: { scope: 'jobs:read', errors: [...ALWAYS, 400, 404] },
       schema: { operationId: 'getJob', summary: 'Get a job', tags: ['jobs'], params: idParams, response: { 200: { $ref: 'Job#' } } },
     },
-    async (req) => jobView(await requireJob(jobq, req.params.id)),
+    async (req) => {
+      const job = await requireJob(jobq, req.params.id);
+      assertQueueAllowed(req, job.queue);
+      return jobView(job);
+    },
   );
 
   app.get<{ Querystring: { queue?: string; status?: JobStatus; limit?: number; cursor?: string; include?: string } }>(
     '/v1/jobs',
     {
-      config: { errors: [...ALWAYS, 400] },
+      config: { scope: 'jobs:read', errors: [...ALWAYS, 400] },
       schema: {
         operationId: 'listJobs',
         summary: 'List jobs a page at a time, filtered by queue and/or status, each filter in its own order (see docs)',
@@ -114,6 +121,8 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
     },
     async (req) => {
       const { queue, status, limit, cursor, include } = req.query;
+      if (queue === undefined) assertAllQueues(req, 'name one of them with ?queue=');
+      else assertQueueAllowed(req, queue);
       const wanted = new Set(include?.split(',') ?? []);
       const page = await jobq.list({
         ...(queue !== undefined && { queue }),
@@ -130,7 +139,7 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
     '/v1/jobs/prune',
     {
       bodyLimit: 64 * 1024,
-      config: { errors: [...WITH_BODY] },
+      config: { scope: 'admin', errors: [...WITH_BODY] },
       schema: {
         operationId: 'pruneJobs',
         summary: "Delete finished jobs past their retention now (the leader also does it every minute); the body may shorten or lengthen the server's retention for this run",
@@ -141,6 +150,8 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
     },
     async (req) => {
       const body = req.body ?? {};
+      if (body.queue === undefined) assertAllQueues(req, 'name one of them in the body (queue)');
+      else assertQueueAllowed(req, body.queue);
       const byStatus = await jobq.prune({ ...(body.retention && { retention: body.retention }), ...(body.queue !== undefined && { queue: body.queue }) });
       return { deleted: byStatus.completed + byStatus.failed + byStatus.cancelled, byStatus };
     },
@@ -152,7 +163,7 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
       {
         // These take no body: anything large is refused before it is read.
         bodyLimit: 64 * 1024,
-        config: { errors: [...WITH_BODY, 404, 409] },
+        config: { scope: 'jobs:write', errors: [...WITH_BODY, 404, 409] },
         schema: {
           operationId: action === 'cancel' ? 'cancelJob' : 'retryJob',
           summary: action === 'cancel' ? 'Cancel a scheduled, pending or processing job' : 'Put a failed or cancelled job back in line',
@@ -161,7 +172,10 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
           response: { 200: { $ref: 'Job#' } },
         },
       },
-      async (req) => jobView(await (action === 'cancel' ? jobq.cancel(req.params.id) : jobq.retry(req.params.id))),
+      async (req) => {
+        await assertJobAllowed(req, (id) => jobq.get(id), req.params.id);
+        return jobView(await (action === 'cancel' ? jobq.cancel(req.params.id) : jobq.retry(req.params.id)));
+      },
     );
   }
 }

@@ -1,8 +1,9 @@
 /** /v1/schedules: cron schedules (create or update, read, list, remove, pause, resume). */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { JobqError } from '../../contracts/errors.js';
 import type { CatchUp, Schedule, ScheduledJob } from '../../contracts/store.js';
 import type { Jobq } from '../../core/jobq.js';
+import { allowedQueues, assertQueueAllowed } from '../auth/queue-access.js';
 import { ALWAYS, queueListQuery, queueParams, scheduleBody, WITH_BODY } from '../schemas.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -25,11 +26,16 @@ export function scheduleRoutes(app: FastifyInstance, jobq: Jobq): void {
     if (!s) throw new JobqError('not_found', `no schedule named ${name}`);
     return s;
   };
+  const queueOf = (s: { job: ScheduledJob }) => s.job.queue ?? jobq.options.jobDefaults.queue;
+  /** A token limited to queues touches only schedules that enqueue into them (read first only then). */
+  const assertScheduleAllowed = async (req: FastifyRequest<{ Params: { name: string } }>) => {
+    if (allowedQueues(req) !== null) assertQueueAllowed(req, queueOf(await find(req.params.name)));
+  };
 
   app.put<{ Params: { name: string }; Body: ScheduleBody }>(
     '/v1/schedules/:name',
     {
-      config: { errors: [...WITH_BODY] },
+      config: { scope: 'admin', errors: [...WITH_BODY] },
       schema: {
         operationId: 'putSchedule',
         summary: 'Create or update a cron schedule (idempotent: an unchanged definition keeps its next and last run)',
@@ -42,6 +48,7 @@ export function scheduleRoutes(app: FastifyInstance, jobq: Jobq): void {
       },
     },
     async (req) => {
+      assertQueueAllowed(req, queueOf(req.body));
       const { schedule, changed } = await jobq.schedules.upsert({ name: req.params.name, ...req.body });
       return { schedule: scheduleView(schedule), changed };
     },
@@ -50,7 +57,7 @@ export function scheduleRoutes(app: FastifyInstance, jobq: Jobq): void {
   app.get<{ Querystring: { limit?: number; cursor?: string } }>(
     '/v1/schedules',
     {
-      config: { errors: [...ALWAYS, 400] },
+      config: { scope: 'jobs:read', errors: [...ALWAYS, 400] },
       schema: {
         operationId: 'listSchedules',
         summary: 'Schedules by name, a page at a time',
@@ -70,26 +77,33 @@ export function scheduleRoutes(app: FastifyInstance, jobq: Jobq): void {
       const page = await jobq.schedules.list({ limit: limit + 1, ...(req.query.cursor !== undefined && { after: req.query.cursor }) });
       const more = page.length > limit;
       const schedules = page.slice(0, limit);
-      return { schedules: schedules.map(scheduleView), nextCursor: more ? schedules.at(-1)!.name : null };
+      const allowed = allowedQueues(req);
+      const visible = allowed === null ? schedules : schedules.filter((s) => allowed.includes(queueOf(s)));
+      return { schedules: visible.map(scheduleView), nextCursor: more ? schedules.at(-1)!.name : null };
     },
   );
 
   app.get<{ Params: { name: string } }>(
     '/v1/schedules/:name',
     {
-      config: { errors: [...ALWAYS, 400, 404] },
+      config: { scope: 'jobs:read', errors: [...ALWAYS, 400, 404] },
       schema: { operationId: 'getSchedule', summary: 'A schedule, with its next and last run', tags: ['schedules'], params: queueParams, response: { 200: { $ref: 'Schedule#' } } },
     },
-    async (req) => scheduleView(await find(req.params.name)),
+    async (req) => {
+      const s = await find(req.params.name);
+      assertQueueAllowed(req, queueOf(s));
+      return scheduleView(s);
+    },
   );
 
   app.delete<{ Params: { name: string } }>(
     '/v1/schedules/:name',
     {
-      config: { errors: [...ALWAYS, 400, 404] },
+      config: { scope: 'admin', errors: [...ALWAYS, 400, 404] },
       schema: { operationId: 'deleteSchedule', summary: 'Remove a schedule (jobs it enqueued stay)', tags: ['schedules'], params: queueParams, response: { 204: { type: 'null', description: 'Removed' } } },
     },
     async (req, reply) => {
+      await assertScheduleAllowed(req);
       if (!(await jobq.schedules.remove(req.params.name))) throw new JobqError('not_found', `no schedule named ${req.params.name}`);
       return reply.code(204).send();
     },
@@ -100,7 +114,7 @@ export function scheduleRoutes(app: FastifyInstance, jobq: Jobq): void {
       `/v1/schedules/:name/${action}`,
       {
         bodyLimit: 64 * 1024,
-        config: { emptyBodyAnyType: true, errors: [...WITH_BODY, 404] },
+        config: { scope: 'admin', emptyBodyAnyType: true, errors: [...WITH_BODY, 404] },
         schema: {
           operationId: action === 'pause' ? 'pauseSchedule' : 'resumeSchedule',
           summary: action === 'pause' ? 'Stop enqueuing slots of a schedule' : 'Enqueue slots again, from the next one after now (missed slots are not caught up)',
@@ -109,7 +123,10 @@ export function scheduleRoutes(app: FastifyInstance, jobq: Jobq): void {
           response: { 200: { $ref: 'Schedule#' } },
         },
       },
-      async (req) => scheduleView(await jobq.schedules.setPaused(req.params.name, action === 'pause')),
+      async (req) => {
+        await assertScheduleAllowed(req);
+        return scheduleView(await jobq.schedules.setPaused(req.params.name, action === 'pause'));
+      },
     );
   }
 }

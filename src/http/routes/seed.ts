@@ -10,6 +10,7 @@ import { JobqError } from '../../contracts/errors.js';
 import { DEMO_TYPE } from '../../core/demo-handler.js';
 import type { EnqueueInput } from '../../core/enqueue-input.js';
 import type { Jobq } from '../../core/jobq.js';
+import { assertQueueAllowed, assertQueuesAllowed, queuesOf } from '../auth/queue-access.js';
 import { jobView } from '../job-view.js';
 import { ALWAYS, seedEnqueueBody, WITH_BODY } from '../schemas.js';
 
@@ -19,7 +20,7 @@ export function seedRoutes(app: FastifyInstance, jobq: Jobq): void {
   app.post<{ Body: Partial<EnqueueInput> | null | undefined }>(
     '/enqueue',
     {
-      config: { rawJsonFields: ['payload'], emptyBodyAnyType: true, errors: [...WITH_BODY, 429] },
+      config: { scope: 'jobs:write', rawJsonFields: ['payload'], emptyBodyAnyType: true, errors: [...WITH_BODY, 429] },
       schema: {
         operationId: 'seedEnqueue',
         summary: 'Seed-compatible enqueue; with no body it enqueues the demo job (sleeps payload.ms, default 1000)',
@@ -37,6 +38,7 @@ export function seedRoutes(app: FastifyInstance, jobq: Jobq): void {
     },
     async (req) => {
       const body = req.body ?? {};
+      assertQueuesAllowed(req, queuesOf(body, jobq.options.jobDefaults.queue));
       return jobView(await jobq.enqueue({ ...body, type: body.type ?? DEMO_TYPE }));
     },
   );
@@ -44,7 +46,7 @@ export function seedRoutes(app: FastifyInstance, jobq: Jobq): void {
   app.get<{ Params: { id: string } }>(
     '/status/:id',
     {
-      config: { errors: [...ALWAYS, 404] },
+      config: { scope: 'jobs:read', errors: [...ALWAYS, 404] },
       schema: {
         operationId: 'seedStatus',
         summary: 'Seed-compatible job status',
@@ -57,6 +59,7 @@ export function seedRoutes(app: FastifyInstance, jobq: Jobq): void {
       // Only a UUID can name a job; anything else is simply not one (and never reaches the store).
       const job = UUID.test(req.params.id) ? await jobq.get(req.params.id) : null;
       if (!job) throw new JobqError('not_found', 'job not found');
+      assertQueueAllowed(req, job.queue);
       return jobView(job);
     },
   );

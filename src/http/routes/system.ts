@@ -1,6 +1,7 @@
 /** Queues, health and readiness. */
 import type { FastifyInstance } from 'fastify';
 import type { Jobq } from '../../core/jobq.js';
+import { allowedQueues, assertQueueAllowed } from '../auth/queue-access.js';
 import { ALWAYS, queueInfoSchema, queueListQuery, queueParams, WITH_BODY } from '../schemas.js';
 
 export interface Readiness {
@@ -12,7 +13,7 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
   app.get<{ Querystring: { limit?: number; cursor?: string } }>(
     '/v1/queues',
     {
-      config: { errors: [...ALWAYS, 400] },
+      config: { scope: 'jobs:read', errors: [...ALWAYS, 400] },
       schema: {
         operationId: 'listQueues',
         summary: 'Queues by name, a page at a time, with their job counts per status, paused flag and unhandled pending jobs',
@@ -29,7 +30,10 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
     },
     async (req) => {
       const { limit, cursor } = req.query;
-      return jobq.queues.list({ ...(limit !== undefined && { limit }), ...(cursor !== undefined && { cursor }) });
+      const page = await jobq.queues.list({ ...(limit !== undefined && { limit }), ...(cursor !== undefined && { cursor }) });
+      // A token limited to queues sees only those (the cursor still walks every queue).
+      const allowed = allowedQueues(req);
+      return allowed === null ? page : { ...page, queues: page.queues.filter((q) => allowed.includes(q.name)) };
     },
   );
 
@@ -38,7 +42,7 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
       `/v1/queues/:name/${action}`,
       {
         bodyLimit: 64 * 1024,
-        config: { errors: [...WITH_BODY, 429] },
+        config: { scope: 'admin', errors: [...WITH_BODY, 429] },
         schema: {
           operationId: action === 'pause' ? 'pauseQueue' : 'resumeQueue',
           summary: action === 'pause' ? 'Stop claiming jobs of a queue (cluster-wide)' : 'Resume claiming jobs of a queue',
@@ -50,6 +54,7 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
         },
       },
       async (req) => {
+        assertQueueAllowed(req, req.params.name);
         await (action === 'pause' ? jobq.queues.pause(req.params.name) : jobq.queues.resume(req.params.name));
         return { name: req.params.name, paused: action === 'pause' };
       },
@@ -59,13 +64,13 @@ export function systemRoutes(app: FastifyInstance, jobq: Jobq, readiness: Readin
   const status = { type: 'object', required: ['status'], properties: { status: { type: 'string' }, reason: { type: 'string' } } } as const;
   app.get(
     '/healthz',
-    { config: { errors: [...ALWAYS] }, schema: { operationId: 'health', summary: 'Liveness', tags: ['system'], response: { 200: status } } },
+    { config: { scope: 'public', errors: [...ALWAYS] }, schema: { operationId: 'health', summary: 'Liveness', tags: ['system'], response: { 200: status } } },
     async () => ({ status: 'ok' }),
   );
   app.get(
     '/readyz',
     {
-      config: { errors: [405, 408, 431, 500] },
+      config: { scope: 'public', errors: [405, 408, 431, 500] },
       schema: {
         operationId: 'readiness',
         summary: 'Readiness: 503 while draining or while the store cannot serve',

@@ -1,0 +1,98 @@
+/**
+ * The one check of every request (see index.ts for the convention): the
+ * route's declared scope against the bearer token, in an onRequest hook,
+ * so nothing of an unauthorised request's body is read.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { JobqError } from '../../contracts/errors.js';
+import type { ApiToken } from '../../contracts/store.js';
+import { satisfies, type RouteScope } from './scopes.js';
+import type { TokenCache } from './token-cache.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What a token needs to call this route (see src/http/auth/index.ts). Required on every route. */
+    scope?: RouteScope;
+  }
+  interface FastifyRequest {
+    /** Who called: the token, or null when auth does not apply (a public route, or an open server). */
+    auth: Principal;
+  }
+}
+
+export interface Principal {
+  token: ApiToken | null;
+}
+
+/**
+ * - `tokens`: a token is needed as soon as the store holds a live one (a
+ *   server on loopback is open until the first token is created).
+ * - `required`: always, even with no token at all (a server on a
+ *   non-loopback address: with every token revoked it locks, never opens).
+ * - `off`: never (`--insecure-no-auth`).
+ */
+export type AuthMode = 'tokens' | 'required' | 'off';
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  /** Undefined when the route forgot to declare one (it is then admin-only). */
+  scope: RouteScope | undefined;
+  operationId: string | undefined;
+}
+
+const OPEN: Principal = Object.freeze({ token: null });
+const tables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route of the app with its declared scope (HEAD routes left out), for the route × scope test. */
+export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
+  return tables.get(app) ?? [];
+}
+
+const REALM = 'Bearer realm="jobq"';
+
+function refuse(reply: FastifyReply, code: 'unauthorized' | 'forbidden', message: string, challenge: string): never {
+  void reply.header('www-authenticate', challenge);
+  throw new JobqError(code, message);
+}
+
+/** The secret of `Authorization: Bearer <secret>`; null when there is none. */
+function bearer(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1]! : '';
+}
+
+/** Installs the check; call before any route is added, so each is recorded. */
+export function installAuth(app: FastifyInstance, deps: { cache: TokenCache | null; mode: AuthMode }): void {
+  const { cache, mode } = deps;
+  const table: RouteEntry[] = [];
+  tables.set(app, table);
+  app.addHook('onRoute', (r) => {
+    const config = (r.config ?? {}) as { scope?: RouteScope };
+    for (const method of [r.method].flat()) {
+      if (method === 'HEAD') continue;
+      table.push({ method, url: r.url, scope: config.scope, operationId: (r.schema as { operationId?: string } | undefined)?.operationId });
+    }
+  });
+  app.decorateRequest('auth', null as unknown as Principal);
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    req.auth = OPEN;
+    // No route matched (404, 405): nothing to protect, and nothing to tell.
+    if (req.routeOptions.url === undefined || mode === 'off') return;
+    // A route that forgot its scope is closed to all but admin tokens (and fails the matrix test).
+    const needed: RouteScope = req.routeOptions.config.scope ?? 'admin';
+    if (needed === 'public' || !cache) return;
+    // Until the tokens were read once, nobody knows whether auth applies: read them (store_unavailable if that fails).
+    if (!cache.ready) await cache.reload();
+    if (mode === 'tokens' && cache.size === 0) return;
+    const secret = bearer(req.headers.authorization);
+    if (secret === null) refuse(reply, 'unauthorized', 'this server needs an API token: send Authorization: Bearer <token>', REALM);
+    const token = secret === '' ? null : await cache.find(secret);
+    if (!token) refuse(reply, 'unauthorized', 'the API token is not valid (unknown, revoked, or not a Bearer token)', `${REALM}, error="invalid_token"`);
+    if (!satisfies(token.scopes, needed)) {
+      refuse(reply, 'forbidden', `token "${token.name}" lacks the scope "${needed}" this route needs`, `${REALM}, error="insufficient_scope", scope="${needed}"`);
+    }
+    req.auth = { token };
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * The live tokens of the cluster, held in memory so a request's check is a
+ * hash and a map lookup (no store call on the hot path). The set is read
+ * again every `refreshMs` (500 ms: a token revoked on any node stops working
+ * everywhere within about half a second), and at once when an unknown
+ * secret shows up (a token created on another node works here at once);
+ * those reads are coalesced, so a flood of bad secrets costs one read at a
+ * time. Uses are recorded in memory and written every `touchFlushMs`.
+ */
+import type { ApiToken, Store } from '../../contracts/store.js';
+import { hashSecret, sameHash } from './secrets.js';
+
+export interface TokenCacheOptions {
+  /** @defaultValue 500 */
+  refreshMs?: number;
+  /** How often lastUsedAt is written. @defaultValue 10_000 */
+  touchFlushMs?: number;
+  now?: () => number;
+  /** A failed read or write of the tokens (the last known set stays in force). */
+  onError?: (err: unknown) => void;
+}
+
+export class TokenCache {
+  private byHash = new Map<string, ApiToken>();
+  private loadedOnce = false;
+  private reloading: Promise<void> | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private touchTimer: NodeJS.Timeout | null = null;
+  private readonly used = new Set<string>();
+  private readonly refreshMs: number;
+  private readonly touchFlushMs: number;
+  private readonly now: () => number;
+  private readonly onError: (err: unknown) => void;
+
+  constructor(
+    private readonly store: Store,
+    options: TokenCacheOptions = {},
+  ) {
+    this.refreshMs = options.refreshMs ?? 500;
+    this.touchFlushMs = options.touchFlushMs ?? 10_000;
+    this.now = options.now ?? Date.now;
+    this.onError = options.onError ?? (() => {});
+  }
+
+  /** Reads the tokens once and keeps them fresh until stop(). Resolves after the first read (which may fail: see `ready`). */
+  async start(): Promise<void> {
+    if (!this.refreshTimer) {
+      this.refreshTimer = setInterval(() => void this.reload().catch(this.onError), this.refreshMs);
+      this.refreshTimer.unref();
+      this.touchTimer = setInterval(() => void this.flushUses(), this.touchFlushMs);
+      this.touchTimer.unref();
+    }
+    await this.reload().catch(this.onError);
+  }
+
+  async stop(): Promise<void> {
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.touchTimer) clearInterval(this.touchTimer);
+    this.refreshTimer = this.touchTimer = null;
+    await this.flushUses();
+  }
+
+  /** True once the tokens were read at least once (until then nobody knows whether auth applies). */
+  get ready(): boolean {
+    return this.loadedOnce;
+  }
+
+  /** Live tokens known now. */
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  /** Reads the live tokens now (joins a read already under way). */
+  reload(): Promise<void> {
+    this.reloading ??= (async () => {
+      try {
+        const live = await this.store.tokenList({ includeRevoked: false });
+        this.byHash = new Map(live.map((t) => [t.hash, t]));
+        this.loadedOnce = true;
+      } finally {
+        this.reloading = null;
+      }
+    })();
+    return this.reloading;
+  }
+
+  /** A revocation made by this node takes effect here at once. */
+  forget(name: string): void {
+    for (const [hash, t] of this.byHash) if (t.name === name) this.byHash.delete(hash);
+  }
+
+  /** The live token with this secret, or null. */
+  async find(secret: string): Promise<ApiToken | null> {
+    const hash = hashSecret(secret);
+    let t = this.byHash.get(hash);
+    if (!t) {
+      await this.reload();
+      t = this.byHash.get(hash);
+    }
+    if (!t || !sameHash(t.hash, hash)) return null;
+    this.used.add(t.id);
+    return t;
+  }
+
+  private async flushUses(): Promise<void> {
+    if (this.used.size === 0) return;
+    const ids = [...this.used];
+    this.used.clear();
+    try {
+      await this.store.tokenTouch({ ids, now: this.now() });
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+}
