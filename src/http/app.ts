@@ -31,6 +31,7 @@ import { scheduleRoutes } from './routes/schedules.js';
 import { jobRoutes } from './routes/jobs.js';
 import { seedRoutes } from './routes/seed.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
+import { liveViewRoutes, type LiveViewOptions } from './routes/dashboard.js';
 import { formatValidationError, validatorCompiler } from './validation.js';
 import { installAuth, type AuthMode } from './auth/auth-hook.js';
 import { TokenCache } from './auth/token-cache.js';
@@ -57,6 +58,8 @@ export interface HttpAppDeps {
   auth?: AuthMode;
   /** How often the live tokens are read again (a revocation takes effect within it). @defaultValue 500 */
   tokenRefreshMs?: number;
+  /** The live view: event stream, /metrics, dashboard at `/` (docs/api.md). @defaultValue all on */
+  liveView?: LiveViewOptions;
 }
 
 
@@ -235,6 +238,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
         { name: 'tokens', description: 'API tokens and their scopes (admin)' },
         { name: 'seed', description: "The seed's API, kept as it answered" },
         { name: 'system', description: 'Liveness and readiness' },
+        { name: 'events', description: 'Job events as they happen (Server-Sent Events) and recent counts' },
       ],
     },
     transform: documentRoute as never,
@@ -252,6 +256,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
   seedRoutes(app, jobq);
   jobRoutes(app, jobq);
   systemRoutes(app, jobq, readiness);
+  await liveViewRoutes(app, jobq, deps.liveView);
   queueSettingsRoutes(app, jobq);
   scheduleRoutes(app, jobq);
   flowRoutes(app, jobq);

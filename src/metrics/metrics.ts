@@ -1,0 +1,270 @@
+/**
+ * Prometheus metrics of one Jobq (prom-client, a registry of its own).
+ *
+ * - Job counters come from this node's events (a local subscription: each
+ *   node counts what it did; sum across instances in PromQL).
+ * - Wait (due → start) and run time come from the handlers this node runs,
+ *   timed by a thin wrapper around each registered handler.
+ * - Queue depth by status is cluster-wide, read from `jobq.queues.list()`
+ *   (the store's per-queue counts) at most once per `depthCacheMs`, never a
+ *   scan per scrape.
+ * - Label values are bounded: at most `maxLabelValues` queue names and as
+ *   many types; later ones are counted under `other`. No job ids, ever.
+ */
+import client, { type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
+import type { JobEvent } from '../contracts/events.js';
+import { isJobqError } from '../contracts/errors.js';
+import { JOB_STATUSES } from '../contracts/job.js';
+import type { Subscription } from '../core/events/event-bus.js';
+import type { Handler, HandlerMap } from '../core/handler.js';
+import type { Jobq } from '../core/jobq.js';
+
+export interface MetricsOptions {
+  /** Registry to use. @defaultValue a new one */
+  registry?: Registry;
+  /** Distinct queue names (and, separately, job types) used as label values; the rest are `other`. @defaultValue 50 */
+  maxLabelValues?: number;
+  /** Queue depth is read from the store at most this often. @defaultValue 5_000 */
+  depthCacheMs?: number;
+  /** Queues whose depth is reported (the first ones by name). @defaultValue 500 */
+  maxDepthQueues?: number;
+  /** Process metrics (CPU, memory, event loop lag, GC) with prom-client's defaults. @defaultValue true */
+  processMetrics?: boolean;
+}
+
+export const OTHER_LABEL = 'other';
+
+/** Keeps a label's distinct values bounded. */
+export class LabelCap {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max: number) {}
+  value(v: string): string {
+    if (this.seen.has(v)) return v;
+    if (this.seen.size >= this.max) return OTHER_LABEL;
+    this.seen.add(v);
+    return v;
+  }
+}
+
+const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600];
+const RUN_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+const EVENT_COUNTERS = {
+  enqueued: ['jobq_jobs_enqueued_total', 'Jobs enqueued by this node'],
+  started: ['jobq_jobs_started_total', 'Attempts started by this node (claims)'],
+  completed: ['jobq_jobs_completed_total', 'Jobs completed by this node'],
+  failed: ['jobq_jobs_failed_total', 'Jobs failed for good (attempts exhausted or permanent)'],
+  retrying: ['jobq_jobs_retried_total', 'Failed attempts put back in line to run again'],
+  rescued: ['jobq_jobs_rescued_total', "Jobs whose lease expired, taken back by this node's rescuer"],
+  cancelled: ['jobq_jobs_cancelled_total', 'Jobs cancelled through this node'],
+} as const;
+type CountedKind = keyof typeof EVENT_COUNTERS;
+
+/** Recent wait samples per queue, for the dashboard's p50/p99 (bounded ring per queue). */
+export class RecentWaits {
+  private readonly rings = new Map<string, { values: Float64Array; n: number }>();
+  constructor(private readonly size = 1000) {}
+  add(queue: string, seconds: number): void {
+    let r = this.rings.get(queue);
+    if (!r) this.rings.set(queue, (r = { values: new Float64Array(this.size), n: 0 }));
+    r.values[r.n % this.size] = seconds;
+    r.n++;
+  }
+  /** p50 and p99 of the last samples (seconds), or null without any. */
+  quantiles(queue: string): { p50: number; p99: number; samples: number } | null {
+    const r = this.rings.get(queue);
+    if (!r || r.n === 0) return null;
+    const v = Array.from(r.values.subarray(0, Math.min(r.n, this.size))).sort((a, b) => a - b);
+    const at = (q: number) => v[Math.min(v.length - 1, Math.floor(q * v.length))]!;
+    return { p50: at(0.5), p99: at(0.99), samples: v.length };
+  }
+}
+
+export interface JobqMetrics {
+  readonly registry: Registry;
+  /** Wait quantiles of recent jobs this node ran, per queue. */
+  readonly waits: RecentWaits;
+  /** Times one HTTP request (route: the pattern, never the raw URL). */
+  observeHttp(method: string, route: string, status: number, seconds: number): void;
+  /** The exposition text. */
+  text(): Promise<string>;
+  close(): void;
+}
+
+export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMetrics {
+  const registry = options.registry ?? new client.Registry();
+  const max = options.maxLabelValues ?? 50;
+  const queues = new LabelCap(max);
+  const types = new LabelCap(max);
+  const depthCacheMs = options.depthCacheMs ?? 5_000;
+  const maxDepthQueues = options.maxDepthQueues ?? 500;
+  const waits = new RecentWaits();
+  if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: registry, prefix: 'jobq_process_' });
+
+  const counters = {} as Record<CountedKind, Counter<'queue' | 'type'>>;
+  for (const [kind, [name, help]] of Object.entries(EVENT_COUNTERS) as [CountedKind, readonly [string, string]][]) {
+    counters[kind] = new client.Counter({ name, help, labelNames: ['queue', 'type'], registers: [registry] });
+  }
+  const leaseLosses = new client.Counter({
+    name: 'jobq_lease_losses_total',
+    help: "Leases that expired before their worker finished (taken back by this node's rescuer)",
+    labelNames: ['queue'],
+    registers: [registry],
+  });
+  const storeErrors = new client.Counter({ name: 'jobq_store_errors_total', help: 'Calls that found the store unavailable', registers: [registry] });
+  const storeUp = new client.Gauge({
+    name: 'jobq_store_up',
+    help: '1 while the store answers, 0 while it is failing',
+    registers: [registry],
+    collect() {
+      this.set(jobq.health.healthy ? 1 : 0);
+    },
+  });
+  void storeUp;
+  const wait = new client.Histogram({
+    name: 'jobq_job_wait_seconds',
+    help: 'From when a job was due (its run time, or creation) to the start of its attempt, for attempts this node ran',
+    labelNames: ['queue'],
+    buckets: WAIT_BUCKETS,
+    registers: [registry],
+  });
+  const run = new client.Histogram({
+    name: 'jobq_job_run_seconds',
+    help: "Handler run time of attempts this node ran, by outcome (ok: returned, error: threw)",
+    labelNames: ['queue', 'type', 'outcome'],
+    buckets: RUN_BUCKETS,
+    registers: [registry],
+  });
+  const running = new client.Gauge({
+    name: 'jobq_jobs_running',
+    help: 'Handlers running on this node now',
+    registers: [registry],
+    collect() {
+      this.set(jobq.runningJobs);
+    },
+  });
+  void running;
+  const http = new client.Histogram({
+    name: 'jobq_http_request_duration_seconds',
+    help: 'HTTP requests by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: HTTP_BUCKETS,
+    registers: [registry],
+  });
+
+  let depthAt = -Infinity;
+  let depth: { name: string; paused: boolean; counts: Record<string, number> }[] = [];
+  let depthReading: Promise<void> | null = null;
+  const readDepth = async () => {
+    if (Date.now() - depthAt < depthCacheMs) return;
+    depthReading ??= (async () => {
+      const out: typeof depth = [];
+      let cursor: string | undefined;
+      do {
+        const page = await jobq.queues.list({ limit: Math.min(500, jobq.options.limits.maxPageSize), ...(cursor !== undefined && { cursor }) });
+        out.push(...page.queues);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor && out.length < maxDepthQueues);
+      depth = out.slice(0, maxDepthQueues);
+      depthAt = Date.now();
+    })().finally(() => (depthReading = null));
+    await depthReading;
+  };
+  const depthGauge = new client.Gauge({
+    name: 'jobq_queue_depth',
+    help: 'Jobs per queue and status, cluster-wide (read from the store at most every few seconds; the same on every node: aggregate with max, not sum)',
+    labelNames: ['queue', 'status'],
+    registers: [registry],
+    async collect() {
+      try {
+        await readDepth();
+      } catch {
+        return; // The store is down: jobq_store_up says so; keep the last values.
+      }
+      this.reset();
+      for (const q of depth) for (const s of JOB_STATUSES) this.set({ queue: q.name, status: s }, q.counts[s] ?? 0);
+    },
+  });
+  void depthGauge;
+  const paused = new client.Gauge({
+    name: 'jobq_queue_paused',
+    help: '1 for a paused queue (cluster-wide, as of the last depth read)',
+    labelNames: ['queue'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const q of depth) this.set({ queue: q.name }, q.paused ? 1 : 0);
+    },
+  });
+  void paused;
+
+  const onEvent = (e: JobEvent) => {
+    const c = counters[e.kind as CountedKind];
+    if (!c) return;
+    const queue = queues.value(e.queue);
+    c.inc({ queue, type: types.value(e.type) });
+    if (e.kind === 'rescued') leaseLosses.inc({ queue });
+  };
+  const sub: Subscription = jobq.events.subscribe(onEvent, { cluster: false });
+
+  // Store errors wherever they happen: the health monitor already sees every one.
+  const health = jobq.health as { observe(err: unknown): void };
+  const observe = health.observe.bind(health);
+  health.observe = (err: unknown) => {
+    if (isJobqError(err, 'store_unavailable')) storeErrors.inc();
+    observe(err);
+  };
+
+  // Time the handlers this node runs: wrap each registered one (register() later adds unwrapped ones).
+  const handlers: HandlerMap = jobq.options.handlers;
+  const originals = new Map<string, Handler>();
+  for (const [type, handler] of Object.entries(handlers)) {
+    if (!handler) continue;
+    originals.set(type, handler);
+    handlers[type] = timed(handler);
+  }
+  function timed(handler: Handler): Handler {
+    return (job, ctx) => {
+      const start = Date.now();
+      const queue = queues.value(job.queue);
+      const waited = Math.max(0, ((job.startedAt ?? start) - Math.max(job.runAt, job.createdAt)) / 1000);
+      wait.observe({ queue }, waited);
+      waits.add(job.queue, waited);
+      const t0 = process.hrtime.bigint();
+      const done = (outcome: 'ok' | 'error') => run.observe({ queue, type: types.value(job.type), outcome }, Number(process.hrtime.bigint() - t0) / 1e9);
+      let out: unknown;
+      try {
+        out = handler(job, ctx);
+      } catch (err) {
+        done('error');
+        throw err;
+      }
+      return Promise.resolve(out).then(
+        (v) => {
+          done('ok');
+          return v;
+        },
+        (err: unknown) => {
+          done('error');
+          throw err;
+        },
+      );
+    };
+  }
+
+  return {
+    registry,
+    waits,
+    observeHttp(method, route, status, seconds) {
+      http.observe({ method, route, status_code: String(status) }, seconds);
+    },
+    text: () => registry.metrics(),
+    close() {
+      sub.unsubscribe();
+      health.observe = observe;
+      for (const [type, h] of originals) handlers[type] = h;
+      registry.clear();
+    },
+  };
+}
