@@ -100,7 +100,11 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
   const depthCacheMs = options.depthCacheMs ?? 5_000;
   const maxDepthQueues = options.maxDepthQueues ?? 500;
   const waits = new RecentWaits();
-  if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: registry, prefix: 'jobq_process_' });
+  if (options.processMetrics ?? true) {
+    client.collectDefaultMetrics({ register: registry, prefix: 'jobq_' });
+    // Gauges named like counters (promtool refuses them); the same numbers stay, by type, without the suffix.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`jobq_${name}`);
+  }
 
   const counters = {} as Record<CountedKind, Counter<'queue' | 'type'>>;
   for (const [kind, [name, help]] of Object.entries(EVENT_COUNTERS) as [CountedKind, readonly [string, string]][]) {
@@ -192,7 +196,8 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     help: '1 for a paused queue (cluster-wide, as of the last depth read)',
     labelNames: ['queue'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await readDepth().catch(() => {});
       this.reset();
       for (const q of depth) this.set({ queue: q.name }, q.paused ? 1 : 0);
     },

@@ -190,7 +190,7 @@ function chart(title, series, cls, labels) {
   const bars = series
     .map((s, k) => s.map((v, i) => (v ? `<rect class="${cls[k]}" x="${(i * bw + (k * bw) / series.length).toFixed(1)}" y="${(h - 16 - (v / max) * (h - 26)).toFixed(1)}" width="${Math.max(1, bw / series.length - 1).toFixed(1)}" height="${((v / max) * (h - 26)).toFixed(1)}"><title>${v}</title></rect>` : '')).join(''))
     .join('');
-  return `<div class="panel chart"><div class="row"><h2>${esc(title)}</h2><span class="spacer"></span><div class="legend">${labels.map((l, k) => `<span><i style="background:var(--${k ? 'bar2' : 'bar'})"></i>${esc(l)}</span>`).join('')}</div></div>
+  return `<div class="panel chart"><div class="row"><h2>${esc(title)}</h2><span class="spacer"></span><div class="legend">${labels.map((l, k) => `<span><i class="${cls[k]}"></i>${esc(l)}</span>`).join('')}</div></div>
     <svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="${esc(title)}">
       <line class="grid" x1="0" x2="${w}" y1="${h - 16}" y2="${h - 16}"/><line class="grid" x1="0" x2="${w}" y1="10" y2="10"/>
       <text class="axis" x="2" y="9">${fmt(max)}/min</text><text class="axis" x="2" y="${h - 3}">60 min ago</text><text class="axis" x="${w - 2}" y="${h - 3}" text-anchor="end">now</text>
@@ -214,8 +214,8 @@ async function overview() {
     <div class="cards" id="counts">${['pending', 'scheduled', 'processing', 'completed', 'failed', 'cancelled', 'waiting']
       .map((s) => `<div class="card" data-status="${s}"><div class="n s-${s}">${fmt(totals[s])}</div><div class="l">${s}</div></div>`)
       .join('')}<div class="card"><div class="n">${fmt(queues.length)}</div><div class="l">queues</div></div></div>
-    <div class="charts">${chart('Throughput: jobs per minute', [perMin('completed'), perMin('started')], ['a', 'b'], ['completed', 'started'])}
-    ${chart('Failures per minute', [perMin('retrying'), perMin('failed')], ['a', 'b'], ['retried', 'failed for good'])}</div>
+    <div class="charts">${chart('Throughput: jobs per minute', [perMin('started'), perMin('completed')], ['b', 'a'], ['started', 'completed'])}
+    ${chart('Failures per minute', [perMin('retrying'), perMin('failed')], ['c', 'd'], ['retried', 'failed for good'])}</div>
     <p class="muted">Counts are cluster-wide. Charts cover every node's events since this server started (up to an hour). ${failures.some(Boolean) ? '' : 'No failures in the last hour.'}</p>`;
   onStats = (s) => busy(s) && refresh();
 }
@@ -243,9 +243,9 @@ async function queuesPage() {
         <td class="num">${fmt(q.counts.pending)}</td><td class="num">${fmt(q.counts.scheduled + (q.counts.waiting ?? 0))}</td><td class="num">${fmt(q.counts.processing)}</td>
         <td class="num"><a href="#/jobs?queue=${n}&status=completed">${fmt(q.counts.completed)}</a></td><td class="num"><a href="#/jobs?queue=${n}&status=failed">${fmt(q.counts.failed)}</a></td>
         <td class="num hide-sm">${w ? secs(w.p50) : '—'}</td><td class="num hide-sm">${w ? secs(w.p99) : '—'}</td><td class="hide-sm">${limit(q)}</td>
-        <td class="row"><button class="small ghost" data-act="${q.paused ? 'resume' : 'pause'}">${q.paused ? 'Resume' : 'Pause'}</button>
+        <td><div class="row nowrap"><button class="small ghost" data-act="${q.paused ? 'resume' : 'pause'}">${q.paused ? 'Resume' : 'Pause'}</button>
           <button class="small ghost" data-act="retry-failed" ${q.counts.failed ? '' : 'disabled'}>Retry failed</button>
-          <button class="small ghost" data-act="delete-finished" ${q.counts.completed + q.counts.failed + q.counts.cancelled ? '' : 'disabled'}>Delete finished</button></td></tr>`;
+          <button class="small ghost" data-act="delete-finished" ${q.counts.completed + q.counts.failed + q.counts.cancelled ? '' : 'disabled'}>Delete finished</button></div></td></tr>`;
       })
       .join('')}</tbody></table></div>
     <p class="muted">Counts are cluster-wide. Wait is from when a job was due to its start, over the last 1,000 jobs this server's workers ran.</p>`;
@@ -335,13 +335,13 @@ async function jobPage(id) {
   const canCancel = ['waiting', 'scheduled', 'pending', 'processing'].includes(job.status);
   const canRetry = job.status === 'failed' || job.status === 'cancelled';
   main.innerHTML = `<h1><a href="#/jobs?queue=${encodeURIComponent(job.queue)}" class="muted">Jobs</a> / <span class="mono">${esc(job.id)}</span> ${badge(job.status)}</h1>
-    <div class="row" style="margin-bottom:14px">${canRetry ? '<button id="retry">Retry</button>' : ''}${canCancel ? '<button id="cancel" class="danger">Cancel</button>' : ''}</div>
+    <div class="row actions">${canRetry ? '<button id="retry">Retry</button>' : ''}${canCancel ? '<button id="cancel" class="danger">Cancel</button>' : ''}</div>
     <div class="charts"><div class="panel"><h2>Job</h2><dl class="kv">
       <dt>Type</dt><dd>${esc(job.type)}</dd><dt>Queue</dt><dd><a href="#/jobs?queue=${encodeURIComponent(job.queue)}">${esc(job.queue)}</a></dd>
       <dt>Attempts</dt><dd>${job.attempts} of ${job.maxAttempts}</dd><dt>Priority</dt><dd>${job.priority}</dd>
       ${job.key ? `<dt>Key</dt><dd>${esc(job.key)}</dd>` : ''}${job.timeoutMs ? `<dt>Timeout</dt><dd>${secs(job.timeoutMs / 1000)}</dd>` : ''}
       ${job.dependsOn?.length ? `<dt>Depends on</dt><dd>${job.dependsOn.map((d) => `<a class="mono" href="#/jobs/${esc(d)}">${esc(d.slice(-12))}</a>`).join(', ')}</dd>` : ''}
-      <dt>Progress</dt><dd>${job.progress == null ? '<span class="muted">—</span>' : `<div class="progress" title="${job.progress}"><div style="width:${Math.max(0, Math.min(100, job.progress))}%"></div></div>`}</dd>
+      <dt>Progress</dt><dd>${job.progress == null ? '<span class="muted">—</span>' : `<progress max="100" value="${Math.max(0, Math.min(100, Number(job.progress)))}" title="${esc(job.progress)}"></progress> ${esc(job.progress)}`}</dd>
       <dt>Lease until</dt><dd>${when(job.leaseExpiresAt)}</dd></dl></div>
     <div class="panel"><h2>Timeline</h2><ol class="timeline" id="timeline">${timeline.map(([l, t]) => `<li><b>${esc(l)}</b> ${when(t)} <span class="muted mono">${esc(t)}</span></li>`).join('')}</ol></div></div>
     <div class="panel"><h2>Payload</h2>${json(job.payload)}</div>
