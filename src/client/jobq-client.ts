@@ -4,15 +4,21 @@
  * `new JobqClient<{ email: EmailPayload }>({ url })`, and enqueues are
  * checked against it.
  */
-import { JobqError, type ErrorCode } from '../contracts/errors.js';
 import type { JobStatus } from '../contracts/job.js';
 import type { DefaultJobTypes, EnqueueInputOf, JobTypes, TypedEnqueueInput } from './typed-input.js';
+import { LeaseClient } from './lease-client.js';
+import { RemoteWorkerRunner, type RemoteWorker, type RemoteWorkerOptions } from './remote-worker.js';
+import { TokenClient } from './token-client.js';
+import { Transport } from './transport.js';
+import { JobWaiter } from './wait-for.js';
 
 export interface JobqClientOptions {
   /** Base URL of the server. @defaultValue 'http://127.0.0.1:8080' */
   url?: string;
   /** Per-request time limit. @defaultValue 10_000 */
   timeoutMs?: number;
+  /** An API token (jobq token create), sent as `Authorization: Bearer …`. @defaultValue none */
+  token?: string;
 }
 
 /** A stored error of one attempt. */
@@ -100,12 +106,37 @@ export interface ListJobsQuery {
 }
 
 export class JobqClient<T extends JobTypes = DefaultJobTypes> {
-  private readonly base: string;
-  private readonly timeoutMs: number;
+  private readonly http: Transport;
+  private readonly waiter: JobWaiter;
+  /** The lease protocol as plain calls (claim, extend, finish, complete, fail, progress, release). */
+  readonly leases: LeaseClient;
+  /** API tokens (admin): create, list, revoke. */
+  readonly tokens: TokenClient;
 
   constructor(options: JobqClientOptions = {}) {
-    this.base = (options.url ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.http = new Transport({ url: options.url ?? 'http://127.0.0.1:8080', token: options.token, timeoutMs: options.timeoutMs ?? 10_000 });
+    this.waiter = new JobWaiter(this.http);
+    this.leases = new LeaseClient(this.http);
+    this.tokens = new TokenClient(this.http);
+  }
+
+  /**
+   * Resolves with the job once it is completed, failed or cancelled; rejects
+   * with `timeout` after `timeoutMs`. Listens to the server's event stream
+   * when it has one, else reads the job with backoff.
+   */
+  waitFor(id: string, options: { timeoutMs?: number } = {}): Promise<JobJson> {
+    return this.waiter.waitFor(id, options.timeoutMs ?? 60_000);
+  }
+
+  /**
+   * Runs handlers here for jobs of the server's queues, over the lease
+   * protocol: the same `(job, ctx)` handlers as in process. Stops gracefully
+   * on SIGTERM/SIGINT; `done` settles once it stopped (rejected when the
+   * server refused its token). The token needs the `worker` scope.
+   */
+  runWorker(options: RemoteWorkerOptions<T>): RemoteWorker {
+    return new RemoteWorkerRunner(this.http, this.leases, options as RemoteWorkerOptions);
   }
 
   /** Enqueues one job; resolves with it once it is committed. */
@@ -165,24 +196,7 @@ export class JobqClient<T extends JobTypes = DefaultJobTypes> {
   }
 
   /** Any error answer becomes a JobqError with the server's code and message (and `details.status`). */
-  private async request<R>(method: string, path: string, body?: unknown): Promise<R> {
-    const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
-    if (body !== undefined) {
-      init.headers = { 'content-type': 'application/json' };
-      init.body = JSON.stringify(body);
-    }
-    const res = await fetch(this.base + path, init);
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? (JSON.parse(text) as unknown) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (!res.ok) {
-      const e = (parsed as { error?: { code?: ErrorCode; message?: string } } | undefined)?.error;
-      throw new JobqError(e?.code ?? 'internal', e?.message ?? `HTTP ${res.status}`, { details: { status: res.status } });
-    }
-    return parsed as R;
+  private request<R>(method: string, path: string, body?: unknown): Promise<R> {
+    return this.http.request(method, path, body);
   }
 }

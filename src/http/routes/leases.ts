@@ -159,6 +159,8 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq): void {
             return { jobs: jobs.map((j) => ({ ...jobView(j), leaseToken: j.leaseToken })) };
           }
           const left = deadline - Date.now();
+          // Closing: the connection goes with the answer, so the server's close need not wait for it to idle out.
+          if (waiters.closed) void reply.header('connection', 'close');
           if (!waiter || left <= 0 || gone.aborted || waiters.closed) return { jobs: [] };
           waiter.limited = jobs.limited === true;
           await waiter.sleep(left, gone);

@@ -1,0 +1,40 @@
+/** A claimed job as a handler sees it in process: the core's Job, times as epoch ms. */
+import type { Job, LeasedJob } from '../contracts/job.js';
+import type { JobJson } from './jobq-client.js';
+import type { LeasedJobJson } from './lease-client.js';
+
+const ms = (iso: string | null | undefined): number | null => (iso === null || iso === undefined ? null : Date.parse(iso));
+
+/** The fields a server of this version sends beyond the older JobJson. */
+type Wire<P> = JobJson<P> & { key?: string | null; dependsOn?: string[]; concurrencyKey?: string | null; rateKey?: string | null };
+
+export function toJob<P>(j: Wire<P>): Job<P> {
+  return {
+    id: j.id,
+    queue: j.queue,
+    type: j.type,
+    payload: j.payload as P,
+    status: j.status,
+    priority: j.priority,
+    attempts: j.attempts,
+    maxAttempts: j.maxAttempts,
+    timeoutMs: j.timeoutMs,
+    runAt: ms(j.runAt) ?? 0,
+    createdAt: ms(j.createdAt) ?? 0,
+    startedAt: ms(j.startedAt),
+    finishedAt: ms(j.finishedAt),
+    updatedAt: ms(j.updatedAt) ?? 0,
+    result: (j.result ?? null) as Job<P>['result'],
+    errors: j.errors.map((e) => ({ attempt: e.attempt, message: e.message, ...(e.stack !== undefined && { stack: e.stack }), at: ms(e.at) ?? 0 })),
+    progress: j.progress,
+    leaseExpiresAt: ms(j.leaseExpiresAt),
+    key: j.key ?? null,
+    dependsOn: j.dependsOn ?? [],
+    concurrencyKey: j.concurrencyKey ?? null,
+    rateKey: j.rateKey ?? null,
+  };
+}
+
+export function toLeasedJob<P>(j: LeasedJobJson<P>): LeasedJob<P> {
+  return { ...toJob(j), leaseToken: j.leaseToken };
+}

@@ -1,0 +1,123 @@
+/**
+ * Runs one handler for one remotely leased job, with the context a handler
+ * gets in process (core/worker/executor.ts): a lazy signal, the attempt,
+ * progress, dependencies, a logger; the job's time limit enforced; what it
+ * returns or throws turned into the finish the server is told.
+ */
+import { isPermanent, isRateLimited } from '../contracts/errors.js';
+import type { Job, LeasedJob } from '../contracts/job.js';
+import type { AbortReason, Handler, JobContext } from '../core/handler.js';
+import type { FinishJson, RemoteErrorJson } from './lease-client.js';
+import type { Logger } from 'pino';
+
+export interface RemoteRunning {
+  job: LeasedJob;
+  controller: AbortController | null;
+  abortReason: AbortReason | null;
+  timer: NodeJS.Timeout | null;
+  /** The slot was given back; a late settle of the handler is ignored. */
+  done: boolean;
+}
+
+export interface RunDeps {
+  logger: Logger;
+  progress(job: LeasedJob, value: number): Promise<void>;
+  dependencies(job: LeasedJob): Promise<Job[]>;
+  /** The handler returned or threw (once, unless the job was given up first). */
+  settled(rj: RemoteRunning, finish: FinishJson): void;
+  /** Frees the slot; false when it was freed already. */
+  release(rj: RemoteRunning): boolean;
+}
+
+export function abortRemote(rj: RemoteRunning, reason: AbortReason): void {
+  rj.abortReason ??= reason;
+  rj.controller?.abort(reason);
+}
+
+/** This client's own frames in a stack are noise to the handler's author (as the core drops its own). */
+const OWN = [new URL('./', import.meta.url).href, decodeURIComponent(new URL('./', import.meta.url).pathname)];
+
+function describe(err: unknown): RemoteErrorJson {
+  if (err instanceof Error) {
+    const out: RemoteErrorJson = { message: String(err.message || err.name) };
+    if (typeof err.stack === 'string') {
+      out.stack = err.stack
+        .split('\n')
+        .filter((l) => !/^\s+at /.test(l) || !(l.includes('node:internal/') || OWN.some((o) => l.includes(o))))
+        .join('\n');
+    }
+    return out;
+  }
+  let text: string;
+  try {
+    text = typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err));
+  } catch {
+    text = Object.prototype.toString.call(err);
+  }
+  return { message: `non-Error thrown: ${text}` };
+}
+
+/** What the server is told when the handler threw: retried unless permanent; a throttle's delay as retryAfterMs. */
+export function failureFinish(job: LeasedJob, err: unknown): FinishJson {
+  const base = { id: job.id, leaseToken: job.leaseToken, outcome: 'failed' as const, error: describe(err) };
+  if (isPermanent(err)) return { ...base, retryable: false };
+  if (isRateLimited(err)) return { ...base, retryAfterMs: err.retryAfterMs };
+  return base;
+}
+
+export function successFinish(job: LeasedJob, result: unknown): FinishJson {
+  try {
+    // The server stores JSON: a result that is not JSON fails the job, as in process.
+    if (result !== undefined && JSON.stringify(result) === undefined) return { id: job.id, leaseToken: job.leaseToken, outcome: 'completed' };
+  } catch (err) {
+    return failureFinish(job, Object.assign(new Error(`handler result is not JSON-serializable: ${(err as Error).message}`), { permanent: true }));
+  }
+  return { id: job.id, leaseToken: job.leaseToken, outcome: 'completed', ...(result !== undefined && { result }) };
+}
+
+export function runRemote(job: LeasedJob, handler: Handler, deps: RunDeps): RemoteRunning {
+  const rj: RemoteRunning = { job, controller: null, abortReason: null, timer: null, done: false };
+  let log: Logger | undefined;
+  const jobLog = () => (log ??= deps.logger.child({ jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts }));
+  const settle = (finish: FinishJson) => {
+    if (!deps.release(rj)) return;
+    deps.settled(rj, finish);
+  };
+  if (job.timeoutMs !== null) {
+    const ms = job.timeoutMs;
+    rj.timer = setTimeout(() => {
+      if (rj.done) return;
+      abortRemote(rj, 'timeout');
+      settle(failureFinish(job, new Error(`timed out after ${ms} ms`)));
+    }, ms);
+  }
+  const ctx: JobContext = {
+    get signal() {
+      if (!rj.controller) {
+        rj.controller = new AbortController();
+        if (rj.abortReason) rj.controller.abort(rj.abortReason);
+      }
+      return rj.controller.signal;
+    },
+    attempt: job.attempts,
+    get log() {
+      return jobLog();
+    },
+    progress: async (value) => {
+      if (rj.done || !Number.isFinite(value)) return;
+      await deps.progress(job, value);
+    },
+    dependencies: () => deps.dependencies(job),
+  };
+  let result: Promise<unknown>;
+  try {
+    result = Promise.resolve(handler(job, ctx));
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  result.then(
+    (value) => settle(successFinish(job, value)),
+    (err: unknown) => settle(failureFinish(job, err)),
+  );
+  return rj;
+}

@@ -1,0 +1,321 @@
+/**
+ * `client.runWorker()`: a worker in another process (or on another machine)
+ * that feels like an in-process one. The same handlers, `(job, ctx)` with
+ * ctx.signal, ctx.progress, ctx.attempt; per queue, one claim loop that
+ * long-polls for as many jobs as it has free slots; one heartbeat for all
+ * running leases (every leaseMs / 3); finishes batched; a lost lease fires
+ * the job's signal and drops its result. SIGTERM or SIGINT stops it
+ * gracefully (running jobs get the grace period, the rest are released,
+ * attempt unspent); a server that goes away is waited for with backoff; a
+ * token the server refuses stops it with that error.
+ */
+import type { Logger } from 'pino';
+import { JobqError } from '../contracts/errors.js';
+import type { Job, LeasedJob } from '../contracts/job.js';
+import type { DefaultJobTypes, Handler, HandlerMap, JobTypes } from '../core/handler.js';
+import { Backoff } from './backoff.js';
+import type { JobJson } from './jobq-client.js';
+import type { FinishJson, LeaseClient } from './lease-client.js';
+import { RemoteFinisher } from './remote-finisher.js';
+import { toJob, toLeasedJob } from './remote-job.js';
+import { abortRemote, runRemote, type RemoteRunning } from './remote-run.js';
+import { isRefused, isUnreachable, type Transport } from './transport.js';
+import { consoleLogger } from './worker-logger.js';
+
+export interface RemoteWorkerOptions<T extends JobTypes = DefaultJobTypes> {
+  /** Queues to work: names (each at `concurrency`), or name → { concurrency }. */
+  queues: readonly string[] | Readonly<Record<string, { concurrency?: number }>>;
+  /** Handlers by job type, as in process; the worker claims only these types. */
+  handlers: HandlerMap<NoInfer<T>>;
+  /** Jobs run at once per queue. @defaultValue 10 */
+  concurrency?: number;
+  /** How long a claim holds a job without a heartbeat. @defaultValue 30_000 */
+  leaseMs?: number;
+  /** @defaultValue leaseMs / 3 */
+  heartbeatIntervalMs?: number;
+  /** How long one claim waits on the server for work (long poll, at most 30 s). @defaultValue 25_000 */
+  waitMs?: number;
+  /** Grace period for running jobs on stop(). @defaultValue 30_000 */
+  shutdownTimeoutMs?: number;
+  /** Stop gracefully on SIGTERM and SIGINT (a second one: at once). @defaultValue true */
+  handleSignals?: boolean;
+  /** pino-compatible; also each handler's ctx.log (a child). @defaultValue JSON lines on stderr at info */
+  logger?: Logger;
+}
+
+/** A running remote worker. */
+export interface RemoteWorker {
+  /** Settles once the worker stopped: resolves after stop(), rejects with the error that stopped it (a refused token). */
+  readonly done: Promise<void>;
+  /** Jobs running now. */
+  readonly running: number;
+  /** Graceful stop (idempotent): no new claims, running jobs get `graceMs`, the rest are released. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const immediate = () => new Promise<void>((r) => setImmediate(r));
+
+/** A claim the server will refuse every time (a bad option, an old server): no use retrying. */
+function isClientError(err: unknown): boolean {
+  const status = err instanceof JobqError ? err.details?.status : undefined;
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429 && !isUnreachable(err);
+}
+
+export class RemoteWorkerRunner implements RemoteWorker {
+  readonly done: Promise<void>;
+  private readonly running_ = new Map<string, RemoteRunning>();
+  private readonly perQueue = new Map<string, number>();
+  private readonly concurrency: Map<string, number>;
+  private readonly handlers: Record<string, Handler | undefined>;
+  private readonly types: string[];
+  private readonly logger: Logger;
+  private readonly finisher: RemoteFinisher;
+  private readonly stopCtl = new AbortController();
+  private readonly slotWaiters = new Map<string, (() => void)[]>();
+  private readonly loops: Promise<void>[] = [];
+  private readonly writes = new Set<Promise<unknown>>();
+  private idleWaiters: (() => void)[] = [];
+  private heartbeat: NodeJS.Timeout | null = null;
+  private beating: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+  private cutGrace: (() => void) | null = null;
+  private fatal: JobqError | null = null;
+  private readonly leaseMs: number;
+  private readonly waitMs: number;
+  private readonly graceMs: number;
+  private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
+  private readonly settle: (err: JobqError | null) => void;
+
+  constructor(
+    private readonly http: Transport,
+    private readonly leases: LeaseClient,
+    options: RemoteWorkerOptions,
+  ) {
+    const conc = options.concurrency ?? 10;
+    const queues: Record<string, { concurrency?: number }> = Array.isArray(options.queues)
+      ? Object.fromEntries((options.queues as string[]).map((q) => [q, {}]))
+      : (options.queues as Record<string, { concurrency?: number }>);
+    this.concurrency = new Map(Object.entries(queues).map(([q, o]) => [q, o.concurrency ?? conc]));
+    if (this.concurrency.size === 0) throw new JobqError('invalid_option', 'runWorker needs at least one queue', { details: { field: 'queues' } });
+    for (const [q, c] of this.concurrency) {
+      if (!Number.isInteger(c) || c < 1) throw new JobqError('invalid_option', `concurrency of queue ${q} must be a positive integer`, { details: { field: 'concurrency' } });
+    }
+    this.handlers = { ...(options.handlers as Record<string, Handler | undefined>) };
+    this.types = Object.keys(this.handlers).filter((t) => typeof this.handlers[t] === 'function');
+    if (this.types.length === 0) throw new JobqError('invalid_option', 'runWorker needs at least one handler', { details: { field: 'handlers' } });
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.waitMs = Math.min(options.waitMs ?? 25_000, 30_000);
+    this.graceMs = options.shutdownTimeoutMs ?? 30_000;
+    this.logger = options.logger ?? consoleLogger('info', { component: 'jobq-remote-worker' });
+    this.finisher = new RemoteFinisher(leases, this.logger, (err) => this.refused(err));
+    let settle!: (err: JobqError | null) => void;
+    const stopped = new Promise<JobqError | null>((r) => (settle = r));
+    this.done = stopped.then((err) => {
+      if (err) throw err;
+    });
+    // Nobody may be listening to `done` yet: keep an unobserved refusal from crashing the process by itself.
+    this.done.catch(() => {});
+    this.settle = settle;
+    const beatMs = options.heartbeatIntervalMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
+    this.heartbeat = setInterval(() => void this.beat(), beatMs);
+    for (const q of this.concurrency.keys()) this.loops.push(this.claimLoop(q));
+    if (options.handleSignals ?? true) {
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+        const fn = () => {
+          if (this.stopping) {
+            this.logger.warn({ signal: sig }, 'second signal: releasing running jobs now');
+            this.cutGrace?.();
+          } else {
+            this.logger.info({ signal: sig, running: this.running_.size, graceMs: this.graceMs }, 'stopping gracefully');
+            void this.stop();
+          }
+        };
+        process.on(sig, fn);
+        this.signalHandlers.push([sig, fn]);
+      }
+    }
+    this.logger.info({ url: http.base, queues: Object.fromEntries(this.concurrency), types: this.types }, 'remote worker running');
+  }
+
+  get running(): number {
+    return this.running_.size;
+  }
+
+  private count(queue: string): number {
+    return this.perQueue.get(queue) ?? 0;
+  }
+
+  private async claimLoop(queue: string): Promise<void> {
+    const backoff = new Backoff();
+    const limit = this.concurrency.get(queue)!;
+    while (!this.stopCtl.signal.aborted) {
+      const free = limit - this.count(queue);
+      if (free <= 0) {
+        await new Promise<void>((r) => (this.slotWaiters.get(queue) ?? this.slotWaiters.set(queue, []).get(queue)!).push(r));
+        // Slots freed in the same tick are claimed for together.
+        await immediate();
+        continue;
+      }
+      let jobs;
+      try {
+        jobs = await this.leases.claim(queue, { max: Math.min(free, 100), leaseMs: this.leaseMs, waitMs: this.waitMs, types: this.types }, { signal: this.stopCtl.signal });
+      } catch (err) {
+        if (this.stopCtl.signal.aborted) break;
+        if (isRefused(err) || isClientError(err)) {
+          this.refused(err as JobqError);
+          break;
+        }
+        if (backoff.failures === 0) this.logger.warn({ err, queue }, 'cannot reach the jobq server; retrying with backoff');
+        await backoff.sleep(this.stopCtl.signal);
+        continue;
+      }
+      if (backoff.failures > 0) this.logger.info({ queue, after: backoff.failures }, 'reached the jobq server again');
+      backoff.reset();
+      for (const j of jobs) this.run(toLeasedJob(j));
+      if (jobs.length > 0) await immediate();
+    }
+  }
+
+  private run(job: LeasedJob): void {
+    const handler = this.handlers[job.type];
+    if (this.stopCtl.signal.aborted || !handler) {
+      // Claimed as the worker stopped (or a type it has no handler for): back at once, attempt unspent.
+      void this.track(this.finisher.add({ id: job.id, leaseToken: job.leaseToken, outcome: 'released' }));
+      return;
+    }
+    this.perQueue.set(job.queue, this.count(job.queue) + 1);
+    const rj = runRemote(job, handler, {
+      logger: this.logger,
+      progress: (j, value) => this.progress(j, value),
+      dependencies: (j) => this.dependencies(j),
+      release: (r) => this.free(r),
+      settled: (r, finish) => this.finished(r, finish),
+    });
+    this.running_.set(job.id, rj);
+  }
+
+  /** Frees a job's slot once; wakes its queue's claim loop. */
+  private free(rj: RemoteRunning): boolean {
+    if (rj.done) return false;
+    rj.done = true;
+    if (rj.timer) clearTimeout(rj.timer);
+    if (this.running_.get(rj.job.id) === rj) this.running_.delete(rj.job.id);
+    this.perQueue.set(rj.job.queue, this.count(rj.job.queue) - 1);
+    for (const w of this.slotWaiters.get(rj.job.queue)?.splice(0) ?? []) w();
+    if (this.running_.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    return true;
+  }
+
+  private finished(rj: RemoteRunning, finish: FinishJson): void {
+    const where = { jobId: rj.job.id, queue: rj.job.queue, type: rj.job.type, attempt: rj.job.attempts };
+    void this.track(
+      this.finisher.add(finish).then((r) => {
+        if (r && !r.applied && !r.error) this.logger.warn(where, 'lease lost before the job finished; outcome discarded');
+        else if (r?.applied && r.status === 'failed') this.logger.warn({ ...where, err: finish.outcome === 'failed' ? finish.error.message : undefined }, 'job failed for good');
+        else if (r?.applied && finish.outcome === 'failed') this.logger.warn({ ...where, err: finish.error.message, status: r.status }, 'job failed; retry scheduled');
+      }),
+    );
+  }
+
+  private async progress(job: LeasedJob, value: number): Promise<void> {
+    try {
+      await this.leases.progress(job, value);
+    } catch (err) {
+      // A lost lease is found by the next heartbeat; progress never fails a handler.
+      if (isRefused(err)) this.refused(err);
+      else this.logger.debug({ err, jobId: job.id }, 'progress not recorded');
+    }
+  }
+
+  private async dependencies(job: LeasedJob): Promise<Job[]> {
+    return Promise.all(job.dependsOn.map(async (id) => toJob(await this.http.request<JobJson>('GET', `/v1/jobs/${encodeURIComponent(id)}`))));
+  }
+
+  /** One heartbeat for every running lease; the lost ones are given up (signal fires, result dropped). */
+  private beat(): Promise<void> {
+    this.beating ??= (async () => {
+      const live = [...this.running_.values()].filter((rj) => !rj.done);
+      for (let i = 0; i < live.length; i += 1000) {
+        const chunk = live.slice(i, i + 1000);
+        try {
+          const { lost } = await this.leases.extend(
+            chunk.map((rj) => ({ id: rj.job.id, leaseToken: rj.job.leaseToken })),
+            this.leaseMs,
+          );
+          const lostTokens = new Set(lost.map((l) => l.leaseToken));
+          for (const rj of chunk) if (lostTokens.has(rj.job.leaseToken)) this.giveUp(rj);
+        } catch (err) {
+          if (isRefused(err)) return this.refused(err);
+          this.logger.error({ err }, 'heartbeat failed; leases may expire');
+        }
+      }
+    })().finally(() => (this.beating = null));
+    return this.beating;
+  }
+
+  private giveUp(rj: RemoteRunning): void {
+    if (!this.free(rj)) return;
+    abortRemote(rj, 'lease_lost');
+    this.logger.warn({ jobId: rj.job.id, queue: rj.job.queue, type: rj.job.type, attempt: rj.job.attempts, reason: 'lease_lost' }, 'job abandoned; its result will be discarded');
+  }
+
+  private refused(err: JobqError): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.logger.error({ err: { code: err.code, message: err.message } }, `the jobq server refused this worker's token (${err.code}: ${err.message}); stopping`);
+    void this.stop(0);
+  }
+
+  private track<T>(p: Promise<T>): Promise<T | undefined> {
+    const guarded = p.catch((err: unknown) => {
+      this.logger.error({ err }, 'finish failed');
+      return undefined;
+    });
+    this.writes.add(guarded);
+    void guarded.finally(() => this.writes.delete(guarded));
+    return guarded;
+  }
+
+  stop(graceMs = this.graceMs): Promise<void> {
+    if (this.stopping) {
+      if (graceMs === 0) this.cutGrace?.();
+      return this.stopping;
+    }
+    this.stopping = (async () => {
+      this.stopCtl.abort();
+      for (const ws of this.slotWaiters.values()) for (const w of ws.splice(0)) w();
+      await Promise.allSettled(this.loops);
+      if (this.running_.size > 0 && graceMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          this.cutGrace = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          this.idleWaiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      if (this.heartbeat) clearInterval(this.heartbeat);
+      await this.beating;
+      const leftover = [...this.running_.values()];
+      for (const rj of leftover) {
+        this.free(rj);
+        abortRemote(rj, 'shutdown');
+      }
+      if (leftover.length > 0 && !this.fatal) {
+        for (const rj of leftover) void this.track(this.finisher.add({ id: rj.job.id, leaseToken: rj.job.leaseToken, outcome: 'released' }));
+        this.logger.info({ released: leftover.length }, 'released unfinished jobs back to pending');
+      } else if (leftover.length > 0) this.logger.warn({ abandoned: leftover.length }, 'running jobs abandoned; they run again when their leases expire');
+      // Outcomes already decided are sent while the server can still take them (a lease outlives this wait).
+      await this.finisher.drain(this.fatal ? 0 : Math.max(1000, this.leaseMs));
+      while (this.writes.size > 0) await Promise.all([...this.writes]);
+      for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
+      this.logger.info(this.fatal ? 'remote worker stopped by the server' : 'remote worker stopped');
+      this.settle(this.fatal);
+    })();
+    return this.stopping;
+  }
+}

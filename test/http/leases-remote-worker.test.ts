@@ -1,0 +1,242 @@
+/**
+ * Issue #13: `client.runWorker()` against a real server over loopback: the
+ * in-process handler signature and semantics (result, retry, permanent
+ * failure, throttle, progress, timeout, lost lease firing the signal),
+ * batched finishes, graceful stop releasing what is unfinished, a refused
+ * token stopping the worker, and `waitFor`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { JobqClient, PermanentJobError, RateLimitedError, type JobContext } from '../../src/client/index.js';
+import type { Job } from '../../src/contracts/job.js';
+import { consoleLogger } from '../../src/client/worker-logger.js';
+import { TokenService } from '../../src/http/auth/token-service.js';
+import { startTestServer, type TestServer } from '../helpers/http-server.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+type Jobs = { add: { a: number; b: number }; flaky: { failTimes: number }; hold: { ms: number }; permanent: null; throttled: null; slow: { ms: number } };
+
+const quiet = consoleLogger('silent');
+let s: TestServer;
+let client: JobqClient<Jobs>;
+let n = 0;
+const queue = () => `rw-${++n}`;
+
+describe('remote worker (client.runWorker) against a real server', () => {
+  let finishRequests = 0;
+  before(async () => {
+    s = await startTestServer({ jobq: { retry: { baseDelayMs: 50, factor: 1, jitter: 0 } } });
+    // Counts the worker's finish requests (the client uses the global fetch).
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+      if (String(input).endsWith('/v1/leases/finish')) finishRequests++;
+      return realFetch(input, init);
+    }) as typeof fetch;
+    client = new JobqClient<Jobs>({ url: s.url });
+  });
+  after(async () => s.close());
+
+  it('runs handlers with the in-process signature: typed payload, ctx.attempt, ctx.progress, results, retries, permanent failures', async () => {
+    const q = queue();
+    const attempts: number[] = [];
+    const worker = client.runWorker({
+      queues: [q],
+      handlers: {
+        add: async (job, ctx) => {
+          await ctx.progress(50);
+          return { sum: job.payload.a + job.payload.b, attempt: ctx.attempt, createdIsNumber: typeof job.createdAt === 'number' };
+        },
+        flaky: (job, ctx) => {
+          attempts.push(ctx.attempt);
+          if (ctx.attempt <= job.payload.failTimes) throw new Error(`flake ${ctx.attempt}`);
+          return 'finally';
+        },
+        permanent: () => {
+          throw new PermanentJobError('never');
+        },
+      },
+      handleSignals: false,
+      logger: quiet,
+    });
+    try {
+      const add = await client.enqueue({ type: 'add', payload: { a: 2, b: 3 }, queue: q });
+      const flaky = await client.enqueue({ type: 'flaky', payload: { failTimes: 2 }, queue: q, maxAttempts: 3 });
+      const perm = await client.enqueue({ type: 'permanent', payload: null, queue: q, maxAttempts: 5 });
+      const doneAdd = await client.waitFor(add.id, { timeoutMs: 10_000 });
+      assert.equal(doneAdd.status, 'completed');
+      assert.deepEqual(doneAdd.result, { sum: 5, attempt: 1, createdIsNumber: true });
+      assert.equal(doneAdd.progress, 50);
+      const doneFlaky = await client.waitFor(flaky.id, { timeoutMs: 10_000 });
+      assert.equal(doneFlaky.status, 'completed');
+      assert.deepEqual(attempts, [1, 2, 3]);
+      assert.deepEqual(doneFlaky.errors.map((e) => e.message), ['flake 1', 'flake 2']);
+      assert.match(doneFlaky.errors[0]!.stack ?? '', /flake 1\n\s+at /, 'the handler stack is kept');
+      const donePerm = await client.waitFor(perm.id, { timeoutMs: 10_000 });
+      assert.deepEqual([donePerm.status, donePerm.attempts, donePerm.errors[0]?.message], ['failed', 1, 'never']);
+    } finally {
+      await worker.stop();
+    }
+    await worker.done;
+  });
+
+  it('a RateLimitedError retries after its delay; a timeout fires the signal and fails the attempt', async () => {
+    const q = queue();
+    const reasons: unknown[] = [];
+    const worker = client.runWorker({
+      queues: [q],
+      handlers: {
+        throttled: (_job, ctx) => {
+          if (ctx.attempt === 1) throw new RateLimitedError({ retryAfterMs: 300 });
+          return 'ok';
+        },
+        slow: (job, ctx) =>
+          new Promise((_resolve, reject) => {
+            ctx.signal.addEventListener('abort', () => {
+              reasons.push(ctx.signal.reason);
+              reject(new Error('aborted'));
+            });
+            setTimeout(() => reject(new Error('not aborted')), job.payload.ms).unref();
+          }),
+      },
+      handleSignals: false,
+      logger: quiet,
+    });
+    try {
+      const t0 = Date.now();
+      const th = await client.enqueue({ type: 'throttled', payload: null, queue: q });
+      const slow = await client.enqueue({ type: 'slow', payload: { ms: 5000 }, queue: q, timeoutMs: 200, maxAttempts: 1 });
+      const doneTh = await client.waitFor(th.id, { timeoutMs: 10_000 });
+      assert.equal(doneTh.status, 'completed');
+      assert.ok(Date.now() - t0 >= 300, 'ran again only after retryAfterMs');
+      const doneSlow = await client.waitFor(slow.id, { timeoutMs: 10_000 });
+      assert.deepEqual([doneSlow.status, doneSlow.errors[0]?.message], ['failed', 'timed out after 200 ms']);
+      assert.deepEqual(reasons, ['timeout']);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('a lost lease (the job cancelled on the server) fires the signal with lease_lost and frees the slot', async () => {
+    const q = queue();
+    let signalled: unknown = null;
+    let started = 0;
+    const worker = client.runWorker({
+      queues: { [q]: { concurrency: 1 } },
+      handlers: {
+        hold: (_job, ctx: JobContext) => {
+          started++;
+          return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve((signalled = ctx.signal.reason))));
+        },
+        add: (job) => job.payload.a + job.payload.b,
+      },
+      leaseMs: 1500,
+      handleSignals: false,
+      logger: quiet,
+    });
+    try {
+      const held = await client.enqueue({ type: 'hold', payload: { ms: 0 }, queue: q });
+      await waitFor(() => started === 1, { what: 'the hold job to start' });
+      const next = await client.enqueue({ type: 'add', payload: { a: 1, b: 1 }, queue: q });
+      await client.cancel(held.id);
+      await waitFor(() => signalled !== null, { what: 'the signal to fire', timeoutMs: 5000 });
+      assert.equal(signalled, 'lease_lost');
+      const done = await client.waitFor(next.id, { timeoutMs: 10_000 });
+      assert.equal(done.result, 2, 'the freed slot took the next job (concurrency 1)');
+      assert.equal((await client.get(held.id)).status, 'cancelled', 'the abandoned result changed nothing');
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('batches finishes: 300 jobs reported in far fewer requests', async () => {
+    const q = queue();
+    const worker = client.runWorker({ queues: { [q]: { concurrency: 50 } }, handlers: { add: (job) => job.payload.a }, handleSignals: false, logger: quiet });
+    try {
+      const before = finishRequests;
+      const jobs = await client.enqueueMany(Array.from({ length: 300 }, (_, i) => ({ type: 'add' as const, payload: { a: i, b: 0 }, queue: q })));
+      await waitFor(async () => ((await client.queues()).queues.find((x) => x.name === q)?.counts.completed ?? 0) === 300, { what: '300 completions', timeoutMs: 20_000 });
+      const requests = finishRequests - before;
+      assert.ok(requests < 100, `${requests} finish requests for 300 jobs`);
+      assert.equal((await client.get(jobs[299]!.id)).result, 299);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('stops gracefully: running jobs get the grace period, the rest are released with their attempt unspent', async () => {
+    const q = queue();
+    const worker = client.runWorker({
+      queues: { [q]: { concurrency: 2 } },
+      handlers: { slow: (job) => new Promise((r) => setTimeout(() => r('done'), job.payload.ms)), hold: () => new Promise(() => {}) },
+      handleSignals: false,
+      logger: quiet,
+    });
+    const quick = await client.enqueue({ type: 'slow', payload: { ms: 100 }, queue: q });
+    const stuck = await client.enqueue({ type: 'hold', payload: { ms: 0 }, queue: q });
+    await waitFor(async () => (await client.get(stuck.id)).status === 'processing' && (await client.get(quick.id)).status === 'processing', { what: 'both to start' });
+    await worker.stop(500);
+    await worker.done;
+    assert.equal(worker.running, 0);
+    assert.equal((await client.get(quick.id)).status, 'completed', 'finished within the grace period');
+    const released = await client.get(stuck.id);
+    assert.deepEqual([released.status, released.attempts], ['pending', 0], 'released, attempt not spent');
+  });
+
+  it('stops with a clear error when the server refuses its token (revoked)', async () => {
+    const own = await startTestServer();
+    try {
+      const service = new TokenService(own.jobq.store);
+      await service.create({ name: 'admin', scopes: ['admin'] });
+      const { secret } = await service.create({ name: 'w', scopes: ['worker'] });
+      const lines: string[] = [];
+      const worker = new JobqClient({ url: own.url, token: secret }).runWorker({
+        queues: ['r'],
+        handlers: { x: () => 1 },
+        waitMs: 500,
+        handleSignals: false,
+        logger: consoleLogger('info', {}, (l) => void lines.push(l)),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      await service.revoke('w');
+      const err = await worker.done.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      assert.equal((err as { code?: string } | null)?.code, 'unauthorized');
+      assert.ok(lines.some((l) => l.includes("refused this worker's token (unauthorized")), lines.join(''));
+      assert.ok(!lines.some((l) => l.includes(secret)), 'the secret is never logged');
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('waitFor rejects with timeout when the job does not finish in time', async () => {
+    const job = await client.enqueue({ type: 'hold', payload: { ms: 0 }, queue: queue() });
+    await assert.rejects(client.waitFor(job.id, { timeoutMs: 300 }), (e: { code?: string }) => e.code === 'timeout');
+  });
+
+  it('ctx.dependencies() reads the jobs a job depends on', async () => {
+    const q = queue();
+    let seen: Job[] = [];
+    const worker = client.runWorker({
+      queues: [q],
+      handlers: {
+        add: (job) => job.payload.a + job.payload.b,
+        hold: async (_job, ctx) => {
+          seen = await ctx.dependencies();
+          return seen.length;
+        },
+      },
+      handleSignals: false,
+      logger: quiet,
+    });
+    try {
+      const first = await client.enqueue({ type: 'add', payload: { a: 20, b: 1 }, queue: q });
+      const parent = await client.enqueue({ type: 'hold', payload: { ms: 0 }, queue: q, dependsOn: [first.id] } as never);
+      assert.equal((await client.waitFor(parent.id, { timeoutMs: 10_000 })).result, 1);
+      assert.deepEqual(seen.map((j) => [j.id, j.result]), [[first.id, 21]]);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
