@@ -5,6 +5,7 @@
  * a store that cannot open, a server that cannot be reached) is one line on
  * stderr and exit code 2, never a stack trace. Exit codes: exit-codes.ts.
  */
+import { queueSetCommand, scheduleActionCommand, scheduleListCommand, scheduleSetCommand } from './schedule-commands.js';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { JobqError } from '../contracts/errors.js';
@@ -164,12 +165,40 @@ for (const action of ['cancel', 'retry'] as const) {
   );
 }
 
-const queues = program.command('queues').description('list, pause and resume queues on a running server');
+const queues = program.command('queues').alias('queue').description('list, pause, resume and limit queues on a running server');
+asClient(
+  queues
+    .command('set <name>')
+    .description("set a queue's cluster-wide flow control (every node obeys it from its next claim); `none` removes a limit")
+    .option('--concurrency <n>', 'at most n jobs of the queue running at once, across all nodes')
+    .option('--per-key-concurrency <n>', 'at most n jobs of one concurrencyKey running at once')
+    .option('--rate-limit <max/interval>', 'at most max job starts per interval, e.g. 10/1s or 600/1m')
+    .option('--per-key-rate-limit <max/interval>', 'the same per rateKey'),
+).action(run(queueSetCommand));
 asClient(queues.command('list').description('every queue with its paused flag and job counts per status')).action(run(queuesListCommand));
 for (const action of ['pause', 'resume'] as const) {
   asClient(queues.command(`${action} <name>`).description(action === 'pause' ? 'stop claiming jobs of a queue (cluster-wide)' : 'resume claiming jobs of a queue')).action(
     run((name: string, flags: ClientFlags) => queuesActionCommand(action, name, flags)),
   );
+}
+
+const schedules = program.command('schedules').alias('schedule').description('cron schedules on a running server: the leader enqueues each slot once');
+asClient(
+  schedules
+    .command('set <name>')
+    .description('create or update a schedule (an unchanged definition keeps its next and last run)')
+    .requiredOption('--cron <expr>', 'five fields (minute hour day month weekday), or six with seconds first')
+    .requiredOption('--type <type>', 'the job type to enqueue at each slot')
+    .option('--tz <zone>', 'IANA time zone the cron expression is read in (default: UTC)')
+    .option('--payload <json>', "the job's payload as JSON")
+    .option('--queue <name>', "the job's queue (default: default)")
+    .option('--catch-up <mode>', 'after downtime: none (default), latest or all (at most 1,000)')
+    .option('--paused', 'create it paused'),
+).action(run(scheduleSetCommand));
+asClient(schedules.command('list').description('every schedule with its next and last run')).action(run(scheduleListCommand));
+for (const action of ['get', 'rm', 'pause', 'resume'] as const) {
+  const what = { get: 'show a schedule', rm: 'remove a schedule (the jobs it enqueued stay)', pause: 'stop enqueuing slots of a schedule', resume: 'enqueue slots again, from the next one after now' }[action];
+  asClient(schedules.command(`${action} <name>`).description(what)).action(run((name: string, flags: ClientFlags) => scheduleActionCommand(action, name, flags)));
 }
 
 try {

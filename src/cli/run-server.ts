@@ -5,10 +5,12 @@
  * SIGHUP or SIGUSR2 drains gracefully and exits 0; a second exits at once.
  */
 import type { Logger } from 'pino';
+import { isJobqError } from '../contracts/errors.js';
 import { setCappedTimeout } from '../core/clock.js';
 import { Jobq } from '../core/jobq.js';
 import { demoHandler, DEMO_TYPE } from '../core/demo-handler.js';
 import { loadHandlers } from './load-handlers.js';
+import { loadSchedules } from './load-schedules.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
 import { queueOptions, type ServerSettings } from './settings.js';
@@ -20,10 +22,12 @@ export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const;
 export async function runServer(settings: ServerSettings, mode: 'serve' | 'worker'): Promise<void> {
   const { logger, flush } = createLogger(settings.logLevel);
   const handlers = { [DEMO_TYPE]: demoHandler, ...(settings.handlers ? await loadHandlers(settings.handlers) : {}) };
+  const schedules = settings.schedules ? await loadSchedules(settings.schedules) : [];
   const store = await openStore(settings, logger);
   const jobq = new Jobq({
     store,
     handlers,
+    schedules,
     queues: queueOptions(settings),
     leaseMs: settings.leaseMs,
     pollIntervalMs: settings.pollIntervalMs,
@@ -52,7 +56,15 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
       throw new StartupError(`cannot listen on ${settings.host}:${settings.port} (--host/--port, JOBQ_HOST/JOBQ_PORT): ${why}`);
     }
   }
-  await jobq.start();
+  try {
+    await jobq.start();
+  } catch (err) {
+    await app?.close().catch(() => {});
+    await jobq.close(0).catch(() => {});
+    // The only invalid input start() reads is the declared schedules.
+    if (settings.schedules && isJobqError(err, 'invalid_request')) throw new StartupError(`invalid schedule in --schedules (JOBQ_SCHEDULES) ${settings.schedules}: ${err.message}`);
+    throw err;
+  }
   const queues = settings.workers ? settings.queues : [];
   if (app) {
     logger.info({ address, store: settings.store, queues }, settings.workers ? 'jobq serving' : 'jobq serving the API only (--no-workers)');

@@ -29,6 +29,8 @@ export interface ServerSettings {
   concurrency: number;
   queues: string[];
   handlers: string | undefined;
+  /** A JSON file of cron schedules declared at start. */
+  schedules: string | undefined;
   shutdownTimeoutMs: number;
   leaseMs: number;
   pollIntervalMs: number;
@@ -101,6 +103,13 @@ export const SETTINGS = {
   concurrency: { flag: '--concurrency <n>', env: 'JOBQ_CONCURRENCY', default: String(DEFAULTS.concurrency), help: 'jobs run at once per queue', scope: 'workers' },
   queues: { flag: '--queues <names>', env: 'JOBQ_QUEUES', default: DEFAULTS.jobDefaults.queue, help: 'queues this process works; name:concurrency overrides', scope: 'workers' },
   handlers: { flag: '--handlers <module>', env: 'JOBQ_HANDLERS', default: undefined, help: 'ES module exporting { [type]: async (job, ctx) => result }', scope: 'workers' },
+  schedules: {
+    flag: '--schedules <file>',
+    env: 'JOBQ_SCHEDULES',
+    default: undefined,
+    help: 'JSON file of cron schedules created or updated at start: [{ name, cron, tz?, job, catchUp?, paused? }]',
+    scope: 'workers',
+  },
   shutdownTimeoutMs: {
     flag: '--shutdown-timeout-ms <ms>',
     env: 'JOBQ_SHUTDOWN_TIMEOUT_MS',
@@ -210,6 +219,7 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
   const host = get('host');
   if (!host.trim()) throw new SettingsError(`invalid ${label('host')}: empty`);
   const handlers = raw.handlers === undefined ? undefined : String(raw.handlers);
+  const schedules = raw.schedules === undefined || raw.schedules === '' ? undefined : String(raw.schedules);
   const store = oneOf('store', get('store'), ['sqlite', 'memory', 'postgres'] as const);
   const databaseUrl = raw.databaseUrl === undefined || raw.databaseUrl === '' ? undefined : String(raw.databaseUrl);
   if (store === 'postgres' && !databaseUrl) throw new SettingsError(`invalid ${label('databaseUrl')}: required with --store postgres`);
@@ -238,6 +248,7 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
     concurrency: int('concurrency', get('concurrency'), 1, 10_000),
     queues,
     handlers: handlers === '' ? undefined : handlers,
+    schedules,
     shutdownTimeoutMs: int('shutdownTimeoutMs', get('shutdownTimeoutMs'), 0),
     leaseMs: int('leaseMs', get('leaseMs'), 100),
     pollIntervalMs: int('pollIntervalMs', get('pollIntervalMs'), 1),

@@ -51,6 +51,14 @@ export interface JobJson<Payload = unknown> {
   errors: JobErrorJson[];
   progress: number | null;
   leaseExpiresAt: string | null;
+  key: string | null;
+  dependsOn: string[];
+  concurrencyKey: string | null;
+  rateKey: string | null;
+  /** Enqueue answers only: the key was held, and this is the holder. */
+  deduplicated?: boolean;
+  /** Enqueue answers only: onConflict 'replace' updated the holder. */
+  replaced?: boolean;
 }
 
 /** The short form of each job in a batch enqueue's answer. */
@@ -60,6 +68,8 @@ export interface JobSummaryJson {
   type: string;
   status: JobStatus;
   runAt: string | null;
+  /** The key was held: this is the holder. */
+  deduplicated?: boolean;
 }
 
 export interface JobPage {
@@ -88,6 +98,64 @@ export interface QueueJson {
   /** Pending jobs of types no live node working this queue handles. */
   unhandled: number;
   unhandledTypes?: Record<string, number>;
+  /** Cluster-wide flow control; null: no limit. */
+  settings: QueueSettingsJson;
+}
+
+export interface RateLimitJson {
+  max: number;
+  intervalMs: number;
+}
+
+export interface QueueSettingsJson {
+  concurrency: number | null;
+  perKeyConcurrency: number | null;
+  rateLimit: RateLimitJson | null;
+  perKeyRateLimit: RateLimitJson | null;
+}
+
+/** The job a schedule enqueues at each slot. */
+export interface ScheduledJobJson {
+  type: string;
+  payload?: unknown;
+  queue?: string;
+  priority?: number;
+  maxAttempts?: number;
+  timeoutMs?: number | null;
+}
+
+export interface ScheduleDefinition {
+  /** Five fields (minute hour day month weekday), or six with seconds first. */
+  cron: string;
+  /** @defaultValue 'UTC' */
+  tz?: string;
+  job: ScheduledJobJson;
+  /** @defaultValue 'none' */
+  catchUp?: 'none' | 'latest' | 'all';
+  paused?: boolean;
+}
+
+export interface ScheduleJson extends Required<Omit<ScheduleDefinition, 'paused' | 'tz' | 'catchUp'>> {
+  name: string;
+  tz: string;
+  catchUp: 'none' | 'latest' | 'all';
+  paused: boolean;
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+  lastJobId: string | null;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+/** A flow: the parent runs once every child completed. */
+export interface FlowJson<J = { type: string; payload?: unknown }> {
+  job: J;
+  children?: FlowJson<J>[];
+}
+
+export interface FlowAnswerJson {
+  job: JobSummaryJson;
+  children: FlowAnswerJson[];
 }
 
 export interface QueuePageJson {
@@ -194,6 +262,34 @@ export class JobqClient<T extends JobTypes = DefaultJobTypes> {
   resume(queue: string): Promise<{ name: string; paused: boolean }> {
     return this.request('POST', `/v1/queues/${encodeURIComponent(queue)}/resume`);
   }
+
+  /** Sets a queue's cluster-wide flow control; fields left out keep their value, null removes a limit. */
+  configureQueue(queue: string, settings: Partial<QueueSettingsJson>): Promise<{ name: string; settings: QueueSettingsJson }> {
+    return this.request('PATCH', `/v1/queues/${encodeURIComponent(queue)}`, settings);
+  }
+
+  /** A parent job and its children (and theirs) in one transaction. */
+  flow(flow: FlowJson): Promise<FlowAnswerJson> {
+    return this.request('POST', '/v1/flows', flow);
+  }
+
+  /** Cron schedules on the server: upsert, get, list, remove, pause, resume. */
+  readonly schedules = {
+    upsert: (name: string, def: ScheduleDefinition): Promise<{ schedule: ScheduleJson; changed: boolean }> => this.request('PUT', `/v1/schedules/${encodeURIComponent(name)}`, def),
+    get: (name: string): Promise<ScheduleJson> => this.request('GET', `/v1/schedules/${encodeURIComponent(name)}`),
+    list: (query: { limit?: number; cursor?: string } = {}): Promise<{ schedules: ScheduleJson[]; nextCursor: string | null }> => {
+      const q = new URLSearchParams();
+      if (query.limit !== undefined) q.set('limit', String(query.limit));
+      if (query.cursor !== undefined) q.set('cursor', query.cursor);
+      const qs = q.toString();
+      return this.request('GET', `/v1/schedules${qs ? `?${qs}` : ''}`);
+    },
+    remove: async (name: string): Promise<void> => {
+      await this.request('DELETE', `/v1/schedules/${encodeURIComponent(name)}`);
+    },
+    pause: (name: string): Promise<ScheduleJson> => this.request('POST', `/v1/schedules/${encodeURIComponent(name)}/pause`),
+    resume: (name: string): Promise<ScheduleJson> => this.request('POST', `/v1/schedules/${encodeURIComponent(name)}/resume`),
+  };
 
   /** Any error answer becomes a JobqError with the server's code and message (and `details.status`). */
   private request<R>(method: string, path: string, body?: unknown): Promise<R> {

@@ -29,6 +29,7 @@ const BAD: Record<Key, string> = {
   concurrency: '0',
   queues: 'a b',
   handlers: '/nonexistent/handlers.js',
+  schedules: '/nonexistent/schedules.json',
   shutdownTimeoutMs: '-1',
   leaseMs: 'soon',
   pollIntervalMs: '0',
