@@ -18,9 +18,14 @@ import {
   queuesListCommand,
   statusCommand,
   type ClientFlags,
+  type EnqueueFlags,
+  type StatusFlags,
 } from './client-commands.js';
 import { EXIT } from './exit-codes.js';
 import { pruneCommand } from './prune-command.js';
+import { enqueueFileCommand, type EnqueueFileFlags } from './enqueue-file.js';
+import { statusWaitCommand } from './status-wait.js';
+import { topCommand } from './top.js';
 import { migrateCommand, runServer } from './run-server.js';
 import { parseSettings, SETTINGS, SettingsError, SWITCHES, type Scope } from './settings.js';
 import { StartupError } from './startup-error.js';
@@ -130,15 +135,24 @@ withSettings(
 asClient(
   program
     .command('enqueue')
-    .description('enqueue a job on a running server')
-    .requiredOption('--type <type>', 'handler name')
+    .description('enqueue a job on a running server, or every line of an NDJSON file with --file')
+    .option('--type <type>', 'handler name (required without --file)')
+    .option('--file <path>', 'NDJSON: one job per line (the body of POST /v1/jobs), sent in batches with a progress bar and a summary')
+    .option('--batch-size <n>', 'with --file: jobs per request, 1..1000 (default: 500)')
+    .option('--in-flight <n>', 'with --file: requests at once, 1..64 (default: 4)')
     .option('--payload <json>', 'payload as JSON')
     .option('--queue <name>', 'queue (default: default)')
     .option('--priority <n>', 'higher runs first')
     .option('--max-attempts <n>', 'attempts before failed')
     .option('--delay-ms <ms>', 'run no earlier than this from now')
     .option('--timeout-ms <ms>', 'per-attempt time limit'),
-).action(run(enqueueCommand));
+).action(
+  run((flags: EnqueueFlags & Partial<EnqueueFileFlags>) => {
+    if (flags.file !== undefined) return enqueueFileCommand(flags as EnqueueFileFlags);
+    if (flags.type === undefined) throw new SettingsError("required option '--type <type>' not specified (or give --file) (see jobq enqueue --help)");
+    return enqueueCommand(flags);
+  }),
+);
 
 asClient(
   program
@@ -146,7 +160,15 @@ asClient(
     .description('show a job; with --wait, exit 0 once it completed, 1 if it failed or was cancelled, 3 if the wait ran out')
     .option('--wait', 'wait until the job is completed, failed or cancelled')
     .option('--wait-timeout-ms <ms>', 'give up waiting after this', '60000'),
-).action(run(statusCommand));
+).action(run((id: string, flags: StatusFlags & { token?: string }) => (flags.wait ? statusWaitCommand(id, flags) : statusCommand(id, flags))));
+
+program
+  .command('top')
+  .description('a live view of the queues (depth, rates, wait, failures) from a running server; q quits')
+  .addOption(new Option('--url <url>', 'server URL').env('JOBQ_URL').default(DEFAULT_URL))
+  .addOption(new Option('--token <secret>', 'API token (jobq token create)').env('JOBQ_TOKEN'))
+  .option('--interval-ms <ms>', 'redraw interval', '1000')
+  .action(run(topCommand));
 
 const jobs = program.command('jobs').description('list, show, cancel and retry jobs on a running server');
 asClient(
