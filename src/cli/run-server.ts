@@ -15,12 +15,15 @@ import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
 import { queueOptions, type ServerSettings } from './settings.js';
 import { StartupError } from './startup-error.js';
+import { enableTracing } from '../tracing/tracing.js';
 
 /** Signals that stop the server gracefully. SIGHUP and SIGUSR2 are included: a process manager's reload must not kill running jobs. */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const;
 
 export async function runServer(settings: ServerSettings, mode: 'serve' | 'worker'): Promise<void> {
   const { logger, flush } = createLogger(settings.logLevel);
+  // An OpenTelemetry SDK registered before jobq started (node --import ./otel.js): trace enqueues and handlers.
+  if (await enableTracing({ onlyIfRegistered: true })) logger.info('tracing on: spans go to the registered OpenTelemetry SDK');
   const handlers = { [DEMO_TYPE]: demoHandler, ...(settings.handlers ? await loadHandlers(settings.handlers) : {}) };
   const schedules = settings.schedules ? await loadSchedules(settings.schedules) : [];
   const store = await openStore(settings, logger);

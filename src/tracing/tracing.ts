@@ -36,6 +36,7 @@ interface Span {
 }
 interface OtelApi {
   trace: {
+    getTracerProvider(): object & { getDelegate?(): object };
     getTracer(name: string, version?: string): { startActiveSpan<R>(name: string, options: object, ctx: unknown, fn: (span: Span) => R): R };
     getSpan(ctx: unknown): Span | undefined;
     setSpanContext(ctx: unknown, sc: SpanContext): unknown;
@@ -51,6 +52,8 @@ interface OtelApi {
 export interface TracingOptions {
   /** Instrumentation scope name of jobq's spans. @defaultValue 'jobq' */
   tracerName?: string;
+  /** Turn on only if an SDK already registered a tracer provider (what `jobq serve` does). @defaultValue false */
+  onlyIfRegistered?: boolean;
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -94,6 +97,10 @@ async function loadApi(): Promise<OtelApi | null> {
 export async function enableTracing(options: TracingOptions = {}): Promise<boolean> {
   const api = await loadApi();
   if (!api) return false;
+  if (options.onlyIfRegistered) {
+    const provider = api.trace.getTracerProvider();
+    if ((provider.getDelegate?.() ?? provider).constructor.name === 'NoopTracerProvider') return false;
+  }
   const { trace, context, ROOT_CONTEXT, SpanKind, SpanStatusCode } = api;
   const tracer = trace.getTracer(options.tracerName ?? 'jobq');
 

@@ -21,7 +21,10 @@ describe('tracing with an OpenTelemetry SDK registered', () => {
   const seenInHandler: { traceId?: string; spanId?: string }[] = [];
 
   before(async () => {
+    // Nothing registered yet: jobq serve's way of asking leaves tracing off.
+    assert.equal(await enableTracing({ onlyIfRegistered: true }), false);
     provider.register();
+    assert.equal(await enableTracing({ onlyIfRegistered: true }), true);
     assert.equal(await enableTracing(), true);
     jobq = new Jobq({
       store: new SqliteStore({ path: dir.file('jobs.db') }),
