@@ -13,11 +13,13 @@ import { StartupError } from './startup-error.js';
 
 export interface ClientFlags {
   url: string;
+  /** An API token (--token, JOBQ_TOKEN). */
+  token?: string;
   json?: boolean;
 }
 
 /** A client for the server at `url`, checked first: a URL that is not http(s) is a bad setting. */
-export function serverClient(url: string): JobqClient {
+export function serverClient(url: string, token?: string): JobqClient {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -25,10 +27,10 @@ export function serverClient(url: string): JobqClient {
     throw new SettingsError(`invalid --url (JOBQ_URL): expected http://host:port, got "${url}"`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new SettingsError(`invalid --url (JOBQ_URL): expected http:// or https://, got "${url}"`);
-  return new JobqClient({ url });
+  return new JobqClient({ url, ...(token !== undefined && { token }) });
 }
 
-const client = (flags: ClientFlags) => serverClient(flags.url);
+const client = (flags: ClientFlags) => serverClient(flags.url, flags.token);
 
 /** A server that cannot be reached is one line naming the URL and the flag, like a bad setting. */
 export async function reach<T>(target: ClientFlags | string, call: () => Promise<T>): Promise<T> {

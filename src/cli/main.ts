@@ -23,6 +23,7 @@ import {
 } from './client-commands.js';
 import { EXIT } from './exit-codes.js';
 import { pruneCommand } from './prune-command.js';
+import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './token-command.js';
 import { enqueueFileCommand, type EnqueueFileFlags } from './enqueue-file.js';
 import { statusWaitCommand } from './status-wait.js';
 import { topCommand } from './top.js';
@@ -53,8 +54,9 @@ function withSettings(cmd: Command, scopes: readonly Scope[]): Command {
   return cmd;
 }
 
-/** --url and --json, shared by every command that talks to a server. */
+/** --url, --token and --json, shared by every command that talks to a server. */
 function asClient(cmd: Command): Command {
+  if (!cmd.options.some((o) => o.long === '--token')) cmd.addOption(new Option('--token <secret>', 'API token, when the server needs one').env('JOBQ_TOKEN'));
   return cmd
     .addOption(new Option('--url <url>', 'server URL').env('JOBQ_URL').default(DEFAULT_URL))
     .option('--json', 'print the JSON the server answered (for scripts) instead of a table');
@@ -120,6 +122,7 @@ withSettings(
     .command('prune')
     .description('delete finished jobs past their retention now (the leader also does it every minute): straight from the store, or through a server with --url')
     .option('--url <url>', "ask the server at this URL (POST /v1/jobs/prune) instead of opening the store; only the retention flags given are sent, the server's own retention holds for the rest")
+    .addOption(new Option('--token <secret>', 'an admin token, with --url').env('JOBQ_TOKEN'))
     .option('--json', 'print {"deleted": n, "byStatus": {…}}'),
   ['store', 'retention'],
 ).action(
@@ -127,7 +130,7 @@ withSettings(
     const given = Object.entries(RETENTION_KEYS)
       .filter(([key]) => ['cli', 'env'].includes(cmd.getOptionValueSource(key) ?? ''))
       .map(([, status]) => status);
-    const flags = { json: opts.json === true, given, ...(typeof opts.url === 'string' && { url: opts.url }) };
+    const flags = { json: opts.json === true, given, ...(typeof opts.url === 'string' && { url: opts.url }), ...(typeof opts.token === 'string' && { token: opts.token }) };
     return starting(Promise.resolve().then(() => pruneCommand(parseSettings(opts), flags)));
   }),
 );
@@ -222,6 +225,41 @@ for (const action of ['get', 'rm', 'pause', 'resume'] as const) {
   const what = { get: 'show a schedule', rm: 'remove a schedule (the jobs it enqueued stay)', pause: 'stop enqueuing slots of a schedule', resume: 'enqueue slots again, from the next one after now' }[action];
   asClient(schedules.command(`${action} <name>`).description(what)).action(run((name: string, flags: ClientFlags) => scheduleActionCommand(action, name, flags)));
 }
+
+const token = program.command('token').description('create, list and revoke API tokens: straight from the store, or through a server with --url');
+/** The store's settings, or --url and --token to go through a server's admin routes. */
+function tokenCommand(cmd: Command): Command {
+  return withSettings(
+    cmd
+      .option('--url <url>', "ask the server at this URL (its /v1/tokens routes) instead of opening the store")
+      .addOption(new Option('--token <secret>', 'an admin token, with --url').env('JOBQ_TOKEN'))
+      .option('--json', 'print the JSON answer'),
+    ['store'],
+  );
+}
+/** Settings without the command's own flags (token create's --queues is not the workers' --queues). */
+const storeSettings = (opts: Opts) => parseSettings({ ...opts, queues: undefined });
+const tokenFlags = (opts: Opts) => ({ json: opts.json === true, ...(typeof opts.url === 'string' && { url: opts.url }), ...(typeof opts.token === 'string' && { token: opts.token }) });
+tokenCommand(
+  token
+    .command('create')
+    .description('create a token; prints its secret once, alone on stdout (only its SHA-256 is stored)')
+    .requiredOption('--name <name>', 'a unique name')
+    .requiredOption('--scopes <list>', 'comma-separated: jobs:read, jobs:write, worker, admin, metrics')
+    .option('--queues <list>', 'limit it to these queues (default: every queue)'),
+).action(
+  run((opts: Opts) =>
+    starting(Promise.resolve().then(() => storeSettings(opts))).then((settings) =>
+      tokenCreateCommand(settings, { ...tokenFlags(opts), name: String(opts.name), scopes: String(opts.scopes), ...(typeof opts.queues === 'string' && { queues: opts.queues }) }),
+    ),
+  ),
+);
+tokenCommand(token.command('list').description('tokens by name, never their secrets').option('--all', 'also revoked tokens')).action(
+  run((opts: Opts) => starting(Promise.resolve().then(() => storeSettings(opts))).then((settings) => tokenListCommand(settings, { ...tokenFlags(opts), all: opts.all === true }))),
+);
+tokenCommand(token.command('revoke <name>').description('revoke a token: every server refuses it within a second')).action(
+  run((name: string, opts: Opts) => starting(Promise.resolve().then(() => storeSettings(opts))).then((settings) => tokenRevokeCommand(settings, name, tokenFlags(opts)))),
+);
 
 try {
   await program.parseAsync(process.argv);

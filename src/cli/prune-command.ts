@@ -22,6 +22,8 @@ export interface PruneFlags {
   json?: boolean;
   /** Ask this server instead of opening the store. */
   url?: string;
+  /** An admin token, with url. */
+  token?: string;
   /** The retention statuses whose flag or variable was given (the rest are defaults). */
   given: readonly FinishedStatus[];
 }
@@ -43,7 +45,7 @@ export async function pruneCommand(settings: ServerSettings, flags: PruneFlags):
   const retention: Retention = { completed: settings.retainCompleted, failed: settings.retainFailed, cancelled: settings.retainCancelled };
   if (flags.url !== undefined) {
     const url = flags.url;
-    const client = serverClient(url);
+    const client = serverClient(url, flags.token);
     const given = Object.fromEntries(flags.given.map((s) => [s, retention[s]]));
     const answer = await reach(url, () => client.prune(flags.given.length > 0 ? { retention: given } : {}));
     report(flags, answer.byStatus, (s) => (flags.given.includes(s) ? formatDuration(retention[s]) : "the server's"));

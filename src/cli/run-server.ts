@@ -13,6 +13,7 @@ import { loadHandlers } from './load-handlers.js';
 import { loadSchedules } from './load-schedules.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
+import { serveAuth } from './serve-auth.js';
 import { queueOptions, type ServerSettings } from './settings.js';
 import { StartupError } from './startup-error.js';
 import { enableTracing } from '../tracing/tracing.js';
@@ -44,7 +45,14 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   let app: Awaited<ReturnType<typeof import('../http/app.js').createHttpApp>> | null = null;
   if (mode === 'serve') {
     const { createHttpApp } = await import('../http/app.js');
-    app = await createHttpApp({ jobq, logger, readiness, bodyLimitBytes: settings.bodyLimitBytes });
+    let auth;
+    try {
+      auth = await serveAuth(settings, store, logger);
+    } catch (err) {
+      await jobq.close(0).catch(() => {});
+      throw err;
+    }
+    app = await createHttpApp({ jobq, logger, readiness, bodyLimitBytes: settings.bodyLimitBytes, auth });
   }
   installSignals({ jobq, app, readiness, logger, flush, graceMs: settings.shutdownTimeoutMs });
 

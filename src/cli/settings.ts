@@ -43,6 +43,10 @@ export interface ServerSettings {
   retainFailed: number | null;
   retainCancelled: number | null;
   logLevel: string;
+  /** --insecure-no-auth: no API tokens needed, even on a non-loopback address. */
+  insecureNoAuth: boolean;
+  /** JOBQ_ADMIN_TOKEN (environment only: never a flag, which `ps` would show): seeded as an admin token. */
+  adminToken: string | undefined;
 }
 
 /**
@@ -60,7 +64,7 @@ interface Setting {
   scope: Scope;
 }
 
-type Key = Exclude<keyof ServerSettings, 'listen' | 'workers'>;
+type Key = Exclude<keyof ServerSettings, 'listen' | 'workers' | 'insecureNoAuth' | 'adminToken'>;
 
 const ms = (n: number) => String(n);
 
@@ -164,6 +168,13 @@ export const SETTINGS = {
 export const SWITCHES = {
   listen: { flag: '--no-listen', env: 'JOBQ_PG_LISTEN', default: 'true', help: 'Postgres: poll instead of LISTEN/NOTIFY (PgBouncer in transaction mode); env JOBQ_PG_LISTEN=false', scope: 'store' },
   workers: { flag: '--no-workers', env: 'JOBQ_WORKERS', default: 'true', help: 'serve the API only: claim and run no jobs; env JOBQ_WORKERS=false', scope: 'http' },
+  insecureNoAuth: {
+    flag: '--insecure-no-auth',
+    env: 'JOBQ_INSECURE_NO_AUTH',
+    default: 'false',
+    help: 'serve without API tokens, even on a non-loopback address (otherwise refused there while no token exists); env JOBQ_INSECURE_NO_AUTH=true',
+    scope: 'http',
+  },
 } as const;
 
 export class SettingsError extends Error {}
@@ -232,6 +243,7 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
   }
   const listenEnv = bool('listen', env.JOBQ_PG_LISTEN);
   const workersEnv = bool('workers', env.JOBQ_WORKERS);
+  const insecureEnv = bool('insecureNoAuth', env.JOBQ_INSECURE_NO_AUTH);
   return {
     host,
     port: int('port', get('port'), 0, 65535),
@@ -261,6 +273,8 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
     retainFailed: duration('retainFailed', get('retainFailed')),
     retainCancelled: duration('retainCancelled', get('retainCancelled')),
     logLevel: oneOf('logLevel', get('logLevel'), LOG_LEVELS),
+    insecureNoAuth: raw.insecureNoAuth === true || insecureEnv === true,
+    adminToken: env.JOBQ_ADMIN_TOKEN ? env.JOBQ_ADMIN_TOKEN : undefined,
   };
 }
 

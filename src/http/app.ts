@@ -260,7 +260,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<FastifyInstance>
   queueSettingsRoutes(app, jobq);
   scheduleRoutes(app, jobq);
   flowRoutes(app, jobq);
-  leaseRoutes(app, jobq);
+  leaseRoutes(app, jobq, tokens);
   tokenRoutes(app, new TokenService(jobq.store), tokens);
   app.get('/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
 

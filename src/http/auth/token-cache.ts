@@ -27,6 +27,7 @@ export class TokenCache {
   private refreshTimer: NodeJS.Timeout | null = null;
   private touchTimer: NodeJS.Timeout | null = null;
   private readonly used = new Set<string>();
+  private readonly revokedListeners = new Set<(ids: ReadonlySet<string>) => void>();
   private readonly refreshMs: number;
   private readonly touchFlushMs: number;
   private readonly now: () => number;
@@ -75,8 +76,11 @@ export class TokenCache {
     this.reloading ??= (async () => {
       try {
         const live = await this.store.tokenList({ includeRevoked: false });
+        const before = this.byHash;
         this.byHash = new Map(live.map((t) => [t.hash, t]));
         this.loadedOnce = true;
+        const gone = new Set([...before.values()].filter((t) => !this.byHash.has(t.hash)).map((t) => t.id));
+        if (gone.size > 0) this.revoked(gone);
       } finally {
         this.reloading = null;
       }
@@ -86,7 +90,33 @@ export class TokenCache {
 
   /** A revocation made by this node takes effect here at once. */
   forget(name: string): void {
-    for (const [hash, t] of this.byHash) if (t.name === name) this.byHash.delete(hash);
+    const gone = new Set<string>();
+    for (const [hash, t] of this.byHash) {
+      if (t.name !== name) continue;
+      this.byHash.delete(hash);
+      gone.add(t.id);
+    }
+    if (gone.size > 0) this.revoked(gone);
+  }
+
+  /**
+   * Called with the ids of tokens that stopped being live (revoked here or
+   * on another node), so requests that hold on (a long poll, an event
+   * stream) can end now rather than at their own pace. Returns how to stop.
+   */
+  onRevoked(listener: (ids: ReadonlySet<string>) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
+
+  private revoked(ids: ReadonlySet<string>): void {
+    for (const l of this.revokedListeners) {
+      try {
+        l(ids);
+      } catch {
+        // A listener's bug must not stop the others.
+      }
+    }
   }
 
   /** The live token with this secret, or null. */

@@ -28,6 +28,8 @@ export interface Waiter {
   woken: boolean;
   /** The last claim was held back by flow control: a finish in the queue may free a slot. */
   limited: boolean;
+  /** The token the claim came with was revoked while it waited. */
+  readonly revoked: boolean;
   /** Resolves on a wake-up, after `ms`, or when `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   dispose(): void;
@@ -44,10 +46,12 @@ interface QueueWaiters {
 class WaiterImpl implements Waiter {
   woken = false;
   limited = false;
+  revoked = false;
   private wake: (() => void) | null = null;
 
   constructor(
     readonly queue: string,
+    readonly tokenId: string | null,
     private readonly owner: ClaimWaiters,
   ) {}
 
@@ -57,9 +61,9 @@ class WaiterImpl implements Waiter {
   }
 
   async sleep(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.woken || signal.aborted || this.owner.closed) return;
+    if (this.woken || this.revoked || signal.aborted || this.owner.closed) return;
     await this.owner.ensureDue(this.queue);
-    if (this.woken || signal.aborted || this.owner.closed) return;
+    if (this.woken || this.revoked || signal.aborted || this.owner.closed) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -90,10 +94,10 @@ export class ClaimWaiters {
   constructor(private readonly jobq: Jobq) {}
 
   /** Registers before the claim, so a wake-up between the claim and the sleep is never missed. */
-  register(queue: string): Waiter {
+  register(queue: string, tokenId: string | null = null): Waiter {
     let q = this.queues.get(queue);
     if (!q) this.queues.set(queue, (q = { waiters: new Set(), dueAt: null, dueTimer: null, reading: null }));
-    const w = new WaiterImpl(queue, this);
+    const w = new WaiterImpl(queue, tokenId, this);
     q.waiters.add(w);
     if (this.count++ === 0) this.subscribe();
     return w;
@@ -118,6 +122,17 @@ export class ClaimWaiters {
       if (queues !== undefined && !queues.includes(name)) continue;
       q.dueAt = null; // a change elsewhere may have scheduled something sooner
       for (const w of q.waiters) w.fire();
+    }
+  }
+
+  /** Ends the waits of claims made with these tokens (revoked): they answer 401. */
+  revoke(tokenIds: ReadonlySet<string>): void {
+    for (const q of this.queues.values()) {
+      for (const w of q.waiters) {
+        if (w.tokenId === null || !tokenIds.has(w.tokenId)) continue;
+        w.revoked = true;
+        w.fire();
+      }
     }
   }
 

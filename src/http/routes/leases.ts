@@ -13,6 +13,7 @@ import type { JobStatus, LeasedJob, LeaseRef } from '../../contracts/job.js';
 import type { Jobq } from '../../core/jobq.js';
 import { MAX_DELAY_MS } from '../../core/enqueue-input.js';
 import { assertQueueAllowed } from '../auth/queue-access.js';
+import type { TokenCache } from '../auth/token-cache.js';
 import { jobView } from '../job-view.js';
 import { idParams, jobSchema, queueParams, WITH_BODY } from '../schemas.js';
 import { ClaimWaiters } from './claim-waiters.js';
@@ -92,8 +93,11 @@ function watchClient(reply: FastifyReply): AbortSignal {
   return ctl.signal;
 }
 
-export function leaseRoutes(app: FastifyInstance, jobq: Jobq): void {
+export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache | null = null): void {
   const waiters = new ClaimWaiters(jobq);
+  // A token revoked on any node ends its waiting claims within the cache's refresh (500 ms), not at waitMs.
+  const unlisten = tokens?.onRevoked((ids) => waiters.revoke(ids));
+  if (unlisten) app.addHook('onClose', (_app, done) => (unlisten(), done()));
   app.addSchema(leasedJobSchema);
   app.addHook('preClose', (done) => {
     waiters.close();
@@ -145,7 +149,7 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq): void {
       const waitMs = body.waitMs ?? 0;
       const deadline = Date.now() + waitMs;
       const gone = watchClient(reply);
-      const waiter = waitMs > 0 ? waiters.register(queue) : null;
+      const waiter = waitMs > 0 ? waiters.register(queue, req.auth.token?.id ?? null) : null;
       try {
         for (;;) {
           if (waiter) waiter.woken = false;
@@ -164,6 +168,10 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq): void {
           if (!waiter || left <= 0 || gone.aborted || waiters.closed) return { jobs: [] };
           waiter.limited = jobs.limited === true;
           await waiter.sleep(left, gone);
+          if (waiter.revoked) {
+            void reply.header('www-authenticate', 'Bearer realm="jobq", error="invalid_token"');
+            throw new JobqError('unauthorized', 'the API token was revoked while this claim waited');
+          }
         }
       } finally {
         waiter?.dispose();
