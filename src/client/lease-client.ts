@@ -24,6 +24,8 @@ export interface ClaimOptions {
   waitMs?: number;
   /** Only these job types. @defaultValue any */
   types?: readonly string[];
+  /** Names this worker in the server's node list (letters, digits, "_", ".", ":", "-"). @defaultValue the token and address */
+  workerId?: string;
 }
 
 export interface RemoteErrorJson {

@@ -9,6 +9,8 @@
  * attempt unspent); a server that goes away is waited for with backoff; a
  * token the server refuses stops it with that error.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { JobqError } from '../contracts/errors.js';
 import type { Job, LeasedJob } from '../contracts/job.js';
@@ -85,6 +87,13 @@ export class RemoteWorkerRunner implements RemoteWorker {
   private readonly graceMs: number;
   private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
   private readonly settle: (err: JobqError | null) => void;
+  /** How the server's node list names this worker: host, pid and a random tag. */
+  private readonly workerId = `${
+    hostname()
+      .replace(/[^A-Za-z0-9_.:-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 80) || 'worker'
+  }.${process.pid}.${randomBytes(3).toString('hex')}`;
 
   constructor(
     private readonly http: Transport,
@@ -134,7 +143,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
         this.signalHandlers.push([sig, fn]);
       }
     }
-    this.logger.info({ url: http.base, queues: Object.fromEntries(this.concurrency), types: this.types }, 'remote worker running');
+    this.logger.info({ url: http.base, worker: this.workerId, queues: Object.fromEntries(this.concurrency), types: this.types }, 'remote worker running');
   }
 
   get running(): number {
@@ -158,7 +167,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
       }
       let jobs;
       try {
-        jobs = await this.leases.claim(queue, { max: Math.min(free, 100), leaseMs: this.leaseMs, waitMs: this.waitMs, types: this.types }, { signal: this.stopCtl.signal });
+        jobs = await this.leases.claim(queue, { max: Math.min(free, 100), leaseMs: this.leaseMs, waitMs: this.waitMs, types: this.types, workerId: this.workerId }, { signal: this.stopCtl.signal });
       } catch (err) {
         if (this.stopCtl.signal.aborted) break;
         if (isRefused(err) || isClientError(err)) {

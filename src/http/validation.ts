@@ -55,6 +55,7 @@ const RULES: Readonly<Record<string, string>> = {
   outcome: 'must be completed, failed or released',
   scopes: 'must be a list of scopes: jobs:read, jobs:write, worker, admin, metrics',
   includeRevoked: 'must be true or false',
+  workerId: NAME_RULE,
 };
 
 /** `/1/priority` in a body → `jobs[1].priority`; `/priority` → `priority`. */

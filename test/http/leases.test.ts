@@ -117,7 +117,7 @@ describe('lease protocol over HTTP (real server on loopback, SQLite)', () => {
     assert.equal((await http(s.url, 'POST', `/v1/jobs/${id}/release`, { leaseToken: j.leaseToken })).body.error.code, 'lease_lost');
   });
 
-  it('a lease that expired was rescued: its worker gets lease_lost, and the new holder is untouched', async () => {
+  it('a lease that expired was rescued: its worker gets lease_lost and changes nothing', async () => {
     const q = queue();
     const { id } = await enqueue(q);
     const [first] = (await claim(q, { leaseMs: 1000 })).body.jobs;
@@ -203,6 +203,24 @@ describe('lease protocol over HTTP (real server on loopback, SQLite)', () => {
       assert.equal((await http(small.url, 'GET', `/v1/jobs/${id}`)).body.status, 'processing');
     } finally {
       await small.close();
+    }
+  });
+
+  it('a remote worker counts as a live node of its queue: its jobs are not reported unhandled', async () => {
+    const own = await startTestServer({ jobq: { nodeHeartbeatMs: 100 } });
+    try {
+      const unhandled = async () => (await http(own.url, 'GET', '/v1/queues')).body.queues.find((q: { name: string }) => q.name === 'rq')?.unhandled;
+      await http(own.url, 'POST', '/v1/queues/rq/pause');
+      await http(own.url, 'POST', '/v1/jobs', { type: 'remote', queue: 'rq' });
+      await waitFor(async () => (await unhandled()) === 1, { what: 'the job to count as unhandled' });
+      // Paused: the claim takes nothing and waits, announcing its worker meanwhile.
+      const polling = http(own.url, 'POST', '/v1/queues/rq/claim', { waitMs: 3000, types: ['remote'], workerId: 'py-1' });
+      await waitFor(async () => (await unhandled()) === 0, { what: 'the remote worker to count as a node handling it' });
+      const nodes = await own.jobq.store.nodeList({ since: 0 });
+      assert.ok(nodes.some((n) => n.id === 'remote:py-1:rq' && n.types.includes('remote')), JSON.stringify(nodes));
+      assert.deepEqual((await polling).body, { jobs: [] });
+    } finally {
+      await own.close();
     }
   });
 

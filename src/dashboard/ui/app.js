@@ -227,8 +227,9 @@ async function queuesPage() {
     const parts = [];
     if (s.concurrency != null) parts.push(`≤ ${s.concurrency} running`);
     if (s.perKeyConcurrency != null) parts.push(`≤ ${s.perKeyConcurrency} per key`);
-    if (s.rateLimit) parts.push(`${s.rateLimit.max} / ${secs(s.rateLimit.intervalMs / 1000)}`);
-    if (s.perKeyRateLimit) parts.push(`${s.perKeyRateLimit.max} / ${secs(s.perKeyRateLimit.intervalMs / 1000)} per key`);
+    const per = (ms) => (ms === 1000 ? 's' : ms === 60_000 ? 'min' : ms === 3_600_000 ? 'h' : secs(ms / 1000));
+    if (s.rateLimit) parts.push(`${s.rateLimit.max}/${per(s.rateLimit.intervalMs)}`);
+    if (s.perKeyRateLimit) parts.push(`${s.perKeyRateLimit.max}/${per(s.perKeyRateLimit.intervalMs)} per key`);
     return parts.length ? esc(parts.join(', ')) : '<span class="muted">none</span>';
   };
   main.innerHTML = `<h1>Queues</h1>${queues.length === 0 ? '<p class="panel muted">No queues yet: enqueue a job and its queue appears here.</p>' : ''}
@@ -242,7 +243,7 @@ async function queuesPage() {
         return `<tr data-queue="${esc(q.name)}"><td><a href="#/jobs?queue=${n}">${esc(q.name)}</a></td><td>${q.paused ? badge('paused') : badge('active')}</td>
         <td class="num">${fmt(q.counts.pending)}</td><td class="num">${fmt(q.counts.scheduled + (q.counts.waiting ?? 0))}</td><td class="num">${fmt(q.counts.processing)}</td>
         <td class="num"><a href="#/jobs?queue=${n}&status=completed">${fmt(q.counts.completed)}</a></td><td class="num"><a href="#/jobs?queue=${n}&status=failed">${fmt(q.counts.failed)}</a></td>
-        <td class="num hide-sm">${w ? secs(w.p50) : '—'}</td><td class="num hide-sm">${w ? secs(w.p99) : '—'}</td><td class="hide-sm">${limit(q)}</td>
+        <td class="num hide-sm">${w ? secs(w.p50) : '—'}</td><td class="num hide-sm">${w ? secs(w.p99) : '—'}</td><td class="hide-sm wrap">${limit(q)}</td>
         <td><div class="row nowrap"><button class="small ghost" data-act="${q.paused ? 'resume' : 'pause'}">${q.paused ? 'Resume' : 'Pause'}</button>
           <button class="small ghost" data-act="retry-failed" ${q.counts.failed ? '' : 'disabled'}>Retry failed</button>
           <button class="small ghost" data-act="delete-finished" ${q.counts.completed + q.counts.failed + q.counts.cancelled ? '' : 'disabled'}>Delete finished</button></div></td></tr>`;

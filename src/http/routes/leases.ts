@@ -17,6 +17,7 @@ import type { TokenCache } from '../auth/token-cache.js';
 import { jobView } from '../job-view.js';
 import { idParams, jobSchema, queueParams, WITH_BODY } from '../schemas.js';
 import { ClaimWaiters } from './claim-waiters.js';
+import { RemotePresence } from './remote-presence.js';
 
 /** The longest a claim may wait for work. */
 export const MAX_WAIT_MS = 30_000;
@@ -53,6 +54,7 @@ interface ClaimBody {
   leaseMs?: number;
   waitMs?: number;
   types?: string[];
+  workerId?: string;
 }
 
 interface FailBody {
@@ -95,6 +97,7 @@ function watchClient(reply: FastifyReply): AbortSignal {
 
 export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache | null = null): void {
   const waiters = new ClaimWaiters(jobq);
+  const presence = new RemotePresence(jobq);
   // A token revoked on any node ends its waiting claims within the cache's refresh (500 ms), not at waitMs.
   const unlisten = tokens?.onRevoked((ids) => waiters.revoke(ids));
   if (unlisten) app.addHook('onClose', (_app, done) => (unlisten(), done()));
@@ -136,6 +139,7 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
             leaseMs,
             waitMs: { type: 'integer', minimum: 0, maximum: MAX_WAIT_MS, description: `Wait this long for a job when none is ready, 0..${MAX_WAIT_MS}. Default 0.` },
             types: { type: 'array', minItems: 1, maxItems: 1000, items: jobSchema.properties.type, description: 'Only jobs of these types (the handlers the worker has). Default: any type.' },
+            workerId: { ...queueParams.properties.name, description: 'Names the worker in the node list (as remote:<workerId>:<queue>). Default: the token and the address it calls from.' },
           },
         },
         response: { 200: { type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', items: { $ref: 'LeasedJob#' } } } } },
@@ -149,6 +153,8 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
       const waitMs = body.waitMs ?? 0;
       const deadline = Date.now() + waitMs;
       const gone = watchClient(reply);
+      const worker = body.workerId ?? `${req.auth.token?.name ?? 'anonymous'}@${req.ip}`;
+      const release = presence.hold(worker, req.ip, queue, body.types);
       const waiter = waitMs > 0 ? waiters.register(queue, req.auth.token?.id ?? null) : null;
       try {
         for (;;) {
@@ -175,6 +181,7 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
         }
       } finally {
         waiter?.dispose();
+        release();
       }
     },
   );
