@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Admin } from '@platformatic/kafka';
 import pg from 'pg';
 import { Jobq } from '../src/core/jobq.js';
 import { kafkaDispatch } from '../src/kafka/dispatch.js';
@@ -88,6 +89,30 @@ async function apiNode(url: string, schema: string, mode: Mode, brokers: string)
   return jobq;
 }
 
+/**
+ * Waits until the queue's consumer group is stable with all its members:
+ * workers that just joined set off rebalances (every member stops fetching
+ * for one), which would otherwise fall into the measured window.
+ */
+async function groupSettled(brokers: string, schema: string, members: number): Promise<void> {
+  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: [brokers] });
+  const group = `jobq.${schema}.default`;
+  try {
+    for (let stableSince = 0; ; ) {
+      const g = (await admin.describeGroups({ groups: [group] })).get(group);
+      const stable = g?.state === 'STABLE';
+      if (stable && g!.members.size === members) {
+        stableSince ||= Date.now();
+        // Stable for two heartbeats: no join is still under way.
+        if (Date.now() - stableSince > 2000) return;
+      } else stableSince = 0;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await admin.close();
+  }
+}
+
 async function completed(jobq: Jobq): Promise<number> {
   return (await jobq.queues.list()).queues.find((q) => q.name === 'default')?.counts.completed ?? 0;
 }
@@ -115,6 +140,7 @@ async function throughput(url: string, postmaster: number, mode: Mode, workers: 
   const api = await apiNode(url, schema, mode, brokers);
   const children = await Promise.all(Array.from({ length: workers }, () => startWorker(url, schema, mode, brokers)));
   try {
+    if (mode === 'kafka') await groupSettled(brokers, schema, workers);
     const tx0 = await transactions(url);
     const cpu0 = postgresCpuSeconds(postmaster);
     const t0 = performance.now();
@@ -138,6 +164,7 @@ async function latency(url: string, mode: Mode, brokers: string): Promise<{ p50:
   const api = await apiNode(url, schema, mode, brokers);
   const children = await Promise.all([startWorker(url, schema, mode, brokers), startWorker(url, schema, mode, brokers)]);
   try {
+    if (mode === 'kafka') await groupSettled(brokers, schema, 2);
     // Warm-up, not measured: the first records after a group joins pay for topic metadata and connections.
     for (let i = 0; i < 50; i++) await api.enqueue({ type: 'noop' });
     while ((await completed(api)) < 50) await new Promise((r) => setTimeout(r, 25));

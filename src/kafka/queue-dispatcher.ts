@@ -121,18 +121,25 @@ export class QueueDispatcher implements QueueSide {
       for (const d of this.ready.splice(0)) this.finish(d);
       return this.d.ctx.storeSource.claim(req);
     }
-    const batch = this.ready.splice(0, req.max);
-    let jobs: LeasedJob[];
-    try {
-      jobs = await this.claims.claim(batch.map((d) => d.jobId), req);
-    } catch (err) {
-      this.ready.unshift(...batch);
-      throw err;
-    }
-    const claimed = new Set(jobs.map((j) => j.id));
-    for (const d of batch) {
-      if (!claimed.has(d.jobId)) this.finish(d);
-      else (this.running.get(d.jobId) ?? this.running.set(d.jobId, []).get(d.jobId)!).push(d);
+    // Until the slots are full or the buffer is empty: a claim that came back short while records
+    // still waited here would leave the loop idle until its poll (nothing else wakes it then).
+    let jobs: LeasedJob[] = [];
+    while (jobs.length < req.max && this.ready.length > 0) {
+      const batch = this.ready.splice(0, req.max - jobs.length);
+      let got: LeasedJob[];
+      try {
+        got = await this.claims.claim(batch.map((d) => d.jobId), req);
+      } catch (err) {
+        this.ready.unshift(...batch);
+        if (jobs.length > 0) break; // hand over what this call already leased; the next claim retries
+        throw err;
+      }
+      const claimed = new Set(got.map((j) => j.id));
+      for (const d of batch) {
+        if (!claimed.has(d.jobId)) this.finish(d);
+        else (this.running.get(d.jobId) ?? this.running.set(d.jobId, []).get(d.jobId)!).push(d);
+      }
+      jobs = jobs.concat(got);
     }
     const room = req.max - jobs.length;
     if (room > 0 && this.ready.length === 0 && this.d.ctx.clock.now() - this.lastFallback >= this.d.options.fallbackClaimMs) {

@@ -112,18 +112,24 @@ class ShareQueueDispatcher implements QueueSide {
       for (const h of this.ready.splice(0)) h.settle('ack');
       return this.d.ctx.storeSource.claim(req);
     }
-    const batch = this.ready.splice(0, req.max);
-    let jobs: LeasedJob[];
-    try {
-      jobs = await this.claims.claim(batch.map((h) => h.jobId), req);
-    } catch (err) {
-      this.ready.unshift(...batch);
-      throw err;
-    }
-    const claimed = new Set(jobs.map((j) => j.id));
-    for (const h of batch) {
-      if (!claimed.has(h.jobId)) h.settle('ack');
-      else (this.running.get(h.jobId) ?? this.running.set(h.jobId, []).get(h.jobId)!).push(h);
+    // Until the slots are full or the buffer is empty (see QueueDispatcher.claim).
+    let jobs: LeasedJob[] = [];
+    while (jobs.length < req.max && this.ready.length > 0) {
+      const batch = this.ready.splice(0, req.max - jobs.length);
+      let got: LeasedJob[];
+      try {
+        got = await this.claims.claim(batch.map((h) => h.jobId), req);
+      } catch (err) {
+        this.ready.unshift(...batch);
+        if (jobs.length > 0) break;
+        throw err;
+      }
+      const claimed = new Set(got.map((j) => j.id));
+      for (const h of batch) {
+        if (!claimed.has(h.jobId)) h.settle('ack');
+        else (this.running.get(h.jobId) ?? this.running.set(h.jobId, []).get(h.jobId)!).push(h);
+      }
+      jobs = jobs.concat(got);
     }
     const room = req.max - jobs.length;
     if (room > 0 && this.ready.length === 0 && this.d.ctx.clock.now() - this.lastFallback >= this.d.options.fallbackClaimMs) {
