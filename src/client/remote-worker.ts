@@ -43,6 +43,8 @@ export interface RemoteWorkerOptions<T extends JobTypes = DefaultJobTypes> {
   handleSignals?: boolean;
   /** pino-compatible; also each handler's ctx.log (a child). @defaultValue JSON lines on stderr at info */
   logger?: Logger;
+  /** Claims of one queue in flight at once, each for its share of the slots (see claimLoop). @defaultValue 1 */
+  claimsInFlight?: number;
 }
 
 /** A running remote worker. */
@@ -56,6 +58,7 @@ export interface RemoteWorker {
 }
 
 const immediate = () => new Promise<void>((r) => setImmediate(r));
+
 
 /** A claim the server will refuse every time (a bad option, an old server): no use retrying. */
 function isClientError(err: unknown): boolean {
@@ -127,7 +130,12 @@ export class RemoteWorkerRunner implements RemoteWorker {
     this.settle = settle;
     const beatMs = options.heartbeatIntervalMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
     this.heartbeat = setInterval(() => void this.beat(), beatMs);
-    for (const q of this.concurrency.keys()) this.loops.push(this.claimLoop(q));
+    const inFlight = options.claimsInFlight ?? 1;
+    if (!Number.isInteger(inFlight) || inFlight < 1) throw new JobqError('invalid_option', 'claimsInFlight must be a positive integer', { details: { field: 'claimsInFlight' } });
+    for (const [q, limit] of this.concurrency) {
+      const loops = Math.min(inFlight, limit);
+      for (let i = 0; i < loops; i++) this.loops.push(this.claimLoop(q, Math.ceil(limit / loops)));
+    }
     if (options.handleSignals ?? true) {
       for (const sig of ['SIGTERM', 'SIGINT'] as const) {
         const fn = () => {
@@ -154,11 +162,20 @@ export class RemoteWorkerRunner implements RemoteWorker {
     return this.perQueue.get(queue) ?? 0;
   }
 
-  private async claimLoop(queue: string): Promise<void> {
+  /** Slots of a queue promised to claims in flight. */
+  private readonly reserved = new Map<string, number>();
+
+  /**
+   * One claim loop of a queue. With `claimsInFlight` > 1 a queue has several,
+   * each asking for at most its share of the slots, so one claim can travel
+   * while the jobs of another run (with a single loop the server and the
+   * worker take turns: each was idle about half the time in a drain).
+   */
+  private async claimLoop(queue: string, share: number): Promise<void> {
     const backoff = new Backoff();
     const limit = this.concurrency.get(queue)!;
     while (!this.stopCtl.signal.aborted) {
-      const free = limit - this.count(queue);
+      const free = Math.min(share, limit - this.count(queue) - (this.reserved.get(queue) ?? 0));
       if (free <= 0) {
         await new Promise<void>((r) => (this.slotWaiters.get(queue) ?? this.slotWaiters.set(queue, []).get(queue)!).push(r));
         // Slots freed in the same tick are claimed for together.
@@ -166,9 +183,12 @@ export class RemoteWorkerRunner implements RemoteWorker {
         continue;
       }
       let jobs;
+      const want = Math.min(free, 100);
+      this.reserved.set(queue, (this.reserved.get(queue) ?? 0) + want);
       try {
-        jobs = await this.leases.claim(queue, { max: Math.min(free, 100), leaseMs: this.leaseMs, waitMs: this.waitMs, types: this.types, workerId: this.workerId }, { signal: this.stopCtl.signal });
+        jobs = await this.leases.claim(queue, { max: want, leaseMs: this.leaseMs, waitMs: this.waitMs, types: this.types, workerId: this.workerId }, { signal: this.stopCtl.signal });
       } catch (err) {
+        this.unreserve(queue, want);
         if (this.stopCtl.signal.aborted) break;
         if (isRefused(err) || isClientError(err)) {
           this.refused(err as JobqError);
@@ -178,11 +198,18 @@ export class RemoteWorkerRunner implements RemoteWorker {
         await backoff.sleep(this.stopCtl.signal);
         continue;
       }
+      this.unreserve(queue, want);
       if (backoff.failures > 0) this.logger.info({ queue, after: backoff.failures }, 'reached the jobq server again');
       backoff.reset();
       for (const j of jobs) this.run(toLeasedJob(j));
       if (jobs.length > 0) await immediate();
     }
+  }
+
+  private unreserve(queue: string, n: number): void {
+    this.reserved.set(queue, (this.reserved.get(queue) ?? 0) - n);
+    // A claim that came back short leaves slots another loop may be waiting for.
+    for (const w of this.slotWaiters.get(queue)?.splice(0) ?? []) w();
   }
 
   private run(job: LeasedJob): void {

@@ -138,7 +138,7 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
             max: { type: 'integer', minimum: 1, maximum: MAX_CLAIM, description: `Most jobs to lease, 1..${MAX_CLAIM}. Default 1.` },
             leaseMs,
             waitMs: { type: 'integer', minimum: 0, maximum: MAX_WAIT_MS, description: `Wait this long for a job when none is ready, 0..${MAX_WAIT_MS}. Default 0.` },
-            types: { type: 'array', minItems: 1, maxItems: 1000, items: jobSchema.properties.type, description: 'Only jobs of these types (the handlers the worker has). Default: any type.' },
+            types: { type: 'array', minItems: 1, maxItems: 1000, items: queueParams.properties.name, description: 'Only jobs of these types (the handlers the worker has). Default: any type.' },
             workerId: { ...queueParams.properties.name, description: 'Names the worker in the node list (as remote:<workerId>:<queue>). Default: the token and the address it calls from.' },
           },
         },

@@ -1,0 +1,263 @@
+/**
+ * `npm run bench:remote`: remote workers (jobq/client's runWorker, in their
+ * own process, over loopback HTTP) against in-process workers on the same
+ * store (a SQLite file, fsync on), and HTTP enqueue with auth on against off.
+ * One sitting; each pair of runs interleaved, medians reported, so the ratios
+ * hold even on a machine that is busy with other things.
+ *
+ * Prints a markdown table and writes bench/results/remote-workers.json (and .md).
+ * Settings: BENCH_REMOTE_N (jobs per drain, 20000), BENCH_ROUNDS (3),
+ * BENCH_LAT_N (500), BENCH_WRK_SECONDS (5), BENCH_QUICK=1 (small N).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LibraryScenario } from './library-child.js';
+import { startServeProcess } from './serve-process.js';
+import { summarize } from './stats.js';
+
+const env = process.env;
+const quick = env.BENCH_QUICK === '1';
+const int = (name: string, dflt: number) => (env[name] ? Number.parseInt(env[name]!, 10) : dflt);
+const cfg = {
+  n: int('BENCH_REMOTE_N', quick ? 3000 : 20_000),
+  rounds: int('BENCH_ROUNDS', quick ? 1 : 3),
+  latN: int('BENCH_LAT_N', quick ? 100 : 500),
+  wrkSeconds: int('BENCH_WRK_SECONDS', quick ? 2 : 5),
+  concurrency: 50,
+};
+const LIB = fileURLToPath(new URL('./library-child.js', import.meta.url));
+const WORKER = fileURLToPath(new URL('./remote-worker-child.js', import.meta.url));
+const OUT_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'jobq-bench-remote-'));
+let dbSeq = 0;
+const freshDb = () => join(work, `jobs-${++dbSeq}.db`);
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const nowMs = () => performance.timeOrigin + performance.now();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function library(s: Omit<LibraryScenario, 'store'>): Record<string, number> {
+  const r = spawnSync(process.execPath, [LIB, JSON.stringify({ store: 'sqlite', ...s })], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`library scenario ${s.kind} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+/** Lines of a child's stdout, and a way to wait for one that matches. */
+function lines(child: ChildProcess): (match: (line: string) => boolean) => Promise<string> {
+  let buf = '';
+  const seen: string[] = [];
+  const waiting: { match: (l: string) => boolean; resolve: (l: string) => void }[] = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    for (const l of parts) {
+      seen.push(l);
+      for (const w of waiting.splice(0)) (w.match(l) ? w.resolve(l) : waiting.push(w));
+    }
+  });
+  return (match) => {
+    const found = seen.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      waiting.push({ match, resolve });
+      child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+    });
+  };
+}
+
+function remoteWorker(url: string, kind: 'drain' | 'latency', n: number, token?: string) {
+  const child = spawn(process.execPath, [WORKER, JSON.stringify({ url, n, concurrency: cfg.concurrency, kind, ...(token && { token }) })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return { child, line: lines(child) };
+}
+
+async function post(url: string, path: string, body?: unknown, token?: string): Promise<unknown> {
+  const res = await fetch(url + path, {
+    method: 'POST',
+    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** In-process workers draining n preloaded no-op jobs at concurrency 50 (bench/run.ts's scenario). */
+function inProcessDrain(): number {
+  const sqlitePath = freshDb();
+  library({ sqlitePath, kind: 'lib-bulk', n: cfg.n, concurrency: 1, keepFile: true });
+  return library({ sqlitePath, kind: 'drain', n: cfg.n, concurrency: cfg.concurrency, preloaded: true }).jobsPerSec!;
+}
+
+/** The same jobs drained by one remote worker process at concurrency 50 through an API-only `jobq serve`. */
+async function remoteDrain(): Promise<number> {
+  const sqlitePath = freshDb();
+  library({ sqlitePath, kind: 'lib-bulk', n: cfg.n, concurrency: 1, keepFile: true });
+  const { child: server, url } = await startServeProcess(['--sqlite-path', sqlitePath, '--no-workers']);
+  try {
+    // Paused until the worker is up and long-polling, so the clock starts with the work.
+    await post(url, '/v1/queues/default/pause');
+    const w = remoteWorker(url, 'drain', cfg.n);
+    await w.line((l) => l.includes('"ready"'));
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    await post(url, '/v1/queues/default/resume');
+    const out = JSON.parse(await w.line((l) => l.includes('"handled"'))) as { handled: number };
+    const ms = performance.now() - t0;
+    if (out.handled !== cfg.n) throw new Error(`remote drain handled ${out.handled} of ${cfg.n}`);
+    return (cfg.n / ms) * 1000;
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+/**
+ * Open loop at 100 jobs/s, one HTTP enqueue per job, against a long-polling
+ * remote worker: from the request sent, and from its 201 received, to the
+ * handler starting (the second isolates the wake-up, claim and answer).
+ */
+async function remoteLatency(): Promise<{ sent: { p50: number; p99: number; max: number }; acked: { p50: number; p99: number; max: number }; enqueue: { p50: number; p99: number; max: number } }> {
+  const { child: server, url } = await startServeProcess(['--sqlite-path', freshDb(), '--no-workers']);
+  try {
+    const w = remoteWorker(url, 'latency', cfg.latN);
+    await w.line((l) => l.includes('"ready"'));
+    for (let i = 0; i < 50; i++) await post(url, '/v1/jobs', { type: 'noop', payload: {} }); // warm-up (not measured)
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = performance.now();
+    const times = new Map<string, { sent: number; acked: number }>();
+    const sent: Promise<unknown>[] = [];
+    for (let i = 0; i < cfg.latN; i++) {
+      const wait = t0 + i * 10 - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const at = nowMs();
+      sent.push(post(url, '/v1/jobs', { type: 'noop', payload: { t: at } }).then((job) => times.set((job as { id: string }).id, { sent: at, acked: nowMs() })));
+    }
+    await Promise.all(sent);
+    const { starts } = JSON.parse(await w.line((l) => l.includes('"starts"'))) as { starts: Record<string, number> };
+    const fromSent: number[] = [];
+    const fromAck: number[] = [];
+    const enqueue: number[] = [];
+    for (const [id, t] of times) {
+      const s = starts[id];
+      if (s === undefined) throw new Error(`job ${id} never started`);
+      fromSent.push(s - t.sent);
+      fromAck.push(s - t.acked);
+      enqueue.push(t.acked - t.sent);
+    }
+    return { sent: summarize(fromSent), acked: summarize(fromAck), enqueue: summarize(enqueue) };
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+const WRK = (token: string | null) => `
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+${token ? `wrk.headers["Authorization"] = "Bearer ${token}"` : ''}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, '{"type":"noop","payload":{"seq":' .. n .. '}}')
+end
+`;
+
+function wrk(url: string, token: string | null): { rps: number; non2xx: number } {
+  const script = join(work, `wrk-${token ? 'on' : 'off'}.lua`);
+  writeFileSync(script, WRK(token));
+  const r = spawnSync('wrk', ['-t2', `-c${cfg.concurrency}`, `-d${cfg.wrkSeconds}s`, '-s', script, `${url}/v1/jobs`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`wrk failed (apt-get install wrk): ${r.stderr}`);
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? 0), non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0) };
+}
+
+/** The same server build twice, one with auth off (--insecure-no-auth), one with an admin token required; runs interleaved off, on, on, off… */
+async function authOnOff(): Promise<{ off: number[]; on: number[]; errors: number }> {
+  const token = `jobq_bench_${'t'.repeat(32)}`;
+  const off = await startServeProcess(['--sqlite-path', freshDb(), '--queues', 'idle', '--insecure-no-auth']);
+  const prev = process.env.JOBQ_ADMIN_TOKEN;
+  process.env.JOBQ_ADMIN_TOKEN = token;
+  const on = await startServeProcess(['--sqlite-path', freshDb(), '--queues', 'idle']).finally(() => {
+    if (prev === undefined) delete process.env.JOBQ_ADMIN_TOKEN;
+    else process.env.JOBQ_ADMIN_TOKEN = prev;
+  });
+  const out = { off: [] as number[], on: [] as number[], errors: 0 };
+  try {
+    for (let round = 0; round < cfg.rounds; round++) {
+      for (const mode of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+        const r = mode === 'off' ? wrk(off.url, null) : wrk(on.url, token);
+        out[mode].push(r.rps);
+        out.errors += r.non2xx;
+        log(`  HTTP enqueue, auth ${mode}: ${fmt(r.rps)} req/s`);
+      }
+    }
+    return out;
+  } finally {
+    off.child.kill('SIGKILL');
+    on.child.kill('SIGKILL');
+  }
+}
+
+interface Row {
+  scenario: string;
+  value: string;
+  detail: string;
+  raw: Record<string, unknown>;
+}
+
+const rows: Row[] = [];
+try {
+  log(`jobq bench:remote ${JSON.stringify(cfg)}`);
+  const inProc: number[] = [];
+  const remote: number[] = [];
+  for (let round = 0; round < cfg.rounds; round++) {
+    inProc.push(inProcessDrain());
+    remote.push(await remoteDrain());
+    log(`  drain round ${round + 1}: in-process ${fmt(inProc.at(-1)!)} jobs/s, remote ${fmt(remote.at(-1)!)} jobs/s`);
+  }
+  const ratio = median(remote) / median(inProc);
+  rows.push({ scenario: `processing ${fmt(cfg.n)} no-op jobs, in-process workers, concurrency 50`, value: `${fmt(median(inProc))} jobs/s`, detail: `median of ${cfg.rounds}: ${inProc.map(fmt).join(', ')}`, raw: { runs: inProc } });
+  rows.push({
+    scenario: `… one remote worker process over loopback HTTP, concurrency 50`,
+    value: `${fmt(median(remote))} jobs/s`,
+    detail: `${(ratio * 100).toFixed(0)} % of in-process (goal ≥ 50 %); median of ${cfg.rounds}: ${remote.map(fmt).join(', ')}`,
+    raw: { runs: remote, ratio },
+  });
+
+  const lat = await remoteLatency();
+  const libLat = library({ sqlitePath: freshDb(), kind: 'latency', n: cfg.latN, concurrency: cfg.concurrency, rate: 100 });
+  const ms = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms`;
+  rows.push({
+    scenario: 'enqueue (HTTP) → handler start, long-polling remote worker, 100 jobs/s: from the request sent',
+    value: `p50 ${lat.sent.p50.toFixed(2)} ms`,
+    detail: `p99 ${lat.sent.p99.toFixed(2)} ms (goal p50 ≤ 2 ms); the HTTP enqueue alone (fsync included): ${ms(lat.enqueue)}`,
+    raw: lat.sent,
+  });
+  rows.push({
+    scenario: '… from its 201 received (wake-up, claim, answer, handler)',
+    value: `p50 ${lat.acked.p50.toFixed(2)} ms`,
+    detail: `p99 ${lat.acked.p99.toFixed(2)} ms`,
+    raw: lat.acked,
+  });
+  rows.push({ scenario: 'enqueue (library) → handler start, in-process, 100 jobs/s (same sitting)', value: `p50 ${libLat.p50Ms!.toFixed(2)} ms`, detail: `p99 ${libLat.p99Ms!.toFixed(2)} ms`, raw: libLat });
+
+  const auth = await authOnOff();
+  const authRatio = median(auth.on) / median(auth.off);
+  rows.push({ scenario: 'HTTP enqueue, one job per request, 50 connections (wrk), auth off (--insecure-no-auth)', value: `${fmt(median(auth.off))} req/s`, detail: `median of ${auth.off.length}: ${auth.off.map(fmt).join(', ')}`, raw: { runs: auth.off } });
+  rows.push({
+    scenario: '… auth on (Bearer admin token on every request)',
+    value: `${fmt(median(auth.on))} req/s`,
+    detail: `${(authRatio * 100).toFixed(1)} % of off (goal ≥ 95 %); median of ${auth.on.length}: ${auth.on.map(fmt).join(', ')}; ${auth.errors} non-2xx`,
+    raw: { runs: auth.on, ratio: authRatio, non2xx: auth.errors },
+  });
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const table = ['| scenario (SQLite, fsync on) | result | detail |', '| --- | ---: | --- |', ...rows.map((r) => `| ${r.scenario} | ${r.value} | ${r.detail} |`)].join('\n');
+process.stdout.write(`${table}\n`);
+mkdirSync(OUT_DIR, { recursive: true });
+const result = { at: new Date().toISOString(), env: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30) }, config: cfg, rows };
+writeFileSync(join(OUT_DIR, 'remote-workers.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(OUT_DIR, 'remote-workers.md'), `${table}\n`);
+log(`wrote ${join(OUT_DIR, 'remote-workers.json')}`);
