@@ -38,6 +38,8 @@ export interface FailOptionsJson {
   retryable?: boolean;
   /** Run again after this long instead of the retry policy's backoff. */
   retryAfterMs?: number;
+  /** Throttled by the remote side: back in line after retryAfterMs, the attempt given back, its rate key (or the queue) held. */
+  rateLimited?: { retryAfterMs: number; scope?: 'key' | 'queue' };
 }
 
 export type FinishJson = LeaseRefJson &

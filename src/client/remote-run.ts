@@ -57,11 +57,11 @@ function describe(err: unknown): RemoteErrorJson {
   return { message: `non-Error thrown: ${text}` };
 }
 
-/** What the server is told when the handler threw: retried unless permanent; a throttle's delay as retryAfterMs. */
+/** What the server is told when the handler threw: retried unless permanent; a throttle as such (the attempt given back, as in process). */
 export function failureFinish(job: LeasedJob, err: unknown): FinishJson {
   const base = { id: job.id, leaseToken: job.leaseToken, outcome: 'failed' as const, error: describe(err) };
   if (isPermanent(err)) return { ...base, retryable: false };
-  if (isRateLimited(err)) return { ...base, retryAfterMs: err.retryAfterMs };
+  if (isRateLimited(err)) return { ...base, rateLimited: { retryAfterMs: err.retryAfterMs, scope: err.scope } };
   return base;
 }
 

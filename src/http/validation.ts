@@ -56,6 +56,7 @@ const RULES: Readonly<Record<string, string>> = {
   scopes: 'must be a list of scopes: jobs:read, jobs:write, worker, admin, metrics',
   includeRevoked: 'must be true or false',
   workerId: NAME_RULE,
+  rateLimited: 'must be an object { retryAfterMs, scope? }',
 };
 
 /** `/1/priority` in a body → `jobs[1].priority`; `/priority` → `priority`. */

@@ -79,14 +79,15 @@ describe('remote worker (client.runWorker) against a real server', () => {
     await worker.done;
   });
 
-  it('a RateLimitedError retries after its delay; a timeout fires the signal and fails the attempt', async () => {
+  it('a RateLimitedError runs again after its delay with the attempt given back; a timeout fires the signal and fails the attempt', async () => {
     const q = queue();
     const reasons: unknown[] = [];
+    let calls = 0;
     const worker = client.runWorker({
       queues: [q],
       handlers: {
-        throttled: (_job, ctx) => {
-          if (ctx.attempt === 1) throw new RateLimitedError({ retryAfterMs: 300 });
+        throttled: () => {
+          if (++calls === 1) throw new RateLimitedError({ retryAfterMs: 300 });
           return 'ok';
         },
         slow: (job, ctx) =>
@@ -108,6 +109,7 @@ describe('remote worker (client.runWorker) against a real server', () => {
       const doneTh = await client.waitFor(th.id, { timeoutMs: 10_000 });
       assert.equal(doneTh.status, 'completed');
       assert.ok(Date.now() - t0 >= 300, 'ran again only after retryAfterMs');
+      assert.deepEqual([calls, doneTh.attempts, doneTh.errors.length], [2, 1, 0], 'the throttled attempt was given back, as in process');
       const doneSlow = await client.waitFor(slow.id, { timeoutMs: 10_000 });
       assert.deepEqual([doneSlow.status, doneSlow.errors[0]?.message], ['failed', 'timed out after 200 ms']);
       assert.deepEqual(reasons, ['timeout']);

@@ -74,7 +74,7 @@ describe('lease protocol over HTTP (real server on loopback, SQLite)', () => {
     assert.deepEqual((await job(id)).result, { sum: 3 }, 'the fenced call changed nothing');
   });
 
-  it('fails an attempt: retried with backoff keeping the remote stack, after retryAfterMs, or for good', async () => {
+  it('fails an attempt: retried with backoff keeping the remote stack, after retryAfterMs, throttled (attempt given back), or for good', async () => {
     const q = queue();
     const a = await enqueue(q, { maxAttempts: 3 });
     const [ja] = (await claim(q)).body.jobs;
@@ -91,6 +91,16 @@ describe('lease protocol over HTTP (real server on loopback, SQLite)', () => {
     await http(s.url, 'POST', `/v1/jobs/${b.id}/fail`, { leaseToken: jb.leaseToken, error: { message: 'busy' }, retryAfterMs: 5000 });
     const runAt = Date.parse((await job(b.id)).runAt);
     assert.ok(runAt >= t0 + 5000 && runAt < Date.now() + 5000 + 1000, `runAt ${runAt - t0} ms after the call`);
+
+    // A throttle without a rate key holds its whole queue: its own queue here.
+    const tq = queue();
+    const t = await enqueue(tq);
+    const [jt] = (await claim(tq)).body.jobs;
+    const throttled = await http(s.url, 'POST', `/v1/jobs/${t.id}/fail`, { leaseToken: jt.leaseToken, error: { message: '429 from the API' }, rateLimited: { retryAfterMs: 5000 } });
+    assert.deepEqual(throttled.body, { id: t.id, status: 'scheduled' });
+    const back = await job(t.id);
+    assert.deepEqual([back.attempts, back.errors.length], [0, 0], 'throttled: the attempt given back, no error recorded');
+    assert.ok(Date.parse(back.runAt) >= Date.now() + 3000, 'waits out retryAfterMs');
 
     const c = await enqueue(q);
     const [jc] = (await claim(q)).body.jobs;

@@ -8,7 +8,7 @@
  * finished jobs); they answer per item.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { JobqError } from '../../contracts/errors.js';
+import { JobqError, RateLimitedError } from '../../contracts/errors.js';
 import type { JobStatus, LeasedJob, LeaseRef } from '../../contracts/job.js';
 import type { Jobq } from '../../core/jobq.js';
 import { MAX_DELAY_MS } from '../../core/enqueue-input.js';
@@ -38,6 +38,13 @@ const errorBody = {
 } as const;
 const retryAfterMs = { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS, description: "Run again after this long instead of the retry policy's backoff (while attempts remain)." } as const;
 const retryable = { type: 'boolean', description: 'false fails the job for good. Default true.' } as const;
+const rateLimited = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['retryAfterMs'],
+  properties: { retryAfterMs, scope: { type: 'string', enum: ['key', 'queue'], description: "What waits: the job's rate key (default) or the whole queue." } },
+  description: 'The remote side throttled (a RateLimitedError in process): back in line after retryAfterMs with the attempt given back, and nothing of its rate key (or queue) starts before then.',
+} as const;
 
 export const leasedJobSchema = {
   $id: 'LeasedJob',
@@ -62,10 +69,11 @@ interface FailBody {
   error: { message: string; stack?: string };
   retryable?: boolean;
   retryAfterMs?: number;
+  rateLimited?: { retryAfterMs: number; scope?: 'key' | 'queue' };
 }
 
 type FinishItem = LeaseRef &
-  ({ outcome: 'completed'; result?: unknown } | { outcome: 'failed'; error?: FailBody['error']; retryable?: boolean; retryAfterMs?: number } | { outcome: 'released' });
+  ({ outcome: 'completed'; result?: unknown } | { outcome: 'failed'; error?: FailBody['error']; retryable?: boolean; retryAfterMs?: number; rateLimited?: FailBody['rateLimited'] } | { outcome: 'released' });
 
 interface ItemAnswer {
   id: string;
@@ -75,9 +83,12 @@ interface ItemAnswer {
   error?: { code: string; message: string };
 }
 
-/** A remote worker's error as the core would store a thrown one: its message and its own stack, never the server's frames. */
-function remoteError(e: { message: string; stack?: string }): Error {
-  const err = new Error(e.message);
+/**
+ * A remote worker's error as the core would see a thrown one: its message and
+ * its own stack (never the server's frames); a throttle as a RateLimitedError.
+ */
+function remoteError(e: { message: string; stack?: string }, throttle?: FailBody['rateLimited']): Error {
+  const err = throttle ? new RateLimitedError({ retryAfterMs: throttle.retryAfterMs, scope: throttle.scope ?? 'key', message: e.message }) : new Error(e.message);
   Object.defineProperty(err, 'stack', { value: e.stack, enumerable: false });
   return err;
 }
@@ -213,16 +224,16 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
       config: { scope: 'worker', errors: [...WITH_BODY, 409] },
       schema: {
         operationId: 'failJob',
-        summary: 'Fail an attempt of a leased job: retried with backoff while attempts remain (or after retryAfterMs), or failed for good with retryable: false',
+        summary: 'Fail an attempt of a leased job: retried with backoff while attempts remain (or after retryAfterMs), failed for good with retryable: false, or throttled (rateLimited: attempt given back)',
         tags: ['leases'],
         params: idParams,
-        body: { type: 'object', additionalProperties: false, required: ['leaseToken', 'error'], properties: { leaseToken, error: errorBody, retryable, retryAfterMs } },
+        body: { type: 'object', additionalProperties: false, required: ['leaseToken', 'error'], properties: { leaseToken, error: errorBody, retryable, retryAfterMs, rateLimited } },
         response: { 200: leaseAnswer('scheduled or pending (to be retried) or failed') },
       },
     },
     async (req) => {
-      const { leaseToken: token, error, retryable: again, retryAfterMs: after } = req.body;
-      const out = await jobq.fail({ id: req.params.id, leaseToken: token }, remoteError(error), {
+      const { leaseToken: token, error, retryable: again, retryAfterMs: after, rateLimited: throttle } = req.body;
+      const out = await jobq.fail({ id: req.params.id, leaseToken: token }, remoteError(error, throttle), {
         ...(again !== undefined && { retryable: again }),
         ...(after !== undefined && { retryAfterMs: after }),
       });
@@ -324,6 +335,7 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
                   error: errorBody,
                   retryable,
                   retryAfterMs,
+                  rateLimited,
                 },
               },
             },
@@ -372,7 +384,7 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
             return;
           }
           if (!f.error) return void (a.error = { code: 'invalid_request', message: `finishes[${i}].error is required when outcome is failed` });
-          const out = await jobq.fail(ref, remoteError(f.error), { ...(f.retryable !== undefined && { retryable: f.retryable }), ...(f.retryAfterMs !== undefined && { retryAfterMs: f.retryAfterMs }) });
+          const out = await jobq.fail(ref, remoteError(f.error, f.rateLimited), { ...(f.retryable !== undefined && { retryable: f.retryable }), ...(f.retryAfterMs !== undefined && { retryAfterMs: f.retryAfterMs }) });
           a.applied = out.applied;
           a.status = out.status;
         }),
