@@ -14,10 +14,15 @@ import { isRefused, isUnreachable } from './transport.js';
 
 const MAX_BATCH = 1000;
 
+/** Told the server's answer for a finish, or null when it could not be delivered. */
+export type FinishCallback = (r: FinishResultJson | null) => void;
+
 interface Pending {
   item: FinishJson;
-  resolve(r: FinishResultJson | null): void;
+  resolve: FinishCallback;
 }
+
+const ignore: FinishCallback = () => {};
 
 export class RemoteFinisher {
   private queue: Pending[] = [];
@@ -37,12 +42,10 @@ export class RemoteFinisher {
     return this.queue.length;
   }
 
-  /** Resolves with the server's answer for this finish, or null when it could not be delivered. */
-  add(item: FinishJson): Promise<FinishResultJson | null> {
-    return new Promise((resolve) => {
-      this.queue.push({ item, resolve });
-      this.schedule();
-    });
+  /** Queues a finish; `done` is told the server's answer (a callback, not a promise: a drain makes 50,000 of these). */
+  add(item: FinishJson, done: FinishCallback = ignore): void {
+    this.queue.push({ item, resolve: done });
+    this.schedule();
   }
 
   private schedule(): void {
@@ -90,7 +93,7 @@ export class RemoteFinisher {
     // A result over the server's limit fails the job, as in process (the handler's result could not be stored).
     if (!r.applied && r.error?.code === 'payload_too_large' && p.item.outcome === 'completed') {
       const { id, leaseToken } = p.item;
-      void this.add({ id, leaseToken, outcome: 'failed', error: { message: `handler result refused: ${r.error.message}` }, retryable: false }).then(p.resolve);
+      this.add({ id, leaseToken, outcome: 'failed', error: { message: `handler result refused: ${r.error.message}` }, retryable: false }, p.resolve);
       return;
     }
     if (!r.applied && r.error) this.logger.error({ jobId: r.id, code: r.error.code, message: r.error.message }, 'the server refused a finished job');

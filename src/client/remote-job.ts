@@ -35,6 +35,20 @@ export function toJob<P>(j: Wire<P>): Job<P> {
   };
 }
 
+/**
+ * The claim's parsed JSON turned into the Job in place (times to epoch ms,
+ * the fields an older server leaves out filled in): no second object per job,
+ * which a drain of 50,000 jobs feels in garbage collection.
+ */
 export function toLeasedJob<P>(j: LeasedJobJson<P>): LeasedJob<P> {
-  return { ...toJob(j), leaseToken: j.leaseToken };
+  const o = j as unknown as Record<string, unknown>;
+  for (const f of ['runAt', 'createdAt', 'updatedAt'] as const) o[f] = ms(j[f]) ?? 0;
+  for (const f of ['startedAt', 'finishedAt', 'leaseExpiresAt'] as const) o[f] = ms(j[f]);
+  for (const e of j.errors as unknown as Record<string, unknown>[]) e.at = ms(e.at as string | null) ?? 0;
+  o.result ??= null;
+  o.key ??= null;
+  o.dependsOn ??= [];
+  o.concurrencyKey ??= null;
+  o.rateKey ??= null;
+  return o as unknown as LeasedJob<P>;
 }

@@ -78,7 +78,6 @@ export class RemoteWorkerRunner implements RemoteWorker {
   private readonly stopCtl = new AbortController();
   private readonly slotWaiters = new Map<string, (() => void)[]>();
   private readonly loops: Promise<void>[] = [];
-  private readonly writes = new Set<Promise<unknown>>();
   private idleWaiters: (() => void)[] = [];
   private heartbeat: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
@@ -216,7 +215,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
     const handler = this.handlers[job.type];
     if (this.stopCtl.signal.aborted || !handler) {
       // Claimed as the worker stopped (or a type it has no handler for): back at once, attempt unspent.
-      void this.track(this.finisher.add({ id: job.id, leaseToken: job.leaseToken, outcome: 'released' }));
+      this.finisher.add({ id: job.id, leaseToken: job.leaseToken, outcome: 'released' });
       return;
     }
     this.perQueue.set(job.queue, this.count(job.queue) + 1);
@@ -243,14 +242,13 @@ export class RemoteWorkerRunner implements RemoteWorker {
   }
 
   private finished(rj: RemoteRunning, finish: FinishJson): void {
-    const where = { jobId: rj.job.id, queue: rj.job.queue, type: rj.job.type, attempt: rj.job.attempts };
-    void this.track(
-      this.finisher.add(finish).then((r) => {
-        if (r && !r.applied && !r.error) this.logger.warn(where, 'lease lost before the job finished; outcome discarded');
-        else if (r?.applied && r.status === 'failed') this.logger.warn({ ...where, err: finish.outcome === 'failed' ? finish.error.message : undefined }, 'job failed for good');
-        else if (r?.applied && finish.outcome === 'failed') this.logger.warn({ ...where, err: finish.error.message, status: r.status }, 'job failed; retry scheduled');
-      }),
-    );
+    this.finisher.add(finish, (r) => {
+      if (!r || (r.applied && r.status === 'completed')) return;
+      const where = { jobId: rj.job.id, queue: rj.job.queue, type: rj.job.type, attempt: rj.job.attempts };
+      if (!r.applied && !r.error) this.logger.warn(where, 'lease lost before the job finished; outcome discarded');
+      else if (r.applied && r.status === 'failed') this.logger.warn({ ...where, err: finish.outcome === 'failed' ? finish.error.message : undefined }, 'job failed for good');
+      else if (r.applied && finish.outcome === 'failed') this.logger.warn({ ...where, err: finish.error.message, status: r.status }, 'job failed; retry scheduled');
+    });
   }
 
   private async progress(job: LeasedJob, value: number): Promise<void> {
@@ -302,16 +300,6 @@ export class RemoteWorkerRunner implements RemoteWorker {
     void this.stop(0);
   }
 
-  private track<T>(p: Promise<T>): Promise<T | undefined> {
-    const guarded = p.catch((err: unknown) => {
-      this.logger.error({ err }, 'finish failed');
-      return undefined;
-    });
-    this.writes.add(guarded);
-    void guarded.finally(() => this.writes.delete(guarded));
-    return guarded;
-  }
-
   stop(graceMs = this.graceMs): Promise<void> {
     if (this.stopping) {
       if (graceMs === 0) this.cutGrace?.();
@@ -342,12 +330,11 @@ export class RemoteWorkerRunner implements RemoteWorker {
         abortRemote(rj, 'shutdown');
       }
       if (leftover.length > 0 && !this.fatal) {
-        for (const rj of leftover) void this.track(this.finisher.add({ id: rj.job.id, leaseToken: rj.job.leaseToken, outcome: 'released' }));
+        for (const rj of leftover) this.finisher.add({ id: rj.job.id, leaseToken: rj.job.leaseToken, outcome: 'released' });
         this.logger.info({ released: leftover.length }, 'released unfinished jobs back to pending');
       } else if (leftover.length > 0) this.logger.warn({ abandoned: leftover.length }, 'running jobs abandoned; they run again when their leases expire');
       // Outcomes already decided are sent while the server can still take them (a lease outlives this wait).
       await this.finisher.drain(this.fatal ? 0 : Math.max(1000, this.leaseMs));
-      while (this.writes.size > 0) await Promise.all([...this.writes]);
       for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
       this.logger.info(this.fatal ? 'remote worker stopped by the server' : 'remote worker stopped');
       this.settle(this.fatal);

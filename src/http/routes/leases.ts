@@ -97,6 +97,12 @@ function leaseLost(id: string): JobqError {
   return new JobqError('lease_lost', `job ${id} is not held by this lease token (the lease expired, the job was cancelled or is claimed by another worker); nothing changed`);
 }
 
+function leasedView(j: LeasedJob): Record<string, unknown> {
+  const view = jobView(j);
+  view.leaseToken = j.leaseToken;
+  return view;
+}
+
 /** The reply's connection went away before it was answered (a worker killed mid-poll). */
 function watchClient(reply: FastifyReply): AbortSignal {
   const ctl = new AbortController();
@@ -177,7 +183,7 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
               await jobq.release(jobs);
               return { jobs: [] };
             }
-            return { jobs: jobs.map((j) => ({ ...jobView(j), leaseToken: j.leaseToken })) };
+            return { jobs: jobs.map(leasedView) };
           }
           const left = deadline - Date.now();
           // Closing: the connection goes with the answer, so the server's close need not wait for it to idle out.
