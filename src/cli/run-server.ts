@@ -14,9 +14,19 @@ import { loadSchedules } from './load-schedules.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
 import { serveAuth } from './serve-auth.js';
-import { queueOptions, type ServerSettings } from './settings.js';
+import { queueOptions, SETTINGS, type ServerSettings } from './settings.js';
 import { StartupError } from './startup-error.js';
 import { enableTracing } from '../tracing/tracing.js';
+
+/** Kafka's flag messages name the flag; say its environment variable beside it, as every setting error does. */
+function withEnvNames(message: string): string {
+  // The flag the message is about is the first one it names.
+  const named = (['dispatch', 'kafkaBrokers', 'ingest', 'eventsTopic'] as const)
+    .map((key) => ({ name: SETTINGS[key].flag.split(' ')[0]!, env: SETTINGS[key].env }))
+    .filter((f) => message.includes(f.name))
+    .sort((a, b) => message.indexOf(a.name) - message.indexOf(b.name))[0];
+  return named ? message.replace(named.name, `${named.name} (${named.env})`) : message;
+}
 
 /** Signals that stop the server gracefully. SIGHUP and SIGUSR2 are included: a process manager's reload must not kill running jobs. */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const;
@@ -27,11 +37,21 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   if (await enableTracing({ onlyIfRegistered: true })) logger.info('tracing on: spans go to the registered OpenTelemetry SDK');
   const handlers = { [DEMO_TYPE]: demoHandler, ...(settings.handlers ? await loadHandlers(settings.handlers) : {}) };
   const schedules = settings.schedules ? await loadSchedules(settings.schedules) : [];
+  // Kafka is loaded only when a Kafka flag asks for it: plain serve never loads a Kafka client.
+  const kafkaWanted = settings.dispatch !== 'store' || settings.ingest.length > 0 || settings.eventsTopic !== undefined || settings.kafkaBrokers !== undefined;
+  const kafka = kafkaWanted ? await import('../kafka/cli-options.js') : null;
+  let plan: import('../kafka/cli-options.js').KafkaPlan | null = null;
+  try {
+    plan = kafka?.planKafka({ dispatch: settings.dispatch, kafkaBrokers: settings.kafkaBrokers, ingest: settings.ingest, eventsTopic: settings.eventsTopic, store: settings.store }) ?? null;
+  } catch (err) {
+    throw new StartupError(withEnvNames((err as Error).message));
+  }
   const store = await openStore(settings, logger);
   const jobq = new Jobq({
     store,
     handlers,
     schedules,
+    ...(plan?.dispatch && { dispatch: plan.dispatch }),
     queues: queueOptions(settings),
     leaseMs: settings.leaseMs,
     pollIntervalMs: settings.pollIntervalMs,
@@ -54,7 +74,9 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
     }
     app = await createHttpApp({ jobq, logger, readiness, bodyLimitBytes: settings.bodyLimitBytes, auth });
   }
-  installSignals({ jobq, app, readiness, logger, flush, graceMs: settings.shutdownTimeoutMs });
+  // Run before the Jobq stops (Kafka ingest and the event feed: the last events out, partitions given up).
+  const stopping: (() => Promise<void>)[] = [];
+  installSignals({ jobq, app, readiness, logger, flush, graceMs: settings.shutdownTimeoutMs, stopping });
 
   let address = '';
   if (app) {
@@ -69,11 +91,18 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   }
   try {
     await jobq.start();
+    if (plan?.extras) {
+      const { startKafkaExtras } = await import('../kafka/extras.js');
+      const extras = await startKafkaExtras(jobq, { ...plan.extras, logger });
+      stopping.push(() => extras.stop());
+    }
   } catch (err) {
     await app?.close().catch(() => {});
     await jobq.close(0).catch(() => {});
     // The only invalid input start() reads is the declared schedules.
     if (settings.schedules && isJobqError(err, 'invalid_request')) throw new StartupError(`invalid schedule in --schedules (JOBQ_SCHEDULES) ${settings.schedules}: ${err.message}`);
+    const line = kafka?.kafkaStartupMessage(err);
+    if (line) throw new StartupError(line);
     throw err;
   }
   const queues = settings.workers ? settings.queues : [];
@@ -95,12 +124,13 @@ interface SignalDeps {
   logger: Logger;
   flush(timeoutMs: number): Promise<void>;
   graceMs: number;
+  stopping: readonly (() => Promise<void>)[];
 }
 
 /** Beyond the grace period, this long for the store and the HTTP server to close before the process exits anyway. */
 const CLOSE_MARGIN_MS = 10_000;
 
-function installSignals({ jobq, app, readiness, logger, flush, graceMs }: SignalDeps): void {
+function installSignals({ jobq, app, readiness, logger, flush, graceMs, stopping }: SignalDeps): void {
   let draining = false;
   const exit = async (code: number) => {
     await flush(1000);
@@ -126,6 +156,7 @@ function installSignals({ jobq, app, readiness, logger, flush, graceMs }: Signal
       { unref: true },
     );
     try {
+      for (const stop of stopping) await stop().catch((err: unknown) => logger.warn({ err }, 'could not stop cleanly'));
       await Promise.all([app?.close(), jobq.stop()]);
       await jobq.close();
       logger.info('stopped cleanly');

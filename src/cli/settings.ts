@@ -31,6 +31,12 @@ export interface ServerSettings {
   handlers: string | undefined;
   /** A JSON file of cron schedules declared at start. */
   schedules: string | undefined;
+  /** store, kafka or kafka-share (checked by src/kafka/cli-options.ts, loaded only when a Kafka flag is set). */
+  dispatch: string;
+  kafkaBrokers: string | undefined;
+  /** topic=type[:queue] rules. */
+  ingest: string[];
+  eventsTopic: string | undefined;
   shutdownTimeoutMs: number;
   leaseMs: number;
   pollIntervalMs: number;
@@ -114,6 +120,28 @@ export const SETTINGS = {
     help: 'JSON file of cron schedules created or updated at start: [{ name, cron, tz?, job, catchUp?, paused? }]',
     scope: 'workers',
   },
+  dispatch: {
+    flag: '--dispatch <mode>',
+    env: 'JOBQ_DISPATCH',
+    default: 'store',
+    help: 'store (claims from the store), kafka (consumer groups) or kafka-share (share groups); the kafka modes need --store postgres',
+    scope: 'workers',
+  },
+  kafkaBrokers: {
+    flag: '--kafka-brokers <hosts>',
+    env: 'JOBQ_KAFKA_BROKERS',
+    default: undefined,
+    help: 'Kafka bootstrap brokers, host:port[,host:port] (for --dispatch kafka/kafka-share, --ingest, --events-topic)',
+    scope: 'workers',
+  },
+  ingest: {
+    flag: '--ingest <rules>',
+    env: 'JOBQ_INGEST',
+    default: undefined,
+    help: 'turn each record of a Kafka topic into a job, exactly once: topic=type[:queue], comma-separated for several topics',
+    scope: 'workers',
+  },
+  eventsTopic: { flag: '--events-topic <topic>', env: 'JOBQ_EVENTS_TOPIC', default: undefined, help: "publish this node's job events to a Kafka topic, keyed by job id", scope: 'workers' },
   shutdownTimeoutMs: {
     flag: '--shutdown-timeout-ms <ms>',
     env: 'JOBQ_SHUTDOWN_TIMEOUT_MS',
@@ -261,6 +289,10 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
     queues,
     handlers: handlers === '' ? undefined : handlers,
     schedules,
+    dispatch: get('dispatch'),
+    kafkaBrokers: raw.kafkaBrokers === undefined || raw.kafkaBrokers === '' ? undefined : String(raw.kafkaBrokers),
+    ingest: raw.ingest === undefined ? [] : String(raw.ingest).split(',').map((r) => r.trim()).filter(Boolean),
+    eventsTopic: raw.eventsTopic === undefined || raw.eventsTopic === '' ? undefined : String(raw.eventsTopic),
     shutdownTimeoutMs: int('shutdownTimeoutMs', get('shutdownTimeoutMs'), 0),
     leaseMs: int('leaseMs', get('leaseMs'), 100),
     pollIntervalMs: int('pollIntervalMs', get('pollIntervalMs'), 1),
