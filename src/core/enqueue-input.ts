@@ -10,7 +10,8 @@ import { DEPENDENCY_POLICIES, type DependencyPolicy } from '../contracts/job.js'
 import type { NewJobRecord } from '../contracts/store.js';
 import { JsonText } from './json-text.js';
 import { checkJsonShape } from './json-shape.js';
-import { MAX_ATTEMPTS_LIMIT, NAME_PATTERN, PRIORITY_RANGE, type ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './options.js';
+import { MAX_ATTEMPTS_LIMIT, MAX_DELAY_MS, MAX_DEPENDENCIES, MAX_KEY_LENGTH, MAX_RUN_AT_MS, NAME_PATTERN, PRIORITY_RANGE } from './input-limits.js';
 
 export interface EnqueueInput<Payload = unknown> {
   /** Handler name. */
@@ -58,9 +59,7 @@ export interface EnqueueInput<Payload = unknown> {
   orderingKey?: string;
 }
 
-/** Most dependencies one job may have. */
-export const MAX_DEPENDENCIES = 1000;
-export const MAX_KEY_LENGTH = 255;
+export { MAX_DELAY_MS, MAX_DEPENDENCIES, MAX_KEY_LENGTH, MAX_RUN_AT_MS } from './input-limits.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `payload` may be left out (stored as null) only when its type allows undefined or null. */
@@ -72,10 +71,6 @@ export type TypedEnqueueInput<T extends JobTypes, K extends keyof T & string> = 
 /** An enqueue of any one job type of the map (a union discriminated by `type`), for batches. */
 export type EnqueueInputOf<T extends JobTypes> = { [K in keyof T & string]: TypedEnqueueInput<T, K> }[keyof T & string];
 
-/** Longest delay or time limit accepted (about ten years). */
-export const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
-/** Latest runAt accepted: the end of year 9999, the last instant ISO 8601 writes with four digits. */
-export const MAX_RUN_AT_MS = 253_402_300_799_999;
 
 function bad(field: string, message: string, index?: number): JobqError {
   const where = index === undefined ? field : `jobs[${index}].${field}`;

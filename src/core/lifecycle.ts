@@ -6,7 +6,7 @@
 import { isPermanent, isRateLimited } from '../contracts/errors.js';
 import type { JobError, LeasedJob } from '../contracts/job.js';
 import type { ExpiredLease, JobOutcome } from '../contracts/store.js';
-import { MAX_DELAY_MS } from './enqueue-input.js';
+import { MAX_DELAY_MS } from './input-limits.js';
 import { storableText } from './storable-text.js';
 
 const MAX_MESSAGE_CHARS = 8 * 1024;

@@ -144,10 +144,8 @@ export const DEFAULTS = Object.freeze({
   maxCommitBatch: 5000,
 });
 
-/** Queue and type names: what fits in a URL segment, a log line and a metric label. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
-export const PRIORITY_RANGE = { min: -1_000_000, max: 1_000_000 } as const;
-export const MAX_ATTEMPTS_LIMIT = 1000;
+import { NAME_PATTERN } from './input-limits.js';
+export { MAX_ATTEMPTS_LIMIT, NAME_PATTERN, PRIORITY_RANGE } from './input-limits.js';
 
 function invalid(field: string, message: string): JobqError {
   return new JobqError('invalid_option', `${field} ${message}`, { details: { field } });

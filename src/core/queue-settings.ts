@@ -4,7 +4,7 @@
  */
 import { JobqError } from '../contracts/errors.js';
 import { NO_LIMITS, type QueueSettings, type RateLimit } from '../contracts/store.js';
-import { MAX_DELAY_MS } from './enqueue-input.js';
+import { MAX_DELAY_MS } from './input-limits.js';
 
 export type QueueSettingsInput = Partial<{ [K in keyof QueueSettings]: QueueSettings[K] | undefined }>;
 

@@ -7,12 +7,11 @@
  * for the relay's leadership (API-only nodes too: any node may publish).
  */
 import { JobqError } from '../contracts/errors.js';
-import type { LeasedJob } from '../contracts/job.js';
-import type { ClaimRequest } from '../core/leases/lease-api.js';
 import type { ClaimSource, Dispatch, DispatchContext, DispatchFactory } from '../core/worker/claim-source.js';
-import { resolveKafkaOptions, topicPrefixFor, type KafkaOptions, type ResolvedKafkaOptions } from './options.js';
+import { resolveKafkaOptions, topicPrefixFor, type KafkaOptions } from './options.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { QueueDispatcher } from './queue-dispatcher.js';
+import type { QueueSide, QueueSideDeps } from './queue-side.js';
 import { queueTopic, TopicAdmin } from './topics.js';
 
 /** The relay of this process (tests and the bench look at it). */
@@ -20,22 +19,7 @@ export interface KafkaDispatch extends Dispatch {
   readonly relay: OutboxRelay;
 }
 
-/** The worker side of one queue, whatever kind of group it reads. */
-export interface QueueSide {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  claim(req: ClaimRequest): Promise<LeasedJob[]>;
-  done(job: LeasedJob): void;
-}
-
-export interface QueueSideDeps {
-  queue: string;
-  topic: string;
-  concurrency: number;
-  options: ResolvedKafkaOptions;
-  admin: TopicAdmin;
-  ctx: DispatchContext;
-}
+export type { QueueSide, QueueSideDeps } from './queue-side.js';
 
 export function kafkaDispatch(options: KafkaOptions & { flag?: string }): DispatchFactory {
   return brokerDispatch(options, (d) => new QueueDispatcher(d));

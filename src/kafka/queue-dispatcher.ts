@@ -16,7 +16,7 @@ import type { LeasedJob } from '../contracts/job.js';
 import type { ClaimRequest } from '../core/leases/lease-api.js';
 import { GroupConsumer, type KafkaMessage } from './group-consumer.js';
 import { IdClaims, isJobId } from './id-claims.js';
-import type { QueueSide, QueueSideDeps } from './dispatch.js';
+import type { QueueSide, QueueSideDeps } from './queue-side.js';
 import { PartitionTracker } from './partition-tracker.js';
 
 interface Delivery {

@@ -17,7 +17,8 @@ import { KafkaClient, type ShareConsumer, type ShareMessage } from '@kafkats/cli
 import type { LeasedJob } from '../contracts/job.js';
 import type { ClaimRequest } from '../core/leases/lease-api.js';
 import type { DispatchFactory } from '../core/worker/claim-source.js';
-import { brokerDispatch, type QueueSide, type QueueSideDeps } from './dispatch.js';
+import { brokerDispatch } from './dispatch.js';
+import type { QueueSide, QueueSideDeps } from './queue-side.js';
 import { IdClaims, isJobId } from './id-claims.js';
 import type { KafkaOptions } from './options.js';
 import { rootCause } from './topics.js';

@@ -6,7 +6,7 @@
 import { JobqError } from '../../contracts/errors.js';
 import { CATCH_UP_MODES, type CatchUp, type Schedule, type ScheduledJob, type Store } from '../../contracts/store.js';
 import type { Clock } from '../clock.js';
-import { NAME_PATTERN } from '../options.js';
+import { NAME_PATTERN } from '../input-limits.js';
 import { checkCron, nextSlot } from './cron.js';
 
 export interface ScheduleInput {
