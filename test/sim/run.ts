@@ -34,6 +34,7 @@ for (let seed = first; seed < first + seeds; seed++) {
   const r = await simulate(seed, steps, { store: store as StoreKind, cutIn });
   const ms = Math.round(performance.now() - t);
   console.log(`seed ${seed} (${store}, ${steps} steps, ${ms} ms): ${r.violations.length === 0 ? 'ok' : 'VIOLATION'} ${JSON.stringify(r.stats)}`);
+  for (const [id, n] of Object.entries(r.knownBugs)) console.log(`  known bug ${id} seen ${n} times (see test/sim/known-bugs.ts)`);
   if (r.violations.length > 0) {
     failed++;
     for (const v of r.violations) console.log(`  ${v}`);

@@ -1,19 +1,41 @@
 /**
  * Deterministic simulation: several jobq nodes (the real worker pool, lease
- * keeper, rescuer, finisher and retry code) over one store, the memory store
- * or a real SQLite file, driven by one seeded RNG and a fake clock. Faults:
- * nodes killed (kill -9: their timers and store calls stop dead), graceful
- * stops, timers that run late (heartbeats miss their leases), cancels,
- * manual retries, handlers that fail, fail permanently, hang or time out,
- * claim replies lost after the commit, and poison messages that make the
- * store refuse a whole batch of finishes (see store-view.ts). Invariants are
- * checked after every step, incrementally (model.ts); a failing seed prints
- * the command that replays it: `npm run sim -- --seed N --steps M --store S`.
- * A seed's result (its stats, including a digest of the whole event log) is
- * the same on every run.
+ * keeper, rescuer, finisher and retry code, leadership and the cron
+ * scheduler) over one store, the memory store or a real SQLite file, driven
+ * by one seeded RNG and a fake clock. Faults: nodes killed (kill -9: their
+ * timers and store calls stop dead, SQLite's leader lock is dropped as the OS
+ * would), graceful stops, timers that run late (heartbeats miss their leases),
+ * cancels, manual retries, handlers that fail, fail permanently, hang, time
+ * out or are throttled (RateLimitedError), claim replies lost after the
+ * commit, and poison messages that make the store refuse a whole batch of
+ * finishes (see store-view.ts). Invariants are checked after every step,
+ * incrementally (model.ts for the events and leases, mirror.ts and its
+ * flow-checks.ts and cron-checks.ts for the store's commits); a failing seed
+ * prints the command that replays it: `npm run sim -- --seed N --steps M
+ * --store S`. A seed's result (its stats, including a digest of the whole
+ * event log) is the same on every run. Bugs in src/ found and not fixed yet
+ * are listed in known-bugs.ts, each kept out of the verdict as narrowly as
+ * possible and counted.
  *
  * Nodes have different handler sets: some handle `work` and `mail`, some
  * only `work`; nobody ever handles `fax` (ORPHAN_TYPE).
+ *
+ * Scheduling and dependencies (issue #11, workload.ts): one job in eight
+ * carries a unique key (six keys; a quarter with uniqueForMs, three in ten
+ * onConflict 'replace'); one batch in five links its jobs (dependsOn earlier
+ * jobs of the batch and recent stored ones, policy fail / cancel / ignore);
+ * one enqueue in twelve is a flow (a parent, children, sometimes
+ * grandchildren). Most seeds start with a cron schedule (every 1–5 s,
+ * catchUp none / latest / all); steps upsert, pause, resume and remove
+ * schedules. Leaders change when nodes die or stop (memory: a lease of three
+ * node heartbeats; SQLite: the side-file lock).
+ *
+ * Flow control (issue #12): most seeds start with limits on the queue
+ * (concurrency, perKeyConcurrency, rateLimit, perKeyRateLimit, each drawn or
+ * absent); steps replace them, or remove them all. Three jobs in five carry
+ * a concurrency key (tenants a–d), some a rate key shared across tenants;
+ * one in twelve is throttled on its first runs (RateLimitedError holding its
+ * rate key, or the whole queue).
  *
  * Poison: handlers throw errors whose message holds U+0000 or ends in a
  * lone high surrogate, and also the marker text POISON; the core replaces
@@ -84,52 +106,118 @@
  * after its previous event; "in line" = pending or scheduled, a scheduled
  * job being silently promoted to pending by the store):
  *  E0 exactly once: every change the store reports to a node (insert, claim,
- *     finish, release, release of a lost claim, progress, cancel, retry) is
- *     followed, before the step ends, by exactly one event from that node
- *     with the same job, status and attempt and a kind that fits the call
- *     (finish → completed | retrying | failed | rescued); an event with no
- *     such change behind it is a violation. Nothing runs between a store
+ *     finish, release, release of a lost claim, progress, cancel, retry, and
+ *     each waiting job a finish or cancel moved) is followed, before the step
+ *     ends, by exactly one event from that node with the same job, status and
+ *     attempt and a kind that fits the call (finish → completed | retrying |
+ *     failed | rescued | throttled; a moved dependent → ready | failed |
+ *     cancelled); an event with no such change behind it is a violation. Nothing runs between a store
  *     reply and its emission but microtasks, and nodes die only between steps.
  *     The one transition with no event is a lost claim (the core never saw
  *     it); the simulator records it from the store view (~lost-claim).
- *  E1 enqueued: first event; attempt 0; pending or scheduled.
+ *  E1 enqueued: first event; attempt 0; pending or scheduled (with
+ *     dependencies also waiting, failed or cancelled); stamped with the job's
+ *     creation (a scheduler's enqueue may come out a timer later).
  *  E2 started: S in line; attempt = S.attempt + 1 ≤ maxAttempts (1, 2, …
  *     in order, restarting after released / retried); processing; from a
  *     node with a handler for the type.
  *  E3 progress: S processing under a started run, same attempt, same node.
- *  E4 completed | retrying | failed: S processing under a started run, same
- *     attempt, from the node that ran it; retrying only while attempts
- *     remain, pending only if runAt ≤ at, scheduled only if runAt is after
- *     the handler ended; failed never for lack of a handler.
+ *  E4 completed | retrying | failed | throttled: S processing under a started
+ *     run, from the node that ran it, same attempt (throttled: the attempt
+ *     given back, S.attempt − 1, in line by its runAt); retrying only while
+ *     attempts remain, pending only if runAt ≤ at, scheduled only if runAt is
+ *     after the handler ended; failed never for lack of a handler.
  *  E5 rescued: S processing; same attempt; failed iff attempts are spent,
  *     else in line; the lease it took back had expired (A2 for the start).
  *  E6 released: S processing; attempt given back (S.attempt − 1); pending;
  *     either a lost claim given back by the node that made it, or a running
  *     job given back by its node while that node is shutting down.
- *  E7 cancelled: S scheduled, pending or processing; same attempt.
+ *  E7 cancelled: S waiting, scheduled, pending or processing; same attempt.
  *  E8 retried: S failed or cancelled; attempt 0; pending.
  *  E9 completed is final; after failed or cancelled only retried (so never
  *     two terminal events in a row); every status change is in the table;
  *     `at` is the emission time and never goes back per job.
  *  E10 agreement: at the end of each step, for every job touched, the store's
  *     status and attempts equal the event view's (a scheduled job may be
- *     pending already).
+ *     pending already; onConflict 'replace' moves a job in line silently).
+ *  E11 ready: S waiting; in line; same attempt. failed / cancelled by a
+ *     dependency: S waiting, same attempt, the error names the dependency.
+ *
+ * ── The store's commits (mirror.ts) ─────────────────────────────────────────
+ * Every store reply carries its commit's place (store-view.ts); at the end of
+ * each step the mirror replays the step's commits in that order, so these
+ * rules judge what was true at the instant of each commit. For every job
+ * touched, the mirror equals the store (status, attempts, runAt, priority)
+ * at the end of the step.
+ *  M1 a claim takes only pending jobs (scheduled ones whose runAt passed are
+ *     promoted by the claim, and every one of them is); its jobs' startedAt
+ *     is the claim's time.
+ * Unique keys:
+ *  K1 never two active (waiting, scheduled, pending, processing) jobs with
+ *     one key, nor a new job with the key of one that ended within its
+ *     uniqueForMs.
+ *  K2 an enqueue of a held key answers with the job that holds it (and only
+ *     then); 'replace' replaces exactly a holder that has not started.
+ *  K3 a manual retry takes its key back only if no other job holds it, and
+ *     is refused with conflict only if one does.
+ * Dependencies:
+ *  D1 a job is inserted waiting while a dependency is unfinished, failed or
+ *     cancelled at once if one already failed or was cancelled (policy fail,
+ *     cancel), else as asked.
+ *  D2 nothing starts before all its dependencies completed (policy ignore:
+ *     ended, D4), unless a user retried it by hand (counted).
+ *  D3 when a job ends, its waiting dependents move in the same transaction,
+ *     exactly these and no others: ready once every dependency completed,
+ *     ended by their policy (fail → failed, cancel → cancelled) down the
+ *     chain when it failed or was cancelled; 'ignore' dependents never end
+ *     for it. The change names one of the dependencies that ended.
+ *  D4 under 'ignore' a dependent leaves waiting only once each dependency
+ *     ended since it was enqueued.
+ * Cron schedules (cron-checks.ts):
+ *  C1 no slot is enqueued twice (key schedule:<name>:<ISO slot>), across
+ *     leader changes, catch-up, pauses and redefinitions.
+ *  C2 a slot is a slot of one of the schedule's cron expressions, never
+ *     enqueued before its time.
+ *  C3 under catchUp 'all' a schedule version's slots are enqueued in order
+ *     from its first one, none skipped.
+ *  C4 at the end of the drain, with a node leading for a while, no slot of
+ *     a running schedule is left unenqueued longer than the scheduler's tick.
+ * Flow control (flow-checks.ts):
+ *  F1 after a claim that started jobs, the jobs processing in the queue (and
+ *     per concurrency key) are within concurrency (perKeyConcurrency), as
+ *     set by the latest configure: counted in the store, cluster-wide, lost
+ *     claims and dead nodes' jobs included.
+ *  F2 no window of intervalMs holds more than max starts since the limit
+ *     was set, for the queue and per rate key.
+ *  F3 nothing of a held rate key (or of a held queue) starts before the
+ *     hold set by a throttled job ends.
+ *  F4 fairness: under limits, a key with ready jobs, nothing running and
+ *     nothing holding it back gets a job within STARVATION_BOUND claims that
+ *     start other keys' jobs.
+ *  F5 in the drain, the queue never idles (nothing starting) for 500 ms
+ *     while a job could start: no limit, hold or window holding it back and
+ *     a live, on-time node with a free slot that handles it (killed nodes'
+ *     slots come back once their leases are rescued).
+ *  F6 a throttle never spends an attempt (E4, E10, M-equality).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isJobqError, PermanentJobError } from '../../src/contracts/errors.js';
+import { isJobqError, PermanentJobError, RateLimitedError } from '../../src/contracts/errors.js';
 import type { JobStatus, LeasedJob } from '../../src/contracts/job.js';
 import type { Store } from '../../src/contracts/store.js';
 import type { JobContext } from '../../src/core/handler.js';
 import { Jobq } from '../../src/core/jobq.js';
+import { SCHEDULER_INTERVAL_MS } from '../../src/core/services/maintenance.js';
 import { MemoryStore } from '../../src/storage/memory/memory-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { HEARTBEAT_MS, LEASE_MS, MAX_LAG_MS, Model, ORPHAN_TYPE, type SimNode, type WorkPayload } from './model.js';
 import { NodeClock } from './node-clock.js';
 import { Rng } from './rng.js';
 import { SimClock } from './sim-clock.js';
-import { POISON_MARKER, storeView, type ViewFaults } from './store-view.js';
+import { CommitCounter, POISON_MARKER, storeView, type ViewFaults } from './store-view.js';
+import { known } from './known-bugs.js';
+import { newBatch, newFlow, newSchedule, newSettings, SCHEDULE_NAMES, type Job } from './workload.js';
 
 export type StoreKind = 'memory' | 'sqlite';
 
@@ -138,6 +226,8 @@ export interface SimOptions {
   store?: StoreKind;
   /** How often the next timer may cut in before the last one's work took its next event-loop turn (see SimClock), 0..1. @defaultValue 0.3 */
   cutIn?: number;
+  /** For digging into a failing seed: called at the end of the run, before the store closes. */
+  inspect?: (model: Model, store: Store) => Promise<void>;
 }
 
 export interface SimStats {
@@ -156,6 +246,19 @@ export interface SimStats {
   excusedDeadClaimant: number;
   excusedLaggingClaimant: number;
   excusedCancelledUnstarted: number;
+  // Issue #11: keys, dependencies, cron.
+  deduplicated: number;
+  replaced: number;
+  dependentsMoved: number;
+  depsOverriddenByRetry: number;
+  cronSlots: number;
+  cronSlotsDeduplicated: number;
+  leaderChanges: number;
+  // Issue #12: flow control.
+  configures: number;
+  limitedClaims: number;
+  throttles: number;
+  maxSkipped: number;
   /** FNV-1a of every event (kind, job number, attempt, status, node, time) in emission order. */
   eventDigest: string;
 }
@@ -166,6 +269,8 @@ export interface SimResult {
   store: StoreKind;
   violations: string[];
   stats: SimStats;
+  /** How often each known bug (known-bugs.ts) showed itself: not violations until it is fixed. */
+  knownBugs: Record<string, number>;
   /** The command that replays this seed. */
   replay: string;
 }
@@ -177,6 +282,12 @@ const MAX_NODES = 4;
 const MAX_ACTIVE = 150;
 const MAX_ACTIVE_ORPHANS = 20;
 const LOST_CLAIM_RATE = 0.04;
+/**
+ * How often nodes announce themselves and renew leadership: a killed leader's lease (three of these)
+ * runs out within a seed, so leaders change and the cron scheduler catches up under a new one.
+ */
+const NODE_HEARTBEAT_MS = 1000;
+const QUEUE = 'default';
 const EARLY_CLAIM_FAILURE_RATE = 0.01;
 const MAX_VIOLATIONS = 20;
 /** How often the next timer may cut in before the work of the last one has taken its next event-loop turn (see SimClock). */
@@ -192,7 +303,7 @@ export async function simulate(seed: number, steps: number, options: SimOptions 
       ? new SqliteStore({ path: join(dir, 'sim.db'), synchronous: 'normal' })
       : new MemoryStore({ maxActiveJobs: 10_000_000, maxFinishedJobs: 10_000_000, maxBytes: 2 ** 40 });
     try {
-      return await run(seed, steps, kind, store, options.cutIn ?? DEFAULT_CUT_IN);
+      return await run(seed, steps, kind, store, options.cutIn ?? DEFAULT_CUT_IN, options.inspect);
     } finally {
       await store.close();
     }
@@ -212,7 +323,7 @@ function simTmpDir(): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 }
 
-async function run(seed: number, steps: number, kind: StoreKind, store: Store, cutIn: number): Promise<SimResult> {
+async function run(seed: number, steps: number, kind: StoreKind, store: Store, cutIn: number, inspect: SimOptions['inspect']): Promise<SimResult> {
   const rng = new Rng(seed);
   const clock = new SimClock(() => (rng.chance(cutIn) ? 1 : 2));
   const t0 = clock.now();
@@ -221,7 +332,7 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
   const violate = (msg: string) => {
     if (violations.length < MAX_VIOLATIONS) violations.push(`step ${step} (t=${clock.now() - t0}): ${msg}`);
   };
-  const model = new Model(clock, store, violate);
+  const model = new Model(clock, store, violate, kind);
   let faultsOn = true;
   const faults: ViewFaults = {
     lostClaimReply: () => faultsOn && rng.chance(LOST_CLAIM_RATE),
@@ -234,6 +345,13 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
   const acked: string[] = [];
   let crashes = 0;
   let stops = 0;
+  const commits = new CommitCounter();
+  /** Times each job's handler threw RateLimitedError (a job throttles on its first `throttle.times` runs). */
+  const throttled = new Map<string, number>();
+  let leader: SimNode | null = null;
+  let lastLeader: SimNode | null = null;
+  let leaderSince = 0;
+  let leaderChanges = 0;
 
   async function handle(node: SimNode, job: LeasedJob<WorkPayload>, ctx: JobContext): Promise<unknown> {
     clock.poke();
@@ -245,6 +363,12 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
       if (p.progress) void ctx.progress(50);
       if (p.hang) await new Promise(() => {});
       await new Promise<void>((r) => node.clock.setTimer(r, p.ms));
+      const throttles = throttled.get(job.id) ?? 0;
+      if (p.throttle && throttles < p.throttle.times) {
+        throttled.set(job.id, throttles + 1);
+        model.runSettled(run, false, signal.aborted, true);
+        throw new RateLimitedError({ retryAfterMs: p.throttle.retryAfterMs, scope: p.throttle.scope });
+      }
       if (p.poison === 'nul') throw new Error(`${POISON_MARKER}: a NUL \u0000 in the message`);
       if (p.poison === 'surrogate') throw new Error(`${POISON_MARKER}: ends in a lone high surrogate \uD83D`);
       if (p.permanent) throw new PermanentJobError('permanent failure');
@@ -262,10 +386,25 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
     const index = nodeCount++;
     const clockView = new NodeClock(clock);
     const types = rng.chance(0.5) ? ['mail', 'work'] : ['work'];
-    const node: SimNode = { index, name: `n${index}`, clock: clockView, types, state: 'live', lastLaggingAt: -Infinity, rescuing: null, running: new Set(), lastHeartbeatAt: -Infinity, jobq: null as unknown as Jobq };
+    const concurrency = rng.int(1, 4);
+    const node: SimNode = {
+      index,
+      name: `n${index}`,
+      clock: clockView,
+      types,
+      state: 'live',
+      lastLaggingAt: -Infinity,
+      rescuing: null,
+      running: new Set(),
+      lastHeartbeatAt: -Infinity,
+      concurrency,
+      locks: [],
+      lastScheduleDueAt: -Infinity,
+      jobq: null as unknown as Jobq,
+    };
     const handler = (job: unknown, ctx: JobContext) => handle(node, job as LeasedJob<WorkPayload>, ctx);
     node.jobq = new Jobq({
-      store: storeView(store, () => clockView.dead, model.observer(node), faults, () => clock.poke()),
+      store: storeView({ store, isDead: () => clockView.dead, observer: model.observer(node), faults, commits, poke: () => clock.poke(), locks: node.locks }),
       clock: clockView,
       nodeId: `sim-node-${index}`,
       random: () => rng.next(),
@@ -273,9 +412,10 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
       heartbeatIntervalMs: HEARTBEAT_MS,
       pollIntervalMs: POLL_MS,
       rescueIntervalMs: RESCUE_MS,
+      nodeHeartbeatMs: NODE_HEARTBEAT_MS,
       retry: { baseDelayMs: 50, factor: 2, maxDelayMs: 1000, jitter: 0.25 },
       retention: { completed: null, failed: null, cancelled: null },
-      queues: { default: { concurrency: rng.int(1, 4) } },
+      queues: { [QUEUE]: { concurrency } },
       handlers: Object.fromEntries(types.map((t) => [t, handler])),
     });
     node.jobq.events.subscribe(
@@ -285,8 +425,26 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
       },
       { cluster: false },
     );
-    node.jobq.start();
+    void node.jobq.start();
     nodes.push(node);
+  };
+  /** kill -9: no release, no more timers, no more store calls; the operating system drops its file locks. */
+  const kill = (victim: SimNode) => {
+    victim.clock.dead = true;
+    victim.state = 'dead';
+    for (const lock of victim.locks) void lock.release();
+    forget(victim);
+    crashes++;
+  };
+  /** Who leads now (nodes that are live or stopping), for the cron liveness check (C4). */
+  const watchLeader = () => {
+    const now = nodes.find((n) => n.state !== 'dead' && n.jobq.isLeader) ?? null;
+    if (now !== leader) {
+      if (now !== null && lastLeader !== null && now !== lastLeader) leaderChanges++;
+      if (now !== null) lastLeader = now;
+      leader = now;
+      leaderSince = clock.now();
+    }
   };
 
   const live = () => nodes.filter((n) => n.state === 'live');
@@ -312,65 +470,71 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
     const from = rng.chance(0.8) ? Math.max(0, acked.length - 100) : 0;
     return acked[rng.int(from, acked.length - 1)];
   };
+  /** Refusals a user may get; `conflict`: a manual retry of a job whose key another job holds now. */
   const expected = (what: string) => (err: unknown) => {
-    if (!isJobqError(err, 'illegal_transition') && !isJobqError(err, 'not_found')) violate(`${what} failed unexpectedly: ${String(err)}`);
+    if (!isJobqError(err, 'illegal_transition') && !isJobqError(err, 'not_found') && !(what === 'retry' && isJobqError(err, 'conflict'))) violate(`${what} failed unexpectedly: ${String(err)}`);
   };
-  const newPayload = (): WorkPayload => {
-    const q = rng.next();
-    return {
-      ms: rng.int(0, 600),
-      fail: rng.chance(0.2),
-      hang: rng.chance(0.04),
-      permanent: rng.chance(0.04),
-      progress: rng.chance(0.2),
-      poison: q < 0.03 ? 'nul' : q < 0.06 ? 'surrogate' : q < 0.08 ? 'result' : 'none',
-    };
+  /** A recent job some node handles (dependencies on a job nobody runs would wait forever). */
+  const recent = (): string | undefined => {
+    const id = acked.length === 0 ? undefined : acked[rng.int(Math.max(0, acked.length - 20), acked.length - 1)];
+    return id !== undefined && model.jobs.get(id)?.type !== ORPHAN_TYPE ? id : undefined;
+  };
+  const enqueue = async (via: SimNode) => {
+    try {
+      if (rng.chance(0.08)) {
+        const flow = await via.jobq.flow(newFlow(rng));
+        const walk = (n: typeof flow): void => (acked.push(n.job.id), n.children.forEach(walk));
+        walk(flow);
+      } else {
+        const inputs: Job[] = newBatch(rng, () => model.activeOrphans < MAX_ACTIVE_ORPHANS, recent);
+        for (const j of await via.jobq.enqueueMany(inputs)) acked.push(j.id);
+      }
+    } catch (err) {
+      violate(`enqueue failed: ${String(err)}`);
+    }
+  };
+  const configure = (via: SimNode) => via.jobq.queues.configure(QUEUE, newSettings(rng)).catch((err: unknown) => violate(`configure failed: ${String(err)}`));
+  const scheduleOp = async (via: SimNode) => {
+    const name = rng.pick(SCHEDULE_NAMES)!;
+    const op = rng.next();
+    if (op < 0.5) await via.jobq.schedules.upsert(newSchedule(rng, name)).catch((err: unknown) => violate(`schedule upsert failed: ${String(err)}`));
+    else if (op < 0.85) await via.jobq.schedules.setPaused(name, rng.chance(0.5)).catch(expected('schedule pause'));
+    else await via.jobq.schedules.remove(name).catch((err: unknown) => violate(`schedule remove failed: ${String(err)}`));
   };
 
   startNode();
   startNode();
+  // Most seeds start with limits on the queue and a cron schedule; steps change both.
+  if (rng.chance(0.6)) await configure(nodes[0]!);
+  if (rng.chance(0.6)) await nodes[0]!.jobq.schedules.upsert(newSchedule(rng, SCHEDULE_NAMES[0])).catch((err: unknown) => violate(`schedule upsert failed: ${String(err)}`));
   for (step = 1; step <= steps; step++) {
     const roll = rng.next();
     const alive = live();
     const via = rng.pick(alive);
     if (roll < 0.3 && via && model.active < MAX_ACTIVE) {
-      const inputs = Array.from({ length: rng.int(1, 4) }, () => {
-        const t = rng.next();
-        return {
-          type: t < 0.03 && model.activeOrphans < MAX_ACTIVE_ORPHANS ? ORPHAN_TYPE : t < 0.3 ? 'mail' : 'work',
-          payload: newPayload(),
-          priority: rng.int(-2, 2),
-          maxAttempts: rng.int(1, 4),
-          ...(rng.chance(0.3) ? { delayMs: rng.int(1, 500) } : {}),
-          ...(rng.chance(0.5) ? { timeoutMs: rng.int(100, 900) } : {}),
-        };
-      });
-      try {
-        for (const j of await via.jobq.enqueueMany(inputs)) acked.push(j.id);
-      } catch (err) {
-        violate(`enqueue failed: ${String(err)}`);
-      }
+      await enqueue(via);
     } else if (roll < 0.35 && via && acked.length > 0) {
       await via.jobq.cancel(pickJob()!).catch(expected('cancel'));
     } else if (roll < 0.4 && via && acked.length > 0) {
       await via.jobq.retry(pickJob()!).catch(expected('retry'));
     } else if (roll < 0.43 && nodes.some((n) => n.state === 'live' || n.state === 'stopping')) {
-      const victim = rng.pick(nodes.filter((n) => n.state === 'live' || n.state === 'stopping'))!;
-      victim.clock.dead = true; // kill -9: no release, no more timers, no more store calls
-      victim.state = 'dead';
-      forget(victim);
-      crashes++;
+      kill(rng.pick(nodes.filter((n) => n.state === 'live' || n.state === 'stopping'))!);
     } else if (roll < 0.445 && via) {
       stopNode(via, rng.int(0, 800));
     } else if (roll < 0.49 && alive.length < MAX_NODES) {
       startNode();
     } else if (roll < 0.52 && via) {
       setLag(via, rng.chance(0.5) ? 0 : rng.int(100, MAX_LAG_MS)); // late heartbeats
+    } else if (roll < 0.53 && via) {
+      await configure(via); // new limits, or none
+    } else if (roll < 0.54 && via) {
+      await scheduleOp(via);
     } else {
       await clock.advance(rng.int(1, 300));
     }
     await clock.advance(0);
     await model.endOfStep();
+    watchLeader();
     if (violations.length > 0) break;
   }
 
@@ -383,6 +547,13 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
     for (let i = 0; i < DRAIN_STEPS && violations.length === 0; i++) {
       await clock.advance(100);
       await model.endOfStep();
+      watchLeader();
+      model.mirror.flow.idleCheck(clock.now(), live());
+    }
+    if (violations.length === 0 && leader !== null) {
+      const led = leader as SimNode;
+      if (known('leader-service-never-ticks') && led.lastScheduleDueAt < leaderSince && clock.now() - leaderSince > 2 * SCHEDULER_INTERVAL_MS) model.knownBug('leader-service-never-ticks');
+      else await model.mirror.cron.liveness((name) => store.scheduleGet(name), clock.now(), clock.now() - leaderSince, SCHEDULER_INTERVAL_MS);
     }
     // Nothing may stay processing once every node has stopped (S6) — if the drain ran its course.
     const drained = violations.length === 0;
@@ -395,12 +566,15 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
   for (const id of acked) if (!model.jobs.has(id)) violate(`acknowledged job ${id} was never reported inserted by the store`);
 
   counts ??= await model.countByStatus();
+  await inspect?.(model, store);
   const c = model.counters;
+  const { counters: m, flow: { counters: flow }, cron: { counters: cron } } = model.mirror;
   return {
     seed,
     steps,
     store: kind,
     violations: violations.length >= MAX_VIOLATIONS ? [...violations, '…'] : violations,
+    knownBugs: Object.fromEntries(model.knownBugs),
     replay: `npm run sim -- --seed ${seed} --steps ${steps} --store ${kind}${cutIn === DEFAULT_CUT_IN ? '' : ` --cut-in ${cutIn}`}`,
     stats: {
       acknowledged: acked.length,
@@ -418,6 +592,17 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
       excusedDeadClaimant: c.excusedDeadClaimant,
       excusedLaggingClaimant: c.excusedLaggingClaimant,
       excusedCancelledUnstarted: c.excusedCancelledUnstarted,
+      deduplicated: m.deduplicated,
+      replaced: m.replaced,
+      dependentsMoved: m.dependentsMoved,
+      depsOverriddenByRetry: m.depsOverriddenByRetry,
+      cronSlots: cron.slots,
+      cronSlotsDeduplicated: cron.slotsDeduplicated,
+      leaderChanges,
+      configures: flow.configures,
+      limitedClaims: flow.limitedClaims,
+      throttles: flow.throttles,
+      maxSkipped: flow.maxSkipped,
       eventDigest: model.digest,
     },
   };

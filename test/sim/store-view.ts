@@ -15,7 +15,16 @@
  *     "unsupported Unicode escape sequence") when any finish in it is poison;
  * - reports every reply that changed a job to the simulator, which keeps its
  *   own shadow of the store from them (the fence checks and the "every
- *   transition has its event" check are built on these reports).
+ *   transition has its event" check are built on these reports). Each
+ *   report carries the call's commit number: both stores commit before the
+ *   call returns (better-sqlite3 is synchronous, the memory store has no
+ *   await), so numbering calls as they are made numbers commits in commit
+ *   order, whatever order their replies come back in (a reply adopted from
+ *   another promise takes extra microtask turns). The mirror (mirror.ts)
+ *   replays them in that order;
+ * - gives each node its own handle on SQLite's leader lock (a side file held
+ *   in an exclusive transaction) and lets the simulator drop it when the node
+ *   is killed, as the operating system does for a dead process.
  *
  * What counts as poison: an error message containing POISON_MARKER, or any
  * result/error text holding U+0000 or a lone surrogate (raw, or as a \u0000 /
@@ -28,7 +37,9 @@
 import { JobqError } from '../../src/contracts/errors.js';
 import type { JobError, LeasedJob } from '../../src/contracts/job.js';
 import type {
+  ClaimedJobs,
   ExpiredLease,
+  InsertResult,
   JobChangeParams,
   JobChangeResult,
   JobClaimParams,
@@ -41,6 +52,10 @@ import type {
   JobReleaseClaimParams,
   JobReleaseManyParams,
   JobSetProgressParams,
+  LeaderLock,
+  QueueSettings,
+  Schedule,
+  ScheduleAdvanceParams,
   Store,
 } from '../../src/contracts/store.js';
 
@@ -49,21 +64,32 @@ export const POISON_MARKER = 'POISON';
 /** Optional Store methods that run on the real clock; every node's view answers undefined for them. */
 export const HIDDEN_METHODS: ReadonlySet<PropertyKey> = new Set(['watchChanges', 'publishEvents', 'remoteSubscribers', 'subscribeEvents']);
 
-/** What the simulator hears from a node's view; each hook runs as the reply reaches the node, before the node sees it. */
+/**
+ * What the simulator hears from a node's view; each hook runs as the reply reaches the node, before
+ * the node sees it. `seq` numbers the call's commit among every node's (see the header).
+ */
 export interface ViewObserver {
-  inserted(p: JobInsertManyParams): void;
+  inserted(p: JobInsertManyParams, r: InsertResult, seq: number): void;
   /** `lost`: the claim committed but the node is about to be told it failed. */
-  claimed(p: JobClaimParams, jobs: readonly LeasedJob[], lost: boolean): void;
+  claimed(p: JobClaimParams, jobs: ClaimedJobs, lost: boolean, seq: number): void;
   extended(p: JobExtendLeasesParams, ids: readonly string[]): void;
   /** A finish batch is about to go to the store (before the poison check). */
   submitting(p: JobFinishManyParams): void;
-  finished(p: JobFinishManyParams, refs: readonly JobRef[]): void;
-  released(p: JobReleaseManyParams, refs: readonly JobRef[]): void;
-  releasedClaim(p: JobReleaseClaimParams, refs: readonly JobRef[]): void;
+  finished(p: JobFinishManyParams, refs: readonly JobRef[], seq: number): void;
+  released(p: JobReleaseManyParams, refs: readonly JobRef[], seq: number): void;
+  releasedClaim(p: JobReleaseClaimParams, refs: readonly JobRef[], seq: number): void;
   progressed(p: JobSetProgressParams, ref: JobRef | null): void;
   expired(p: JobExpiredLeasesParams, leases: readonly ExpiredLease[]): void;
-  cancelled(p: JobChangeParams, r: JobChangeResult): void;
-  retried(p: JobChangeParams, r: JobChangeResult): void;
+  cancelled(p: JobChangeParams, r: JobChangeResult, seq: number): void;
+  retried(p: JobChangeParams, r: JobChangeResult, seq: number): void;
+  /** jobRetry threw (a held key refuses a manual retry with `conflict`). */
+  retryRefused(p: JobChangeParams, err: unknown, seq: number): void;
+  configured(p: { name: string; settings: QueueSettings; now: number }, seq: number): void;
+  scheduleUpserted(s: Schedule, seq: number): void;
+  scheduleRemoved(name: string, existed: boolean, seq: number): void;
+  scheduleAdvanced(p: ScheduleAdvanceParams, moved: boolean, seq: number): void;
+  /** The node's scheduler looked for due schedules (it runs on the leader only). */
+  scheduleDue(p: { now: number; limit: number }): void;
   /** A batch refused as poison (nothing written). */
   poisoned(p: JobFinishManyParams, why: string): void;
   /** Text the core promised to sanitise reached the store unsanitised. */
@@ -117,35 +143,68 @@ function postgresRefusal(): Error {
 
 const never = <T>() => new Promise<T>(() => {});
 
-/** `poke` is called on every call the node makes (the clock settles while the nodes are busy). */
-export function storeView(store: Store, isDead: () => boolean, observer: ViewObserver, faults: ViewFaults, poke: () => void): Store {
-  /** Calls the real store unless the node is dead; swallows the reply if it died meanwhile; reports the reply first. */
-  const call = <R>(method: string, invoke: () => Promise<R>, report?: (r: R) => void): Promise<R> => {
+/** Numbers store calls as they are made, across every node (commit order: see the header). */
+export class CommitCounter {
+  private n = 0;
+  next(): number {
+    return ++this.n;
+  }
+}
+
+export interface ViewOptions {
+  store: Store;
+  isDead: () => boolean;
+  observer: ViewObserver;
+  faults: ViewFaults;
+  commits: CommitCounter;
+  /** Called on every call the node makes (the clock settles while the nodes are busy). */
+  poke: () => void;
+  /** The leader locks this node took from the store: the simulator releases them when it kills the node. */
+  locks: LeaderLock[];
+}
+
+export function storeView(o: ViewOptions): Store {
+  const { store, isDead, observer, faults, commits, poke } = o;
+  /**
+   * Calls the real store unless the node is dead; swallows the reply if it died meanwhile; reports
+   * the reply first, with the number the call got as it was made (its commit's place).
+   */
+  const call = <R>(method: string, invoke: () => Promise<R>, report?: (r: R, seq: number) => void, refused?: (err: unknown, seq: number) => void): Promise<R> => {
     poke();
     if (isDead()) return never<R>();
-    return invoke().then((r) => {
-      if (isDead()) {
-        observer.replyAfterDeath(method);
-        return never<R>();
-      }
-      report?.(r);
-      return r;
-    });
+    const pending = invoke();
+    const seq = commits.next();
+    return pending.then(
+      (r) => {
+        if (isDead()) {
+          observer.replyAfterDeath(method);
+          return never<R>();
+        }
+        report?.(r, seq);
+        return r;
+      },
+      (err: unknown) => {
+        if (!isDead()) refused?.(err, seq);
+        throw err;
+      },
+    );
   };
 
   const overrides: Partial<Record<keyof Store, unknown>> = {
-    jobInsertMany: (p: JobInsertManyParams) => call('jobInsertMany', () => store.jobInsertMany(p), () => observer.inserted(p)),
+    jobInsertMany: (p: JobInsertManyParams) => call('jobInsertMany', () => store.jobInsertMany(p), (r, seq) => observer.inserted(p, r, seq)),
     jobClaim: (p: JobClaimParams) => {
       poke();
       if (isDead()) return never();
       if (faults.claimFailsEarly()) return Promise.reject(new JobqError('store_unavailable', 'the database is unavailable (simulated: connection refused); retry later'));
-      return store.jobClaim(p).then((jobs) => {
+      const pending = store.jobClaim(p);
+      const seq = commits.next();
+      return pending.then((jobs) => {
         if (isDead()) {
           observer.replyAfterDeath('jobClaim');
           return never<LeasedJob[]>();
         }
         const lost = jobs.length > 0 && faults.lostClaimReply();
-        observer.claimed(p, jobs, lost);
+        observer.claimed(p, jobs, lost, seq);
         if (lost) throw new JobqError('store_unavailable', 'the database is unavailable (simulated: connection reset after COMMIT); retry later');
         return jobs;
       });
@@ -164,15 +223,38 @@ export function storeView(store: Store, isDead: () => boolean, observer: ViewObs
         observer.poisoned(p, poison);
         return Promise.reject(postgresRefusal());
       }
-      return call('jobFinishMany', () => store.jobFinishMany(p), (refs) => observer.finished(p, refs));
+      return call('jobFinishMany', () => store.jobFinishMany(p), (refs, seq) => observer.finished(p, refs, seq));
     },
-    jobReleaseMany: (p: JobReleaseManyParams) => call('jobReleaseMany', () => store.jobReleaseMany(p), (refs) => observer.released(p, refs)),
-    jobReleaseClaim: (p: JobReleaseClaimParams) => call('jobReleaseClaim', () => store.jobReleaseClaim(p), (refs) => observer.releasedClaim(p, refs)),
+    jobReleaseMany: (p: JobReleaseManyParams) => call('jobReleaseMany', () => store.jobReleaseMany(p), (refs, seq) => observer.released(p, refs, seq)),
+    jobReleaseClaim: (p: JobReleaseClaimParams) => call('jobReleaseClaim', () => store.jobReleaseClaim(p), (refs, seq) => observer.releasedClaim(p, refs, seq)),
     jobSetProgress: (p: JobSetProgressParams) => call('jobSetProgress', () => store.jobSetProgress(p), (ref) => observer.progressed(p, ref)),
     jobExpiredLeases: (p: JobExpiredLeasesParams) => call('jobExpiredLeases', () => store.jobExpiredLeases(p), (leases) => observer.expired(p, leases)),
-    jobCancel: (p: JobChangeParams) => call('jobCancel', () => store.jobCancel(p), (r) => observer.cancelled(p, r)),
-    jobRetry: (p: JobChangeParams) => call('jobRetry', () => store.jobRetry(p), (r) => observer.retried(p, r)),
+    jobCancel: (p: JobChangeParams) => call('jobCancel', () => store.jobCancel(p), (r, seq) => observer.cancelled(p, r, seq)),
+    jobRetry: (p: JobChangeParams) =>
+      call(
+        'jobRetry',
+        () => store.jobRetry(p),
+        (r, seq) => observer.retried(p, r, seq),
+        (err, seq) => observer.retryRefused(p, err, seq),
+      ),
+    queueConfigure: (p: { name: string; settings: QueueSettings; maxQueues: number; now: number }) =>
+      call('queueConfigure', () => store.queueConfigure(p), (_r, seq) => observer.configured(p, seq)),
+    scheduleUpsert: (s: Schedule) => call('scheduleUpsert', () => store.scheduleUpsert(s), (_r, seq) => observer.scheduleUpserted(s, seq)),
+    scheduleRemove: (name: string) => call('scheduleRemove', () => store.scheduleRemove(name), (existed, seq) => observer.scheduleRemoved(name, existed, seq)),
+    scheduleDue: (p: { now: number; limit: number }) => call('scheduleDue', () => store.scheduleDue(p), () => observer.scheduleDue(p)),
+    scheduleAdvance: (p: ScheduleAdvanceParams) => call('scheduleAdvance', () => store.scheduleAdvance(p), (moved, seq) => observer.scheduleAdvanced(p, moved, seq)),
   };
+  if (store.leaderLock) {
+    const leaderLock = store.leaderLock.bind(store);
+    overrides.leaderLock = (name: string): LeaderLock => {
+      const lock = leaderLock(name);
+      o.locks.push(lock);
+      return {
+        tryAcquire: () => call('leaderLock.tryAcquire', () => lock.tryAcquire()),
+        release: () => call('leaderLock.release', () => lock.release()),
+      };
+    };
+  }
 
   return new Proxy(store, {
     get(target, prop, receiver) {
