@@ -10,7 +10,7 @@
  * BENCH_LAT_N (500), BENCH_WRK_SECONDS (5), BENCH_QUICK=1 (small N).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,8 +91,18 @@ function inProcessDrain(): number {
   return library({ sqlitePath, kind: 'drain', n: cfg.n, concurrency: cfg.concurrency, preloaded: true }).jobsPerSec!;
 }
 
-/** The same jobs drained by one remote worker process at concurrency 50 through an API-only `jobq serve`. */
-async function remoteDrain(): Promise<number> {
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; NaN elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The same jobs drained by one remote worker process at concurrency 50 through an API-only `jobq serve`; also the CPU each side spent per job. */
+async function remoteDrain(): Promise<{ jobsPerSec: number; serverCpuUs: number; workerCpuUs: number }> {
   const sqlitePath = freshDb();
   library({ sqlitePath, kind: 'lib-bulk', n: cfg.n, concurrency: 1, keepFile: true });
   const { child: server, url } = await startServeProcess(['--sqlite-path', sqlitePath, '--no-workers']);
@@ -102,12 +112,14 @@ async function remoteDrain(): Promise<number> {
     const w = remoteWorker(url, 'drain', cfg.n);
     await w.line((l) => l.includes('"ready"'));
     await new Promise((r) => setTimeout(r, 300));
+    const cpu0 = [cpuMs(server.pid), cpuMs(w.child.pid)];
     const t0 = performance.now();
     await post(url, '/v1/queues/default/resume');
     const out = JSON.parse(await w.line((l) => l.includes('"handled"'))) as { handled: number };
     const ms = performance.now() - t0;
+    const cpu1 = [cpuMs(server.pid), cpuMs(w.child.pid)];
     if (out.handled !== cfg.n) throw new Error(`remote drain handled ${out.handled} of ${cfg.n}`);
-    return (cfg.n / ms) * 1000;
+    return { jobsPerSec: (cfg.n / ms) * 1000, serverCpuUs: ((cpu1[0]! - cpu0[0]!) * 1000) / cfg.n, workerCpuUs: ((cpu1[1]! - cpu0[1]!) * 1000) / cfg.n };
   } finally {
     server.kill('SIGKILL');
   }
@@ -210,18 +222,22 @@ try {
   log(`jobq bench:remote ${JSON.stringify(cfg)}`);
   const inProc: number[] = [];
   const remote: number[] = [];
+  const cpu: { server: number[]; worker: number[] } = { server: [], worker: [] };
   for (let round = 0; round < cfg.rounds; round++) {
     inProc.push(inProcessDrain());
-    remote.push(await remoteDrain());
-    log(`  drain round ${round + 1}: in-process ${fmt(inProc.at(-1)!)} jobs/s, remote ${fmt(remote.at(-1)!)} jobs/s`);
+    const r = await remoteDrain();
+    remote.push(r.jobsPerSec);
+    cpu.server.push(r.serverCpuUs);
+    cpu.worker.push(r.workerCpuUs);
+    log(`  drain round ${round + 1}: in-process ${fmt(inProc.at(-1)!)} jobs/s, remote ${fmt(r.jobsPerSec)} jobs/s (CPU per job: server ${r.serverCpuUs.toFixed(0)} µs, worker ${r.workerCpuUs.toFixed(0)} µs)`);
   }
   const ratio = median(remote) / median(inProc);
   rows.push({ scenario: `processing ${fmt(cfg.n)} no-op jobs, in-process workers, concurrency 50`, value: `${fmt(median(inProc))} jobs/s`, detail: `median of ${cfg.rounds}: ${inProc.map(fmt).join(', ')}`, raw: { runs: inProc } });
   rows.push({
     scenario: `… one remote worker process over loopback HTTP, concurrency 50`,
     value: `${fmt(median(remote))} jobs/s`,
-    detail: `${(ratio * 100).toFixed(0)} % of in-process (goal ≥ 50 %); median of ${cfg.rounds}: ${remote.map(fmt).join(', ')}`,
-    raw: { runs: remote, ratio },
+    detail: `${(ratio * 100).toFixed(0)} % of in-process (goal ≥ 50 %); median of ${cfg.rounds}: ${remote.map(fmt).join(', ')}; CPU per job: server ${median(cpu.server).toFixed(0)} µs, worker ${median(cpu.worker).toFixed(0)} µs`,
+    raw: { runs: remote, ratio, serverCpuUsPerJob: cpu.server, workerCpuUsPerJob: cpu.worker },
   });
 
   const lat = await remoteLatency();

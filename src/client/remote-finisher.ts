@@ -17,7 +17,7 @@ const MAX_BATCH = 1000;
 /** Told the server's answer for a finish, or null when it could not be delivered. */
 export type FinishCallback = (r: FinishResultJson | null) => void;
 
-interface Pending {
+export interface Pending {
   item: FinishJson;
   resolve: FinishCallback;
 }
@@ -87,6 +87,26 @@ export class RemoteFinisher {
         }
       }
     }
+  }
+
+  /** Takes the finishes waiting to be sent, to ride along with a claim; the caller says how that went. */
+  take(): Pending[] {
+    return this.queue.splice(0, MAX_BATCH);
+  }
+
+  /** The claim they rode with was answered. */
+  delivered(batch: readonly Pending[], results: readonly FinishResultJson[]): void {
+    batch.forEach((p, i) => (results[i] ? this.answered(p, results[i]) : p.resolve(null)));
+  }
+
+  /** The claim they rode with failed: they go the usual way (retried with backoff while the server is away). */
+  undelivered(batch: readonly Pending[], err: unknown): void {
+    if (isRefused(err)) {
+      for (const p of batch) p.resolve(null);
+      return;
+    }
+    this.queue.unshift(...batch);
+    this.schedule();
   }
 
   private answered(p: Pending, r: FinishResultJson): void {

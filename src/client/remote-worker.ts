@@ -184,9 +184,19 @@ export class RemoteWorkerRunner implements RemoteWorker {
       let jobs;
       const want = Math.min(free, 100);
       this.reserved.set(queue, (this.reserved.get(queue) ?? 0) + want);
+      // Jobs finished since the last claim ride along with this one: one request per round instead of two.
+      const riding = this.finisher.take();
+      const claim = { max: want, leaseMs: this.leaseMs, types: this.types, workerId: this.workerId };
       try {
-        jobs = await this.leases.claim(queue, { max: want, leaseMs: this.leaseMs, waitMs: this.waitMs, types: this.types, workerId: this.workerId }, { signal: this.stopCtl.signal });
+        if (riding.length === 0) jobs = await this.leases.claim(queue, { ...claim, waitMs: this.waitMs }, { signal: this.stopCtl.signal });
+        else {
+          // Not aborted on stop: it does not wait, and its finishes must not be left half-known.
+          const out = await this.leases.claimWith(queue, claim, riding.map((p) => p.item));
+          this.finisher.delivered(riding, out.results);
+          jobs = out.jobs;
+        }
       } catch (err) {
+        if (riding.length > 0) this.finisher.undelivered(riding, err);
         this.unreserve(queue, want);
         if (this.stopCtl.signal.aborted) break;
         if (isRefused(err) || isClientError(err)) {

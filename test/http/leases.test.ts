@@ -202,6 +202,21 @@ describe('lease protocol over HTTP (real server on loopback, SQLite)', () => {
     assert.equal((await job(ids[4]!)).status, 'processing', 'the refused item left its job alone');
   });
 
+  it("a claim may carry the worker's finished jobs: answered in results, applied before it claims, and it does not wait", async () => {
+    const q = queue();
+    const first = await enqueue(q);
+    const [j] = (await claim(q)).body.jobs;
+    const t0 = Date.now();
+    const r = await claim(q, { max: 5, waitMs: 10_000, finishes: [{ id: first.id, leaseToken: j.leaseToken, outcome: 'completed', result: 7 }] });
+    assert.ok(Date.now() - t0 < 1000, 'a claim that carries finishes answers at once, even with nothing to claim');
+    assert.deepEqual(r.body, { jobs: [], results: [{ id: first.id, leaseToken: j.leaseToken, applied: true, status: 'completed' }] });
+    assert.equal((await job(first.id)).result, 7);
+    const next = await enqueue(q);
+    const again = await claim(q, { max: 5, finishes: [{ id: first.id, leaseToken: j.leaseToken, outcome: 'completed' }] });
+    assert.deepEqual(again.body.results.map((x: { applied: boolean }) => x.applied), [false], 'the stale finish changed nothing');
+    assert.deepEqual(again.body.jobs.map((x: { id: string }) => x.id), [next.id], 'and the claim still took the ready job');
+  });
+
   it('a result over the limit is refused with 413 and the job stays leased', async () => {
     const small = await startTestServer({ jobq: { limits: { maxResultBytes: 100 } } });
     try {
