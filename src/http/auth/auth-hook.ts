@@ -43,6 +43,17 @@ export interface RouteEntry {
 
 const OPEN: Principal = Object.freeze({ token: null });
 const tables = new WeakMap<FastifyInstance, RouteEntry[]>();
+const caches = new WeakMap<FastifyInstance, TokenCache>();
+
+/**
+ * Calls `listener` with the ids of tokens that stop being live (revoked on
+ * any node, seen within the cache's refresh), so a request that holds on (an
+ * event stream) can end; `req.auth.token?.id` is what to compare. Returns how
+ * to stop listening; does nothing when auth is off.
+ */
+export function onTokensRevoked(app: FastifyInstance, listener: (ids: ReadonlySet<string>) => void): () => void {
+  return caches.get(app)?.onRevoked(listener) ?? (() => {});
+}
 
 /** Every route of the app with its declared scope (HEAD routes left out), for the route × scope test. */
 export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
@@ -68,6 +79,7 @@ export function installAuth(app: FastifyInstance, deps: { cache: TokenCache | nu
   const { cache, mode } = deps;
   const table: RouteEntry[] = [];
   tables.set(app, table);
+  if (cache) caches.set(app, cache);
   app.addHook('onRoute', (r) => {
     const config = (r.config ?? {}) as { scope?: RouteScope };
     for (const method of [r.method].flat()) {

@@ -24,6 +24,8 @@
  * 4. Scopes of the routes of issue #14: the event stream and the
  *    dashboard's data `jobs:read`; `/metrics` `metrics` (a scrape token
  *    reads counts, never payloads); the dashboard's page and assets `public`.
+ * 5. A request that holds on (an event stream) ends when its token is
+ *    revoked: `onTokensRevoked(app, (ids) => …)` with `req.auth.token?.id`.
  *
  * When auth applies: as soon as the store holds a live token (cluster-wide,
  * seen within a second), or always when the server listens on a
@@ -31,3 +33,5 @@
  * stored only as SHA-256 hashes and never logged.
  */
 export { SCOPES, SCOPE_HELP, isScope, satisfies, type Scope, type RouteScope } from './scopes.js';
+export { onTokensRevoked, routeTable, type Principal, type AuthMode } from './auth-hook.js';
+export { allowedQueues, assertQueueAllowed, assertQueuesAllowed, assertAllQueues } from './queue-access.js';
