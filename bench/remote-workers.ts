@@ -7,7 +7,8 @@
  *
  * Prints a markdown table and writes bench/results/remote-workers.json (and .md).
  * Settings: BENCH_REMOTE_N (jobs per drain, 20000), BENCH_ROUNDS (3),
- * BENCH_LAT_N (500), BENCH_WRK_SECONDS (5), BENCH_QUICK=1 (small N).
+ * BENCH_LAT_N (500), BENCH_WRK_SECONDS (5), BENCH_QUICK=1 (small N),
+ * BENCH_ONLY (drain, latency or auth: that part alone).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LibraryScenario } from './library-child.js';
+import { Agent, request } from 'node:http';
 import { startServeProcess } from './serve-process.js';
 import { summarize } from './stats.js';
 
@@ -27,6 +29,7 @@ const cfg = {
   latN: int('BENCH_LAT_N', quick ? 100 : 500),
   wrkSeconds: int('BENCH_WRK_SECONDS', quick ? 2 : 5),
   concurrency: 50,
+  only: env.BENCH_ONLY ?? 'all',
 };
 const LIB = fileURLToPath(new URL('./library-child.js', import.meta.url));
 const WORKER = fileURLToPath(new URL('./remote-worker-child.js', import.meta.url));
@@ -137,6 +140,19 @@ async function remoteLatency(): Promise<{ sent: { p50: number; p99: number; max:
     await w.line((l) => l.includes('"ready"'));
     for (let i = 0; i < 50; i++) await post(url, '/v1/jobs', { type: 'noop', payload: {} }); // warm-up (not measured)
     await new Promise((r) => setTimeout(r, 500));
+    // The enqueuer is a lean keep-alive node:http client (as a real producer would be), not fetch, whose own overhead is not jobq's.
+    const target = new URL(url);
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const send = (body: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = request({ agent, host: target.hostname, port: target.port, path: '/v1/jobs', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => (res.statusCode === 201 ? resolve(text) : reject(new Error(`enqueue: ${res.statusCode} ${text}`))));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
     const t0 = performance.now();
     const times = new Map<string, { sent: number; acked: number }>();
     const sent: Promise<unknown>[] = [];
@@ -144,9 +160,10 @@ async function remoteLatency(): Promise<{ sent: { p50: number; p99: number; max:
       const wait = t0 + i * 10 - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const at = nowMs();
-      sent.push(post(url, '/v1/jobs', { type: 'noop', payload: { t: at } }).then((job) => times.set((job as { id: string }).id, { sent: at, acked: nowMs() })));
+      sent.push(send(JSON.stringify({ type: 'noop', payload: { t: at } })).then((text) => times.set((JSON.parse(text) as { id: string }).id, { sent: at, acked: nowMs() })));
     }
     await Promise.all(sent);
+    agent.destroy();
     const { starts } = JSON.parse(await w.line((l) => l.includes('"starts"'))) as { starts: Record<string, number> };
     const fromSent: number[] = [];
     const fromAck: number[] = [];
@@ -220,52 +237,58 @@ interface Row {
 const rows: Row[] = [];
 try {
   log(`jobq bench:remote ${JSON.stringify(cfg)}`);
-  const inProc: number[] = [];
-  const remote: number[] = [];
-  const cpu: { server: number[]; worker: number[] } = { server: [], worker: [] };
-  for (let round = 0; round < cfg.rounds; round++) {
-    inProc.push(inProcessDrain());
-    const r = await remoteDrain();
-    remote.push(r.jobsPerSec);
-    cpu.server.push(r.serverCpuUs);
-    cpu.worker.push(r.workerCpuUs);
-    log(`  drain round ${round + 1}: in-process ${fmt(inProc.at(-1)!)} jobs/s, remote ${fmt(r.jobsPerSec)} jobs/s (CPU per job: server ${r.serverCpuUs.toFixed(0)} µs, worker ${r.workerCpuUs.toFixed(0)} µs)`);
+  if (cfg.only === 'all' || cfg.only === 'drain') {
+    const inProc: number[] = [];
+    const remote: number[] = [];
+    const cpu: { server: number[]; worker: number[] } = { server: [], worker: [] };
+    for (let round = 0; round < cfg.rounds; round++) {
+      inProc.push(inProcessDrain());
+      const r = await remoteDrain();
+      remote.push(r.jobsPerSec);
+      cpu.server.push(r.serverCpuUs);
+      cpu.worker.push(r.workerCpuUs);
+      log(`  drain round ${round + 1}: in-process ${fmt(inProc.at(-1)!)} jobs/s, remote ${fmt(r.jobsPerSec)} jobs/s (CPU per job: server ${r.serverCpuUs.toFixed(0)} µs, worker ${r.workerCpuUs.toFixed(0)} µs)`);
+    }
+    const ratio = median(remote) / median(inProc);
+    rows.push({ scenario: `processing ${fmt(cfg.n)} no-op jobs, in-process workers, concurrency 50`, value: `${fmt(median(inProc))} jobs/s`, detail: `median of ${cfg.rounds}: ${inProc.map(fmt).join(', ')}`, raw: { runs: inProc } });
+    rows.push({
+      scenario: `… one remote worker process over loopback HTTP, concurrency 50`,
+      value: `${fmt(median(remote))} jobs/s`,
+      detail: `${(ratio * 100).toFixed(0)} % of in-process (goal ≥ 50 %); median of ${cfg.rounds}: ${remote.map(fmt).join(', ')}; CPU per job: server ${median(cpu.server).toFixed(0)} µs, worker ${median(cpu.worker).toFixed(0)} µs`,
+      raw: { runs: remote, ratio, serverCpuUsPerJob: cpu.server, workerCpuUsPerJob: cpu.worker },
+    });
   }
-  const ratio = median(remote) / median(inProc);
-  rows.push({ scenario: `processing ${fmt(cfg.n)} no-op jobs, in-process workers, concurrency 50`, value: `${fmt(median(inProc))} jobs/s`, detail: `median of ${cfg.rounds}: ${inProc.map(fmt).join(', ')}`, raw: { runs: inProc } });
-  rows.push({
-    scenario: `… one remote worker process over loopback HTTP, concurrency 50`,
-    value: `${fmt(median(remote))} jobs/s`,
-    detail: `${(ratio * 100).toFixed(0)} % of in-process (goal ≥ 50 %); median of ${cfg.rounds}: ${remote.map(fmt).join(', ')}; CPU per job: server ${median(cpu.server).toFixed(0)} µs, worker ${median(cpu.worker).toFixed(0)} µs`,
-    raw: { runs: remote, ratio, serverCpuUsPerJob: cpu.server, workerCpuUsPerJob: cpu.worker },
-  });
 
-  const lat = await remoteLatency();
-  const libLat = library({ sqlitePath: freshDb(), kind: 'latency', n: cfg.latN, concurrency: cfg.concurrency, rate: 100 });
-  const ms = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms`;
-  rows.push({
-    scenario: 'enqueue (HTTP) → handler start, long-polling remote worker, 100 jobs/s: from the request sent',
-    value: `p50 ${lat.sent.p50.toFixed(2)} ms`,
-    detail: `p99 ${lat.sent.p99.toFixed(2)} ms (goal p50 ≤ 2 ms); the HTTP enqueue alone (fsync included): ${ms(lat.enqueue)}`,
-    raw: lat.sent,
-  });
-  rows.push({
-    scenario: '… from its 201 received (wake-up, claim, answer, handler)',
-    value: `p50 ${lat.acked.p50.toFixed(2)} ms`,
-    detail: `p99 ${lat.acked.p99.toFixed(2)} ms`,
-    raw: lat.acked,
-  });
-  rows.push({ scenario: 'enqueue (library) → handler start, in-process, 100 jobs/s (same sitting)', value: `p50 ${libLat.p50Ms!.toFixed(2)} ms`, detail: `p99 ${libLat.p99Ms!.toFixed(2)} ms`, raw: libLat });
+  if (cfg.only === 'all' || cfg.only === 'latency') {
+    const lat = await remoteLatency();
+    const libLat = library({ sqlitePath: freshDb(), kind: 'latency', n: cfg.latN, concurrency: cfg.concurrency, rate: 100 });
+    const ms = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms`;
+    rows.push({
+      scenario: 'enqueue (HTTP) → handler start, long-polling remote worker, 100 jobs/s: from the request sent',
+      value: `p50 ${lat.sent.p50.toFixed(2)} ms`,
+      detail: `p99 ${lat.sent.p99.toFixed(2)} ms (goal p50 ≤ 2 ms); the HTTP enqueue alone (fsync included): ${ms(lat.enqueue)}`,
+      raw: lat.sent,
+    });
+    rows.push({
+      scenario: '… from its 201 received (wake-up, claim, answer, handler)',
+      value: `p50 ${lat.acked.p50.toFixed(2)} ms`,
+      detail: `p99 ${lat.acked.p99.toFixed(2)} ms`,
+      raw: lat.acked,
+    });
+    rows.push({ scenario: 'enqueue (library) → handler start, in-process, 100 jobs/s (same sitting)', value: `p50 ${libLat.p50Ms!.toFixed(2)} ms`, detail: `p99 ${libLat.p99Ms!.toFixed(2)} ms`, raw: libLat });
+  }
 
-  const auth = await authOnOff();
-  const authRatio = median(auth.on) / median(auth.off);
-  rows.push({ scenario: 'HTTP enqueue, one job per request, 50 connections (wrk), auth off (--insecure-no-auth)', value: `${fmt(median(auth.off))} req/s`, detail: `median of ${auth.off.length}: ${auth.off.map(fmt).join(', ')}`, raw: { runs: auth.off } });
-  rows.push({
-    scenario: '… auth on (Bearer admin token on every request)',
-    value: `${fmt(median(auth.on))} req/s`,
-    detail: `${(authRatio * 100).toFixed(1)} % of off (goal ≥ 95 %); median of ${auth.on.length}: ${auth.on.map(fmt).join(', ')}; ${auth.errors} non-2xx`,
-    raw: { runs: auth.on, ratio: authRatio, non2xx: auth.errors },
-  });
+  if (cfg.only === 'all' || cfg.only === 'auth') {
+    const auth = await authOnOff();
+    const authRatio = median(auth.on) / median(auth.off);
+    rows.push({ scenario: 'HTTP enqueue, one job per request, 50 connections (wrk), auth off (--insecure-no-auth)', value: `${fmt(median(auth.off))} req/s`, detail: `median of ${auth.off.length}: ${auth.off.map(fmt).join(', ')}`, raw: { runs: auth.off } });
+    rows.push({
+      scenario: '… auth on (Bearer admin token on every request)',
+      value: `${fmt(median(auth.on))} req/s`,
+      detail: `${(authRatio * 100).toFixed(1)} % of off (goal ≥ 95 %); median of ${auth.on.length}: ${auth.on.map(fmt).join(', ')}; ${auth.errors} non-2xx`,
+      raw: { runs: auth.on, ratio: authRatio, non2xx: auth.errors },
+    });
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
