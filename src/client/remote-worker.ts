@@ -306,7 +306,8 @@ export class RemoteWorkerRunner implements RemoteWorker {
   private refused(err: JobqError): void {
     if (this.fatal) return;
     this.fatal = err;
-    this.logger.error({ err: { code: err.code, message: err.message } }, `the jobq server refused this worker's token (${err.code}: ${err.message}); stopping`);
+    const what = err.code === 'unauthorized' || err.code === 'forbidden' ? "this worker's token" : "this worker's claims";
+    this.logger.error({ err: { code: err.code, message: err.message } }, `the jobq server refused ${what} (${err.code}: ${err.message}); stopping`);
     void this.stop(0);
   }
 
