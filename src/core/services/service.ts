@@ -46,16 +46,21 @@ export class PeriodicService implements Service {
 
   /** Runs a tick now (joins one under way). */
   runNow(): Promise<void> {
-    this.running ??= (async () => {
+    if (this.running) return this.running;
+    const run = (async () => {
       try {
         if (this.o.when === undefined || this.o.when()) await this.o.tick();
       } catch (err) {
         this.o.logger.error({ err, service: this.name }, `${this.name} failed; trying again in ${this.o.intervalMs} ms`);
-      } finally {
-        this.running = null;
       }
     })();
-    return this.running;
+    // Cleared when this run settles, never before it was stored (a run that skips its tick
+    // settles synchronously: clearing inside it would leave the settled promise here for good).
+    this.running = run;
+    void run.finally(() => {
+      if (this.running === run) this.running = null;
+    });
+    return run;
   }
 
   private arm(ms: number): void {
