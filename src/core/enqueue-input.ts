@@ -151,7 +151,9 @@ export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: 
     onDependencyFailure: policy,
     concurrencyKey,
     rateKey,
-    ...(orderingKey !== null && { orderingKey }),
+    // Every field always present, never spread in: V8 gives this object, made once per job, one fast shape.
+    orderingKey,
+    traceContext: null,
   };
 }
 

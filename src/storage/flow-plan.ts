@@ -57,7 +57,16 @@ export interface FlowPlan {
   lastKey: string | null | undefined;
   limited: boolean;
   wakeAt: number | undefined;
+  /**
+   * Groups (by index) none of whose jobs on offer could start for their rate
+   * keys: a store that offered only the first few of a group's jobs may look
+   * deeper (a job of a free rate key can sit behind them) and plan again.
+   */
+  rateStarved: number[];
 }
+
+/** The most jobs of one group a claim looks at when their rate keys hold the first ones back. */
+export const MAX_LOOKAHEAD = 1000;
 
 /** Keys to look at per claim beyond the slots on offer: room for keys already at their limit. */
 export function keysToFetch(limit: number, runningKeys: number): number {
@@ -76,7 +85,7 @@ export function planClaim(st: FlowState): FlowPlan {
     free = Math.min(free, room);
   }
   const queueHold = st.holds.get('');
-  if (queueHold !== undefined && queueHold > now) return { picks: [], lastKey: undefined, limited: true, wakeAt: queueHold };
+  if (queueHold !== undefined && queueHold > now) return { picks: [], lastKey: undefined, limited: true, wakeAt: queueHold, rateStarved: [] };
   if (s.rateLimit !== null) {
     const room = s.rateLimit.max - st.queueWindow.count;
     if (room < free) {
@@ -85,7 +94,7 @@ export function planClaim(st: FlowState): FlowPlan {
     }
     free = Math.min(free, room);
   }
-  if (free <= 0) return { picks: [], lastKey: undefined, limited: true, wakeAt };
+  if (free <= 0) return { picks: [], lastKey: undefined, limited: true, wakeAt, rateStarved: [] };
 
   const running = new Map(st.runningByKey);
   const keyStarts = new Map<string, number>();
@@ -109,6 +118,7 @@ export function planClaim(st: FlowState): FlowPlan {
   // Each slot goes to the key with the fewest jobs running (ties: round-robin order from the
   // cursor), so a key with a huge backlog cannot starve the others and a newcomer catches up.
   const closed = st.groups.map(() => false);
+  const rateStarved: number[] = [];
   let furthest = -1;
   while (picks.length < free) {
     let best = -1;
@@ -133,6 +143,7 @@ export function planClaim(st: FlowState): FlowPlan {
     if (at < 0) {
       limited = true;
       closed[best] = true;
+      rateStarved.push(best);
       continue;
     }
     if (at > 0) limited = true;
@@ -144,7 +155,7 @@ export function planClaim(st: FlowState): FlowPlan {
     if (job.rateKey !== null) keyStarts.set(job.rateKey, (keyStarts.get(job.rateKey) ?? 0) + 1);
   }
   const lastKey = furthest < 0 ? undefined : st.groups[furthest]!.key;
-  return { picks, lastKey, limited, wakeAt: picks.length === 0 || limited ? wakeAt : undefined };
+  return { picks, lastKey, limited, wakeAt: picks.length === 0 || limited ? wakeAt : undefined, rateStarved };
 }
 
 /** Keys in round-robin order: those after the cursor, then from the start up to it. */

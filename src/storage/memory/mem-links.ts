@@ -92,6 +92,14 @@ export function linkDependencies(host: LinkHost, job: MemJob): { status: JobStat
   return { status: pending > 0 ? 'waiting' : job.status };
 }
 
+/** A dependency back in line (manual retry) is unfinished again: its waiting dependents wait for it once more. */
+export function reopen(host: LinkHost, dep: MemJob): void {
+  for (const id of dep.dependents ?? []) {
+    const job = host.get(id);
+    if (job?.status === 'waiting') job.pendingDeps++;
+  }
+}
+
 /**
  * A job ended: its waiting dependents move, and the ends this causes move
  * theirs (breadth first). Returns every change, for the events.

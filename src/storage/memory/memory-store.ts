@@ -38,7 +38,7 @@ import { planClaim, roundRobin, type Window } from '../flow-plan.js';
 import { Heap } from './heap.js';
 import { MemFlow } from './mem-flow.js';
 import { MemTokens } from './mem-tokens.js';
-import { cascade, checkDependencies, KeyIndex, linkDependencies, type LinkHost } from './mem-links.js';
+import { cascade, checkDependencies, KeyIndex, linkDependencies, reopen, type LinkHost } from './mem-links.js';
 import { MemoryCluster, type QueueCounts } from './memory-cluster.js';
 import { listJobs } from './memory-lists.js';
 import { jobBytes, pushError, refOf, viewOf, type MemJob } from './mem-job.js';
@@ -53,9 +53,18 @@ export interface MemoryStoreOptions {
 }
 
 
+/**
+ * A job's place in a heap, with the sort key it had when pushed: a job whose
+ * run time or priority changes later (a replace, a retry) gets a new entry,
+ * and the old one, stale by generation, keeps its old place, so the heap's
+ * order never breaks (found by the simulator: a due job left unpromoted).
+ */
 interface HeapEntry {
   job: MemJob;
   generation: number;
+  priority: number;
+  runAt: number;
+  seq: number;
 }
 
 interface QueueState {
@@ -64,8 +73,8 @@ interface QueueState {
   scheduled: Heap<HeapEntry>;
 }
 
-const readyOrder = (a: HeapEntry, b: HeapEntry) => before(a.job, b.job);
-const dueOrder = (a: HeapEntry, b: HeapEntry) => a.job.runAt < b.job.runAt || (a.job.runAt === b.job.runAt && a.job.seq < b.job.seq);
+const readyOrder = (a: HeapEntry, b: HeapEntry) => (a.priority !== b.priority ? a.priority > b.priority : a.runAt !== b.runAt ? a.runAt < b.runAt : a.seq < b.seq);
+const dueOrder = (a: HeapEntry, b: HeapEntry) => a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq);
 
 function before(a: MemJob, b: MemJob): boolean {
   return a.priority !== b.priority ? a.priority > b.priority : a.runAt !== b.runAt ? a.runAt < b.runAt : a.seq < b.seq;
@@ -105,7 +114,7 @@ export class MemoryStore extends MemoryCluster implements Store {
   private enqueueReady(job: MemJob): void {
     job.generation++;
     const q = this.state(job.queue);
-    const entry = { job, generation: job.generation };
+    const entry: HeapEntry = { job, generation: job.generation, priority: job.priority, runAt: job.runAt, seq: job.seq };
     if (job.status === 'scheduled') q.scheduled.push(entry);
     else {
       let heap = q.ready.get(job.type);
@@ -170,7 +179,10 @@ export class MemoryStore extends MemoryCluster implements Store {
     checkDependencies(this.host, jobs);
     let result: InsertResult | null = null;
     const report = () => (result ??= { deduplicated: [], initial: [] });
-    jobs.forEach((r, index) => {
+    // A record whose key was held is not stored: a later record that depends on it depends on the holder.
+    const holders = new Map<string, string>();
+    jobs.forEach((record, index) => {
+      const r = record.dependsOn?.some((d) => holders.has(d)) ? { ...record, dependsOn: [...new Set(record.dependsOn.map((d) => holders.get(d) ?? d))] } : record;
       const now = r.createdAt;
       if (r.key !== null) {
         const holder = this.keys.holder(r.key, now);
@@ -178,6 +190,7 @@ export class MemoryStore extends MemoryCluster implements Store {
           const replaced = r.onConflict === 'replace' && (holder.status === 'pending' || holder.status === 'scheduled');
           if (replaced) this.replace(holder, r);
           report().deduplicated.push({ index, job: viewOf(holder), replaced });
+          holders.set(r.id, holder.id);
           return;
         }
       }
@@ -265,7 +278,7 @@ export class MemoryStore extends MemoryCluster implements Store {
   }
 
   private promoteDue(q: QueueState, now: number): void {
-    for (let e = q.scheduled.peek(); e && (e.generation !== e.job.generation || e.job.status !== 'scheduled' || e.job.runAt <= now); e = q.scheduled.peek()) {
+    for (let e = q.scheduled.peek(); e && (e.generation !== e.job.generation || e.job.status !== 'scheduled' || e.runAt <= now); e = q.scheduled.peek()) {
       q.scheduled.pop();
       if (e.generation !== e.job.generation || e.job.status !== 'scheduled') continue;
       e.job.status = 'pending';
@@ -404,7 +417,8 @@ export class MemoryStore extends MemoryCluster implements Store {
         pushError(job, o.error);
         this.markFinished(job, 'failed', p.now);
       } else if (o.kind === 'throttled') {
-        job.attempts--;
+        // The attempt is given back; the answer says so, as the SQL stores' do.
+        ref.attempts = --job.attempts;
         this.flow.hold(job.queue, o.holdKey, o.runAt);
         this.backInLine(job, o.status, o.runAt, p.now);
       } else {
@@ -503,6 +517,7 @@ export class MemoryStore extends MemoryCluster implements Store {
     if (!job || !p.from.includes(job.status)) return { job: null, current: job?.status ?? null };
     if (this.activeCount >= this.maxActive) throw this.full(`${this.maxActive} unfinished jobs (--memory-max-jobs)`);
     this.keys.retake(job, p.now);
+    reopen(this.host, job);
     this.finishedCount--;
     this.activeCount++;
     job.attempts = 0;

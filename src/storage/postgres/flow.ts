@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import type { ClaimedJobs, JobClaimParams, QueueSettings } from '../../contracts/store.js';
 import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
-import { KEYLESS, keysToFetch, planClaim, type FlowCandidate, type Window } from '../flow-plan.js';
+import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 
 export function flowStatements(s: string) {
@@ -105,12 +105,11 @@ export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: Job
     runningTotal += r.n;
   }
   const types = p.types === null ? null : [...p.types];
-  let groups: { key: string | null; jobs: FlowCandidate[] }[];
+  // Each group's first jobs in claim order: `asked` of them (fewer when the group has fewer).
+  let offer: { stored: string | null; asked: number }[];
   if (!hasLimits(stored)) {
     // Held, not limited: skip the held rate keys among the first jobs in claim order.
-    const n = p.limit * 4 + 1;
-    const rows = types === null ? await c.query<Row>(sql.ofAnyType, [queue, n]) : await c.query<Row>(sql.ofTypes, [queue, n, types]);
-    groups = [{ key: null, jobs: rows.rows.map(candidate) }];
+    offer = [{ stored: null, asked: p.limit * 4 + 1 }];
   } else {
     const n = keysToFetch(p.limit, runningByKey.size);
     const cursor = state?.rr_cursor ?? null;
@@ -119,21 +118,40 @@ export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: Job
       // Round robin: from the start again, up to the cursor.
       for (const r of (await c.query<{ key: string }>(sql.keysFrom, [queue, KEYLESS, n - keys.length])).rows) if (r.key <= cursor && !keys.includes(r.key)) keys.push(r.key);
     }
-    const room = (stored: string) => (stored !== KEYLESS && settings.perKeyConcurrency !== null ? Math.max(0, settings.perKeyConcurrency - (runningByKey.get(stored) ?? 0)) : p.limit);
-    const byKey = new Map<string, FlowCandidate[]>(keys.map((k) => [k, []]));
-    if (keys.length > 0) {
-      // One more than may start: a key with jobs beyond its room makes the claim `limited`.
-      const rows = (await c.query<Row>(sql.ofKeys, [queue, keys, keys.map((k) => Math.min(room(k), p.limit) + 1), types])).rows;
-      for (const r of rows) byKey.get(r.concurrency_key!)!.push(candidate(r));
-    }
-    groups = keys.map((k) => ({ key: k || null, jobs: byKey.get(k)! }));
+    const room = (k: string) => (k !== KEYLESS && settings.perKeyConcurrency !== null ? Math.max(0, settings.perKeyConcurrency - (runningByKey.get(k) ?? 0)) : p.limit);
+    // One more than may start: a key with jobs beyond its room makes the claim `limited`.
+    offer = keys.map((k) => ({ stored: k, asked: Math.min(room(k), p.limit) + 1 }));
   }
+  const fetch = async (which: number[]): Promise<void> => {
+    const keyed = which.filter((g) => offer[g]!.stored !== null);
+    if (keyed.length > 0) {
+      const byKey = new Map<string, FlowCandidate[]>(keyed.map((g) => [offer[g]!.stored!, []]));
+      const rows = (await c.query<Row>(sql.ofKeys, [queue, keyed.map((g) => offer[g]!.stored), keyed.map((g) => offer[g]!.asked), types])).rows;
+      for (const r of rows) byKey.get(r.concurrency_key!)!.push(candidate(r));
+      for (const g of keyed) groups[g]!.jobs = byKey.get(offer[g]!.stored!)!;
+    }
+    for (const g of which.filter((x) => offer[x]!.stored === null)) {
+      const n = offer[g]!.asked;
+      groups[g]!.jobs = (types === null ? await c.query<Row>(sql.ofAnyType, [queue, n]) : await c.query<Row>(sql.ofTypes, [queue, n, types])).rows.map(candidate);
+    }
+  };
+  const groups: { key: string | null; jobs: FlowCandidate[] }[] = offer.map((o) => ({ key: o.stored || null, jobs: [] }));
+  await fetch(offer.map((_, g) => g));
   const windowOf = async (ks: string[], intervalMs: number) =>
     new Map((await c.query<{ key: string; count: number; oldest: number | null }>(sql.windows, [queue, ks, now - intervalMs])).rows.map((w) => [w.key, { count: w.count, oldest: w.oldest } as Window]));
-  const rateKeys = [...new Set(groups.flatMap((g) => g.jobs).flatMap((j) => (j.rateKey === null ? [] : [j.rateKey])))];
-  const keyWindows = settings.perKeyRateLimit && rateKeys.length > 0 ? await windowOf(rateKeys, settings.perKeyRateLimit.intervalMs) : new Map<string, Window>();
+  const keyWindows = new Map<string, Window>();
   const queueWindow = settings.rateLimit ? ((await windowOf([''], settings.rateLimit.intervalMs)).get('') ?? { count: 0, oldest: null }) : { count: 0, oldest: null };
-  const plan = planClaim({ settings, now, limit: p.limit, runningTotal, runningByKey, queueWindow, keyWindows, holds, groups });
+  let plan: FlowPlan;
+  for (let round = 0; ; round++) {
+    const unseen = [...new Set(groups.flatMap((g) => g.jobs).flatMap((j) => (j.rateKey === null || keyWindows.has(j.rateKey) ? [] : [j.rateKey])))];
+    if (settings.perKeyRateLimit && unseen.length > 0) for (const [k, w] of await windowOf(unseen, settings.perKeyRateLimit.intervalMs)) keyWindows.set(k, w);
+    plan = planClaim({ settings, now, limit: p.limit, runningTotal, runningByKey, queueWindow, keyWindows, holds, groups });
+    // A group whose jobs on offer all wait on their rate keys may hold a startable job deeper: look again, deeper.
+    const deeper = plan.rateStarved.filter((g) => groups[g]!.jobs.length === offer[g]!.asked && offer[g]!.asked < MAX_LOOKAHEAD);
+    if (deeper.length === 0 || round === 2) break;
+    for (const g of deeper) offer[g]!.asked = Math.min(offer[g]!.asked * 8, MAX_LOOKAHEAD);
+    await fetch(deeper);
+  }
   let claimed: ClaimedJobs = [];
   if (plan.picks.length > 0) {
     const rows = (await c.query<JobRow>(sql.lease, [plan.picks.map((x) => x.seq), now, p.leaseToken, now + p.leaseMs])).rows;

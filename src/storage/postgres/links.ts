@@ -36,6 +36,7 @@ export function linkStatements(s: string, channel: string) {
         RETURNING id, queue, status)
       SELECT id::text AS id, (SELECT pg_notify('${channel}', string_agg(DISTINCT queue, ',')) FROM ins WHERE status IN ('pending', 'scheduled')) AS n FROM ins`,
     holders: `SELECT * FROM ${s}.jobs WHERE unique_key = ANY($1::text[])`,
+    holderIds: `SELECT id::text AS id, unique_key FROM ${s}.jobs WHERE unique_key = ANY($1::text[])`,
     // Params: id, payload, priority, runAt, status, now
     replace: `
       UPDATE ${s}.jobs SET payload = $2::json, priority = $3, run_at = $4, status = $5, updated_at = $6
@@ -81,13 +82,26 @@ export type LinkStatements = ReturnType<typeof linkStatements>;
 type Client = pg.ClientBase;
 
 /** Inserts a batch holding keys or dependencies, inside the caller's transaction. */
-export async function insertLinked(c: Client, sql: LinkStatements, jobs: readonly NewJobRecord[]): Promise<InsertResult> {
-  const now = jobs[0]!.createdAt;
+export async function insertLinked(c: Client, sql: LinkStatements, batch: readonly NewJobRecord[]): Promise<InsertResult> {
+  const now = batch[0]!.createdAt;
   const deduplicated: Deduplicated[] = [];
   const initial: InsertResult['initial'] = [];
-  const keys = [...new Set(jobs.flatMap((j) => (j.key === null ? [] : [j.key])))];
+  const keys = [...new Set(batch.flatMap((j) => (j.key === null ? [] : [j.key])))];
   if (keys.length > 0) await c.query(sql.releaseKeys, [keys, now]);
-  const inBatch = new Set(jobs.map((j) => j.id));
+  // A record whose key is held (by a stored job, or an earlier record of the batch) will not be
+  // stored: a later record that depends on it depends on the holder instead.
+  const holderOf = new Map<string, string>();
+  if (keys.length > 0) {
+    const held = new Map((await c.query<{ id: string; unique_key: string }>(sql.holderIds, [keys])).rows.map((h) => [h.unique_key, h.id]));
+    for (const r of batch) {
+      if (r.key === null) continue;
+      const holder = held.get(r.key);
+      if (holder !== undefined) holderOf.set(r.id, holder);
+      else held.set(r.key, r.id);
+    }
+  }
+  const jobs = holderOf.size === 0 ? batch : batch.map((r) => (r.dependsOn?.some((d) => holderOf.has(d)) ? { ...r, dependsOn: [...new Set(r.dependsOn.map((d) => holderOf.get(d) ?? d))] } : r));
+  const inBatch = new Set(jobs.filter((j) => !holderOf.has(j.id)).map((j) => j.id));
   const external = [...new Set(jobs.flatMap((j) => (j.dependsOn ?? []).filter((d) => !inBatch.has(d))))];
   const statuses = new Map<string, JobStatus>();
   if (external.length > 0) for (const r of (await c.query<{ id: string; status: JobStatus }>(sql.depStatuses, [external])).rows) statuses.set(r.id, r.status);
@@ -139,6 +153,12 @@ export async function insertLinked(c: Client, sql: LinkStatements, jobs: readonl
   ]);
   const inserted = new Set(rows.map((r) => r.id));
   const missing = jobs.filter((j) => !inserted.has(j.id));
+  // A key taken by another enqueue between the look above and this insert: a record of the batch
+  // depending on the one it kept out would wait on nothing. Roll back; the caller may try again.
+  const unforeseen = new Set(missing.filter((j) => !holderOf.has(j.id)).map((j) => j.id));
+  if (unforeseen.size > 0 && jobs.some((j) => j.dependsOn?.some((d) => unforeseen.has(d)))) {
+    throw new JobqError('conflict', 'a key of this batch was taken by another enqueue while it was being stored; try again');
+  }
   if (missing.length > 0) {
     const holders = new Map((await c.query<JobRow & { unique_key: string }>(sql.holders, [missing.map((j) => j.key)])).rows.map((h) => [h.unique_key, h]));
     for (const r of missing) {

@@ -169,12 +169,18 @@ export function jobStatements(s: string, channel: string) {
       SELECT j.* FROM jsonb_array_elements_text((SELECT depends_on FROM ${s}.jobs WHERE id = $1)) WITH ORDINALITY AS d(id, n)
         JOIN ${s}.jobs j ON j.id = d.id::uuid ORDER BY d.n`,
 
-    // Params: id, now, from
+    // Params: id, now, from. A keyless job back in a queue now under flow control joins its keyless
+    // group '' (storage/flow-plan.ts); a dependency back in line is unfinished again, so its waiting
+    // dependents (policy 'ignore' kept them waiting when it ended) wait for it once more.
     retry: `
       WITH r AS (
-        UPDATE ${s}.jobs SET status = 'pending', attempts = 0, run_at = $2, finished_at = NULL, result = NULL, progress = NULL, updated_at = $2
+        UPDATE ${s}.jobs SET status = 'pending', attempts = 0, run_at = $2, finished_at = NULL, result = NULL, progress = NULL, updated_at = $2,
+               concurrency_key = COALESCE(concurrency_key, (SELECT '' FROM ${s}.queues q WHERE q.name = jobs.queue AND q.settings IS NOT NULL))
          WHERE id = $1 AND status = ANY($3::text[])
-        RETURNING *)
+        RETURNING *),
+      reopen AS (
+        UPDATE ${s}.jobs w SET pending_deps = w.pending_deps + 1
+          FROM r WHERE r.has_dependents AND w.status = 'waiting' AND w.id IN (SELECT d.job_id FROM ${s}.job_deps d WHERE d.depends_on = r.id))
       SELECT r.*, pg_notify('${channel}', r.queue) FROM r`,
 
     // Params: queue, finishedBefore, limit. One statement per finished status, each on its own partial index.

@@ -5,7 +5,7 @@
  * which jobs may start, leases them, and records their starts.
  */
 import { hasLimits, type ClaimedJobs, type JobClaimParams, type QueueSettings } from '../../contracts/store.js';
-import { KEYLESS, keysToFetch, planClaim, type FlowCandidate, type Window } from '../flow-plan.js';
+import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
@@ -77,34 +77,37 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
   const holds = new Map((c.stmt(S.holds).all({ queue, now }) as { key: string; until: number }[]).map((h) => [h.key, h.until]));
   const window = (key: string, intervalMs: number): Window => c.stmt(S.window).get({ queue, key, since: now - intervalMs }) as Window;
   const types = p.types === null ? null : JSON.stringify(p.types);
-  let groups: { key: string | null; jobs: FlowCandidate[] }[];
+  // Each group's first jobs in claim order: `asked` of them (fewer when the group has fewer).
+  let offer: { stored: string | null; asked: number }[];
   if (!hasLimits(settings)) {
     // Held, not limited: skip the held rate keys among the first jobs in claim order.
-    groups = [{ key: null, jobs: heldQueueGroup(c, p, p.limit * 4 + 1) }];
+    offer = [{ stored: null, asked: p.limit * 4 + 1 }];
   } else {
-    groups = readyKeys(c, queue, cursor, keysToFetch(p.limit, runningByKey.size)).map((stored) => {
-      const key = stored || null;
-      const room = key !== null && settings.perKeyConcurrency !== null ? Math.max(0, settings.perKeyConcurrency - (runningByKey.get(key) ?? 0)) : p.limit;
+    offer = readyKeys(c, queue, cursor, keysToFetch(p.limit, runningByKey.size)).map((stored) => {
+      const room = stored !== KEYLESS && settings.perKeyConcurrency !== null ? Math.max(0, settings.perKeyConcurrency - (runningByKey.get(stored) ?? 0)) : p.limit;
       // One more than may start: a key with jobs beyond its room makes the claim `limited`.
-      const n = Math.min(room, p.limit) + 1;
-      return { key, jobs: (c.stmt(S.ofKey).all({ queue, key: stored, types, n }) as Row[]).map(candidate) };
+      return { stored, asked: Math.min(room, p.limit) + 1 };
     });
   }
+  const fetch = ({ stored, asked }: { stored: string | null; asked: number }): FlowCandidate[] =>
+    stored === null ? heldQueueGroup(c, p, asked) : (c.stmt(S.ofKey).all({ queue, key: stored, types, n: asked }) as Row[]).map(candidate);
+  const groups = offer.map((o) => ({ key: o.stored || null, jobs: fetch(o) }));
   const keyWindows = new Map<string, Window>();
-  if (settings.perKeyRateLimit) {
-    for (const g of groups) for (const j of g.jobs) if (j.rateKey !== null && !keyWindows.has(j.rateKey)) keyWindows.set(j.rateKey, window(j.rateKey, settings.perKeyRateLimit.intervalMs));
+  const queueWindow = settings.rateLimit ? window('', settings.rateLimit.intervalMs) : { count: 0, oldest: null };
+  let plan: FlowPlan;
+  for (let round = 0; ; round++) {
+    if (settings.perKeyRateLimit) {
+      for (const g of groups) for (const j of g.jobs) if (j.rateKey !== null && !keyWindows.has(j.rateKey)) keyWindows.set(j.rateKey, window(j.rateKey, settings.perKeyRateLimit.intervalMs));
+    }
+    plan = planClaim({ settings, now, limit: p.limit, runningTotal, runningByKey, queueWindow, keyWindows, holds, groups });
+    // A group whose jobs on offer all wait on their rate keys may hold a startable job deeper: look again, deeper.
+    const deeper = plan.rateStarved.filter((g) => groups[g]!.jobs.length === offer[g]!.asked && offer[g]!.asked < MAX_LOOKAHEAD);
+    if (deeper.length === 0 || round === 2) break;
+    for (const g of deeper) {
+      offer[g]!.asked = Math.min(offer[g]!.asked * 8, MAX_LOOKAHEAD);
+      groups[g]!.jobs = fetch(offer[g]!);
+    }
   }
-  const plan = planClaim({
-    settings,
-    now,
-    limit: p.limit,
-    runningTotal,
-    runningByKey,
-    queueWindow: settings.rateLimit ? window('', settings.rateLimit.intervalMs) : { count: 0, oldest: null },
-    keyWindows,
-    holds,
-    groups,
-  });
   const claimed: ClaimedJobs =
     plan.picks.length === 0
       ? []

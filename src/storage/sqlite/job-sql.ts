@@ -165,11 +165,19 @@ export const CANCEL = `
    WHERE id = @id AND status IN (SELECT value FROM json_each(@from))
   RETURNING *`;
 
-// Params: id, from (JSON array of statuses), now
+// Params: id, from (JSON array of statuses), now. A keyless job back in a queue now under flow
+// control joins its keyless group '' (storage/flow-plan.ts), as an insert there would.
 export const MANUAL_RETRY = `
-  UPDATE jobs SET status = 'pending', attempts = 0, run_at = @now, finished_at = NULL, result = NULL, progress = NULL, updated_at = @now
+  UPDATE jobs SET status = 'pending', attempts = 0, run_at = @now, finished_at = NULL, result = NULL, progress = NULL, updated_at = @now,
+         concurrency_key = COALESCE(concurrency_key, (SELECT '' FROM queues q WHERE q.name = jobs.queue AND q.settings IS NOT NULL))
    WHERE id = @id AND status IN (SELECT value FROM json_each(@from))
   RETURNING *`;
+
+// Params: id. A dependency back in line is unfinished again: its waiting dependents (policy
+// 'ignore' kept them waiting when it ended) wait for it once more.
+export const DEP_REOPEN = `
+  UPDATE jobs SET pending_deps = pending_deps + 1
+   WHERE status = 'waiting' AND id IN (SELECT job_id FROM job_deps WHERE depends_on = @id)`;
 
 /** Params: queue, finishedBefore, limit. One statement per finished status, each on its own index. */
 export const PRUNE = {

@@ -51,7 +51,10 @@ export function insertLinked(c: SqliteConn, jobs: readonly NewJobRecord[]): Inse
   const batch = new Map<string, JobStatus>();
   const insert = c.stmt(SQL.INSERT_LINKED_JOB);
   const keyOf = concurrencyKeys(c);
-  jobs.forEach((r, index) => {
+  // A record whose key was held is not stored: a later record that depends on it depends on the holder.
+  const holders = new Map<string, string>();
+  jobs.forEach((record, index) => {
+    const r = record.dependsOn?.some((d) => holders.has(d)) ? { ...record, dependsOn: [...new Set(record.dependsOn.map((d) => holders.get(d) ?? d))] } : record;
     const now = r.createdAt;
     const start = startOf(c, r, batch);
     const ended = start.status === 'failed' || start.status === 'cancelled';
@@ -87,6 +90,7 @@ export function insertLinked(c: SqliteConn, jobs: readonly NewJobRecord[]): Inse
         ? (c.stmt(SQL.KEY_REPLACE).get({ seq: holder.seq, payload: r.payloadJson, priority: r.priority, runAt: r.runAt, status: r.runAt <= now ? 'pending' : 'scheduled', now }) as JobRow)
         : holder;
       deduplicated.push({ index, job: rowToJob(after), replaced });
+      holders.set(r.id, after.id);
       return;
     }
     batch.set(r.id, start.status);

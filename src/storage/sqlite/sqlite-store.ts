@@ -226,7 +226,10 @@ export class SqliteStore implements Store {
     return c.durable((): JobChangeResult => {
       const row = c.stmt(sql).get({ id: p.id, from: JSON.stringify(p.from), now: p.now }) as (JobRow & { has_dependents: number; unique_key: string | null }) | undefined;
       if (!row) return { job: null, current: ((c.stmt(SQL.STATUS_BY_ID).get({ id: p.id }) as { status: JobStatus } | undefined)?.status ?? null) };
-      if (row.status === 'pending') retakeKey(c, row, p.now);
+      if (row.status === 'pending') {
+        retakeKey(c, row, p.now);
+        if (row.has_dependents) c.stmt(SQL.DEP_REOPEN).run({ id: row.id });
+      }
       const dependents = row.status === 'cancelled' && row.has_dependents ? cascade(c, row.id, 'cancelled', p.now) : [];
       return dependents.length > 0 ? { job: rowToJob(row), dependents } : { job: rowToJob(row) };
     });

@@ -78,6 +78,28 @@ export function flowSection(ctx: Ctx): void {
       for (const j of [...rest]) assert.equal((await ctx.store.jobGet(j.id))?.concurrencyKey ?? null, j.concurrencyKey, 'a keyless job reads back keyless');
     });
 
+    it('a keyless job retried by hand into a queue now under limits is claimed (found by the simulator)', async () => {
+      const rec = newRecord(T0, { maxAttempts: 1 });
+      await ctx.store.jobInsertMany({ jobs: [rec] });
+      const [j] = await claim(ctx.store);
+      await finish(ctx.store, j!, { kind: 'failed', error: { attempt: 1, message: 'x', at: T0 } });
+      await configure({ concurrency: 5 });
+      assert.ok((await ctx.store.jobRetry({ id: rec.id, from: ['failed', 'cancelled'], now: T0 + 1 })).job);
+      assert.deepEqual((await limited(ctx.store, 10, T0 + 1)).map((x) => x.id), [rec.id]);
+      assert.equal((await ctx.store.jobGet(rec.id))?.concurrencyKey, null, 'still keyless to the reader');
+    });
+
+    it('a job of a free rate key is not held behind jobs of its group whose rate key is spent (found by the simulator)', async () => {
+      await configure({ perKeyRateLimit: { max: 1, intervalMs: 1000 } });
+      await ctx.store.jobInsertMany({ jobs: [...newRecords(T0, 3, { rateKey: 'b' }), newRecord(T0, { rateKey: 'other' })] });
+      assert.deepEqual((await limited(ctx.store, 1)).map((j) => j.rateKey), ['b']);
+      const second = await limited(ctx.store, 1, T0 + 1);
+      assert.deepEqual(second.map((j) => j.rateKey), ['other'], 'the claim looks past the held b jobs');
+      assert.equal(second.limited, true);
+      const third = await limited(ctx.store, 1, T0 + 2);
+      assert.deepEqual([third.length, third.wakeAt], [0, T0 + 1000]);
+    });
+
     it('orders by priority within a key', async () => {
       await configure({ perKeyConcurrency: 1 });
       const low = newRecord(T0, { concurrencyKey: 'k', priority: 0 });
@@ -136,7 +158,8 @@ export function flowSection(ctx: Ctx): void {
       await ctx.store.jobInsertMany({ jobs: [newRecord(T0, { rateKey: 'api' }), newRecord(T0, { rateKey: 'api' }), newRecord(T0, { rateKey: 'other' })] });
       const [job] = await claim(ctx.store, 'default', 1);
       assert.equal(job!.attempts, 1);
-      assert.ok(await finish(ctx.store, job!, { kind: 'throttled', status: 'scheduled', runAt: T0 + 5000, holdKey: 'api' }));
+      const [ref] = await ctx.store.jobFinishMany({ finishes: [{ id: job!.id, leaseToken: job!.leaseToken, outcome: { kind: 'throttled', status: 'scheduled', runAt: T0 + 5000, holdKey: 'api' } }], now: T0 });
+      assert.equal(ref?.attempts, 0, 'the answer carries the attempt count given back');
       const back = await ctx.store.jobGet(job!.id);
       assert.equal(back?.status, 'scheduled');
       assert.equal(back?.attempts, 0, 'a throttle is not a failure: the attempt is given back');

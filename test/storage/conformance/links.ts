@@ -159,6 +159,41 @@ export function linkSection(ctx: Ctx): void {
       assert.deepEqual(await Promise.all([ready, doomed, skipped, ignoring].map((x) => statusOf(ctx.store, x.id))), ['pending', 'failed', 'cancelled', 'pending']);
     });
 
+    it("a dependency retried by hand is unfinished again: an 'ignore' dependent waits for its new end, not for a count of ends (found by the simulator)", async () => {
+      const x = newRecord(T0, { queue: 'r', maxAttempts: 1 });
+      const y = newRecord(T0, { queue: 'r', delayMs: 60_000 });
+      const d = after([x.id, y.id], 'ignore', { queue: 'r' });
+      await ctx.store.jobInsertMany({ jobs: [x, y, d] });
+      const failX = async (now: number) => {
+        const [j] = await claim(ctx.store, 'r', 1, now);
+        assert.equal(j?.id, x.id);
+        await finish(ctx.store, j!, failed(), now);
+      };
+      await failX(T0 + 1);
+      assert.equal(await statusOf(ctx.store, d.id), 'waiting', 'y has not ended');
+      assert.ok((await ctx.store.jobRetry({ id: x.id, from: OPERATIONS.retry.from, now: T0 + 2 })).job);
+      await failX(T0 + 3);
+      assert.equal(await statusOf(ctx.store, d.id), 'waiting', 'x ended twice, y never: still waiting');
+      await ctx.store.jobCancel({ id: y.id, from: OPERATIONS.cancel.from, now: T0 + 4 });
+      assert.equal(await statusOf(ctx.store, d.id), 'pending', 'every dependency ended: ignore runs it');
+    });
+
+    it('a batch job depending (by index) on an earlier batch job whose key was held depends on the holder', async () => {
+      const holder = keyed('shared');
+      await ctx.store.jobInsertMany({ jobs: [holder] });
+      const again = keyed('shared');
+      const child = after([again.id], 'fail');
+      const r = await ctx.store.jobInsertMany({ jobs: [newRecord(T0), again, child] });
+      assert.equal(r.deduplicated[0]?.job.id, holder.id);
+      assert.deepEqual(r.initial, [{ index: 2, status: 'waiting' }]);
+      assert.deepEqual((await ctx.store.jobGet(child.id))?.dependsOn, [holder.id], 'the dependency is the job the batch got for that index');
+      assert.equal(await ctx.store.jobGet(again.id), null, 'the deduplicated record was never stored');
+      const [j] = await claim(ctx.store, 'default', 1);
+      const leased = j!.id === holder.id ? j! : (await claim(ctx.store, 'default', 1))[0]!;
+      await finish(ctx.store, leased, completed(), T0 + 1);
+      assert.equal(await statusOf(ctx.store, child.id), 'pending');
+    });
+
     it('refuses an unknown dependency, and stores nothing of the batch', async () => {
       const fine = newRecord(T0);
       const ghost = randomUUID();
