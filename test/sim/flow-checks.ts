@@ -13,7 +13,7 @@
  * could hold it back, counting every start in its window whatever the epoch,
  * so they never ask more of the store than it can see.
  */
-import { isFinished, type JobStatus } from '../../src/contracts/job.js';
+import type { JobStatus } from '../../src/contracts/job.js';
 import { hasLimits, NO_LIMITS, type ClaimedJobs, type JobClaimParams, type QueueSettings } from '../../src/contracts/store.js';
 import { known } from './known-bugs.js';
 import type { Bad, MirrorJob } from './mirror.js';

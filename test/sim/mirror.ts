@@ -18,7 +18,6 @@ import { isFinished, type DependencyPolicy, type JobStatus } from '../../src/con
 import { hasLimits, type ClaimedJobs, type DependentChange, type InsertResult, type JobChangeParams, type JobChangeResult, type JobClaimParams, type JobFinishManyParams, type JobInsertManyParams, type JobRef, type QueueSettings } from '../../src/contracts/store.js';
 import { CronChecks } from './cron-checks.js';
 import { FlowChecks } from './flow-checks.js';
-import { known } from './known-bugs.js';
 import type { JobState } from './model.js';
 
 export interface MirrorJob {
@@ -125,10 +124,13 @@ export class Mirror {
   insert(p: JobInsertManyParams, r: InsertResult): void {
     const dedup = new Map(r.deduplicated.map((d) => [d.index, d]));
     const initial = new Map(r.initial.map((s) => [s.index, s.status]));
+    // A record whose key was held was never stored: a later record of the batch that depends on it depends on the holder.
+    const holderOf = new Map<string, string>();
     p.jobs.forEach((rec, index) => {
       const now = rec.createdAt;
       const d = dedup.get(index);
       if (d) {
+        holderOf.set(rec.id, d.job.id);
         this.counters.deduplicated++;
         const h = this.get(d.job.id, 'a deduplicated enqueue');
         if (!h) return;
@@ -172,7 +174,8 @@ export class Mirror {
         nullKey: rec.concurrencyKey === null && !this.flow.limited(rec.queue),
         depsAtLink: [],
       };
-      for (const id of rec.dependsOn ?? []) {
+      // Two records deduplicated to one holder make one dependency.
+      for (const id of new Set((rec.dependsOn ?? []).map((named) => holderOf.get(named) ?? named))) {
         const dep = this.get(id, `job #${st.n}'s dependsOn`);
         if (!dep) continue;
         m.deps.push(dep);
@@ -310,34 +313,16 @@ export class Mirror {
 
   /**
    * D3/D4: a job ended (completed, failed, cancelled); in the same transaction its waiting dependents
-   * move: ready once every dependency completed (under 'ignore': ended, at least once since the
-   * dependent was enqueued; a dependency retried by hand after it ended does not hold it back again),
+   * move: ready once every dependency completed (under 'ignore': ended; a dependency retried by hand
+   * is unfinished again, so it holds its waiting dependents back until it ends again),
    * or ended by their policy when this one failed or was cancelled, and so on down the chain. The
    * store's report must be exactly that.
    */
   private cascade(job: MirrorJob, reported: readonly DependentChange[], now: number): void {
     const want = new Map<MirrorJob, { status: JobStatus; by: MirrorJob }>();
     const statusOf = (m: MirrorJob) => want.get(m)?.status ?? m.status;
-    /** Whether dependency i of d ended since d was enqueued (under 'ignore' that is all d waits for). */
-    const ended = (d: MirrorJob, i: number) => {
-      const x = d.deps[i]!;
-      const atLink = d.depsAtLink[i]!;
-      return atLink.ended || x.ends > atLink.ends || isFinished(statusOf(x));
-    };
-    /**
-     * known-bugs.ts 'ignore-dependency-counted-twice': the stores count the dependencies unfinished at
-     * enqueue and take one off for every end of any dependency, so one that ends twice counts twice.
-     */
-    const endsCounted = (d: MirrorJob) => {
-      let open = 0;
-      let ends = 0;
-      d.deps.forEach((x, i) => {
-        const atLink = d.depsAtLink[i]!;
-        if (!atLink.ended) open++;
-        ends += x.ends - atLink.ends + (want.has(x) && isFinished(want.get(x)!.status) ? 1 : 0);
-      });
-      return ends >= open;
-    };
+    /** Whether dependency i of d has ended (under 'ignore' that is all d waits for; one retried by hand is unfinished again). */
+    const ended = (d: MirrorJob, i: number) => isFinished(statusOf(d.deps[i]!));
     const todo: MirrorJob[] = [job];
     while (todo.length > 0) {
       const dep = todo.shift()!;
@@ -361,7 +346,6 @@ export class Mirror {
       this.counters.dependentsMoved++;
       const w = want.get(d);
       if (d.status !== 'waiting') this.bad(d.st, `moved to ${c.status} by dependency ${c.dependency}, but it was ${d.status}, not waiting`);
-      else if (!w && d.policy === 'ignore' && known('ignore-dependency-counted-twice') && endsCounted(d)) this.knownBug('ignore-dependency-counted-twice');
       else if (!w) {
         const open = d.deps.filter((x, i) => (d.policy === 'ignore' ? !ended(d, i) : statusOf(x) !== 'completed'));
         this.bad(d.st, `moved to ${c.status} when job #${job.st.n} ended ${job.status}, but it should still wait: dependencies ${(open.length ? open : d.deps).map((x) => `#${x.st.n} (${statusOf(x)}${d.policy === 'ignore' ? ', never ended' : ''})`).join(', ')} (policy ${d.policy})`);
@@ -373,7 +357,7 @@ export class Mirror {
       this.setStatus(d, c.status);
     }
     for (const [d, w] of want) {
-      if (!seen.has(d)) this.bad(d.st, `should have become ${w.status} in the transaction that ended job #${w.by.st.n} (${statusOf(w.by)}), but it was left ${d.status} (policy ${d.policy})`);
+      if (!seen.has(d)) this.bad(d.st, `should have become ${w.status} in the transaction that ended job #${w.by.st.n} (${statusOf(w.by)}), but it was left ${d.status} (policy ${d.policy}; dependencies ${d.deps.map((x) => `#${x.st.n} ${statusOf(x)}`).join(", ")})`);
     }
   }
 }
