@@ -192,16 +192,20 @@ request = function()
 end
 `;
 
-function wrk(url: string, token: string | null): { rps: number; non2xx: number } {
+function wrk(url: string, token: string | null): { rps: number; requests: number; non2xx: number } {
   const script = join(work, `wrk-${token ? 'on' : 'off'}.lua`);
   writeFileSync(script, WRK(token));
   const r = spawnSync('wrk', ['-t2', `-c${cfg.concurrency}`, `-d${cfg.wrkSeconds}s`, '-s', script, `${url}/v1/jobs`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wrk failed (apt-get install wrk): ${r.stderr}`);
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? 0), non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0) };
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? 0),
+    requests: Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0),
+  };
 }
 
 /** The same server build twice, one with auth off (--insecure-no-auth), one with an admin token required; runs interleaved off, on, on, off… */
-async function authOnOff(): Promise<{ off: number[]; on: number[]; errors: number }> {
+async function authOnOff(): Promise<{ off: number[]; on: number[]; cpuOff: number[]; cpuOn: number[]; errors: number }> {
   const token = `jobq_bench_${'t'.repeat(32)}`;
   const off = await startServeProcess(['--sqlite-path', freshDb(), '--queues', 'idle', '--insecure-no-auth']);
   const prev = process.env.JOBQ_ADMIN_TOKEN;
@@ -210,14 +214,19 @@ async function authOnOff(): Promise<{ off: number[]; on: number[]; errors: numbe
     if (prev === undefined) delete process.env.JOBQ_ADMIN_TOKEN;
     else process.env.JOBQ_ADMIN_TOKEN = prev;
   });
-  const out = { off: [] as number[], on: [] as number[], errors: 0 };
+  const out = { off: [] as number[], on: [] as number[], cpuOff: [] as number[], cpuOn: [] as number[], errors: 0 };
   try {
     for (let round = 0; round < cfg.rounds; round++) {
       for (const mode of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+        const pid = (mode === 'off' ? off : on).child.pid;
+        const cpu0 = cpuMs(pid);
         const r = mode === 'off' ? wrk(off.url, null) : wrk(on.url, token);
+        // The server's CPU per request: what auth costs, whatever else the machine is doing.
+        const cpuUs = ((cpuMs(pid) - cpu0) * 1000) / r.requests;
         out[mode].push(r.rps);
+        out[mode === 'off' ? 'cpuOff' : 'cpuOn'].push(cpuUs);
         out.errors += r.non2xx;
-        log(`  HTTP enqueue, auth ${mode}: ${fmt(r.rps)} req/s`);
+        log(`  HTTP enqueue, auth ${mode}: ${fmt(r.rps)} req/s, server CPU ${cpuUs.toFixed(1)} µs per request`);
       }
     }
     return out;
@@ -281,12 +290,17 @@ try {
   if (cfg.only === 'all' || cfg.only === 'auth') {
     const auth = await authOnOff();
     const authRatio = median(auth.on) / median(auth.off);
-    rows.push({ scenario: 'HTTP enqueue, one job per request, 50 connections (wrk), auth off (--insecure-no-auth)', value: `${fmt(median(auth.off))} req/s`, detail: `median of ${auth.off.length}: ${auth.off.map(fmt).join(', ')}`, raw: { runs: auth.off } });
+    rows.push({
+      scenario: 'HTTP enqueue, one job per request, 50 connections (wrk), auth off (--insecure-no-auth)',
+      value: `${fmt(median(auth.off))} req/s`,
+      detail: `median of ${auth.off.length}: ${auth.off.map(fmt).join(', ')}; server CPU ${median(auth.cpuOff).toFixed(1)} µs per request`,
+      raw: { runs: auth.off, cpuUsPerRequest: auth.cpuOff },
+    });
     rows.push({
       scenario: '… auth on (Bearer admin token on every request)',
       value: `${fmt(median(auth.on))} req/s`,
-      detail: `${(authRatio * 100).toFixed(1)} % of off (goal ≥ 95 %); median of ${auth.on.length}: ${auth.on.map(fmt).join(', ')}; ${auth.errors} non-2xx`,
-      raw: { runs: auth.on, ratio: authRatio, non2xx: auth.errors },
+      detail: `${(authRatio * 100).toFixed(1)} % of off (goal ≥ 95 %); median of ${auth.on.length}: ${auth.on.map(fmt).join(', ')}; server CPU ${median(auth.cpuOn).toFixed(1)} µs per request (${((median(auth.cpuOff) / median(auth.cpuOn)) * 100).toFixed(1)} % of off's throughput per CPU second); ${auth.errors} non-2xx`,
+      raw: { runs: auth.on, ratio: authRatio, cpuUsPerRequest: auth.cpuOn, non2xx: auth.errors },
     });
   }
 } finally {

@@ -62,9 +62,9 @@ export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
 
 const REALM = 'Bearer realm="jobq"';
 
-function refuse(reply: FastifyReply, code: 'unauthorized' | 'forbidden', message: string, challenge: string): never {
+function refusal(reply: FastifyReply, code: 'unauthorized' | 'forbidden', message: string, challenge: string): JobqError {
   void reply.header('www-authenticate', challenge);
-  throw new JobqError(code, message);
+  return new JobqError(code, message);
 }
 
 /** The secret of `Authorization: Bearer <secret>`; null when there is none. */
@@ -88,23 +88,36 @@ export function installAuth(app: FastifyInstance, deps: { cache: TokenCache | nu
     }
   });
   app.decorateRequest('auth', null as unknown as Principal);
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+  // Callback style with a synchronous path for a known token: no promise per request (a 10 % cost measured with one).
+  app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     req.auth = OPEN;
     // No route matched (404, 405): nothing to protect, and nothing to tell.
-    if (req.routeOptions.url === undefined || mode === 'off') return;
+    if (req.routeOptions.url === undefined || mode === 'off' || !cache) return done();
     // A route that forgot its scope is closed to all but admin tokens (and fails the matrix test).
     const needed: RouteScope = req.routeOptions.config.scope ?? 'admin';
-    if (needed === 'public' || !cache) return;
+    if (needed === 'public') return done();
     // Until the tokens were read once, nobody knows whether auth applies: read them (store_unavailable if that fails).
-    if (!cache.ready) await cache.reload();
-    if (mode === 'tokens' && cache.size === 0) return;
-    const secret = bearer(req.headers.authorization);
-    if (secret === null) refuse(reply, 'unauthorized', 'this server needs an API token: send Authorization: Bearer <token>', REALM);
-    const token = secret === '' ? null : await cache.find(secret);
-    if (!token) refuse(reply, 'unauthorized', 'the API token is not valid (unknown, revoked, or not a Bearer token)', `${REALM}, error="invalid_token"`);
+    if (!cache.ready) {
+      cache.reload().then(() => check(req, reply, needed, cache, mode, done), done);
+      return;
+    }
+    check(req, reply, needed, cache, mode, done);
+  });
+}
+
+function check(req: FastifyRequest, reply: FastifyReply, needed: RouteScope, cache: TokenCache, mode: AuthMode, done: (err?: Error) => void): void {
+  if (mode === 'tokens' && cache.size === 0) return done();
+  const secret = bearer(req.headers.authorization);
+  if (secret === null) return done(refusal(reply, 'unauthorized', 'this server needs an API token: send Authorization: Bearer <token>', REALM));
+  const settle = (token: ApiToken | null) => {
+    if (!token) return done(refusal(reply, 'unauthorized', 'the API token is not valid (unknown, revoked, or not a Bearer token)', `${REALM}, error="invalid_token"`));
     if (!satisfies(token.scopes, needed)) {
-      refuse(reply, 'forbidden', `token "${token.name}" lacks the scope "${needed}" this route needs`, `${REALM}, error="insufficient_scope", scope="${needed}"`);
+      return done(refusal(reply, 'forbidden', `token "${token.name}" lacks the scope "${needed}" this route needs`, `${REALM}, error="insufficient_scope", scope="${needed}"`));
     }
     req.auth = { token };
-  });
+    done();
+  };
+  const known = secret === '' ? null : cache.lookup(secret);
+  if (known !== undefined) return settle(known);
+  cache.find(secret).then(settle, done);
 }

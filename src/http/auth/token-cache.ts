@@ -8,7 +8,8 @@
  * time. Uses are recorded in memory and written every `touchFlushMs`.
  */
 import type { ApiToken, Store } from '../../contracts/store.js';
-import { hashSecret, sameHash } from './secrets.js';
+import { timingSafeEqual } from 'node:crypto';
+import { hashBytes } from './secrets.js';
 
 export interface TokenCacheOptions {
   /** @defaultValue 500 */
@@ -21,7 +22,8 @@ export interface TokenCacheOptions {
 }
 
 export class TokenCache {
-  private byHash = new Map<string, ApiToken>();
+  /** Live tokens by the hex of their hash, each with the hash's bytes for the constant-time comparison. */
+  private byHash = new Map<string, { token: ApiToken; bytes: Buffer }>();
   private loadedOnce = false;
   private reloading: Promise<void> | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
@@ -77,9 +79,9 @@ export class TokenCache {
       try {
         const live = await this.store.tokenList({ includeRevoked: false });
         const before = this.byHash;
-        this.byHash = new Map(live.map((t) => [t.hash, t]));
+        this.byHash = new Map(live.map((t) => [t.hash, { token: t, bytes: Buffer.from(t.hash, 'hex') }]));
         this.loadedOnce = true;
-        const gone = new Set([...before.values()].filter((t) => !this.byHash.has(t.hash)).map((t) => t.id));
+        const gone = new Set([...before.values()].filter((e) => !this.byHash.has(e.token.hash)).map((e) => e.token.id));
         if (gone.size > 0) this.revoked(gone);
       } finally {
         this.reloading = null;
@@ -91,10 +93,10 @@ export class TokenCache {
   /** A revocation made by this node takes effect here at once. */
   forget(name: string): void {
     const gone = new Set<string>();
-    for (const [hash, t] of this.byHash) {
-      if (t.name !== name) continue;
+    for (const [hash, e] of this.byHash) {
+      if (e.token.name !== name) continue;
       this.byHash.delete(hash);
-      gone.add(t.id);
+      gone.add(e.token.id);
     }
     if (gone.size > 0) this.revoked(gone);
   }
@@ -119,17 +121,25 @@ export class TokenCache {
     }
   }
 
-  /** The live token with this secret, or null. */
+  /**
+   * The live token with this secret as known now; undefined when the secret
+   * is not known (then `find` reads the tokens again). The request path:
+   * one hash, one map lookup, one constant-time comparison, no promise.
+   */
+  lookup(secret: string): ApiToken | undefined {
+    const bytes = hashBytes(secret);
+    const e = this.byHash.get(bytes.toString('hex'));
+    if (!e || !timingSafeEqual(e.bytes, bytes)) return undefined;
+    this.used.add(e.token.id);
+    return e.token;
+  }
+
+  /** The live token with this secret, or null; an unknown secret makes it read the tokens again first. */
   async find(secret: string): Promise<ApiToken | null> {
-    const hash = hashSecret(secret);
-    let t = this.byHash.get(hash);
-    if (!t) {
-      await this.reload();
-      t = this.byHash.get(hash);
-    }
-    if (!t || !sameHash(t.hash, hash)) return null;
-    this.used.add(t.id);
-    return t;
+    const known = this.lookup(secret);
+    if (known) return known;
+    await this.reload();
+    return this.lookup(secret) ?? null;
   }
 
   private async flushUses(): Promise<void> {
