@@ -1,8 +1,8 @@
 /**
  * Steady load on a real `jobq serve` (SQLite by default): enqueues at a fixed
  * rate over HTTP while its workers drain them. Reports the server's RSS and
- * the enqueue p99 per interval, and fails when RSS keeps growing or p99
- * drifts past 2× the first interval.
+ * the enqueue p99 per interval, and fails when RSS keeps growing, the p99 of
+ * the later half drifts past 2× the earlier half, or one interval stalls.
  *   npm run soak -- --minutes 10 [--rate 500] [--interval-s 60] [--store memory]
  */
 import { readFileSync, rmSync } from 'node:fs';
@@ -103,7 +103,9 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
   }
 }
 
-/** RSS must level off (the last interval within 1.5× + 32 MB of the second) and p99 stay within 2× the first (floor 10 ms: below it, scheduling noise on 2 shared cores dominates). */
+const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+
+/** RSS must level off (the last interval within 1.5× + 32 MB of the second) and p99 hold (floor 10 ms: below it, scheduling noise on 2 shared cores dominates). */
 export function judge(iv: SoakInterval[]): string[] {
   const problems: string[] = [];
   if (iv.length < 3) return [`too few intervals to judge (${iv.length})`];
@@ -112,8 +114,16 @@ export function judge(iv: SoakInterval[]): string[] {
   const base = iv[1]!; // the first interval includes warm-up
   const last = iv[iv.length - 1]!;
   if (last.rssMB > base.rssMB * 1.5 + 32) problems.push(`RSS grew from ${base.rssMB} MB to ${last.rssMB} MB`);
-  const p99Limit = Math.max(10, 2 * iv[0]!.p99Ms);
-  for (const x of iv.slice(1)) if (x.p99Ms > p99Limit) problems.push(`p99 of interval ${x.index} is ${x.p99Ms.toFixed(2)} ms, more than 2× the first (${iv[0]!.p99Ms.toFixed(2)} ms)`);
+  // Drift is a trend, not one noisy interval: a neighbour on the machine (CI runs
+  // two test files at once) can spike a single 10 s window. Compare the median
+  // p99 of the later half with that of the earlier half, and flag only stalls
+  // (10x the baseline, at least 100 ms) in a single interval.
+  const half = Math.ceil(iv.length / 2);
+  const earlier = percentile(sorted(iv.slice(0, half).map((x) => x.p99Ms)), 50);
+  const later = percentile(sorted(iv.slice(half).map((x) => x.p99Ms)), 50);
+  if (later > Math.max(10, 2 * earlier)) problems.push(`p99 drifted: median ${later.toFixed(2)} ms over the later intervals, more than 2× the earlier ${earlier.toFixed(2)} ms`);
+  const stall = Math.max(100, 10 * earlier);
+  for (const x of iv) if (x.p99Ms > stall) problems.push(`p99 of interval ${x.index} is ${x.p99Ms.toFixed(2)} ms, a stall (over ${stall.toFixed(0)} ms)`);
   return problems;
 }
 
