@@ -9,6 +9,7 @@
 import type { JobEvent } from '../../contracts/events.js';
 import * as SQL from './cluster-sql.js';
 import type { SqliteConn } from './conn.js';
+import { WakeSocket } from './wake-socket.js';
 
 const SUBSCRIBER_TTL_MS = 10_000;
 const SUBSCRIBER_REFRESH_MS = 3_000;
@@ -26,15 +27,22 @@ export class ChangeFeed {
   /** Per asking node: whether another node subscribes, and when that was checked. */
   private readonly others = new Map<string, { yes: boolean; at: number }>();
   private lastTrimAt = 0;
+  private readonly wake: WakeSocket;
 
   constructor(
     private readonly c: SqliteConn,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    this.wake = new WakeSocket(c);
+  }
 
   watch(onChange: (queues?: readonly string[]) => void): () => void {
     this.watchers.add(onChange);
     this.ensureTimer();
+    // Other processes' enqueues wake us by datagram at once; the data_version poll stays as the fallback.
+    this.wake.listen((queues) => {
+      for (const w of this.watchers) w(queues);
+    });
     return () => {
       this.watchers.delete(onChange);
       this.maybeStopTimer();
@@ -66,6 +74,11 @@ export class ChangeFeed {
       clearInterval(this.timer);
       this.timer = null;
     }
+  }
+
+  /** Jobs of these queues were committed and may be claimed: wake the other processes watching this file. */
+  notify(queues: readonly string[]): void {
+    this.wake.notify(queues);
   }
 
   /** Whether another process subscribes; asked on every publish, so cached for a second. */
@@ -154,6 +167,7 @@ export class ChangeFeed {
   }
 
   close(): void {
+    this.wake.close();
     if (this.timer) clearInterval(this.timer);
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.timer = this.refreshTimer = null;

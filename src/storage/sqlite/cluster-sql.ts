@@ -66,3 +66,12 @@ export const SUBSCRIBER_UPSERT = `
 export const SUBSCRIBER_REMOVE = `DELETE FROM subscribers WHERE node_id = @nodeId`;
 // Params: nodeId, now
 export const OTHER_SUBSCRIBERS = `SELECT 1 AS x FROM subscribers WHERE node_id <> @nodeId AND expires_at > @now LIMIT 1`;
+
+// Params: port, expiresAt
+export const WAKE_LISTENER_UPSERT = `
+  INSERT INTO wake_listeners (port, expires_at) VALUES (@port, @expiresAt)
+  ON CONFLICT (port) DO UPDATE SET expires_at = excluded.expires_at`;
+// Params: port
+export const WAKE_LISTENER_REMOVE = `DELETE FROM wake_listeners WHERE port = @port`;
+// Params: port (ours, or 0), now
+export const WAKE_LISTENERS = `SELECT port FROM wake_listeners WHERE port <> @port AND expires_at > @now`;

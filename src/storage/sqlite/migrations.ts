@@ -164,6 +164,16 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 6,
+    name: 'wake-up listeners: the loopback UDP port of each process watching for work',
+    sql: `
+      CREATE TABLE wake_listeners (
+        port       INTEGER PRIMARY KEY,   -- 127.0.0.1 UDP port; a datagram there wakes that process's dispatch loops
+        expires_at INTEGER NOT NULL       -- refreshed while the process lives; a killed one's row simply expires
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -109,14 +109,15 @@ export class SqliteStore implements Store {
       throw storeUnavailable(`cannot open the SQLite database: ${(err as { code?: string }).code ?? (err as Error).message}`, err);
     }
     this.walSyncer = walSyncer;
-    this.c = new SqliteConn(db, walSyncer);
+    this.c = new SqliteConn(db, walSyncer, options.busyTimeoutMs ?? SQLITE_DEFAULTS.busyTimeoutMs);
     this.feed = new ChangeFeed(this.c, options.watchIntervalMs ?? SQLITE_DEFAULTS.watchIntervalMs);
   }
 
   async jobInsertMany({ jobs }: JobInsertManyParams): Promise<InsertResult> {
     if (jobs.length === 0) return NOTHING_SPECIAL;
     // Keys and dependencies take the linked path; plain batches (the hot path) stay one statement per row.
-    if (jobs.some((j) => j.key !== null || j.dependsOn !== null)) return this.c.durable(() => insertLinked(this.c, jobs));
+    const wake = () => this.wakeOthers(jobs);
+    if (jobs.some((j) => j.key !== null || j.dependsOn !== null)) return this.c.durable(() => insertLinked(this.c, jobs), wake);
     const insert = this.c.stmt(SQL.INSERT_JOB);
     await this.c.durable(() => {
       const keyOf = concurrencyKeys(this.c);
@@ -137,8 +138,20 @@ export class SqliteStore implements Store {
           traceContext: j.traceContext ? JSON.stringify(j.traceContext) : null,
         });
       }
-    });
+    }, wake);
     return NOTHING_SPECIAL;
+  }
+
+  /** Other processes' loops for the queues of jobs that are ready now (scheduled ones are found by their due timers or the poll). */
+  private wakeOthers(jobs: readonly { queue: string; status: string }[]): void {
+    let first: string | null = null;
+    let queues: string[] | null = null;
+    for (const j of jobs) {
+      if (j.status !== 'pending' || j.queue === first) continue;
+      if (first === null) first = j.queue;
+      else (queues ??= [first]).push(j.queue);
+    }
+    if (first !== null) this.feed.notify(queues ?? [first]);
   }
 
   async jobClaim(p: JobClaimParams): Promise<LeasedJob[]> {
@@ -187,7 +200,9 @@ export class SqliteStore implements Store {
 
   async jobReleaseMany(p: JobReleaseManyParams): Promise<JobRef[]> {
     const release = this.c.stmt(SQL.RELEASE);
-    return this.c.write(() => p.leases.map((l) => release.get({ id: l.id, leaseToken: l.leaseToken, now: p.now }) as JobRef | undefined).filter((r): r is JobRef => r !== undefined));
+    const released = this.c.write(() => p.leases.map((l) => release.get({ id: l.id, leaseToken: l.leaseToken, now: p.now }) as JobRef | undefined).filter((r): r is JobRef => r !== undefined));
+    this.wakeOthers(released.map((r) => ({ queue: r.queue, status: 'pending' })));
+    return released;
   }
 
   async jobReleaseClaim(p: JobReleaseClaimParams): Promise<JobRef[]> {
@@ -232,6 +247,8 @@ export class SqliteStore implements Store {
       }
       const dependents = row.status === 'cancelled' && row.has_dependents ? cascade(c, row.id, 'cancelled', p.now) : [];
       return dependents.length > 0 ? { job: rowToJob(row), dependents } : { job: rowToJob(row) };
+    }, (r) => {
+      if (r.job) this.wakeOthers([r.job]);
     });
   }
 
@@ -251,12 +268,14 @@ export class SqliteStore implements Store {
     return cluster.queueRegister(this.c, p);
   }
 
-  queueSetPaused(p: { name: string; paused: boolean; maxQueues: number; now: number }): Promise<void> {
-    return cluster.queueSetPaused(this.c, p);
+  async queueSetPaused(p: { name: string; paused: boolean; maxQueues: number; now: number }): Promise<void> {
+    await cluster.queueSetPaused(this.c, p);
+    if (!p.paused) this.feed.notify([p.name]);
   }
 
-  queueConfigure(p: { name: string; settings: QueueSettings; maxQueues: number; now: number }): Promise<void> {
-    return cluster.queueConfigure(this.c, p);
+  async queueConfigure(p: { name: string; settings: QueueSettings; maxQueues: number; now: number }): Promise<void> {
+    await cluster.queueConfigure(this.c, p);
+    this.feed.notify([p.name]);
   }
 
   async queueSettings(name: string): Promise<QueueSettings | null> {
@@ -359,8 +378,9 @@ export class SqliteStore implements Store {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.c.closed = true;
+      // The feed first: it removes its wake-up listener row while the database is open.
       this.feed.close();
+      this.c.closed = true;
       await this.walSyncer?.close();
       this.c.db.close();
     })();

@@ -12,8 +12,11 @@
  *
  * Calls that arrive while an fsync runs share the next one, so a burst of
  * commits costs at most two fsyncs in flight at a time.
+ *
+ * fdatasync, as SQLite itself uses on Linux: it flushes the data and any
+ * metadata needed to read it back (a grown file's size), not the mtime.
  */
-import { closeSync, constants, fsync, openSync } from 'node:fs';
+import { closeSync, constants, fdatasync, openSync } from 'node:fs';
 
 export class WalSyncer {
   private readonly fd: number;
@@ -40,7 +43,7 @@ export class WalSyncer {
   private start(): Promise<void> {
     const run = new Promise<void>((resolve, reject) => {
       if (this.closed) return reject(new Error('WAL syncer closed'));
-      fsync(this.fd, (err) => (err ? reject(err) : resolve()));
+      fdatasync(this.fd, (err) => (err ? reject(err) : resolve()));
     });
     const settled: Promise<void> = run.then(
       () => {},
