@@ -17,6 +17,7 @@ import { serveAuth } from './serve-auth.js';
 import { queueOptions, SETTINGS, type ServerSettings } from './settings.js';
 import { StartupError } from './startup-error.js';
 import { enableTracing } from '../tracing/tracing.js';
+import { isHttpProcess, onPrimaryStop, reportListening, startHttpProcesses, type HttpProcesses } from './http-processes.js';
 
 /** Kafka's flag messages name the flag; say its environment variable beside it, as every setting error does. */
 function withEnvNames(message: string): string {
@@ -32,6 +33,11 @@ function withEnvNames(message: string): string {
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const;
 
 export async function runServer(settings: ServerSettings, mode: 'serve' | 'worker'): Promise<void> {
+  // One of a primary's HTTP processes (--http-processes): an API-only node; the primary runs the workers, schedules and Kafka.
+  const httpProcess = mode === 'serve' && isHttpProcess();
+  if (httpProcess) settings = { ...settings, workers: false, handlers: undefined, schedules: undefined, dispatch: 'store', kafkaBrokers: undefined, ingest: [], eventsTopic: undefined };
+  // The primary of several HTTP processes serves no HTTP itself: it hands connections to them.
+  const manyHttp = mode === 'serve' && !httpProcess && settings.httpProcesses > 1;
   const { logger, flush } = createLogger(settings.logLevel);
   // An OpenTelemetry SDK registered before jobq started (node --import ./otel.js): trace enqueues and handlers.
   if (await enableTracing({ onlyIfRegistered: true })) logger.info('tracing on: spans go to the registered OpenTelemetry SDK');
@@ -63,7 +69,7 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   });
   const readiness = { ready: true };
   let app: Awaited<ReturnType<typeof import('../http/app.js').createHttpApp>> | null = null;
-  if (mode === 'serve') {
+  if (mode === 'serve' && !manyHttp) {
     const { createHttpApp } = await import('../http/app.js');
     let auth;
     try {
@@ -76,7 +82,8 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   }
   // Run before the Jobq stops (Kafka ingest and the event feed: the last events out, partitions given up).
   const stopping: (() => Promise<void>)[] = [];
-  installSignals({ jobq, app, readiness, logger, flush, graceMs: settings.shutdownTimeoutMs, stopping });
+  const shutdown = installSignals({ jobq, app, readiness, logger, flush, graceMs: settings.shutdownTimeoutMs, stopping });
+  if (httpProcess) onPrimaryStop(() => shutdown('SIGTERM', false));
 
   let address = '';
   if (app) {
@@ -88,6 +95,23 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
       const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such address here' : (err as Error).message;
       throw new StartupError(`cannot listen on ${settings.host}:${settings.port} (--host/--port, JOBQ_HOST/JOBQ_PORT): ${why}`);
     }
+    if (httpProcess) {
+      reportListening(address);
+      await jobq.start();
+      return;
+    }
+  }
+  let http: HttpProcesses | null = null;
+  if (manyHttp) {
+    try {
+      http = await startHttpProcesses(settings.httpProcesses, logger);
+    } catch (err) {
+      await jobq.close(0).catch(() => {});
+      throw err;
+    }
+    address = http.address;
+    const httpStop = http.stop;
+    stopping.push(() => httpStop());
   }
   try {
     await jobq.start();
@@ -98,6 +122,7 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
     }
   } catch (err) {
     await app?.close().catch(() => {});
+    await http?.stop().catch(() => {});
     await jobq.close(0).catch(() => {});
     // The only invalid input start() reads is the declared schedules.
     if (settings.schedules && isJobqError(err, 'invalid_request')) throw new StartupError(`invalid schedule in --schedules (JOBQ_SCHEDULES) ${settings.schedules}: ${err.message}`);
@@ -106,7 +131,7 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
     throw err;
   }
   const queues = settings.workers ? settings.queues : [];
-  if (app) {
+  if (app || http) {
     logger.info({ address, store: settings.store, queues }, settings.workers ? 'jobq serving' : 'jobq serving the API only (--no-workers)');
     // One machine-readable line on stdout for scripts and tests that start us on port 0.
     if (settings.port === 0) process.stdout.write(`${JSON.stringify({ listening: address })}\n`);
@@ -130,13 +155,15 @@ interface SignalDeps {
 /** Beyond the grace period, this long for the store and the HTTP server to close before the process exits anyway. */
 const CLOSE_MARGIN_MS = 10_000;
 
-function installSignals({ jobq, app, readiness, logger, flush, graceMs, stopping }: SignalDeps): void {
+/** Installs the stop signals; returns the shutdown itself (`repeatExits` false: a request to drain that never forces an exit). */
+function installSignals({ jobq, app, readiness, logger, flush, graceMs, stopping }: SignalDeps): (signal: string, repeatExits?: boolean) => Promise<void> {
   let draining = false;
   const exit = async (code: number) => {
     await flush(1000);
     process.exit(code);
   };
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, repeatExits = true) => {
+    if (draining && !repeatExits) return;
     if (draining) {
       process.stderr.write(`jobq: second ${signal}: exiting now; running jobs return when their leases expire\n`);
       process.exit(130);
@@ -167,6 +194,7 @@ function installSignals({ jobq, app, readiness, logger, flush, graceMs, stopping
     }
   };
   for (const sig of STOP_SIGNALS) process.on(sig, () => void shutdown(sig));
+  return shutdown;
 }
 
 /** `jobq migrate`: opening a store applies its pending migrations under a lock; then close. */

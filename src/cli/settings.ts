@@ -45,6 +45,8 @@ export interface ServerSettings {
   maxBatchSize: number;
   maxQueues: number;
   bodyLimitBytes: number;
+  /** HTTP server processes sharing the port (1: this process serves alone). */
+  httpProcesses: number;
   retainCompleted: number | null;
   retainFailed: number | null;
   retainCancelled: number | null;
@@ -168,6 +170,13 @@ export const SETTINGS = {
   maxBatchSize: { flag: '--max-batch-size <n>', env: 'JOBQ_MAX_BATCH_SIZE', default: String(DEFAULTS.limits.maxBatchSize), help: 'most jobs per bulk request', scope: 'workers' },
   maxQueues: { flag: '--max-queues <n>', env: 'JOBQ_MAX_QUEUES', default: String(DEFAULTS.limits.maxQueues), help: 'most queues that may exist (429 beyond)', scope: 'workers' },
   bodyLimitBytes: { flag: '--body-limit-bytes <n>', env: 'JOBQ_BODY_LIMIT_BYTES', default: String(HTTP_DEFAULTS.bodyLimitBytes), help: 'largest request body', scope: 'http' },
+  httpProcesses: {
+    flag: '--http-processes <n>',
+    env: 'JOBQ_HTTP_PROCESSES',
+    default: String(HTTP_DEFAULTS.httpProcesses),
+    help: 'HTTP server processes sharing the port, each with its own store connection (sqlite, postgres); above 1 this process runs the workers and hands connections out',
+    scope: 'http',
+  },
   retainCompleted: {
     flag: '--retain-completed <duration>',
     env: 'JOBQ_RETAIN_COMPLETED',
@@ -269,6 +278,8 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
   if (store === 'sqlite' && (sqlitePath.trim() === '' || sqlitePath === ':memory:' || sqlitePath.startsWith('file:'))) {
     throw new SettingsError(`invalid ${label('sqlitePath')}: "${sqlitePath}" is not a database file; jobq needs a file to be durable (use --store memory for a throwaway queue)`);
   }
+  const httpProcesses = int('httpProcesses', get('httpProcesses'), 1, 64);
+  if (httpProcesses > 1 && store === 'memory') throw new SettingsError(`invalid ${label('httpProcesses')}: the memory store lives in one process; use 1 (or --store sqlite / postgres)`);
   const listenEnv = bool('listen', env.JOBQ_PG_LISTEN);
   const workersEnv = bool('workers', env.JOBQ_WORKERS);
   const insecureEnv = bool('insecureNoAuth', env.JOBQ_INSECURE_NO_AUTH);
@@ -301,6 +312,7 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
     maxBatchSize: int('maxBatchSize', get('maxBatchSize'), 1, 100_000),
     maxQueues: int('maxQueues', get('maxQueues'), 1, 1_000_000),
     bodyLimitBytes: int('bodyLimitBytes', get('bodyLimitBytes'), 1024),
+    httpProcesses,
     retainCompleted: duration('retainCompleted', get('retainCompleted')),
     retainFailed: duration('retainFailed', get('retainFailed')),
     retainCancelled: duration('retainCancelled', get('retainCancelled')),

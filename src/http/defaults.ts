@@ -5,4 +5,6 @@ export const HTTP_DEFAULTS = Object.freeze({
   bodyLimitBytes: 16 * 1024 * 1024,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
+  /** One process serves; `jobq serve --http-processes N` spreads HTTP over N (see docs/architecture.md). */
+  httpProcesses: 1,
 });

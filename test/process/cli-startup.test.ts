@@ -42,6 +42,7 @@ const BAD: Record<Key, string> = {
   maxBatchSize: '1e3',
   maxQueues: '0',
   bodyLimitBytes: '1',
+  httpProcesses: '0',
   retainCompleted: 'sometimes',
   retainFailed: '-5d',
   retainCancelled: '2y',
