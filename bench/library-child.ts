@@ -18,7 +18,9 @@ export interface LibraryScenario {
   /** postgres: server URL and the schema to use (dropped first unless preloaded). */
   pgUrl?: string;
   pgSchema?: string;
-  kind: 'lib-concurrent' | 'lib-bulk' | 'drain' | 'latency';
+  kind: 'lib-concurrent' | 'lib-bulk' | 'lib-sequential' | 'drain' | 'latency';
+  /** SQLite: 'normal' skips the fsync of acknowledged changes (default 'full'). */
+  synchronous?: 'full' | 'normal';
   n: number;
   /** Callers (lib-concurrent) or worker concurrency (drain, latency). */
   concurrency: number;
@@ -44,7 +46,7 @@ async function openStore(s: LibraryScenario): Promise<Store> {
     return PostgresStore.open({ connectionString: s.pgUrl!, schema: s.pgSchema!, poolSize: 20 });
   }
   if (!s.preloaded) for (const suffix of ['', '-wal', '-shm']) rmSync(s.sqlitePath + suffix, { force: true });
-  return new SqliteStore({ path: s.sqlitePath });
+  return new SqliteStore({ path: s.sqlitePath, synchronous: s.synchronous ?? 'full' });
 }
 
 async function preload(jobq: Jobq, n: number): Promise<void> {
@@ -64,6 +66,16 @@ async function run(s: LibraryScenario): Promise<Record<string, number>> {
         while (next < s.n) await jobq.enqueue({ type: 'noop', payload: { seq: next++ } });
       }),
     );
+    const ms = performance.now() - t0;
+    await jobq.close();
+    return { jobsPerSec: (s.n / ms) * 1000, elapsedMs: ms };
+  }
+  if (s.kind === 'lib-sequential') {
+    // One caller, each enqueue awaited before the next: every one is its own commit (and fsync).
+    const jobq = new Jobq({ store });
+    for (let i = 0; i < 300; i++) await jobq.enqueue({ type: 'noop', payload: { seq: i } }); // warm-up
+    const t0 = performance.now();
+    for (let i = 0; i < s.n; i++) await jobq.enqueue({ type: 'noop', payload: { seq: i } });
     const ms = performance.now() - t0;
     await jobq.close();
     return { jobsPerSec: (s.n / ms) * 1000, elapsedMs: ms };

@@ -1,0 +1,127 @@
+/**
+ * `npm run bench:pg-cost`: what jobq costs the Postgres server per job. For
+ * 1, 2 and 4 `jobq worker` processes (concurrency 50 each) draining N
+ * pre-loaded no-op jobs, the server's CPU seconds per 10,000 jobs processed:
+ * utime + stime of every process of the Postgres cluster, read from /proc
+ * before and after the drain (backends that exit meanwhile are counted
+ * through the postmaster's cutime + cstime). Rounds interleaved, medians.
+ *
+ * Needs a Postgres on this machine whose processes we can read:
+ * BENCH_PG_URL (default the peers harness's postgres://bench:bench@127.0.0.1:5432/bench);
+ * the postmaster is found from the server's data_directory (postmaster.pid).
+ * Settings: BENCH_PG_COST_N (20000), BENCH_ROUNDS (3), BENCH_PG_COST_NODES (1,2,4).
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { Jobq } from '../src/core/jobq.js';
+import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
+import { CLI } from './serve-process.js';
+
+const env = process.env;
+const url = env.BENCH_PG_URL ?? 'postgres://bench:bench@127.0.0.1:5432/bench';
+const n = Number(env.BENCH_PG_COST_N ?? 20_000);
+const rounds = Number(env.BENCH_ROUNDS ?? 3);
+const nodeCounts = (env.BENCH_PG_COST_NODES ?? '1,2,4').split(',').map(Number);
+const SCHEMA = 'jobq_pg_cost';
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const TICK = 100; // USER_HZ on Linux
+
+async function postmasterPid(): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const dir = (await c.query('SHOW data_directory')).rows[0].data_directory as string;
+    return Number(readFileSync(`${dir}/postmaster.pid`, 'utf8').split('\n')[0]);
+  } catch {
+    // Not allowed to read the setting (not a superuser): find the postmaster among /proc by its name and parent.
+    const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+    for (const p of pids) {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (/\((postgres|postmaster)\)/.test(stat) && !/\((postgres|postmaster)\)/.test(safeRead(`/proc/${ppid}/stat`))) return Number(p);
+      } catch {
+        // gone
+      }
+    }
+    throw new Error('cannot find the Postgres postmaster process');
+  } finally {
+    await c.end();
+  }
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** CPU seconds of the postmaster and its children, living and reaped. */
+function serverCpuSeconds(postmaster: number): number {
+  let ticks = 0;
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    const stat = safeRead(`/proc/${p}/stat`);
+    if (!stat) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the ")" : state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+    const pid = Number(p);
+    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / TICK;
+}
+
+async function drain(postmaster: number, nodes: number): Promise<{ cpuPer10k: number; jobsPerSec: number }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+  await c.end();
+  const store = await PostgresStore.open({ connectionString: url, schema: SCHEMA });
+  const jobq = new Jobq({ store });
+  for (let done = 0; done < n; done += 1000) await jobq.enqueueMany(Array.from({ length: Math.min(1000, n - done) }, (_, i) => ({ type: 'noop', payload: { seq: done + i } })));
+  await store.queueSetPaused({ name: 'default', paused: true, maxQueues: 10_000, now: Date.now() });
+  const handlers = fileURLToPath(new URL('./noop-handlers.js', import.meta.url));
+  const children = Array.from({ length: nodes }, () =>
+    spawn(process.execPath, [CLI, 'worker', '--store', 'postgres', '--database-url', url, '--pg-schema', SCHEMA, '--handlers', handlers, '--concurrency', '50', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
+  try {
+    await Promise.all(children.map((ch) => new Promise<void>((resolve, reject) => {
+      ch.stdout.on('data', (d: Buffer) => d.toString().includes('"worker":"running"') && resolve());
+      ch.on('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+    })));
+    const cpu0 = serverCpuSeconds(postmaster);
+    const t0 = performance.now();
+    await store.queueSetPaused({ name: 'default', paused: false, maxQueues: 10_000, now: Date.now() });
+    for (;;) {
+      const q = (await store.queueList({ limit: 1000 })).find((x) => x.name === 'default');
+      if ((q?.counts.completed ?? 0) >= n) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ms = performance.now() - t0;
+    const cpu = serverCpuSeconds(postmaster) - cpu0;
+    return { cpuPer10k: (cpu / n) * 10_000, jobsPerSec: (n / ms) * 1000 };
+  } finally {
+    for (const ch of children) ch.kill('SIGKILL');
+    await jobq.close();
+  }
+}
+
+const postmaster = await postmasterPid();
+log(`pg cost bench: N=${n}, rounds ${rounds}, nodes ${nodeCounts.join(',')}, postmaster ${postmaster}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+const results = new Map<number, { cpuPer10k: number; jobsPerSec: number }[]>();
+for (let r = 1; r <= rounds; r++) {
+  for (const nodes of nodeCounts) {
+    const res = await drain(postmaster, nodes);
+    (results.get(nodes) ?? results.set(nodes, []).get(nodes)!).push(res);
+    log(`  round ${r}, ${nodes} node(s): ${res.cpuPer10k.toFixed(2)} s of Postgres CPU per 10,000 jobs, ${Math.round(res.jobsPerSec)} jobs/s`);
+  }
+}
+const lines = ['| worker nodes (× concurrency 50) | Postgres CPU s per 10,000 jobs (median) | jobs/s (median) |', '| ---: | ---: | ---: |'];
+for (const [nodes, rs] of results) lines.push(`| ${nodes} | ${median(rs.map((x) => x.cpuPer10k)).toFixed(2)} | ${Math.round(median(rs.map((x) => x.jobsPerSec))).toLocaleString('en-US')} |`);
+process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,0 +1,3 @@
+module jobq-bench/seedgo
+
+go 1.20
