@@ -30,6 +30,8 @@ export interface LibraryScenario {
   keepFile?: boolean;
   /** drain: the jobs are already in the SQLite file. */
   preloaded?: boolean;
+  /** In-process event subscribers attached to every Jobq (issue #8: events never slow the hot path). */
+  subscribers?: number;
 }
 
 const nowMs = () => performance.timeOrigin + performance.now();
@@ -49,6 +51,12 @@ async function openStore(s: LibraryScenario): Promise<Store> {
   return new SqliteStore({ path: s.sqlitePath, synchronous: s.synchronous ?? 'full' });
 }
 
+/** Attaches `subscribers` listeners to every event, each doing the little a real one would (count by kind). */
+function observe(jobq: Jobq, s: LibraryScenario): void {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < (s.subscribers ?? 0); i++) jobq.events.subscribe((e) => void seen.set(e.kind, (seen.get(e.kind) ?? 0) + 1));
+}
+
 async function preload(jobq: Jobq, n: number): Promise<void> {
   for (let done = 0; done < n; done += 1000) {
     await jobq.enqueueMany(Array.from({ length: Math.min(1000, n - done) }, (_, i) => ({ type: 'noop', payload: { seq: done + i } })));
@@ -59,6 +67,7 @@ async function run(s: LibraryScenario): Promise<Record<string, number>> {
   const store = await openStore(s);
   if (s.kind === 'lib-concurrent') {
     const jobq = new Jobq({ store });
+    observe(jobq, s);
     let next = 0;
     const t0 = performance.now();
     await Promise.all(
@@ -73,6 +82,7 @@ async function run(s: LibraryScenario): Promise<Record<string, number>> {
   if (s.kind === 'lib-sequential') {
     // One caller, each enqueue awaited before the next: every one is its own commit (and fsync).
     const jobq = new Jobq({ store });
+    observe(jobq, s);
     for (let i = 0; i < 300; i++) await jobq.enqueue({ type: 'noop', payload: { seq: i } }); // warm-up
     const t0 = performance.now();
     for (let i = 0; i < s.n; i++) await jobq.enqueue({ type: 'noop', payload: { seq: i } });
@@ -82,6 +92,7 @@ async function run(s: LibraryScenario): Promise<Record<string, number>> {
   }
   if (s.kind === 'lib-bulk') {
     const jobq = new Jobq({ store });
+    observe(jobq, s);
     const t0 = performance.now();
     await preload(jobq, s.n);
     const ms = performance.now() - t0;
@@ -97,6 +108,7 @@ async function run(s: LibraryScenario): Promise<Record<string, number>> {
       queues: { default: { concurrency: s.concurrency } },
       handlers: { noop: () => void (++handled === s.n && allHandled()) },
     });
+    observe(jobq, s);
     if (!s.preloaded) await preload(jobq, s.n);
     const t0 = performance.now();
     jobq.startWorkers();
@@ -126,6 +138,7 @@ async function run(s: LibraryScenario): Promise<Record<string, number>> {
       },
     },
   });
+  observe(jobq, s);
   jobq.startWorkers();
   for (let i = 0; i < 50; i++) await jobq.enqueue({ type: 'noop', payload: {} }); // warm-up
   const interval = 1000 / (s.rate ?? 100);

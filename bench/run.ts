@@ -2,7 +2,8 @@
  * `npm run bench`: jobq's own benchmarks for each store, one fresh process per
  * scenario. Prints a markdown table and writes bench/results/latest.json.
  * Settings: BENCH_STORES (memory,sqlite), BENCH_HTTP_N (20000), BENCH_BULK_N (50000),
- * BENCH_LIB_N (100000), BENCH_DRAIN_N (50000), BENCH_LAT_N (500), BENCH_QUICK=1 (small N).
+ * BENCH_LIB_N (100000), BENCH_DRAIN_N (50000), BENCH_LAT_N (500), BENCH_QUICK=1 (small N),
+ * BENCH_SUBSCRIBERS (0: in-process event subscribers on every library scenario).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
@@ -30,6 +31,8 @@ const cfg = {
   latN: int('BENCH_LAT_N', quick ? 100 : 500),
   connections: 50,
   wrkSeconds: int('BENCH_WRK_SECONDS', quick ? 3 : 10),
+  /** In-process event subscribers on every library scenario's Jobq (0: none). */
+  subscribers: int('BENCH_SUBSCRIBERS', 0),
 };
 
 type Store = 'memory' | 'sqlite' | 'postgres';
@@ -72,7 +75,7 @@ async function withServer<T>(store: Store, fn: (url: string) => Promise<T>): Pro
 
 function library(s: Omit<LibraryScenario, 'sqlitePath'>): Record<string, number> {
   const sqlitePath = dbPath(s.store);
-  const full: LibraryScenario = { ...s, sqlitePath, pgUrl, pgSchema: PG_SCHEMA };
+  const full: LibraryScenario = { ...s, sqlitePath, pgUrl, pgSchema: PG_SCHEMA, subscribers: cfg.subscribers };
   const r = spawnSync(process.execPath, [CHILD, JSON.stringify(full)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (!s.keepFile) removeDb(sqlitePath);
   if (r.status !== 0) throw new Error(`library scenario ${s.kind} failed:\n${r.stderr}`);
