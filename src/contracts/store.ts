@@ -205,6 +205,19 @@ export interface ListInclude {
 export interface JobListParams {
   queue?: string;
   status?: JobStatus;
+  /** Residual filters, applied while walking the queue/status order's index (no index of their own). */
+  type?: string;
+  key?: string;
+  /** Created at or after / before (epoch ms). */
+  createdAfter?: number;
+  createdBefore?: number;
+  /**
+   * With a residual filter, look at most this many jobs of the queue/status
+   * order for the page: a page may come back short (even empty) with a cursor
+   * to go on from the last job looked at. No cursor once the walk reached the end.
+   * @defaultValue DEFAULT_MAX_SCAN (10,000, storage/list-order.ts)
+   */
+  maxScan?: number;
   limit: number;
   /** Opaque, from a previous page's `nextCursor`. */
   cursor?: string;

@@ -53,6 +53,20 @@ export function listOrder(queue: string | undefined, status: JobStatus | undefin
 
 export type KeyValue = string | number;
 
+/** The residual filters of a listing as one predicate over a row's light fields; null when there are none. */
+export function residualFilter(p: { type?: string; key?: string; createdAfter?: number; createdBefore?: number }): ((j: { type: string; key: string | null; createdAt: number }) => boolean) | null {
+  const { type, key, createdAfter, createdBefore } = p;
+  if (type === undefined && key === undefined && createdAfter === undefined && createdBefore === undefined) return null;
+  return (j) =>
+    (type === undefined || j.type === type) &&
+    (key === undefined || j.key === key) &&
+    (createdAfter === undefined || j.createdAt >= createdAfter) &&
+    (createdBefore === undefined || j.createdAt < createdBefore);
+}
+
+/** How many jobs a filtered page looks at, at most (see JobListParams.maxScan). */
+export const DEFAULT_MAX_SCAN = 10_000;
+
 export function encodeCursor(order: ListOrder, values: readonly KeyValue[]): string {
   return Buffer.from(JSON.stringify([order.tag, ...values]), 'utf8').toString('base64url');
 }

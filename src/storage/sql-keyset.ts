@@ -78,3 +78,48 @@ export function listQueryParts(
     }, equal),
   );
 }
+
+/**
+ * The residual filters (type, key, creation time) as one SQL condition, its
+ * values bound through `param`; null without any. A NULL key makes it NULL,
+ * which CASE WHEN reads as false, as the memory store's predicate does.
+ */
+export function residualCondition(
+  p: { type?: string; key?: string; createdAfter?: number; createdBefore?: number },
+  param: (v: KeyValue) => string,
+): string | null {
+  const terms: string[] = [];
+  if (p.type !== undefined) terms.push(`type = ${param(p.type)}`);
+  if (p.key !== undefined) terms.push(`key = ${param(p.key)}`);
+  if (p.createdAfter !== undefined) terms.push(`created_at >= ${param(p.createdAfter)}`);
+  if (p.createdBefore !== undefined) terms.push(`created_at < ${param(p.createdBefore)}`);
+  return terms.length === 0 ? null : terms.join(' AND ');
+}
+
+/**
+ * The three statements of a filtered walk over one range (see filtered-walk.ts),
+ * each an index range like the plain listing's. The matches among the range's
+ * first `within` rows: the subquery reads the range in order and stops at
+ * `within`, the outer query keeps the matches; both SQLite and Postgres see
+ * that the subquery's order already is the outer ORDER BY, so nothing is
+ * sorted and the walk stops as soon as `max` matches are found. The match is
+ * a column of the subquery: written in the outer WHERE, `type = ?` would let
+ * SQLite drop type from the ORDER BY and then sort the rest (a temp B-tree
+ * over the whole range).
+ */
+export function filteredHitsSql(part: ListQueryPart, from: string, match: string, cols: { inner: string; outer: string }, within: string, max: string): string {
+  return (
+    `SELECT ${cols.outer} FROM (SELECT ${cols.inner}, CASE WHEN ${match} THEN 1 ELSE 0 END AS hit FROM ${from} WHERE ${part.where} ORDER BY ${part.orderBy} LIMIT ${within}) AS walk ` +
+    `WHERE hit = 1 ORDER BY ${part.orderBy} LIMIT ${max}`
+  );
+}
+
+/** How many rows the range holds, counted up to `upTo`, as `n`. */
+export function rangeCountSql(part: ListQueryPart, from: string, upTo: string): string {
+  return `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${part.where} ORDER BY ${part.orderBy} LIMIT ${upTo}) AS walk`;
+}
+
+/** The row at offset `at` of the range. */
+export function rangeRowAtSql(part: ListQueryPart, from: string, cols: string, at: string): string {
+  return `SELECT ${cols} FROM ${from} WHERE ${part.where} ORDER BY ${part.orderBy} LIMIT 1 OFFSET ${at}`;
+}

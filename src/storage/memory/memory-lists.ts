@@ -5,7 +5,8 @@
  * one pass over it.
  */
 import type { JobListPage, JobListParams, ListedJob } from '../../contracts/store.js';
-import { compareKeys, decodeCursor, encodeCursor, listOrder, type KeyValue, type SortField } from '../list-order.js';
+import { walkFiltered } from '../filtered-walk.js';
+import { compareKeys, decodeCursor, encodeCursor, listOrder, residualFilter, type KeyValue, type SortField } from '../list-order.js';
 import { listedView, type MemJob } from './mem-job.js';
 
 function keyOf(job: MemJob, fields: readonly SortField[]): KeyValue[] {
@@ -29,7 +30,7 @@ function keyOf(job: MemJob, fields: readonly SortField[]): KeyValue[] {
   });
 }
 
-export function listJobs(jobs: Iterable<MemJob>, p: JobListParams): JobListPage {
+export function listJobs(jobs: Iterable<MemJob>, p: JobListParams): JobListPage | Promise<JobListPage> {
   const order = listOrder(p.queue, p.status);
   const after = decodeCursor(order, p.cursor);
   const fields = order.keys.map((k) => k.field);
@@ -42,6 +43,29 @@ export function listJobs(jobs: Iterable<MemJob>, p: JobListParams): JobListPage 
     candidates.push({ job, key });
   }
   candidates.sort((a, b) => compareKeys(order, a.key, b.key));
+  const heavyBytes = (job: MemJob) => (p.include.payload ? job.payloadJson.length : 0) + (p.include.result ? (job.resultJson?.length ?? 0) : 0);
+  const match = residualFilter(p);
+  if (match !== null) {
+    // The candidates after the cursor are the walk's one range.
+    const range = {
+      hits(within: number, max: number) {
+        const out: typeof candidates = [];
+        for (let i = 0; i < Math.min(within, candidates.length) && out.length < max; i++) if (match(candidates[i]!.job)) out.push(candidates[i]!);
+        return out;
+      },
+      count: (upTo: number) => Math.min(candidates.length, upTo),
+      keyAt: (index: number) => candidates[index]!.key,
+    };
+    return walkFiltered({
+      order,
+      limit: p.limit,
+      maxBytes: p.maxBytes,
+      maxScan: p.maxScan,
+      ranges: [range],
+      key: (c) => c.key,
+      take: (c) => ({ job: listedView(c.job, p.include), bytes: heavyBytes(c.job) }),
+    });
+  }
   const out: ListedJob[] = [];
   let bytes = 0;
   let last: KeyValue[] | null = null;
@@ -50,7 +74,7 @@ export function listJobs(jobs: Iterable<MemJob>, p: JobListParams): JobListPage 
       return { jobs: out, nextCursor: encodeCursor(order, last!) };
     }
     out.push(listedView(c.job, p.include));
-    bytes += (p.include.payload ? c.job.payloadJson.length : 0) + (p.include.result ? (c.job.resultJson?.length ?? 0) : 0);
+    bytes += heavyBytes(c.job);
     last = c.key;
   }
   return { jobs: out, nextCursor: null };

@@ -7,9 +7,10 @@
  */
 import type pg from 'pg';
 import type { JobListPage, JobListParams, ListedJob } from '../../contracts/store.js';
-import { LIGHT_COLUMNS, rowSortValues, rowToListedJob, type JobRow } from '../job-row.js';
-import { decodeCursor, encodeCursor, listOrder, type KeyValue } from '../list-order.js';
-import { listQueryParts } from '../sql-keyset.js';
+import { walkFiltered, type WalkRange } from '../filtered-walk.js';
+import { LIGHT_COLUMNS, rowSortValues, rowToListedJob, SORT_COLUMNS, type JobRow, type SortRow } from '../job-row.js';
+import { decodeCursor, encodeCursor, listOrder, type KeyValue, type ListOrder } from '../list-order.js';
+import { filteredHitsSql, listQueryParts, rangeCountSql, rangeRowAtSql, residualCondition, type ListQueryPart } from '../sql-keyset.js';
 
 type Query = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<pg.QueryResult<R>>;
 
@@ -19,8 +20,10 @@ export async function listJobs(query: Query, s: string, p: JobListParams): Promi
   const order = listOrder(p.queue, p.status);
   const after = decodeCursor(order, p.cursor);
   const heavy = [p.include.payload ? 'COALESCE(octet_length(payload::text), 0)' : '0', p.include.result ? 'COALESCE(octet_length(result::text), 0)' : '0'].join(' + ');
+  const parts = listQueryParts(order, p.queue === undefined ? [] : [p.queue], after, (n) => `$${n}`);
+  if (residualCondition(p, () => '') !== null) return listFiltered(query, s, p, order, parts, heavy);
   const rows: LightRow[] = [];
-  for (const part of listQueryParts(order, p.queue === undefined ? [] : [p.queue], after, (n) => `$${n}`)) {
+  for (const part of parts) {
     const need = p.limit + 1 - rows.length;
     if (need <= 0) break;
     const limit = `$${part.values.length + 1}`;
@@ -36,6 +39,13 @@ export async function listJobs(query: Query, s: string, p: JobListParams): Promi
   while (take < rows.length && take < p.limit && (take === 0 || bytes < p.maxBytes)) bytes += Number(rows[take++]!.heavy_bytes);
   const page = rows.slice(0, take);
   const more = rows.length > take;
+  const jobs = await withHeavy(query, s, p, page);
+  const last = page[page.length - 1];
+  return { jobs, nextCursor: more && last ? encodeCursor(order, rowSortValues(order, last) as KeyValue[]) : null };
+}
+
+/** The page's jobs, with their payloads and results when included (read only for the rows that made the page). */
+async function withHeavy(query: Query, s: string, p: JobListParams, page: LightRow[]): Promise<ListedJob[]> {
   const jobs: ListedJob[] = page.map((r) => rowToListedJob(r));
   if ((p.include.payload || p.include.result) && page.length > 0) {
     const cols = [p.include.payload ? 'payload' : null, p.include.result ? 'result' : null].filter(Boolean).join(', ');
@@ -48,6 +58,34 @@ export async function listJobs(query: Query, s: string, p: JobListParams): Promi
       if (p.include.result) job.result = f?.result == null ? null : (JSON.parse(f.result) as unknown);
     });
   }
-  const last = page[page.length - 1];
-  return { jobs, nextCursor: more && last ? encodeCursor(order, rowSortValues(order, last) as KeyValue[]) : null };
+  return jobs;
+}
+
+/** With residual filters (see filtered-walk.ts): only the matches' light columns leave the server. */
+async function listFiltered(query: Query, s: string, p: JobListParams, order: ListOrder, parts: ListQueryPart[], heavy: string): Promise<JobListPage> {
+  const from = `${s}.jobs`;
+  const ranges = parts.map((part): WalkRange<LightRow> => {
+    // Placeholders: the range's values, then the filters' values, then the statement's own.
+    const values: unknown[] = [...part.values];
+    const match = residualCondition(p, (v) => (values.push(v), `$${values.length}`))!;
+    const own = (n: number) => `$${n}`;
+    const hits = filteredHitsSql(part, from, match, { inner: '*', outer: `${LIGHT_COLUMNS}, ${heavy} AS heavy_bytes` }, own(values.length + 1), own(values.length + 2));
+    const count = rangeCountSql(part, from, own(part.values.length + 1));
+    const rowAt = rangeRowAtSql(part, from, SORT_COLUMNS, own(part.values.length + 1));
+    return {
+      hits: async (within, max) => (await query<LightRow>(hits, [...values, within, max])).rows,
+      count: async (upTo) => Number((await query<{ n: number }>(count, [...part.values, upTo])).rows[0]!.n),
+      keyAt: async (at) => rowSortValues(order, (await query<SortRow>(rowAt, [...part.values, at])).rows[0]!),
+    };
+  });
+  const { jobs: page, nextCursor } = await walkFiltered({
+    order,
+    limit: p.limit,
+    maxBytes: p.maxBytes,
+    maxScan: p.maxScan,
+    ranges,
+    key: (row) => rowSortValues(order, row),
+    take: (row) => ({ job: row, bytes: Number(row.heavy_bytes) }),
+  });
+  return { jobs: await withHeavy(query, s, p, page), nextCursor };
 }

@@ -5,22 +5,31 @@
  * hundreds of megabytes in memory.
  */
 import type { JobListPage, JobListParams, ListedJob } from '../../contracts/store.js';
-import { listColumns, rowHeavyBytes, rowSortValues, rowToListedJob, type JobRow } from '../job-row.js';
-import { decodeCursor, encodeCursor, listOrder, type KeyValue } from '../list-order.js';
-import { listQueryParts } from '../sql-keyset.js';
+import { walkFiltered, type WalkRange } from '../filtered-walk.js';
+import { listColumns, rowHeavyBytes, rowSortValues, rowToListedJob, SORT_COLUMNS, type JobRow, type SortRow } from '../job-row.js';
+import { decodeCursor, encodeCursor, listOrder, type KeyValue, type ListOrder } from '../list-order.js';
+import { filteredHitsSql, listQueryParts, rangeCountSql, rangeRowAtSql, residualCondition, type ListQueryPart } from '../sql-keyset.js';
 import type { SqliteConn } from './conn.js';
 
-export function listJobs(c: SqliteConn, p: JobListParams): JobListPage {
+export function listJobs(c: SqliteConn, p: JobListParams): JobListPage | Promise<JobListPage> {
   const order = listOrder(p.queue, p.status);
   const after = decodeCursor(order, p.cursor);
   const columns = listColumns(p.include);
   // Processing jobs are few (at most the running ones): the lease index holds them all.
   const from = p.status === 'processing' ? 'jobs INDEXED BY jobs_leases' : 'jobs';
+  const parts = listQueryParts(order, p.queue === undefined ? [] : [p.queue], after, (n) => `@p${n}`);
+  const residual: Record<string, KeyValue> = {};
+  const match = residualCondition(p, (v) => {
+    const name = `r${Object.keys(residual).length}`;
+    residual[name] = v;
+    return `@${name}`;
+  });
+  if (match !== null) return listFiltered(c, p, order, parts, from, match, residual);
   const out: ListedJob[] = [];
   let bytes = 0;
   let last: KeyValue[] | null = null;
   return c.read(() => {
-    for (const part of listQueryParts(order, p.queue === undefined ? [] : [p.queue], after, (n) => `@p${n}`)) {
+    for (const part of parts) {
       const params: Record<string, KeyValue> = { limit: p.limit + 1 - out.length };
       part.values.forEach((v, i) => (params[`p${i + 1}`] = v));
       const stmt = c.stmt(`SELECT ${columns} FROM ${from} WHERE ${part.where} ORDER BY ${part.orderBy} LIMIT @limit`);
@@ -34,5 +43,36 @@ export function listJobs(c: SqliteConn, p: JobListParams): JobListPage {
       }
     }
     return { jobs: out, nextCursor: null };
+  });
+}
+
+/** With residual filters (see filtered-walk.ts): the matches' sort keys come from SQLite, then each match is read whole by its rowid. */
+function listFiltered(c: SqliteConn, p: JobListParams, order: ListOrder, parts: ListQueryPart[], from: string, match: string, residual: Record<string, KeyValue>) {
+  const whole = c.stmt(`SELECT ${listColumns(p.include)} FROM jobs WHERE seq = @seq`);
+  const ranges = parts.map((part): WalkRange<SortRow> => {
+    const hits = filteredHitsSql(part, from, match, { inner: SORT_COLUMNS, outer: SORT_COLUMNS }, '@within', '@max');
+    const count = rangeCountSql(part, from, '@upTo');
+    const rowAt = rangeRowAtSql(part, from, SORT_COLUMNS, '@at');
+    const params: Record<string, KeyValue> = { ...residual };
+    part.values.forEach((v, i) => (params[`p${i + 1}`] = v));
+    return {
+      hits: (within, max) => c.read(() => c.stmt(hits).all({ ...params, within, max }) as SortRow[]),
+      count: (upTo) => c.read(() => (c.stmt(count).get({ ...params, upTo }) as { n: number }).n),
+      keyAt: (at) => c.read(() => rowSortValues(order, c.stmt(rowAt).get({ ...params, at }) as SortRow)),
+    };
+  });
+  return walkFiltered({
+    order,
+    limit: p.limit,
+    maxBytes: p.maxBytes,
+    maxScan: p.maxScan,
+    ranges,
+    key: (hit) => rowSortValues(order, hit),
+    take: (hit) =>
+      c.read(() => {
+        // Deleted since the walk found it (a prune between two statements): passed over.
+        const row = whole.get({ seq: hit.seq }) as JobRow | undefined;
+        return row ? { job: rowToListedJob(row), bytes: rowHeavyBytes(row) } : null;
+      }),
   });
 }
