@@ -18,6 +18,7 @@ import { MemoryStore } from '../../src/storage/memory/memory-store.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
 import { http, startTestServer, type TestServer } from '../helpers/http-server.js';
+import { watchStoreCalls } from '../helpers/store-calls.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
@@ -112,8 +113,13 @@ describe('tokens across a Postgres cluster (two nodes, one schema)', () => {
   it("a claim waiting under a token that gets revoked on another node ends with 401 within a second, not at its waitMs", async () => {
     const [a, b] = opened as [(typeof opened)[0], (typeof opened)[0]];
     const w = (await http(a.url, 'POST', '/v1/tokens', { name: 'w', scopes: ['worker'] }, bearer(admin))).body.secret as string;
+    const calls = watchStoreCalls(a.jobq.store, 'nothing');
     const polling = http(a.url, 'POST', '/v1/queues/nothing/claim', { waitMs: 20_000 }, bearer(w));
-    await new Promise((r) => setTimeout(r, 200));
+    try {
+      await waitFor(() => calls.claims >= 1 && calls.dueReads >= 1, { what: 'the claim to find nothing and wait' });
+    } finally {
+      calls.restore();
+    }
     const t0 = Date.now();
     await http(b.url, 'POST', '/v1/tokens/w/revoke', undefined, bearer(admin));
     const r = await polling;

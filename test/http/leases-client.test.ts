@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { JobqClient } from '../../src/client/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 interface Fake {
   url: string;
@@ -67,6 +68,8 @@ describe('client waitFor', () => {
     servers.push(f.server);
     const client = new JobqClient({ url: f.url });
     const waiting = client.waitFor('x', { timeoutMs: 5000 });
+    await waitFor(() => f.hits.get('/v1/jobs/x') === 1, { what: 'the read once the stream is open' });
+    // Not synchronisation: the window in which a client polling on a timer would read the job again.
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(f.hits.get('/v1/jobs/x'), 1, 'one read once the stream was open, then nothing until an event');
     finished = true;

@@ -5,10 +5,11 @@
  * changes nothing.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { Jobq } from '../../src/core/jobq.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { http, startTestServer, type TestServer } from '../helpers/http-server.js';
+import { watchStoreCalls, type StoreCalls } from '../helpers/store-calls.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let s: TestServer;
@@ -250,32 +251,52 @@ describe('lease protocol over HTTP (real server on loopback, SQLite)', () => {
   });
 
   describe('long poll', () => {
-    it('answers an empty list after waitMs when nothing arrives', async () => {
-      const t0 = Date.now();
-      const r = await claim(queue(), { waitMs: 300 });
-      const ms = Date.now() - t0;
-      assert.deepEqual(r.body, { jobs: [] });
-      assert.ok(ms >= 290 && ms < 2000, `${ms} ms`);
+    /** Counts this queue's store calls on the shared server; restored after the test. */
+    const watched: StoreCalls[] = [];
+    const watch = (q: string, store = s.jobq.store) => {
+      const calls = watchStoreCalls(store, q);
+      watched.push(calls);
+      return calls;
+    };
+    /** The claim found nothing and went to sleep: its due-time read is the last store call before it waits. */
+    const asleep = (calls: StoreCalls, what: string) => waitFor(() => calls.claims >= 1 && calls.dueReads >= 1, { what });
+    afterEach(() => {
+      for (const c of watched.splice(0)) c.restore();
     });
 
-    it('is woken by an enqueue on this node within milliseconds, not by a poll', async () => {
+    it('answers an empty list after waitMs when nothing arrives, having claimed from the store only at the start and at the deadline', async () => {
       const q = queue();
+      const calls = watch(q);
       const t0 = Date.now();
+      const r = await claim(q, { waitMs: 1500 });
+      const ms = Date.now() - t0;
+      assert.deepEqual(r.body, { jobs: [] });
+      assert.ok(ms >= 1490 && ms < 3000, `${ms} ms`);
+      // A poll of the store (the in-process loops' fallback is every 1,000 ms) would claim again while it waits.
+      assert.deepEqual([calls.claims, calls.dueReads], [2, 1], 'one claim at the start, one at the deadline, one read of the next due time; nothing in between');
+    });
+
+    it('is woken by an enqueue on this node (the event bus), not by polling the store', async () => {
+      const q = queue();
+      const calls = watch(q);
       const polling = claim(q, { waitMs: 10_000, max: 5 });
-      await new Promise((r) => setTimeout(r, 200));
+      await asleep(calls, 'the claim to find nothing and wait');
+      const t0 = Date.now();
       const { id } = await enqueue(q);
       const r = await polling;
       const ms = Date.now() - t0;
       assert.deepEqual(r.body.jobs.map((j: { id: string }) => j.id), [id]);
-      assert.ok(ms < 1500, `answered ${ms} ms after the poll began (the enqueue came at 200)`);
+      assert.equal(calls.claims, 2, 'the first claim, then the one the enqueue woke: no polling claim between');
+      assert.ok(ms < 1000, `answered ${ms} ms after the enqueue (the poll asked for 10 s)`);
     });
 
     it('is woken by an enqueue committed by another process on the same SQLite file (data_version)', async () => {
       const q = queue();
+      const calls = watch(q);
       const other = new Jobq({ store: new SqliteStore({ path: (s.jobq.store as unknown as { path: string }).path }), queues: {} });
       try {
         const polling = claim(q, { waitMs: 10_000 });
-        await new Promise((r) => setTimeout(r, 200));
+        await asleep(calls, 'the claim to find nothing and wait');
         const t0 = Date.now();
         const { id } = await other.enqueue({ type: 'remote', queue: q });
         const r = await polling;
@@ -300,8 +321,10 @@ describe('lease protocol over HTTP (real server on loopback, SQLite)', () => {
       const q = queue();
       await http(s.url, 'POST', `/v1/queues/${q}/pause`);
       const { id } = await enqueue(q);
+      const calls = watch(q);
       const polling = claim(q, { waitMs: 10_000 });
-      await new Promise((r) => setTimeout(r, 200));
+      // Paused: the claim takes nothing (it may not ask the store at all) and waits.
+      await waitFor(() => calls.dueReads >= 1, { what: 'the claim to wait' });
       const t0 = Date.now();
       await http(s.url, 'POST', `/v1/queues/${q}/resume`);
       const r = await polling;
@@ -311,29 +334,35 @@ describe('lease protocol over HTTP (real server on loopback, SQLite)', () => {
 
     it('takes nothing for a worker that went away: a job enqueued after it hung up stays pending, attempt unspent', async () => {
       const q = queue();
+      const calls = watch(q);
       const ctl = new AbortController();
       const polling = fetch(`${s.url}/v1/queues/${q}/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"waitMs":10000}', signal: ctl.signal }).catch(() => null);
-      await new Promise((r) => setTimeout(r, 200));
+      await asleep(calls, 'the claim to find nothing and wait');
       ctl.abort();
       await polling;
-      await new Promise((r) => setTimeout(r, 100));
+      // The server saw the hang-up: the waiting claim woke, looked once more, and ended.
+      await waitFor(() => calls.claims === 2, { what: 'the abandoned claim to end' });
       const { id } = await enqueue(q);
-      await new Promise((r) => setTimeout(r, 300));
       const j = await job(id);
       assert.deepEqual([j.status, j.attempts], ['pending', 0]);
+      // A fresh claim gets it on its first attempt, and it is the only claim since: the abandoned one took nothing.
+      const r = await claim(q, {});
+      assert.deepEqual(r.body.jobs.map((x: { id: string; attempts: number }) => [x.id, x.attempts]), [[id, 1]]);
+      assert.equal(calls.claims, 3);
     });
 
     it('ends at once, answering an empty list, when the server closes', async () => {
       const own = await startTestServer();
-      const t0 = Date.now();
+      const calls = watch('x', own.jobq.store);
       const polling = http(own.url, 'POST', '/v1/queues/x/claim', { waitMs: 20_000 });
-      await new Promise((r) => setTimeout(r, 200));
+      await asleep(calls, 'the claim to find nothing and wait');
+      const t0 = Date.now();
       const closing = own.close();
       const r = await polling;
       const ms = Date.now() - t0;
       await closing;
       assert.deepEqual(r.body, { jobs: [] });
-      assert.ok(ms < 1500, `answered ${ms} ms after the poll began (the close came at 200; the poll asked for 20 s)`);
+      assert.ok(ms < 1500, `answered ${ms} ms after the close began (the poll asked for 20 s)`);
     });
   });
 });
