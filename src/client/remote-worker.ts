@@ -31,9 +31,9 @@ export interface RemoteWorkerOptions<T extends JobTypes = DefaultJobTypes> {
   handlers: HandlerMap<NoInfer<T>>;
   /** Jobs run at once per queue. @defaultValue 10 */
   concurrency?: number;
-  /** How long a claim holds a job without a heartbeat. @defaultValue 30_000 */
+  /** How long a claim holds a job without a heartbeat, 1,000 to 3,600,000 (the server's range). @defaultValue 30_000 */
   leaseMs?: number;
-  /** @defaultValue leaseMs / 3 */
+  /** How often all running leases are extended (one request), below leaseMs. @defaultValue leaseMs / 3 */
   heartbeatIntervalMs?: number;
   /** How long one claim waits on the server for work (long poll, at most 30 s). @defaultValue 25_000 */
   waitMs?: number;
@@ -59,6 +59,20 @@ export interface RemoteWorker {
 
 const immediate = () => new Promise<void>((r) => setImmediate(r));
 
+
+/** The server takes a lease of 1 s to 1 h (POST /v1/queues/{name}/claim). */
+const LEASE_MS = { min: 1000, max: 3_600_000 } as const;
+
+/** Refuses times the server would refuse on every claim (or that make no sense), naming the option, before anything is sent. */
+function checkTimes(o: RemoteWorkerOptions): void {
+  const bad = (field: string, rule: string) => new JobqError('invalid_option', `${field} must be ${rule}`, { details: { field } });
+  const int = (v: number | undefined, min: number, max = Number.MAX_SAFE_INTEGER) => v === undefined || (Number.isInteger(v) && v >= min && v <= max);
+  if (!int(o.leaseMs, LEASE_MS.min, LEASE_MS.max)) throw bad('leaseMs', `an integer from ${LEASE_MS.min} to ${LEASE_MS.max} (the server's range)`);
+  const leaseMs = o.leaseMs ?? 30_000;
+  if (!int(o.heartbeatIntervalMs, 1, leaseMs - 1)) throw bad('heartbeatIntervalMs', `a positive integer below leaseMs (${leaseMs})`);
+  if (!int(o.waitMs, 0)) throw bad('waitMs', 'an integer from 0 (at most 30,000 is used)');
+  if (!int(o.shutdownTimeoutMs, 0)) throw bad('shutdownTimeoutMs', 'an integer from 0');
+}
 
 /** A claim the server will refuse every time (a bad option, an old server): no use retrying. */
 function isClientError(err: unknown): boolean {
@@ -114,6 +128,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
     this.handlers = { ...(options.handlers as Record<string, Handler | undefined>) };
     this.types = Object.keys(this.handlers).filter((t) => typeof this.handlers[t] === 'function');
     if (this.types.length === 0) throw new JobqError('invalid_option', 'runWorker needs at least one handler', { details: { field: 'handlers' } });
+    checkTimes(options);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.waitMs = Math.min(options.waitMs ?? 25_000, 30_000);
     this.graceMs = options.shutdownTimeoutMs ?? 30_000;
@@ -127,10 +142,11 @@ export class RemoteWorkerRunner implements RemoteWorker {
     // Nobody may be listening to `done` yet: keep an unobserved refusal from crashing the process by itself.
     this.done.catch(() => {});
     this.settle = settle;
+    const inFlight = options.claimsInFlight ?? 1;
+    // Checked before the heartbeat's timer exists: a refused option leaves nothing running.
+    if (!Number.isInteger(inFlight) || inFlight < 1) throw new JobqError('invalid_option', 'claimsInFlight must be a positive integer', { details: { field: 'claimsInFlight' } });
     const beatMs = options.heartbeatIntervalMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
     this.heartbeat = setInterval(() => void this.beat(), beatMs);
-    const inFlight = options.claimsInFlight ?? 1;
-    if (!Number.isInteger(inFlight) || inFlight < 1) throw new JobqError('invalid_option', 'claimsInFlight must be a positive integer', { details: { field: 'claimsInFlight' } });
     for (const [q, limit] of this.concurrency) {
       const loops = Math.min(inFlight, limit);
       for (let i = 0; i < loops; i++) this.loops.push(this.claimLoop(q, Math.ceil(limit / loops)));

@@ -12,6 +12,7 @@ import type { Job } from '../../src/contracts/job.js';
 import { consoleLogger } from '../../src/client/worker-logger.js';
 import { TokenService } from '../../src/http/auth/token-service.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
+import { watchStoreCalls } from '../helpers/store-calls.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 type Jobs = { add: { a: number; b: number }; flaky: { failTimes: number }; hold: { ms: number }; permanent: null; throttled: null; slow: { ms: number } };
@@ -24,17 +25,23 @@ const queue = () => `rw-${++n}`;
 
 describe('remote worker (client.runWorker) against a real server', () => {
   let finishRequests = 0;
+  /** Leases per heartbeat request, in order. */
+  const heartbeats: number[] = [];
+  const realFetch = globalThis.fetch;
   before(async () => {
     s = await startTestServer({ jobq: { retry: { baseDelayMs: 50, factor: 1, jitter: 0 } } });
-    // Counts the worker's finish requests (the client uses the global fetch).
-    const realFetch = globalThis.fetch;
+    // Counts the worker's finish and heartbeat requests (the client uses the global fetch).
     globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
       if (String(input).endsWith('/v1/leases/finish')) finishRequests++;
+      if (String(input).endsWith('/v1/leases/extend')) heartbeats.push((JSON.parse(String(init?.body)) as { leases: unknown[] }).leases.length);
       return realFetch(input, init);
     }) as typeof fetch;
     client = new JobqClient<Jobs>({ url: s.url });
   });
-  after(async () => s.close());
+  after(async () => {
+    globalThis.fetch = realFetch;
+    await s.close();
+  });
 
   it('runs handlers with the in-process signature: typed payload, ctx.attempt, ctx.progress, results, retries, permanent failures', async () => {
     const q = queue();
@@ -165,6 +172,38 @@ describe('remote worker (client.runWorker) against a real server', () => {
     }
   });
 
+  it('batches heartbeats: one request extends every running lease, and the leases outlive leaseMs', async () => {
+    const q = queue();
+    let started = 0;
+    const worker = client.runWorker({
+      queues: { [q]: { concurrency: 20 } },
+      handlers: {
+        hold: (_job, ctx) => {
+          started++;
+          return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null)));
+        },
+      },
+      leaseMs: 1000,
+      heartbeatIntervalMs: 100,
+      handleSignals: false,
+      logger: quiet,
+    });
+    try {
+      const jobs = await client.enqueueMany(Array.from({ length: 20 }, () => ({ type: 'hold' as const, payload: { ms: 0 }, queue: q })));
+      await waitFor(() => started === 20, { what: 'the 20 jobs to start' });
+      const from = heartbeats.length;
+      const t0 = Date.now();
+      // Heartbeats for twice the lease: without them every lease would have expired.
+      await waitFor(() => Date.now() - t0 > 2000 && heartbeats.length - from >= 3, { what: 'heartbeats over two leases', timeoutMs: 10_000 });
+      const beats = heartbeats.slice(from);
+      assert.ok(beats.every((n) => n === 20), `every heartbeat carried the 20 leases: ${beats.join(', ')}`);
+      assert.equal(worker.running, 20, 'no lease was lost');
+      for (const j of jobs) assert.equal((await client.get(j.id)).status, 'processing');
+    } finally {
+      await worker.stop(0);
+    }
+  });
+
   it('stops gracefully: running jobs get the grace period, the rest are released with their attempt unspent', async () => {
     const q = queue();
     const worker = client.runWorker({
@@ -198,7 +237,9 @@ describe('remote worker (client.runWorker) against a real server', () => {
         handleSignals: false,
         logger: consoleLogger('info', {}, (l) => void lines.push(l)),
       });
-      await new Promise((r) => setTimeout(r, 300));
+      // Revoked while its claim waits on the server (not before the worker got going).
+      const calls = watchStoreCalls(own.jobq.store, 'r');
+      await waitFor(() => calls.claims >= 1 && calls.dueReads >= 1, { what: "the worker's claim to wait" }).finally(() => calls.restore());
       await service.revoke('w');
       const err = await worker.done.then(
         () => null,
@@ -210,6 +251,26 @@ describe('remote worker (client.runWorker) against a real server', () => {
     } finally {
       await own.close();
     }
+  });
+
+  it('refuses options the server would refuse on every claim, naming the option, before it sends anything or starts a timer', () => {
+    const refused = (options: Record<string, unknown>, field: string) =>
+      assert.throws(
+        () => client.runWorker({ queues: ['never'], handlers: { add: () => 1 }, handleSignals: false, logger: quiet, ...options } as never),
+        (e: { code?: string; details?: { field?: string } }) => e.code === 'invalid_option' && e.details?.field === field,
+        field,
+      );
+    refused({ leaseMs: 600 }, 'leaseMs');
+    refused({ leaseMs: 4_000_000 }, 'leaseMs');
+    refused({ leaseMs: 1500.5 }, 'leaseMs');
+    refused({ heartbeatIntervalMs: 30_000 }, 'heartbeatIntervalMs');
+    refused({ leaseMs: 2000, heartbeatIntervalMs: 0 }, 'heartbeatIntervalMs');
+    refused({ waitMs: -1 }, 'waitMs');
+    refused({ shutdownTimeoutMs: -1 }, 'shutdownTimeoutMs');
+    refused({ claimsInFlight: 0 }, 'claimsInFlight');
+    refused({ concurrency: 0 }, 'concurrency');
+    refused({ queues: [] }, 'queues');
+    refused({ handlers: {} }, 'handlers');
   });
 
   it('waitFor rejects with timeout when the job does not finish in time', async () => {
