@@ -30,3 +30,10 @@ it('each backend entry point loads only its own driver', () => {
   const client = resolvedBy(ENTRY('client/index.js')).filter((u) => HEAVY.test(u));
   assert.deepEqual(client, []);
 });
+
+it("jobq/client needs nothing but Node: it loads Node's own modules and jobq's files, no package at all", () => {
+  const own = new URL('../../src/', import.meta.url).href;
+  const loaded = resolvedBy(ENTRY('client/index.js'));
+  assert.ok(loaded.some((u) => u.endsWith('/client/jobq-client.js')), 'the client was loaded');
+  assert.deepEqual(loaded.filter((u) => !u.startsWith('node:') && !u.startsWith(own)), []);
+});
