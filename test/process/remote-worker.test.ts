@@ -6,7 +6,10 @@
  *   - the server killed and started again while a worker long-polls and has
  *     jobs running: the worker reconnects, nothing is lost or run twice;
  *   - the worker's token revoked with the CLI (another process): the worker
- *     stops within seconds with a clear error, not at the end of its poll.
+ *     stops within seconds with a clear error, not at the end of its poll;
+ *   - SIGTERM mid-job: the worker stops claiming, a job that finishes within
+ *     the grace period is reported, the one that cannot is released (attempt
+ *     unspent) and runs elsewhere.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -177,6 +180,42 @@ describe('remote workers as real processes (SQLite file, loopback)', () => {
       assert.match(w.err(), /remote worker stopped: unauthorized: /);
       assert.match(w.err(), /refused this worker's token \(unauthorized/);
       assert.ok(!w.err().includes(secret) && !server.output().includes(secret), 'the secret is in no log');
+    } finally {
+      server?.child.kill('SIGKILL');
+      dir.remove();
+    }
+  });
+
+  it('SIGTERM mid-job: it claims nothing more, reports what finishes within the grace period, releases the rest (attempt unspent), exits 0', async () => {
+    const dir = tempDir();
+    let server: ServerProcess | null = null;
+    try {
+      server = await spawnServer(['--sqlite-path', dir.file('jobs.db'), '--queues', 'idle']);
+      children.push(server.child);
+      const a = remoteWorker({ url: server.url, queues: ['remote'], concurrency: 2, graceMs: 4000, waitMs: 25_000 });
+      const [quick] = await enqueue(server.url, 1, { ms: 1000 });
+      const [stuck] = await enqueue(server.url, 1, { ms: 60_000 });
+      await waitFor(() => started(a).length === 2, { what: 'worker A to start both jobs', timeoutMs: 15_000 });
+      a.proc.kill('SIGTERM');
+      await waitFor(() => a.err().includes('stopping gracefully'), { what: 'worker A to take the signal', timeoutMs: 5000 });
+      // Enqueued while it stops: it must not take it (its long poll was given up).
+      const [late] = await enqueue(server.url, 1, { ms: 0 });
+      const exit = await a.exited;
+      assert.equal(exit.code, 0, `a graceful stop exits 0:\n${a.err()}`);
+      assert.deepEqual(started(a).map((x) => x.started).sort(), [quick, stuck].sort(), 'nothing claimed after the signal');
+      const pidA = JSON.parse(a.lines.find((l) => l.includes('remoteWorker'))!).pid as number;
+      const [q, st, l] = await jobsOf(server.url, [quick!, stuck!, late!]);
+      assert.deepEqual([q.status, q.result, q.attempts], ['completed', { by: pidA }, 1], 'finished within the grace period and reported');
+      assert.deepEqual([st.status, st.attempts, st.errors], ['pending', 0, []], 'released: pending again, its attempt not spent');
+      assert.deepEqual([l.status, l.attempts], ['pending', 0]);
+      assert.match(a.err(), /released unfinished jobs back to pending/);
+      // Another worker takes the released job and the late one at once (no lease to wait out).
+      const b = remoteWorker({ url: server.url, queues: ['remote'], concurrency: 2, fast: true });
+      await waitFor(async () => (await jobsOf(server!.url, [stuck!, late!])).every((j) => j.status === 'completed'), { what: 'worker B to run them', timeoutMs: 15_000 });
+      const pidB = JSON.parse(b.lines.find((l) => l.includes('remoteWorker'))!).pid as number;
+      for (const j of await jobsOf(server.url, [stuck!, late!])) assert.deepEqual([j.result, j.attempts], [{ by: pidB }, 1]);
+      b.proc.kill('SIGTERM');
+      assert.equal((await b.exited).code, 0);
     } finally {
       server?.child.kill('SIGKILL');
       dir.remove();
