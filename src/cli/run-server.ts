@@ -13,6 +13,7 @@ import { loadHandlers } from './load-handlers.js';
 import { loadSchedules } from './load-schedules.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
+import type { AuthMode } from '../http/auth/auth-hook.js';
 import { serveAuth } from './serve-auth.js';
 import { queueOptions, SETTINGS, type ServerSettings } from './settings.js';
 import { StartupError } from './startup-error.js';
@@ -69,15 +70,19 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   });
   const readiness = { ready: true };
   let app: Awaited<ReturnType<typeof import('../http/app.js').createHttpApp>> | null = null;
-  if (mode === 'serve' && !manyHttp) {
-    const { createHttpApp } = await import('../http/app.js');
-    let auth;
+  let auth: AuthMode | undefined;
+  if (mode === 'serve') {
+    // Also in the primary of several HTTP processes, before it starts them: an unprotected
+    // address is refused in one line (not once per process), and JOBQ_ADMIN_TOKEN is seeded once.
     try {
       auth = await serveAuth(settings, store, logger);
     } catch (err) {
       await jobq.close(0).catch(() => {});
       throw err;
     }
+  }
+  if (mode === 'serve' && !manyHttp) {
+    const { createHttpApp } = await import('../http/app.js');
     app = await createHttpApp({ jobq, logger, readiness, bodyLimitBytes: settings.bodyLimitBytes, auth });
   }
   // Run before the Jobq stops (Kafka ingest and the event feed: the last events out, partitions given up).

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { http } from '../helpers/http-server.js';
 import { CLI, spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
@@ -17,6 +18,19 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const jobq = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+/** A GET on a connection of its own (closed after it), so requests spread over a server's HTTP processes; answers the status. */
+function fresh(url: string, path: string, token?: string): Promise<number> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ agent: false, host: u.hostname, port: u.port, path, headers: { connection: 'close', ...(token && bearer(token)) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 const ADMIN_A = `a-${'1'.repeat(30)}`;
 const ADMIN_B = `b-${'2'.repeat(30)}`;
 
@@ -45,6 +59,14 @@ describe('jobq and API tokens', () => {
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, /^jobq: refusing to listen on 0\.0\.0\.0 without API tokens .*jobq token create --name admin --scopes admin.*JOBQ_ADMIN_TOKEN.*--insecure-no-auth$/);
+  });
+
+  it('with several HTTP processes too: refused in one line before any is started, exit 2', () => {
+    const r = jobq(['serve', '--http-processes', '2', '--host', '0.0.0.0', '--port', '0', '--sqlite-path', db]);
+    assert.equal(r.status, 2);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^jobq: refusing to listen on 0\.0\.0\.0 without API tokens /);
   });
 
   it('--insecure-no-auth serves a non-loopback address with no token at all, and says so in its log', async () => {
@@ -135,5 +157,34 @@ describe('jobq and API tokens', () => {
     assert.equal(jobq(['queues', 'list', '--url', s.url, '--token', reader]).status, 1, 'refused at once on the node that revoked it');
     assert.match(jobq(['token', 'revoke', 'reader', '--sqlite-path', db]).stderr, /^jobq: not_found: no live token named "reader"/);
     await stop(s);
+  });
+
+  it('with several HTTP processes: each one needs a token, and a token revoked through one is refused by every one within a second', async () => {
+    const own = tempDir();
+    const s = await spawnServer(['--sqlite-path', own.file('jobs.db'), '--http-processes', '2'], { env: { JOBQ_ADMIN_TOKEN: ADMIN_A } });
+    servers.push(s);
+    try {
+      // Fresh connections go to the HTTP processes in turn: six reach both.
+      const each = async (path: string, token?: string) => {
+        const statuses = new Set<number>();
+        for (let i = 0; i < 6; i++) statuses.add(await fresh(s.url, path, token));
+        return [...statuses];
+      };
+      assert.deepEqual(await each('/v1/queues'), [401]);
+      assert.deepEqual(await each('/v1/queues', ADMIN_A), [200]);
+      const made = await http(s.url, 'POST', '/v1/tokens', { name: 'multi', scopes: ['jobs:read'] }, bearer(ADMIN_A));
+      assert.equal(made.status, 201);
+      const secret = made.body.secret as string;
+      // Created in one process: the others read the tokens again on an unknown secret, so it works everywhere at once.
+      assert.deepEqual(await each('/v1/queues', secret), [200]);
+      const t0 = Date.now();
+      assert.equal((await http(s.url, 'POST', '/v1/tokens/multi/revoke', undefined, bearer(ADMIN_A))).status, 200);
+      await waitFor(async () => (await each('/v1/queues', secret)).join() === '401', { what: 'every HTTP process to refuse the revoked token', timeoutMs: 3000 });
+      const ms = Date.now() - t0;
+      assert.ok(ms < 1500, `refused everywhere ${ms} ms after the revocation`);
+      await stop(s);
+    } finally {
+      own.remove();
+    }
   });
 });
