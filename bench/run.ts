@@ -3,10 +3,11 @@
  * scenario. Prints a markdown table and writes bench/results/latest.json.
  * Settings: BENCH_STORES (memory,sqlite), BENCH_HTTP_N (20000), BENCH_BULK_N (50000),
  * BENCH_LIB_N (100000), BENCH_DRAIN_N (50000), BENCH_LAT_N (500), BENCH_QUICK=1 (small N),
- * BENCH_SUBSCRIBERS (0: in-process event subscribers on every library scenario).
+ * BENCH_SUBSCRIBERS (0: in-process event subscribers on every library scenario),
+ * BENCH_REMOTE=0 (leave out the remote-worker and auth rows of bench/remote-workers.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,7 @@ const PG_SCHEMA = 'jobq_bench';
 let pgUrl = '';
 
 const CHILD = fileURLToPath(new URL('./library-child.js', import.meta.url));
+const REMOTE = fileURLToPath(new URL('./remote-workers.js', import.meta.url));
 const OUT_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const dbPath = (store: string) => join(tmpdir(), `jobq-bench-${process.pid}-${store}.db`);
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -221,6 +223,28 @@ function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/**
+ * Issue #13's rows, in the same sitting (bench/remote-workers.ts, alone as
+ * `npm run bench:remote`): a remote worker process at concurrency 50 against
+ * in-process workers, enqueue → start for a long-polling remote worker, HTTP
+ * enqueue with auth on against off. SQLite only; BENCH_REMOTE=0 leaves them out.
+ */
+function remoteWorkerRows(): { table: string; rows: unknown } | null {
+  if (env.BENCH_REMOTE === '0' || !cfg.stores.includes('sqlite')) return null;
+  if (!wrkAvailable()) {
+    log('  remote workers: left out (their auth rows need wrk: apt-get install wrk)');
+    return null;
+  }
+  log('remote workers and API tokens (bench/remote-workers.ts)');
+  const r = spawnSync(process.execPath, [REMOTE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 });
+  if (r.status !== 0) {
+    log(`  remote workers: failed (exit ${r.status}); npm run bench:remote runs them alone`);
+    return null;
+  }
+  const saved = JSON.parse(readFileSync(join(OUT_DIR, 'remote-workers.json'), 'utf8')) as { rows: unknown };
+  return { table: r.stdout.trim(), rows: saved.rows };
+}
+
 const rows: Row[] = [];
 log(`jobq bench: ${JSON.stringify({ ...cfg, pgUrl: cfg.pgUrl ? '(given)' : undefined })}`);
 let stopPg: (() => Promise<void>) | null = null;
@@ -241,7 +265,14 @@ try {
   await stopPg?.();
 }
 
-const table = ['| store | scenario | result | detail |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.store} | ${r.scenario} | ${r.value} | ${r.detail} |`)].join('\n');
+const remote = remoteWorkerRows();
+
+const table = [
+  '| store | scenario | result | detail |',
+  '| --- | --- | --- | --- |',
+  ...rows.map((r) => `| ${r.store} | ${r.scenario} | ${r.value} | ${r.detail} |`),
+  ...(remote ? ['', remote.table] : []),
+].join('\n');
 process.stdout.write(`${table}\n`);
 mkdirSync(OUT_DIR, { recursive: true });
 const result = {
@@ -249,6 +280,7 @@ const result = {
   env: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30) },
   config: cfg,
   rows,
+  ...(remote && { remoteWorkers: remote.rows }),
 };
 writeFileSync(join(OUT_DIR, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
 writeFileSync(join(OUT_DIR, 'latest.md'), `${table}\n`);
