@@ -215,7 +215,7 @@ export interface JobListParams {
    * With a residual filter, look at most this many jobs of the queue/status
    * order for the page: a page may come back short (even empty) with a cursor
    * to go on from the last job looked at. No cursor once the walk reached the end.
-   * @defaultValue DEFAULT_MAX_SCAN (10,000, storage/list-order.ts)
+   * @defaultValue DEFAULT_MAX_SCAN
    */
   maxScan?: number;
   limit: number;
@@ -225,6 +225,9 @@ export interface JobListParams {
   /** Stop the page early (with a cursor) once the included payloads and results reach this many bytes; at least one job is always returned. */
   maxBytes: number;
 }
+
+/** How many jobs a page with residual filters looks at, at most (JobListParams.maxScan). */
+export const DEFAULT_MAX_SCAN = 10_000;
 
 /** A listed job; `payload` and `result` are present only when included. */
 export type ListedJob = Omit<Job, 'payload' | 'result'> & { payload?: unknown; result?: unknown };

@@ -16,7 +16,8 @@
  * took 20 ms (the event loop blocked throughout) and 17 ms (measured, 30,000
  * jobs, medians of 7).
  */
-import { DEFAULT_MAX_SCAN, encodeCursor, type KeyValue, type ListOrder } from './list-order.js';
+import { DEFAULT_MAX_SCAN } from '../contracts/store.js';
+import { encodeCursor, type KeyValue, type ListOrder } from './list-order.js';
 
 type Maybe<T> = T | Promise<T>;
 

@@ -64,9 +64,6 @@ export function residualFilter(p: { type?: string; key?: string; createdAfter?: 
     (createdBefore === undefined || j.createdAt < createdBefore);
 }
 
-/** How many jobs a filtered page looks at, at most (see JobListParams.maxScan). */
-export const DEFAULT_MAX_SCAN = 10_000;
-
 export function encodeCursor(order: ListOrder, values: readonly KeyValue[]): string {
   return Buffer.from(JSON.stringify([order.tag, ...values]), 'utf8').toString('base64url');
 }
