@@ -166,6 +166,16 @@ export interface QueuePageJson {
 export interface ListJobsQuery {
   queue?: string;
   status?: JobStatus;
+  /**
+   * Only jobs of this type, with this key (exact), created at or after
+   * `createdAfter` and before `createdBefore` (a Date, epoch ms or an ISO
+   * 8601 date-time). The server tests these on up to 10,000 jobs per page:
+   * a page may come back short, even empty, with a `nextCursor` to go on.
+   */
+  type?: string;
+  key?: string;
+  createdAfter?: Date | number | string;
+  createdBefore?: Date | number | string;
   /** 1..500. @defaultValue 50 */
   limit?: number;
   cursor?: string;
@@ -227,6 +237,12 @@ export class JobqClient<T extends JobTypes = DefaultJobTypes> {
     const q = new URLSearchParams();
     if (query.queue !== undefined) q.set('queue', query.queue);
     if (query.status !== undefined) q.set('status', query.status);
+    if (query.type !== undefined) q.set('type', query.type);
+    if (query.key !== undefined) q.set('key', query.key);
+    // The server reads times as ISO 8601; a time it cannot read is sent as given, for its 400 to name.
+    const isoTime = (t: Date | number | string) => (typeof t === 'string' ? t : Number.isFinite(new Date(t).getTime()) ? new Date(t).toISOString() : String(t));
+    if (query.createdAfter !== undefined) q.set('createdAfter', isoTime(query.createdAfter));
+    if (query.createdBefore !== undefined) q.set('createdBefore', isoTime(query.createdBefore));
     if (query.limit !== undefined) q.set('limit', String(query.limit));
     if (query.cursor !== undefined) q.set('cursor', query.cursor);
     if (query.include?.length) q.set('include', query.include.join(','));

@@ -156,6 +156,10 @@ export const listQuery = {
   properties: {
     queue: name,
     status: { type: 'string', enum: JOB_STATUSES },
+    type: { ...name, description: 'Only jobs of this type.' },
+    key: { ...jobKey, description: 'Only the jobs with this key (exact).' },
+    createdAfter: { type: 'string', format: 'date-time', description: 'Only jobs created at or after this time (ISO 8601).' },
+    createdBefore: { type: 'string', format: 'date-time', description: 'Only jobs created before this time (ISO 8601).' },
     limit: { ...pageLimit, description: `Page size, 1..${DEFAULTS.limits.maxPageSize}. Default 50.` },
     cursor: { type: 'string', maxLength: 512, description: 'nextCursor of the previous page (of the same filter).' },
     include: {

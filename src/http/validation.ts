@@ -15,7 +15,7 @@ import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import { JobqError } from '../contracts/errors.js';
 import { JOB_STATUSES } from '../contracts/job.js';
-import { MAX_DELAY_MS, MAX_RUN_AT_MS } from '../core/enqueue-input.js';
+import { MAX_DELAY_MS, MAX_KEY_LENGTH, MAX_RUN_AT_MS } from '../core/enqueue-input.js';
 import { DEFAULTS, MAX_ATTEMPTS_LIMIT, PRIORITY_RANGE } from '../core/options.js';
 
 const NAME_RULE = 'must be 1 to 128 letters, digits, "_", ".", ":" or "-", starting with a letter or a digit';
@@ -35,6 +35,9 @@ const RULES: Readonly<Record<string, string>> = {
   status: `must be one of ${JOB_STATUSES.join(', ')}`,
   include: 'must be payload, result or payload,result',
   cursor: 'must be the nextCursor of a previous page (at most 512 characters)',
+  key: `must be a string of 1 to ${MAX_KEY_LENGTH} characters`,
+  createdAfter: 'must be an ISO 8601 date-time with a time zone, e.g. 2030-01-01T00:00:00Z',
+  createdBefore: 'must be an ISO 8601 date-time with a time zone, e.g. 2030-01-01T00:00:00Z',
   completed: `must be null (forever) or milliseconds from 1 to ${MAX_DELAY_MS}`,
   failed: `must be null (forever) or milliseconds from 1 to ${MAX_DELAY_MS}`,
   cancelled: `must be null (forever) or milliseconds from 1 to ${MAX_DELAY_MS}`,

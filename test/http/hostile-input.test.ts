@@ -98,7 +98,7 @@ function corpus(): Raw[] {
   c.push({ name: 'bad Content-Length', extraHeaders: ['content-length: abc'], body: '', status: 400 });
   c.push({ name: 'two Content-Lengths', extraHeaders: ['content-length: 5', 'content-length: 6'], body: '', status: 400 });
   // Query strings.
-  for (const q of ['limit=-1', 'limit=0', 'limit=99999', 'limit=1e2', 'limit=', 'status=DONE', 'queue=%00', 'cursor=%ff', 'cursor=' + Buffer.from('s:-1').toString('base64url'), 'x=1']) {
+  for (const q of ['limit=-1', 'limit=0', 'limit=99999', 'limit=1e2', 'limit=', 'status=DONE', 'queue=%00', 'cursor=%ff', 'cursor=' + Buffer.from('s:-1').toString('base64url'), 'x=1', 'key=%00', 'type=%00', 'createdAfter=%ff', 'createdAfter=+275760-09-13T00:00:00.001Z', 'createdBefore=2030-01-01T00:00:00Z%00']) {
     c.push({ name: `list ?${q}`, method: 'GET', path: `/v1/jobs?${q}`, status: 400, code: 'invalid_request' });
   }
   return c;

@@ -114,6 +114,11 @@ const CASES: Case[] = [
   { name: 'bad queue filter', method: 'GET', path: '/v1/jobs?queue=a%20b', status: 400, code: 'invalid_request', message: "queue must be 1 to 128 letters, digits, \"_\", \".\", \":\" or \"-\", starting with a letter or a digit" },
   { name: 'forged cursor', method: 'GET', path: '/v1/jobs?cursor=AAAA', status: 400, code: 'invalid_request', message: "cursor is not one this server issued for this filter" },
   { name: 'unknown query parameter', method: 'GET', path: '/v1/jobs?sort=desc', status: 400, code: 'invalid_request', message: "unknown query parameter \"sort\"" },
+  { name: 'bad type filter', method: 'GET', path: '/v1/jobs?type=a%2Fb', status: 400, code: 'invalid_request', message: "type must be 1 to 128 letters, digits, \"_\", \".\", \":\" or \"-\", starting with a letter or a digit" },
+  { name: 'key filter too long', method: 'GET', path: `/v1/jobs?key=${'k'.repeat(256)}`, status: 400, code: 'invalid_request', message: 'key must be a string of 1 to 255 characters' },
+  { name: 'createdAfter not a date-time', method: 'GET', path: '/v1/jobs?createdAfter=yesterday', status: 400, code: 'invalid_request', message: 'createdAfter must be an ISO 8601 date-time with a time zone, e.g. 2030-01-01T00:00:00Z' },
+  { name: 'createdBefore in epoch ms', method: 'GET', path: '/v1/jobs?createdBefore=1893456000000', status: 400, code: 'invalid_request', message: 'createdBefore must be an ISO 8601 date-time with a time zone, e.g. 2030-01-01T00:00:00Z' },
+  { name: 'createdBefore not after createdAfter', method: 'GET', path: '/v1/jobs?createdAfter=2030-01-02T00:00:00Z&createdBefore=2030-01-01T00:00:00Z', status: 400, code: 'invalid_request', message: 'createdBefore must be later than createdAfter' },
 ];
 
 /** The statuses the OpenAPI document lists for the operation a request reaches, or null if it reaches none. */

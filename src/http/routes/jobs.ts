@@ -1,6 +1,7 @@
 /** /v1/jobs: enqueue one or many, read, list, cancel, retry. */
 import type { FastifyInstance } from 'fastify';
 import { JobqError } from '../../contracts/errors.js';
+import { DEFAULT_MAX_SCAN } from '../../contracts/store.js';
 import type { EnqueueInput } from '../../core/enqueue-input.js';
 import type { Jobq } from '../../core/jobq.js';
 import type { JobStatus } from '../../contracts/job.js';
@@ -35,6 +36,13 @@ function withIdempotencyKey(body: EnqueueInput | EnqueueInput[], header: string 
     return { ...input, key, uniqueForMs: input.uniqueForMs ?? IDEMPOTENCY_WINDOW_MS };
   };
   return Array.isArray(body) ? body.map((input, i) => keyed(input, `idem:${header}:${i}`)) : keyed(body, `idem:${header}`);
+}
+
+/** A query's date-time as epoch ms; the schema checked its form, but a leap second (…T23:59:60Z) passes it and Date cannot read it. */
+function epochMs(field: string, iso: string): number {
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) throw new JobqError('invalid_request', `${field} must be an ISO 8601 date-time with a time zone, e.g. 2030-01-01T00:00:00Z`, { details: { field } });
+  return ms;
 }
 
 const enqueueAnswer = { type: 'object', properties: { ...jobSchema.properties, jobs: { type: 'array', items: { $ref: 'JobSummary#' } } } } as const;
@@ -106,27 +114,33 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
     },
   );
 
-  app.get<{ Querystring: { queue?: string; status?: JobStatus; limit?: number; cursor?: string; include?: string } }>(
+  app.get<{ Querystring: { queue?: string; status?: JobStatus; type?: string; key?: string; createdAfter?: string; createdBefore?: string; limit?: number; cursor?: string; include?: string } }>(
     '/v1/jobs',
     {
       config: { scope: 'jobs:read', errors: [...ALWAYS, 400] },
       schema: {
         operationId: 'listJobs',
-        summary: 'List jobs a page at a time, filtered by queue and/or status, each filter in its own order (see docs)',
-        description: `No filter or a queue alone: creation order. A status: the order it is worked in — pending by queue, type and claim order; scheduled by queue and run time; processing by lease expiry; finished by queue and finish time. Payloads and results are left out unless include names them; a page also ends early once they reach ${jobq.options.limits.maxPageBytes} bytes.`,
+        summary: 'List jobs a page at a time, filtered by queue, status, type, key and creation time, in the order of the queue and status filters (see docs)',
+        description:
+          `No filter or a queue alone: creation order. A status: the order it is worked in — pending by queue, type and claim order; scheduled by queue and run time; processing by lease expiry; finished by queue and finish time. Payloads and results are left out unless include names them; a page also ends early once they reach ${jobq.options.limits.maxPageBytes} bytes. ` +
+          `type, key, createdAfter and createdBefore are tested on the jobs of that order as a page walks it, ${DEFAULT_MAX_SCAN} jobs at most per page: a page may then come back short, even empty, with a nextCursor to go on; no nextCursor once the walk reached the end.`,
         tags: ['jobs'],
         querystring: listQuery,
         response: { 200: { $ref: 'JobPage#' } },
       },
     },
     async (req) => {
-      const { queue, status, limit, cursor, include } = req.query;
+      const { queue, status, type, key, createdAfter, createdBefore, limit, cursor, include } = req.query;
       if (queue === undefined) assertAllQueues(req, 'name one of them with ?queue=');
       else assertQueueAllowed(req, queue);
       const wanted = new Set(include?.split(',') ?? []);
       const page = await jobq.list({
         ...(queue !== undefined && { queue }),
         ...(status !== undefined && { status }),
+        ...(type !== undefined && { type }),
+        ...(key !== undefined && { key }),
+        ...(createdAfter !== undefined && { createdAfter: epochMs('createdAfter', createdAfter) }),
+        ...(createdBefore !== undefined && { createdBefore: epochMs('createdBefore', createdBefore) }),
         ...(limit !== undefined && { limit }),
         ...(cursor !== undefined && { cursor }),
         include: { payload: wanted.has('payload'), result: wanted.has('result') },
