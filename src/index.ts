@@ -11,6 +11,7 @@ export type { EnqueuedJob } from './core/enqueuer.js';
 export type { FlowInput, FlowNode } from './core/flow.js';
 export type { Handler, HandlerMap, JobContext, AbortReason, JobTypes, DefaultJobTypes } from './core/handler.js';
 export type { ClaimRequest, FailOptions } from './core/leases/lease-api.js';
+export type { RunWrapper } from './core/worker/run-hooks.js';
 export type { QueueView, QueuePage } from './core/queue-view.js';
 export type { QueueApi } from './core/queue-api.js';
 export type { QueueSettingsInput } from './core/queue-settings.js';

@@ -31,6 +31,8 @@ export function describeEvent(e: { kind: string; status: string; attempt: number
       return `attempt ${e.attempt} failed: ${e.error ?? ''}; retrying`;
     case 'failed':
       return `failed: ${e.error ?? ''}`;
+    case 'lease_lost':
+      return `attempt ${e.attempt} lost its lease; ${e.status}`;
     default:
       return e.status;
   }

@@ -1,5 +1,6 @@
 /**
- * Job events: one per transition, emitted after the store confirmed it. The
+ * Job events: one per transition, emitted after the store confirmed it (and
+ * `progress` and `lease_lost`, which report without moving the job). The
  * in-process bus delivers them synchronously to subscribers; stores that can
  * carry them to other processes do so in batches (never one message per job).
  */
@@ -18,6 +19,7 @@ export const JOB_EVENT_KINDS = [
   'retried', // a failed or cancelled job put back in line by hand
   'ready', // a waiting job whose dependencies all completed: now pending or scheduled
   'throttled', // the handler said the remote side throttles: back in line, attempt not spent
+  'lease_lost', // a worker of the emitting node found its lease gone (taken back or claimed again); its result is dropped. No transition
 ] as const;
 export type JobEventKind = (typeof JOB_EVENT_KINDS)[number];
 
@@ -28,7 +30,7 @@ export interface JobEvent {
   type: string;
   /** The attempt the event belongs to (0 before the first claim). */
   attempt: number;
-  /** Status of the job after the event. */
+  /** Status of the job after the event (lease_lost, which changes nothing: the job's status as read when the loss was found). */
   status: JobStatus;
   /** Epoch ms of the transition. */
   at: number;
@@ -36,6 +38,8 @@ export interface JobEvent {
   runAt?: number;
   /** progress: the value reported. */
   progress?: number;
+  /** started: epoch ms the job became due (max(runAt, createdAt)); the attempt waited `at - dueAt`. */
+  dueAt?: number;
   /** retrying / failed / rescued: the error message. */
   error?: string;
 }

@@ -26,6 +26,7 @@ import type { NodeRegistry } from './services/node-registry.js';
 import type { Service } from './services/service.js';
 import type { StoreHealth } from './services/store-health.js';
 import { storeClaimSource, type Dispatch } from './worker/claim-source.js';
+import { RunHooks, type RunWrapper } from './worker/run-hooks.js';
 import { WorkerPool } from './worker/worker-pool.js';
 import { waitForJob } from './wait-for.js';
 import { toJobListParams, type ListJobsParams } from './job-list.js';
@@ -51,6 +52,7 @@ export class Jobq<T extends JobTypes = DefaultJobTypes> {
   /** Queues: list, settings, configure (cluster-wide flow control), pause, resume. */
   readonly queues: QueueApi;
   private readonly declaredSchedules: readonly ScheduleInput[];
+  private readonly runHooks = new RunHooks();
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly leases: LeaseApi;
@@ -98,6 +100,7 @@ export class Jobq<T extends JobTypes = DefaultJobTypes> {
             leases: this.leases,
             source: this.dispatch?.source ?? storeSource,
             handlers: o.handlers,
+            hooks: this.runHooks,
             queues: o.queues,
             clock,
             logger,
@@ -149,6 +152,17 @@ export class Jobq<T extends JobTypes = DefaultJobTypes> {
   /** Registers (or replaces) the handler for a job type. Register before start(): claims ask for the types known then. */
   register<K extends keyof T & string>(type: K, handler: Handler<T[K]>): void {
     this.options.handlers[type] = handler;
+  }
+
+  /**
+   * Wraps every handler run of this Jobq from now on, whenever its handler
+   * was registered: `wrapper(job, run)` calls `run()` once and returns what it
+   * resolves to (what it returns is the attempt's result; a throw fails the
+   * attempt). Wrappers compose, the first added outermost, inside tracing's
+   * span. Returns the function that removes it.
+   */
+  onRun(wrapper: RunWrapper): () => void {
+    return this.runHooks.add(wrapper);
   }
 
   /** Enqueues one job; resolves once it is committed (with the holder instead, `deduplicated: true`, when its key is held). */

@@ -12,11 +12,15 @@
  *   map lookup per event).
  * - **Counts**: per queue since the last tick (the `stats` stream), and totals
  *   in 10-second buckets over the last hour (the dashboard's charts).
- * Memory is bounded: the ring by count, counts by `maxQueues` queues.
+ * - **Waits**: due → start of the last 1,000 starts per queue, every node's
+ *   (each `started` event says when its job was due), for the p50/p99 of the
+ *   dashboard and `jobq top`.
+ * Memory is bounded: the ring by count, counts and waits by `maxQueues` queues.
  */
 import { eventMatches, type JobEvent, type JobEventFilter, type JobEventKind } from '../contracts/events.js';
 import type { Subscription } from '../core/events/event-bus.js';
 import type { Jobq } from '../core/jobq.js';
+import { RecentWaits } from './recent-waits.js';
 
 export interface LiveFeedOptions {
   /** Events kept for resume. @defaultValue 10_000 */
@@ -73,6 +77,8 @@ type Bucket = Map<string, Set<FeedClient>>;
 export class LiveFeed {
   /** This feed's identity: ids it issued start with it. */
   readonly id: string;
+  /** Recent waits per queue, from every node's starts. */
+  readonly waits: RecentWaits;
   private readonly o: Required<Omit<LiveFeedOptions, 'now'>>;
   private readonly now: () => number;
   private readonly ring: (FeedEntry | undefined)[];
@@ -98,6 +104,7 @@ export class LiveFeed {
     this.now = options.now ?? Date.now;
     this.id = Math.floor(this.now()).toString(36);
     this.ring = new Array(this.o.retainEvents);
+    this.waits = new RecentWaits(1000, this.o.maxQueues);
     this.hist = Object.fromEntries(COUNTED_KINDS.map((k) => [k, new Array<number>(this.o.buckets).fill(0)])) as Record<CountedKind, number[]>;
     this.histStart = this.bucketStart(this.now()) - (this.o.buckets - 1) * this.o.bucketMs;
   }
@@ -142,6 +149,8 @@ export class LiveFeed {
     const entry: FeedEntry = { seq: ++this.seq, event: e, receivedAt: this.now(), frame: null };
     this.ring[entry.seq % this.o.retainEvents] = entry;
     this.count(e);
+    // Events of a node that predates dueAt carry none: no sample rather than a wrong one.
+    if (e.kind === 'started' && e.dueAt !== undefined) this.waits.add(e.queue, Math.max(0, (e.at - e.dueAt) / 1000));
     if (this.clients === 0) return;
     this.deliver(this.unfiltered, entry);
     this.deliver(this.byJob.get(e.jobId), entry);

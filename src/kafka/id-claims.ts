@@ -10,7 +10,7 @@ import type { LeasedJob } from '../contracts/job.js';
 import { hasLimits, type Store } from '../contracts/store.js';
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events/event-bus.js';
-import { event, type ClaimRequest } from '../core/leases/lease-api.js';
+import { event, startedEvents, type ClaimRequest } from '../core/leases/lease-api.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -58,7 +58,7 @@ export class IdClaims {
       this.lostTokens.push(leaseToken);
       throw err;
     }
-    if (jobs.length > 0 && this.events.wanted) this.events.emit(jobs.map((j) => event('started', { id: j.id, queue: j.queue, type: j.type, attempts: j.attempts }, 'processing', now)));
+    if (jobs.length > 0 && this.events.wanted) this.events.emit(startedEvents(jobs, now));
     return jobs;
   }
 

@@ -2,9 +2,12 @@
  * Prometheus metrics of one Jobq (prom-client, a registry of its own).
  *
  * - Job counters come from this node's events (a local subscription: each
- *   node counts what it did; sum across instances in PromQL).
- * - Wait (due → start) and run time come from the handlers this node runs,
- *   timed by a thin wrapper around each registered handler.
+ *   node counts what it did; sum across instances in PromQL). So does the
+ *   wait (due → start): each `started` event says when its job was due, and
+ *   only the node that made the claim sees it locally, so every start is
+ *   observed once in the cluster, remote workers' claims included.
+ * - Run time comes from the handlers this node runs, timed by a `jobq.onRun`
+ *   wrapper (every handler, whenever registered; removed on close).
  * - Queue depth by status is cluster-wide, read from `jobq.queues.list()`
  *   (the store's per-queue counts) at most once per `depthCacheMs`, never a
  *   scan per scrape.
@@ -12,11 +15,10 @@
  *   many types; later ones are counted under `other`. No job ids, ever.
  */
 import client, { type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
-import type { JobEvent } from '../contracts/events.js';
+import type { JobEvent, JobEventKind } from '../contracts/events.js';
 import { isJobqError } from '../contracts/errors.js';
 import { JOB_STATUSES } from '../contracts/job.js';
 import type { Subscription } from '../core/events/event-bus.js';
-import type { Handler, HandlerMap } from '../core/handler.js';
 import type { Jobq } from '../core/jobq.js';
 
 export interface MetricsOptions {
@@ -58,33 +60,11 @@ const EVENT_COUNTERS = {
   retrying: ['jobq_jobs_retried_total', 'Failed attempts put back in line to run again'],
   rescued: ['jobq_jobs_rescued_total', "Jobs whose lease expired, taken back by this node's rescuer"],
   cancelled: ['jobq_jobs_cancelled_total', 'Jobs cancelled through this node'],
-} as const;
+} as const satisfies Partial<Record<JobEventKind, readonly [string, string]>>;
 type CountedKind = keyof typeof EVENT_COUNTERS;
-
-/** Recent wait samples per queue, for the dashboard's p50/p99 (bounded ring per queue). */
-export class RecentWaits {
-  private readonly rings = new Map<string, { values: Float64Array; n: number }>();
-  constructor(private readonly size = 1000) {}
-  add(queue: string, seconds: number): void {
-    let r = this.rings.get(queue);
-    if (!r) this.rings.set(queue, (r = { values: new Float64Array(this.size), n: 0 }));
-    r.values[r.n % this.size] = seconds;
-    r.n++;
-  }
-  /** p50 and p99 of the last samples (seconds), or null without any. */
-  quantiles(queue: string): { p50: number; p99: number; samples: number } | null {
-    const r = this.rings.get(queue);
-    if (!r || r.n === 0) return null;
-    const v = Array.from(r.values.subarray(0, Math.min(r.n, this.size))).sort((a, b) => a - b);
-    const at = (q: number) => v[Math.min(v.length - 1, Math.floor(q * v.length))]!;
-    return { p50: at(0.5), p99: at(0.99), samples: v.length };
-  }
-}
 
 export interface JobqMetrics {
   readonly registry: Registry;
-  /** Wait quantiles of recent jobs this node ran, per queue. */
-  readonly waits: RecentWaits;
   /** Times one HTTP request (route: the pattern, never the raw URL). */
   observeHttp(method: string, route: string, status: number, seconds: number): void;
   /** The exposition text. */
@@ -99,7 +79,6 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
   const types = new LabelCap(max);
   const depthCacheMs = options.depthCacheMs ?? 5_000;
   const maxDepthQueues = options.maxDepthQueues ?? 500;
-  const waits = new RecentWaits();
   if (options.processMetrics ?? true) {
     client.collectDefaultMetrics({ register: registry, prefix: 'jobq_' });
     // Gauges named like counters (promtool refuses them); the same numbers stay, by type, without the suffix.
@@ -112,7 +91,7 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
   }
   const leaseLosses = new client.Counter({
     name: 'jobq_lease_losses_total',
-    help: "Leases that expired before their worker finished (taken back by this node's rescuer)",
+    help: 'Leases the workers of this node found lost before they finished (expired and taken back, or the job claimed again); their results were dropped',
     labelNames: ['queue'],
     registers: [registry],
   });
@@ -128,7 +107,7 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
   void storeUp;
   const wait = new client.Histogram({
     name: 'jobq_job_wait_seconds',
-    help: 'From when a job was due (its run time, or creation) to the start of its attempt, for attempts this node ran',
+    help: 'From when a job was due (its run time, or creation) to the start of its attempt, for attempts claimed through this node (its workers and the remote workers it serves)',
     labelNames: ['queue'],
     buckets: WAIT_BUCKETS,
     registers: [registry],
@@ -205,11 +184,12 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
   void paused;
 
   const onEvent = (e: JobEvent) => {
+    if (e.kind === 'lease_lost') return void leaseLosses.inc({ queue: queues.value(e.queue) });
     const c = counters[e.kind as CountedKind];
     if (!c) return;
     const queue = queues.value(e.queue);
     c.inc({ queue, type: types.value(e.type) });
-    if (e.kind === 'rescued') leaseLosses.inc({ queue });
+    if (e.kind === 'started' && e.dueAt !== undefined) wait.observe({ queue }, Math.max(0, (e.at - e.dueAt) / 1000));
   };
   const sub: Subscription = jobq.events.subscribe(onEvent, { cluster: false });
 
@@ -221,46 +201,24 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     observe(err);
   };
 
-  // Time the handlers this node runs: wrap each registered one (register() later adds unwrapped ones).
-  const handlers: HandlerMap = jobq.options.handlers;
-  const originals = new Map<string, Handler>();
-  for (const [type, handler] of Object.entries(handlers)) {
-    if (!handler) continue;
-    originals.set(type, handler);
-    handlers[type] = timed(handler);
-  }
-  function timed(handler: Handler): Handler {
-    return (job, ctx) => {
-      const start = Date.now();
-      const queue = queues.value(job.queue);
-      const waited = Math.max(0, ((job.startedAt ?? start) - Math.max(job.runAt, job.createdAt)) / 1000);
-      wait.observe({ queue }, waited);
-      waits.add(job.queue, waited);
-      const t0 = process.hrtime.bigint();
-      const done = (outcome: 'ok' | 'error') => run.observe({ queue, type: types.value(job.type), outcome }, Number(process.hrtime.bigint() - t0) / 1e9);
-      let out: unknown;
-      try {
-        out = handler(job, ctx);
-      } catch (err) {
+  // Time every handler this node runs, whenever it was registered.
+  const unhook = jobq.onRun((job, runHandler) => {
+    const t0 = process.hrtime.bigint();
+    const done = (outcome: 'ok' | 'error') => run.observe({ queue: queues.value(job.queue), type: types.value(job.type), outcome }, Number(process.hrtime.bigint() - t0) / 1e9);
+    return runHandler().then(
+      (v) => {
+        done('ok');
+        return v;
+      },
+      (err: unknown) => {
         done('error');
         throw err;
-      }
-      return Promise.resolve(out).then(
-        (v) => {
-          done('ok');
-          return v;
-        },
-        (err: unknown) => {
-          done('error');
-          throw err;
-        },
-      );
-    };
-  }
+      },
+    );
+  });
 
   return {
     registry,
-    waits,
     observeHttp(method, route, status, seconds) {
       http.observe({ method, route, status_code: String(status) }, seconds);
     },
@@ -268,7 +226,7 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     close() {
       sub.unsubscribe();
       health.observe = observe;
-      for (const [type, h] of originals) handlers[type] = h;
+      unhook();
       registry.clear();
     },
   };

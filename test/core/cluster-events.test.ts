@@ -2,7 +2,7 @@
  * Events across nodes: a node subscribed to its bus sees the transitions
  * other nodes make on a shared store (Postgres: NOTIFY per batch; SQLite: a
  * small events table read after each commit), and waitFor resolves with a
- * job finished elsewhere. Two Jobq nodes, each with its own connections.
+ * job finished elsewhere. Every field crosses (a start's dueAt too). Two Jobq nodes, each with its own connections.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -55,6 +55,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
           const kinds = seen.filter((s) => s.e.jobId === j.id).map((s) => s.e.kind);
           assert.deepEqual(kinds, ['enqueued', 'started', 'completed'], `events of ${j.id} once each, in order`);
         }
+        // A start carries when its job was due, intact across processes (the live view's waits need it).
+        const stored = (await watcher.get(last.id))!;
+        const started = seen.find((s) => s.e.jobId === last.id && s.e.kind === 'started')!.e;
+        assert.equal(started.dueAt, Math.max(stored.runAt, stored.createdAt));
         const lag = summarize(seen.map((s) => s.at - s.e.at));
         console.log(`events | ${backend} | ${seen.length} events from another node, delivery lag p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms`);
         assert.ok(lag.p99 <= 100, `p99 delivery lag ${lag.p99} ms`);

@@ -104,6 +104,12 @@ describe('GET /v1/events', () => {
     assert.deepEqual(Object.keys(failed).sort(), ['at', 'attempt', 'error', 'jobId', 'kind', 'queue', 'status', 'type']);
     assert.equal(failed.error, 'nope');
     assert.equal(new Date(failed.at).toISOString(), failed.at);
+    // A start says when its job was due (its creation here), so a watcher can tell its wait.
+    const started = all.messages().find((f) => f.data.jobId === good.id && f.data.kind === 'started')!.data;
+    assert.deepEqual(Object.keys(started).sort(), ['at', 'attempt', 'dueAt', 'jobId', 'kind', 'queue', 'status', 'type']);
+    const stored = (await s.jobq.get(good.id))!;
+    assert.equal(started.dueAt, new Date(Math.max(stored.runAt, stored.createdAt)).toISOString());
+    assert.ok(started.dueAt <= started.at);
     await waitFor(() => byType.messages().length === 2, { what: 'retrying and failed of the bad type' });
     assert.deepEqual(byType.messages().map((f) => f.data.kind), ['retrying', 'failed']);
     // A job-id subscriber that came late still sees what happened after it connected, and nothing of other jobs.
@@ -140,10 +146,14 @@ describe('GET /v1/events', () => {
     await idle.close();
   });
 
-  it('refuses an unknown kind with a 400 naming it', async () => {
+  it('refuses an unknown kind with a 400 naming it, and takes every kind there is (lease_lost too)', async () => {
     const res = await fetch(`${s.url}/v1/events?kinds=started,exploded`);
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /"exploded"/);
+    const lost = open(`${s.url}/v1/events?kinds=lease_lost,rescued`);
+    await waitFor(() => lost.frames.length > 0, { what: 'the stream to open' });
+    assert.equal(lost.status, 200);
+    await lost.close();
   });
 
   it('drops a reader that stops reading once 1 MiB waits for it, and holds no more for it', async () => {

@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import type { Histogram } from 'prom-client';
+import { createMetrics } from '../../src/metrics/metrics.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
+import { fakeJobq } from '../helpers/jobq-harness.js';
 
 const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => spawnSync(p, ['--version']).status === 0) ?? null;
 
@@ -67,5 +70,42 @@ describe('GET /metrics', () => {
     const r = spawnSync(promtool!, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
     assert.equal(`${r.stdout}${r.stderr}`.trim(), '');
+  });
+});
+
+describe('metrics of one Jobq', () => {
+  it("times a handler registered after the metrics were made; close() removes the timing hook", async () => {
+    const { jobq, clock } = fakeJobq();
+    const metrics = createMetrics(jobq, { processMetrics: false });
+    await jobq.start();
+    jobq.register('late', () => 'ok');
+    await jobq.enqueue({ type: 'late' });
+    await clock.advance(0);
+    assert.equal(value(await metrics.text(), 'jobq_job_run_seconds_count{queue="default",type="late",outcome="ok"}'), 1);
+    const run = metrics.registry.getSingleMetric('jobq_job_run_seconds') as Histogram;
+    metrics.close();
+    const job = await jobq.enqueue({ type: 'late' });
+    await clock.advance(0);
+    assert.equal((await jobq.get(job.id))?.status, 'completed');
+    const count = (await run.get()).values.find((v) => v.metricName === 'jobq_job_run_seconds_count' && v.labels.type === 'late');
+    assert.equal(count?.value, 1, 'not timed after close');
+    await jobq.close();
+  });
+
+  it("observes each start's wait once, from its started event: the node's own workers and claims made through it (remote workers)", async () => {
+    const { jobq, clock } = fakeJobq({ queues: {} });
+    const metrics = createMetrics(jobq, { processMetrics: false });
+    await jobq.enqueue({ type: 'remote' });
+    await jobq.enqueue({ type: 'remote', delayMs: 500 });
+    await clock.advance(2000);
+    // What POST /v1/queues/default/claim does for a remote worker.
+    const jobs = await jobq.claim({ queue: 'default', max: 10 });
+    assert.equal(jobs.length, 2);
+    const text = await metrics.text();
+    assert.equal(value(text, 'jobq_job_wait_seconds_count{queue="default"}'), 2);
+    assert.equal(value(text, 'jobq_job_wait_seconds_sum{queue="default"}'), 2 + 1.5, 'from creation, and from the run time of the delayed one');
+    assert.equal(value(text, 'jobq_jobs_started_total{queue="default",type="remote"}'), 2);
+    metrics.close();
+    await jobq.close();
   });
 });

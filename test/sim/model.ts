@@ -172,6 +172,8 @@ export interface JobState {
   runs: Run[];
   /** Its place in the mirror (set when the mirror replays its insert). */
   m: MirrorJob | null;
+  /** `node:attempt` of the lease_lost events seen since the last manual retry (null: none). */
+  leaseLostBy: Set<string> | null;
   // The store, as last read.
   seen: JobStatus | null;
   /** Its last events and notes, for violation messages (a flat string, its oldest part cut). */
@@ -187,6 +189,8 @@ export interface Counters {
   excusedLaggingClaimant: number;
   excusedCancelledUnstarted: number;
   repliesAfterDeath: number;
+  /** lease_lost events: a node found the lease of one of its runs gone. */
+  leaseLost: number;
 }
 
 /** In line to be claimed (a scheduled job is promoted to pending by the store, silently). */
@@ -223,7 +227,7 @@ function outcomeStatus(o: JobOutcome): JobStatus {
 export class Model {
   readonly jobs = new Map<string, JobState>();
   readonly list: JobState[] = [];
-  readonly counters: Counters = { events: 0, runs: 0, lostClaims: 0, poisonBatches: 0, excusedDeadClaimant: 0, excusedLaggingClaimant: 0, excusedCancelledUnstarted: 0, repliesAfterDeath: 0 };
+  readonly counters: Counters = { events: 0, runs: 0, lostClaims: 0, poisonBatches: 0, excusedDeadClaimant: 0, excusedLaggingClaimant: 0, excusedCancelledUnstarted: 0, repliesAfterDeath: 0, leaseLost: 0 };
   /** Unfinished jobs by the event view, orphans apart: the simulator bounds these. */
   active = 0;
   activeOrphans = 0;
@@ -363,6 +367,7 @@ export class Model {
             leaseExpiry: null,
             lastToken: null,
             lastLeaseExpiry: null,
+            leaseLostBy: null,
             owed: [],
             starts: 0,
             excused: 0,
@@ -587,6 +592,7 @@ export class Model {
     }
     this.touched.add(st);
     this.note(st, `${e.kind}:${e.attempt}${e.status === 'processing' || e.kind === e.status ? '' : `→${e.status}`} by ${node.name}`);
+    if (e.kind === 'lease_lost') return this.leaseLostEvent(node, st, e);
 
     // Exactly once: the event pays for the oldest change the store reported for this job.
     const owed = st.owed[0];
@@ -707,6 +713,7 @@ export class Model {
         if (e.attempt !== 0 || e.status !== 'pending') bad('must be attempt 0, pending');
         st.starts = 0;
         st.excused = 0;
+        st.leaseLostBy = null;
         break;
       default:
         // Kinds for features the simulated jobs never use: they must not appear.
@@ -729,6 +736,28 @@ export class Model {
       if (st.type === ORPHAN_TYPE) this.activeOrphans += d;
       else this.active += d;
     }
+  }
+
+  /**
+   * E12: `lease_lost` reports, changes nothing and pays for no store change: from a node with the
+   * handler, stamped when emitted, once per attempt and node, for an attempt whose lease is no longer
+   * current, never for a job cancelled (its status is the job's as read when the loss was found).
+   */
+  private leaseLostEvent(node: SimNode, st: JobState, e: JobEvent): void {
+    this.counters.leaseLost++;
+    const bad = (msg: string) => this.bad(st, `lease_lost event (attempt ${e.attempt}, ${e.status}) from ${node.name}: ${msg}`);
+    if (e.at !== this.clock.now()) bad(`stamped ${e.at - this.t0}, emitted at ${this.clock.now() - this.t0}`);
+    if (!node.types.includes(st.type)) bad(`${node.name} has no handler for "${st.type}"`);
+    if (e.attempt < 1) bad('for no attempt');
+    if (e.status === 'cancelled') bad('for a cancelled job');
+    const run = st.runs.find((r) => r.node === node && r.attempt === e.attempt);
+    if (run && run.token === st.token) bad('its lease is still the current one');
+    const key = `${node.index}:${e.attempt}`;
+    st.leaseLostBy ??= new Set();
+    if (st.leaseLostBy.has(key)) bad('a second time for this attempt on this node');
+    st.leaseLostBy.add(key);
+    if (e.at < st.lastAt) bad(`at ${e.at - this.t0} comes after an event at ${st.lastAt - this.t0}`);
+    st.lastAt = e.at;
   }
 
   /** E4: a run's own outcome (completed, retrying, failed, throttled), from the node that ran it. */

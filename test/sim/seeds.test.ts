@@ -109,7 +109,7 @@ function assertClean(results: SimResult[]): void {
 function assertLong(r: SimResult): void {
   assertClean([r]);
   // A long run must exercise what it is for.
-  const wanted = ['crashes', 'stops', 'lostClaims', 'poisonBatches', 'completed', 'failed', 'cancelled', 'deduplicated', 'replaced', 'dependentsMoved', 'cronSlots', 'configures', 'limitedClaims', 'throttles'] as const;
+  const wanted = ['crashes', 'stops', 'lostClaims', 'leaseLost', 'poisonBatches', 'completed', 'failed', 'cancelled', 'deduplicated', 'replaced', 'dependentsMoved', 'cronSlots', 'configures', 'limitedClaims', 'throttles'] as const;
   for (const k of wanted) assert.ok(r.stats[k] > 0, `no ${k} in ${r.replay}`);
 }
 

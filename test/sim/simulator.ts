@@ -142,6 +142,10 @@
  *     pending already; onConflict 'replace' moves a job in line silently).
  *  E11 ready: S waiting; in line; same attempt. failed / cancelled by a
  *     dependency: S waiting, same attempt, the error names the dependency.
+ *  E12 lease_lost: no store change behind it and none of S's state moved by
+ *     it; from a node with the handler, once per attempt and node, for an
+ *     attempt whose lease is not the current one, never for a cancelled job;
+ *     stamped when emitted.
  *
  * ── The store's commits (mirror.ts) ─────────────────────────────────────────
  * Every store reply carries its commit's place (store-view.ts); at the end of
@@ -246,6 +250,8 @@ export interface SimStats {
   excusedDeadClaimant: number;
   excusedLaggingClaimant: number;
   excusedCancelledUnstarted: number;
+  /** lease_lost events (issue #14): nodes that found a run's lease gone. */
+  leaseLost: number;
   // Issue #11: keys, dependencies, cron.
   deduplicated: number;
   replaced: number;
@@ -592,6 +598,7 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
       excusedDeadClaimant: c.excusedDeadClaimant,
       excusedLaggingClaimant: c.excusedLaggingClaimant,
       excusedCancelledUnstarted: c.excusedCancelledUnstarted,
+      leaseLost: c.leaseLost,
       deduplicated: m.deduplicated,
       replaced: m.replaced,
       dependentsMoved: m.dependentsMoved,

@@ -107,6 +107,22 @@ describe('tracing with an OpenTelemetry SDK registered', () => {
     assert.equal(span.parentSpanContext, undefined);
   });
 
+  it("runs a Jobq's own run wrappers (jobq.onRun: metrics) inside the job's span", async () => {
+    const inWrapper: { spanId?: string; id: string }[] = [];
+    const remove = jobq.onRun(async (job, run) => {
+      inWrapper.push({ id: job.id, spanId: trace.getSpan(context.active())?.spanContext().spanId });
+      return run();
+    });
+    try {
+      const job = await jobq.enqueue({ type: 'email' });
+      await jobq.waitFor(job.id, { timeoutMs: 10_000 });
+      const span = await waitFor(() => exporter.getFinishedSpans().find((s) => s.attributes['messaging.message.id'] === job.id), { what: 'the span' });
+      assert.deepEqual(inWrapper, [{ id: job.id, spanId: span.spanContext().spanId }]);
+    } finally {
+      remove();
+    }
+  });
+
   it('records nothing once disabled: no context stored, no span', async () => {
     disableTracing();
     try {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isRateLimited, JobqError } from '../../contracts/errors.js';
 import type { JobEvent, JobEventKind } from '../../contracts/events.js';
-import type { JobStatus, LeasedJob, LeaseRef } from '../../contracts/job.js';
+import type { Job, JobStatus, LeasedJob, LeaseRef } from '../../contracts/job.js';
 import type { ClaimedJobs, JobOutcome, JobRef, Store } from '../../contracts/store.js';
 import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/event-bus.js';
@@ -47,6 +47,15 @@ export interface LeaseApiDeps {
 
 export function event(kind: JobEventKind, ref: JobRef, status: JobStatus, at: number, extra?: Partial<JobEvent>): JobEvent {
   return { kind, jobId: ref.id, queue: ref.queue, type: ref.type, attempt: ref.attempts, status, at, ...extra };
+}
+
+/**
+ * The `started` events of a claim. Each carries when its job became due, so
+ * any node watching the events (the live view) can tell its wait without a
+ * read: the claim's rows are at hand here.
+ */
+export function startedEvents(jobs: readonly LeasedJob[], at: number): JobEvent[] {
+  return jobs.map((j) => ({ kind: 'started', jobId: j.id, queue: j.queue, type: j.type, attempt: j.attempts, status: 'processing', at, dueAt: Math.max(j.runAt, j.createdAt) }));
 }
 
 /** Events for the waiting jobs a transition moved: ready, or failed / cancelled by their policy. */
@@ -88,8 +97,29 @@ export class LeaseApi {
       this.lostClaims.add(leaseToken);
       throw err;
     }
-    if (jobs.length > 0 && this.deps.events.wanted) this.deps.events.emit(jobs.map((j) => event('started', { id: j.id, queue: j.queue, type: j.type, attempts: j.attempts }, 'processing', now)));
+    if (jobs.length > 0 && this.deps.events.wanted) this.deps.events.emit(startedEvents(jobs, now));
     return jobs;
+  }
+
+  /**
+   * A worker of this node found the lease of `job` gone while it held it (a
+   * heartbeat answered without it, its finish refused): emits `lease_lost`
+   * with the status the job has now. One read per loss, and only while
+   * someone listens; losses are rare (a stall past the lease, a rescue). A
+   * job cancelled meanwhile is not a loss (its `cancelled` says what
+   * happened), nor is a job deleted since (nothing to tell about).
+   */
+  async lost(job: LeasedJob): Promise<void> {
+    if (!this.deps.events.wanted) return;
+    let current: Job | null;
+    try {
+      current = await this.deps.store.jobGet(job.id);
+    } catch (err) {
+      this.deps.logger.debug({ jobId: job.id, err: errorSummary(err) }, 'could not read a job whose lease was lost; no lease_lost event');
+      return;
+    }
+    if (!current || current.status === 'cancelled') return;
+    this.deps.events.emit([event('lease_lost', job, current.status, this.deps.clock.now())]);
   }
 
   private async releaseLostClaims(): Promise<void> {

@@ -8,22 +8,29 @@ import { PermanentJobError } from '../../contracts/errors.js';
 import type { Job, LeasedJob } from '../../contracts/job.js';
 import type { Clock } from '../clock.js';
 import type { HandlerMap, JobContext } from '../handler.js';
+import type { RunHooks } from './run-hooks.js';
 import { abortRunning, type RunningJob, type RunningJobs } from './running-jobs.js';
 
 export interface ExecutorDeps {
   handlers: HandlerMap;
+  /** This Jobq's wrappers around each run (`jobq.onRun`). */
+  hooks: RunHooks;
   running: RunningJobs;
   clock: Clock;
   logger: Logger;
   /** The handler returned (`ok`) or threw; called once, after the slot was freed. */
   settled(rj: RunningJob, ok: boolean, value: unknown): void;
   progress(rj: RunningJob, value: number): Promise<void>;
+  /** An earlier attempt of a job claimed again here was given up: its lease was lost. */
+  abandoned(stale: RunningJob): void;
   dependencies(id: string): Promise<Job[]>;
 }
 
 /**
  * Tracing's hook (src/tracing): runs a handler inside a span. Null unless
- * tracing is enabled: the hot path then pays one property check.
+ * tracing is enabled: the hot path then pays one property check. Process-wide
+ * (OpenTelemetry's provider is); a Jobq's own wrappers (run-hooks.ts) run
+ * inside it.
  */
 export const runHook: { wrap: ((job: LeasedJob, run: () => unknown) => unknown) | null } = { wrap: null };
 
@@ -36,7 +43,10 @@ export class Executor {
     const stale = deps.running.add(rj);
     let log: Logger | undefined;
     const jobLog = () => (log ??= deps.logger.child({ jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts }));
-    if (stale) jobLog().warn({ staleAttempt: stale.job.attempts }, 'claimed again while an earlier attempt still ran here (its lease was lost); that attempt is abandoned');
+    if (stale) {
+      jobLog().warn({ staleAttempt: stale.job.attempts }, 'claimed again while an earlier attempt still ran here (its lease was lost); that attempt is abandoned');
+      deps.abandoned(stale);
+    }
     if (deps.logger.isLevelEnabled('debug')) jobLog().debug('job processing');
     const handler = deps.handlers[job.type];
     if (!handler) {
@@ -70,9 +80,11 @@ export class Executor {
       },
       dependencies: () => deps.dependencies(job.id),
     };
+    const hooks = deps.hooks;
+    const invoke = hooks.size === 0 ? () => handler(job, ctx) : () => hooks.run(job, () => handler(job, ctx));
     let result: Promise<unknown>;
     try {
-      result = Promise.resolve(runHook.wrap ? runHook.wrap(job, () => handler(job, ctx)) : handler(job, ctx));
+      result = Promise.resolve(runHook.wrap ? runHook.wrap(job, invoke) : invoke());
     } catch (err) {
       result = Promise.reject(err);
     }

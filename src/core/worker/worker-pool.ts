@@ -5,7 +5,7 @@
  * committed). On stop it drains, then releases what is still running.
  */
 import type { Logger } from 'pino';
-import type { Job, JobStatus } from '../../contracts/job.js';
+import type { Job, JobStatus, LeasedJob } from '../../contracts/job.js';
 import type { Clock } from '../clock.js';
 import type { AbortReason, HandlerMap } from '../handler.js';
 import type { LeaseApi } from '../leases/lease-api.js';
@@ -14,12 +14,15 @@ import type { ClaimSource } from './claim-source.js';
 import { DispatchLoop } from './dispatch-loop.js';
 import { Executor } from './executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import type { RunHooks } from './run-hooks.js';
 import { abortRunning, RunningJobs, type RunningJob } from './running-jobs.js';
 
 export interface WorkerPoolDeps {
   leases: LeaseApi;
   source: ClaimSource;
   handlers: HandlerMap;
+  /** The Jobq's wrappers around each handler run. */
+  hooks: RunHooks;
   queues: Readonly<Record<string, { concurrency: number }>>;
   clock: Clock;
   logger: Logger;
@@ -43,6 +46,7 @@ export class WorkerPool {
   constructor(private readonly deps: WorkerPoolDeps) {
     this.executor = new Executor({
       handlers: deps.handlers,
+      hooks: deps.hooks,
       running: this.running,
       clock: deps.clock,
       logger: deps.logger,
@@ -51,6 +55,7 @@ export class WorkerPool {
         await this.track(deps.leases.setProgress(rj.job, value));
       },
       dependencies: (id) => deps.dependencies(id),
+      abandoned: (stale) => this.leaseLost(stale.job),
     });
     this.keeper = new LeaseKeeper({
       leases: deps.leases,
@@ -59,7 +64,9 @@ export class WorkerPool {
       logger: deps.logger,
       leaseMs: deps.leaseMs,
       intervalMs: deps.heartbeatIntervalMs,
-      lost: (rj) => this.giveUp(rj, 'lease_lost'),
+      lost: (rj) => {
+        if (this.giveUp(rj, 'lease_lost')) this.leaseLost(rj.job);
+      },
     });
     // Handlers may be registered until start(); the list is fixed then.
     let types: string[] | null = null;
@@ -124,13 +131,19 @@ export class WorkerPool {
     if (rj) this.giveUp(rj, reason);
   }
 
-  /** Frees the slot; the row is left to whoever changed it (cancel, rescuer) or to release on shutdown. */
-  private giveUp(rj: RunningJob, reason: AbortReason): void {
-    if (!this.running.remove(rj)) return;
+  /** Frees the slot; the row is left to whoever changed it (cancel, rescuer) or to release on shutdown. False if it was already given back. */
+  private giveUp(rj: RunningJob, reason: AbortReason): boolean {
+    if (!this.running.remove(rj)) return false;
     this.loops.get(rj.job.queue)?.slotFreed();
     abortRunning(rj, reason);
     this.deps.source.done?.(rj.job);
     this.deps.logger.warn({ jobId: rj.job.id, queue: rj.job.queue, type: rj.job.type, attempt: rj.job.attempts, reason }, 'job abandoned; its result will be discarded');
+    return true;
+  }
+
+  /** This node found a lease of its own lost (heartbeat, refused finish or release, a stale attempt): the event, off the slot's path. */
+  private leaseLost(job: LeasedJob): void {
+    void this.track(this.deps.leases.lost(job));
   }
 
   private settled(rj: RunningJob, ok: boolean, value: unknown): void {
@@ -143,7 +156,10 @@ export class WorkerPool {
       (applied) => {
         const where = { jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts };
         this.loops.get(job.queue)?.finishCommitted();
-        if (!applied) log.warn(where, 'lease lost before the job finished; outcome discarded');
+        if (!applied) {
+          log.warn(where, 'lease lost before the job finished; outcome discarded');
+          this.leaseLost(job);
+        }
         else if (outcome.kind === 'throttled') {
           log.warn({ ...where, runAt: new Date(outcome.runAt).toISOString(), key: outcome.holdKey }, 'throttled by the remote side; back in line, attempt not spent');
           this.scheduledAt(job.queue, outcome.runAt);
@@ -198,6 +214,8 @@ export class WorkerPool {
     if (leftover.length > 0) {
       const released = await this.track(this.deps.leases.release(leftover.map((rj) => rj.job)));
       for (const rj of leftover) this.deps.source.done?.(rj.job);
+      const held = new Set(released);
+      if (released) for (const rj of leftover) if (!held.has(rj.job.id)) this.leaseLost(rj.job);
       this.deps.logger.info({ released: released?.length ?? 0 }, 'released unfinished jobs back to pending');
     }
     await this.deps.leases.drain();

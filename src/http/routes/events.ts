@@ -58,6 +58,7 @@ export function eventJson(e: JobEvent): string {
     status: e.status,
     at: new Date(e.at).toISOString(),
     ...(e.runAt !== undefined && { runAt: new Date(e.runAt).toISOString() }),
+    ...(e.dueAt !== undefined && { dueAt: new Date(e.dueAt).toISOString() }),
     ...(e.progress !== undefined && { progress: e.progress }),
     ...(e.error !== undefined && { error: e.error }),
   });

@@ -7,6 +7,8 @@ import { waitFor } from '../../helpers/wait-for.js';
 import { claim, completed, peer, T0, type Ctx } from './ctx.js';
 
 const ev = (jobId: string): JobEvent => ({ kind: 'completed', jobId, queue: 'default', type: 'test', attempt: 1, status: 'completed', at: T0 });
+/** An event with every optional field set: each must cross processes as it was. */
+const full = (jobId: string): JobEvent => ({ kind: 'started', jobId, queue: 'default', type: 'test', attempt: 2, status: 'processing', at: T0 + 5, dueAt: T0, runAt: T0 + 1, progress: 0.5, error: 'e' });
 
 export function feedSection(ctx: Ctx): void {
   describe('across processes', () => {
@@ -26,11 +28,15 @@ export function feedSection(ctx: Ctx): void {
       }
     });
 
-    it("delivers other handles' events to a subscriber, only while it subscribes, never its own", async (t) => {
+    it("delivers other handles' events (every field intact) to a subscriber, only while it subscribes, never its own", async (t) => {
       const other = await peer(ctx);
       if (!other || !ctx.store.subscribeEvents || !other.publishEvents || !other.remoteSubscribers) return t.skip('not a shared store (memory): events stay in the process');
       const seen: string[] = [];
-      const stop = ctx.store.subscribeEvents('me', (events) => seen.push(...events.map((e) => e.jobId)));
+      const received: JobEvent[] = [];
+      const stop = ctx.store.subscribeEvents('me', (events) => {
+        seen.push(...events.map((e) => e.jobId));
+        received.push(...events);
+      });
       try {
         await waitFor(() => other.remoteSubscribers!('them'), { what: 'the publisher to see a subscriber', timeoutMs: 10_000, intervalMs: 50 });
         assert.equal(other.remoteSubscribers!('me'), false, 'a node never counts as its own remote subscriber');
@@ -42,6 +48,9 @@ export function feedSection(ctx: Ctx): void {
         const big = Array.from({ length: 300 }, (_, i) => ev(`big-${i}`));
         other.publishEvents!('them', big);
         await waitFor(() => big.every((e) => seen.includes(e.jobId)), { what: 'a batch larger than one notification', timeoutMs: 10_000 });
+        other.publishEvents!('them', [full('full')]);
+        await waitFor(() => seen.includes('full'), { what: 'an event with every field', timeoutMs: 10_000 });
+        assert.deepEqual(received.find((e) => e.jobId === 'full'), full('full'));
         ctx.store.publishEvents?.('me', [ev('own')]);
       } finally {
         stop();
