@@ -6,6 +6,7 @@
 import { JobqClient, type JobJson, type QueueJson } from '../client/jobq-client.js';
 import { JOB_STATUSES, type JobStatus } from '../contracts/job.js';
 import type { EnqueueInput } from '../core/enqueue-input.js';
+import { parseDuration } from './duration.js';
 import { EXIT } from './exit-codes.js';
 import { jobDetail, jobTable, print, queueTable } from './format.js';
 import { SettingsError } from './settings.js';
@@ -123,9 +124,32 @@ export async function statusCommand(id: string, flags: StatusFlags): Promise<num
 export interface ListFlags extends ClientFlags {
   queue?: string;
   status?: string;
+  type?: string;
+  key?: string;
+  createdAfter?: string;
+  createdBefore?: string;
   limit?: string;
   cursor?: string;
 }
+
+/**
+ * A time flag as ISO 8601 for the server: a date or date-time (without a zone,
+ * local time, as ISO 8601 reads it) or a duration before now (`30m`, `2h`, `7d`).
+ */
+function timeFlag(name: string, raw: string | undefined, now: number): string | undefined {
+  if (raw === undefined) return undefined;
+  const text = raw.trim();
+  const ago = /^\d+(s|m|h|d|w)$/i.test(text) ? parseDuration(text) : undefined;
+  // A date alone is read as local midnight too (Date.parse would take it as UTC).
+  const ms = typeof ago === 'number' ? now - ago : /^\d{4}-\d{2}-\d{2}([T ]|$)/.test(text) ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00` : text) : NaN;
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
+    throw new SettingsError(`invalid ${name}: expected an ISO 8601 time (2030-01-01, 2030-01-01T12:00:00Z; without a zone, local time) or a duration before now (30m, 2h, 7d), got "${raw}"`);
+  }
+  return new Date(ms).toISOString();
+}
+
+/** A flag value as a shell word, quoted when it needs to be. */
+const shellWord = (v: string) => (/^[\w.:@/+=-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
 
 export async function jobsListCommand(flags: ListFlags): Promise<number> {
   const c = client(flags);
@@ -133,17 +157,32 @@ export async function jobsListCommand(flags: ListFlags): Promise<number> {
     throw new SettingsError(`invalid --status: expected one of ${JOB_STATUSES.join(', ')}, got "${flags.status}"`);
   }
   const limit = intFlag('--limit', flags.limit, 1, 500);
+  const now = Date.now();
+  const filters: [string, string | undefined][] = [
+    ['--queue', flags.queue],
+    ['--status', flags.status],
+    ['--type', flags.type],
+    ['--key', flags.key],
+    ['--created-after', timeFlag('--created-after', flags.createdAfter, now)],
+    ['--created-before', timeFlag('--created-before', flags.createdBefore, now)],
+  ];
+  const [queue, status, type, key, createdAfter, createdBefore] = filters.map(([, v]) => v);
   const page = await reach(flags, () =>
     c.list({
-      ...(flags.queue !== undefined && { queue: flags.queue }),
-      ...(flags.status !== undefined && { status: flags.status as JobStatus }),
+      ...(queue !== undefined && { queue }),
+      ...(status !== undefined && { status: status as JobStatus }),
+      ...(type !== undefined && { type }),
+      ...(key !== undefined && { key }),
+      ...(createdAfter !== undefined && { createdAfter }),
+      ...(createdBefore !== undefined && { createdBefore }),
       ...(limit !== undefined && { limit }),
       ...(flags.cursor !== undefined && { cursor: flags.cursor }),
     }),
   );
   print(!!flags.json, page, () => {
     const lines = [page.jobs.length === 0 ? 'no jobs' : jobTable(page.jobs)];
-    if (page.nextCursor) lines.push(`more: jobq jobs list --cursor ${page.nextCursor}${flags.queue ? ` --queue ${flags.queue}` : ''}${flags.status ? ` --status ${flags.status}` : ''}`);
+    // The times resolved once (a relative --created-after names the same instant on every page).
+    if (page.nextCursor) lines.push(`more: jobq jobs list --cursor ${page.nextCursor}${filters.map(([flag, v]) => (v === undefined ? '' : ` ${flag} ${shellWord(v)}`)).join('')}`);
     return lines.join('\n');
   });
   return EXIT.ok;

@@ -177,9 +177,13 @@ const jobs = program.command('jobs').description('list, show, cancel and retry j
 asClient(
   jobs
     .command('list')
-    .description('a page of jobs (creation order, or the order of a status filter)')
+    .description('a page of jobs (creation order, or the order of a status filter); with --type, --key or a time, a page looks at up to 10,000 jobs and may come back short with a cursor to go on')
     .option('--queue <name>', 'only this queue')
     .option('--status <status>', 'only this status')
+    .option('--type <type>', 'only this job type')
+    .option('--key <key>', 'only the job(s) with this key (exact)')
+    .option('--created-after <time>', 'only jobs created at or after: ISO 8601 (2030-01-01T12:00:00Z; no zone: local time) or a duration ago (30m, 2h, 7d)')
+    .option('--created-before <time>', 'only jobs created before, as --created-after')
     .option('--limit <n>', 'page size, 1..500 (default: 50)')
     .option('--cursor <cursor>', 'the next page: the cursor the previous page printed'),
 ).action(run(jobsListCommand));

@@ -113,6 +113,38 @@ describe('client commands against a running server', () => {
     assert.match(bad.stderr, /^jobq: invalid --limit: expected an integer from 1 to 500, got "0"\n$/);
   });
 
+  it('jobs list filters by type, key and creation time on the server; the next-page line repeats them', async () => {
+    // Two jobs with one key: the first finished (and let the key go) before the second came.
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${srv.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'demo', queue: 'mail', key: "order 7's", payload: { ms: 1 } }) });
+      const { id } = (await res.json()) as { id: string };
+      ids.push(id);
+      await waitFor(async () => json(await cli('jobs', 'get', id, '--json')).status === 'completed', { what: 'the keyed job to complete' });
+    }
+    const byKey = json(await cli('jobs', 'list', '--key', "order 7's", '--json'));
+    assert.deepEqual(byKey.jobs.map((j: { id: string }) => j.id), ids);
+    const byType = json(await cli('jobs', 'list', '--type', 'demo', '--created-after', '10m', '--json'));
+    assert.ok(byType.jobs.length >= 1 && byType.jobs.every((j: { type: string }) => j.type === 'demo'), JSON.stringify(byType));
+    assert.deepEqual(json(await cli('jobs', 'list', '--created-before', '2000-01-01', '--json')).jobs, []);
+    assert.deepEqual(json(await cli('jobs', 'list', '--type', 'demo', '--created-after', '2999-01-01T00:00:00Z', '--json')).jobs, []);
+    // The next-page line quotes the key for the shell and names the resolved time, not "1h".
+    const first = await cli('jobs', 'list', '--queue', 'mail', '--key', "order 7's", '--created-after', '1h', '--limit', '1');
+    assert.equal(first.code, 0, first.stderr);
+    const more = /^more: jobq jobs list --cursor (\S+) --queue mail --key 'order 7'\\''s' --created-after (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)$/m.exec(first.stdout);
+    assert.ok(more, first.stdout);
+    const last = json(await cli('jobs', 'list', '--cursor', more[1]!, '--queue', 'mail', '--key', "order 7's", '--created-after', more[2]!, '--limit', '1', '--json'));
+    assert.deepEqual([last.jobs.map((j: { id: string }) => j.id), last.nextCursor], [[ids[1]], null]);
+    for (const [flag, value] of [['--created-after', 'yesterday'], ['--created-before', '5000']] as const) {
+      const bad = await cli('jobs', 'list', flag, value);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, new RegExp(`^jobq: invalid ${flag}: expected an ISO 8601 time .* got "${value}"\n$`));
+    }
+    const badType = await cli('jobs', 'list', '--type', 'a b');
+    assert.equal(badType.code, 1, badType.stderr);
+    assert.match(badType.stderr, /type must be 1 to 128 letters/);
+  });
+
   it('jobs get shows a job as key/value lines, with its errors', async () => {
     const id = json(await cli('enqueue', '--type', 'throwMessage', '--payload', '{"message":"disk full"}', '--max-attempts', '1', '--json')).id as string;
     await waitFor(async () => json(await cli('jobs', 'get', id, '--json')).status === 'failed', { what: 'the job to fail' });
