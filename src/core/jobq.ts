@@ -4,7 +4,8 @@
  * HTTP app and the CLI are thin layers over it.
  */
 import { randomUUID } from 'node:crypto';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { silentLogger } from './silent-logger.js';
 import { JobqError } from '../contracts/errors.js';
 import type { FinishedStatus, Job, JobStatus, LeasedJob, LeaseRef } from '../contracts/job.js';
 import type { DependentChange, JobListPage, JobRef, Store } from '../contracts/store.js';
@@ -71,7 +72,7 @@ export class Jobq<T extends JobTypes = DefaultJobTypes> {
     const o = (this.options = resolveOptions(options));
     const store = (this.store = o.store);
     const clock = (this.clock = options.clock ?? systemClock);
-    const logger = (this.logger = options.logger ?? pino({ level: 'silent' }));
+    const logger = (this.logger = options.logger ?? silentLogger());
     this.nodeId = options.nodeId ?? randomUUID();
     const random = options.random ?? Math.random;
     const retryDelay = (attempt: number) => retryDelayMs(attempt, o.retry, random);

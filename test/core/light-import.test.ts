@@ -21,6 +21,10 @@ it("import 'jobq' loads neither Fastify nor a database driver", () => {
   assert.deepEqual(loaded.filter((u) => HEAVY.test(u)), []);
 });
 
+it("import 'jobq' does not load pino: a Jobq given no logger stays silent without it", () => {
+  assert.deepEqual(resolvedBy(ENTRY('index.js')).filter((u) => /node_modules\/pino\//.test(u)), []);
+});
+
 it('each backend entry point loads only its own driver', () => {
   assert.deepEqual(resolvedBy(ENTRY('storage/memory/index.js')).filter((u) => HEAVY.test(u)), []);
   const sqlite = resolvedBy(ENTRY('storage/sqlite/index.js')).filter((u) => HEAVY.test(u));
