@@ -122,7 +122,7 @@ describe('dashboard in chromium', { skip }, () => {
     }
   });
 
-  it('renders a page of 500 jobs in under 100 ms, and filters by status and queue', async () => {
+  it('renders a page of 500 jobs in under 100 ms, and filters by status, queue, key, type and time on the server', async () => {
     await server.jobq.queues.pause('bulk');
     for (let i = 0; i < 5; i++) await server.jobq.enqueueMany(Array.from({ length: 100 }, (_, k) => ({ type: 'email', queue: 'bulk', key: `order-${i * 100 + k}`, payload: { i: i * 100 + k } })));
     await page.goto(`${server.url}/#/jobs?queue=bulk&status=pending&limit=500`);
@@ -132,10 +132,24 @@ describe('dashboard in chromium', { skip }, () => {
     process.stdout.write(`# 500-job page rendered in ${renderMs.toFixed(1)} ms\n`);
     assert.ok(renderMs < 100, `500 rows took ${renderMs} ms`);
     await shot('jobs');
-    // Key filter (applied to the loaded page).
+    // Key, type and time go to the server: the key is exact (order-42, not order-420…).
+    const listed: string[] = [];
+    const onRequest = (r: { url(): string }) => r.url().includes('/v1/jobs?') && listed.push(r.url());
+    page.on('request', onRequest);
     await page.fill('input[name="key"]', 'order-42');
     await page.click('#filters button[type="submit"]');
-    await page.waitForFunction(() => document.querySelectorAll('#jobs tbody tr').length === 11);
+    await page.waitForFunction(() => document.querySelector('#shown')?.textContent.startsWith('1 shown'));
+    assert.equal(await page.locator('#jobs tbody tr').count(), 1);
+    assert.match(listed.at(-1)!, /[?&]key=order-42(&|$)/);
+    await page.fill('input[name="key"]', '');
+    await page.fill('input[name="type"]', 'sms');
+    await page.selectOption('select[name="since"]', '5');
+    await page.click('#filters button[type="submit"]');
+    await page.waitForFunction(() => document.querySelector('#shown')?.textContent.startsWith('0 shown'));
+    const url = new URL(listed.at(-1)!);
+    assert.equal(url.searchParams.get('type'), 'sms');
+    assert.ok(Math.abs(Date.parse(url.searchParams.get('createdAfter')!) - (Date.now() - 5 * 60_000)) < 60_000, url.search);
+    page.off('request', onRequest);
     await server.jobq.queues.resume('bulk');
   });
 
