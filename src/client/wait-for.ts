@@ -4,11 +4,14 @@
  * for the job's events and reads the job after each (and once the stream is
  * open, so an end before it is not missed); a server without one (404) is
  * remembered, and the job is read with backoff instead (50 ms growing to 1 s).
+ * A server that restarts meanwhile (the stream breaks, a read finds nobody
+ * listening) is waited for with the same backoff until the deadline: the
+ * job outlives the server, so the wait does too.
  */
 import { JobqError } from '../contracts/errors.js';
 import type { JobStatus } from '../contracts/job.js';
 import type { JobJson } from './jobq-client.js';
-import type { Transport } from './transport.js';
+import { isUnreachable, type Transport } from './transport.js';
 
 const FINAL: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 /** Even with the stream, a look this often (a stream can drop an event on reconnects). */
@@ -72,6 +75,7 @@ export class JobWaiter {
       }
     } catch (err) {
       if (ctl.signal.aborted && Date.now() >= deadline) throw this.timedOut(id, timeoutMs);
+      if (isUnreachable(err)) return null; // the server went away mid-stream: poll until it is back
       throw err;
     } finally {
       clearTimeout(timer);
@@ -82,10 +86,16 @@ export class JobWaiter {
   private async viaPolling(id: string, deadline: number): Promise<JobJson> {
     let pollMs = 50;
     for (;;) {
-      const job = await this.get(id);
-      if (FINAL.includes(job.status)) return job;
+      let status = 'unknown: the server could not be reached';
+      try {
+        const job = await this.get(id);
+        if (FINAL.includes(job.status)) return job;
+        status = job.status;
+      } catch (err) {
+        if (!isUnreachable(err)) throw err;
+      }
       const left = deadline - Date.now();
-      if (left <= 0) throw new JobqError('timeout', `job ${id} did not finish in time (still ${job.status})`);
+      if (left <= 0) throw new JobqError('timeout', `job ${id} did not finish in time (still ${status})`);
       await new Promise((r) => setTimeout(r, Math.min(pollMs, left)));
       pollMs = Math.min(pollMs * 1.5, 1000);
     }

@@ -7,6 +7,8 @@
  *     jobs running: the worker reconnects, nothing is lost or run twice;
  *   - the worker's token revoked with the CLI (another process): the worker
  *     stops within seconds with a clear error, not at the end of its poll;
+ *   - client.waitFor across a server killed and started again: the wait
+ *     outlives the server and resolves when the job ends;
  *   - SIGTERM mid-job: the worker stops claiming, a job that finishes within
  *     the grace period is reported, the one that cannot is released (attempt
  *     unspent) and runs elsewhere.
@@ -16,6 +18,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { JobqClient } from '../../src/client/index.js';
 import { http } from '../helpers/http-server.js';
 import { CLI, spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -149,6 +152,37 @@ describe('remote workers as real processes (SQLite file, loopback)', () => {
       assert.match(w.err(), /reached the jobq server again/);
       w.proc.kill('SIGTERM');
       assert.equal((await w.exited).code, 0);
+      server.proc.kill('SIGTERM');
+      await server.exited;
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('client.waitFor across a server killed -9 and started again: the wait outlives the server and resolves when the job ends', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const args = ['--sqlite-path', dir.file('jobs.db'), '--queues', 'idle'];
+    try {
+      let server = await serveOn(port, args);
+      const [id] = await enqueue(url, 1, { ms: 0 });
+      const client = new JobqClient({ url });
+      const waiting = client.waitFor(id!, { timeoutMs: 30_000 });
+      let settled = false;
+      void waiting.then(() => (settled = true), () => (settled = true));
+      // The wait reads the job once its event stream is open: once the server counts that read, the wait is on the stream.
+      const jobReads = /^jobq_http_request_duration_seconds_count\{[^}]*route="\/v1\/jobs\/:id"[^}]*\} (\d+)/m;
+      await waitFor(async () => Number(jobReads.exec((await http(url, 'GET', '/metrics')).text)?.[1] ?? 0) >= 1, { what: 'the wait to be on the event stream', timeoutMs: 10_000 });
+      server.proc.kill('SIGKILL');
+      await server.exited;
+      server = await serveOn(port, args);
+      assert.equal(settled, false, 'the wait did not end with the server');
+      const w = remoteWorker({ url, queues: ['remote'], concurrency: 1 });
+      const job = await waiting;
+      assert.equal(job.status, 'completed');
+      w.proc.kill('SIGTERM');
+      await w.exited;
       server.proc.kill('SIGTERM');
       await server.exited;
     } finally {
