@@ -57,7 +57,9 @@ export async function walkFiltered<H, J>(w: FilteredWalk<H, J>): Promise<{ jobs:
       if ((await range.count(1)) > 0) return page(lastLooked);
       continue;
     }
-    for (const hit of await range.hits(left, w.limit + 1 - jobs.length)) {
+    const max = w.limit + 1 - jobs.length;
+    const hits = await range.hits(left, max);
+    for (const hit of hits) {
       if (jobs.length === w.limit || (jobs.length > 0 && bytes >= w.maxBytes)) return page(lastShown);
       const taken = await w.take(hit);
       if (taken === null) continue;
@@ -65,6 +67,9 @@ export async function walkFiltered<H, J>(w: FilteredWalk<H, J>): Promise<{ jobs:
       bytes += taken.bytes;
       lastShown = w.key(hit);
     }
+    // As many hits as asked for and the page not full: one was deleted meanwhile, and more
+    // matches may follow the last hit in this range. A short page goes on after it.
+    if (hits.length === max) return page(w.key(hits[hits.length - 1]!));
     const rows = await range.count(left + 1);
     if (rows < left) {
       scanned += rows;
