@@ -4,6 +4,7 @@
  * status lists chosen by the core arrive as JSON arrays (`json_each`).
  */
 import { MAX_ERRORS_KEPT } from '../../contracts/job.js';
+import { JOB_COLUMNS } from '../job-row.js';
 
 // Params: id, queue, type, payload, status, priority, maxAttempts, timeoutMs, runAt, createdAt, concurrencyKey, rateKey, traceContext (JSON or null)
 export const INSERT_JOB = `
@@ -76,7 +77,7 @@ export const CLAIM_ONE_TYPE = `
                   WHERE status = 'pending' AND queue = @queue AND type = @type
                   ORDER BY priority DESC, run_at, seq
                   LIMIT @limit)
-  RETURNING *`;
+  RETURNING ${JOB_COLUMNS}`;
 
 // Params: queue, type, limit. The head of one type's range, for merging several types in claim order.
 export const CLAIM_CANDIDATES = `
@@ -93,7 +94,7 @@ export const NEXT_PENDING_TYPE = `
 export const CLAIM_SEQS = `
   UPDATE jobs SET ${LEASE}
    WHERE seq IN (SELECT value FROM json_each(@seqs)) AND status = 'pending'
-  RETURNING *`;
+  RETURNING ${JOB_COLUMNS}`;
 
 const FENCE = `id = @id AND status = 'processing' AND lease_token = @leaseToken`;
 const CLEAR_LEASE = `lease_token = NULL, lease_expires_at = NULL`;
