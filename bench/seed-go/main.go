@@ -13,6 +13,7 @@ import (
 	"context"
 	"flag"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -40,10 +41,15 @@ func main() {
 	api := &API{store: store, queue: jobQueue}
 	mux.HandleFunc("/enqueue", api.enqueue)
 	mux.HandleFunc("/status/", api.status)
-	srv := &http.Server{Addr: *addr, Handler: mux}
+	srv := &http.Server{Handler: mux}
 
+	// Bind before saying so: the benchmark starts its load at the "listening" line.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
 	go func() {
-		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
 			log.Fatal(err)
 		}
 	}()
