@@ -32,6 +32,22 @@ request = function()
 end
 `;
 
+/** Every request carries its own unique key: wrk runs one Lua state per thread, so the key names the thread too. */
+const KEYED_SCRIPT = `
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, '{"type":"noop","key":"k' .. tid .. '-' .. n .. '","payload":{"seq":' .. n .. '}}')
+end
+`;
+
 function ms(text: string, label: string): number {
   const m = new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)`).exec(text);
   if (!m) return NaN;
@@ -39,10 +55,10 @@ function ms(text: string, label: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-export function wrkPost(url: string, connections: number, seconds: number): WrkResult {
+export function wrkPost(url: string, connections: number, seconds: number, options: { keyed?: boolean } = {}): WrkResult {
   const dir = mkdtempSync(join(tmpdir(), 'jobq-wrk-'));
   const script = join(dir, 'post.lua');
-  writeFileSync(script, SCRIPT);
+  writeFileSync(script, options.keyed ? KEYED_SCRIPT : SCRIPT);
   try {
     const r = spawnSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
