@@ -32,8 +32,12 @@ request = function()
 end
 `;
 
-/** Every request carries its own unique key: wrk runs one Lua state per thread, so the key names the thread too. */
-const KEYED_SCRIPT = `
+/**
+ * Every request carries its own unique key: wrk runs one Lua state per thread,
+ * so the key names the thread too, and each wrk run (a warm-up, then the
+ * measured run) its own prefix, so no run meets an earlier run's active keys.
+ */
+const keyedScript = (prefix: string) => `
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local threads = 0
@@ -44,7 +48,7 @@ end
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format(nil, nil, nil, '{"type":"noop","key":"k' .. tid .. '-' .. n .. '","payload":{"seq":' .. n .. '}}')
+  return wrk.format(nil, nil, nil, '{"type":"noop","key":"${prefix}-' .. tid .. '-' .. n .. '","payload":{"seq":' .. n .. '}}')
 end
 `;
 
@@ -55,10 +59,12 @@ function ms(text: string, label: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
+let keyedRuns = 0;
+
 export function wrkPost(url: string, connections: number, seconds: number, options: { keyed?: boolean } = {}): WrkResult {
   const dir = mkdtempSync(join(tmpdir(), 'jobq-wrk-'));
   const script = join(dir, 'post.lua');
-  writeFileSync(script, options.keyed ? KEYED_SCRIPT : SCRIPT);
+  writeFileSync(script, options.keyed ? keyedScript(`k${process.pid}x${++keyedRuns}`) : SCRIPT);
   try {
     const r = spawnSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
