@@ -136,6 +136,9 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     registers: [registry],
   });
 
+  // Bounded: methods × routes of the route table × status codes.
+  const httpChildren = new Map<string, ReturnType<typeof http.labels>>();
+
   let depthAt = -Infinity;
   let depth: { name: string; paused: boolean; counts: Record<string, number> }[] = [];
   let depthReading: Promise<void> | null = null;
@@ -220,7 +223,11 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
   return {
     registry,
     observeHttp(method, route, status, seconds) {
-      http.observe({ method, route, status_code: String(status) }, seconds);
+      // One child per label set, found by a string key: prom-client hashes the label object on every observe otherwise.
+      const key = `${method} ${status} ${route}`;
+      let child = httpChildren.get(key);
+      if (!child) httpChildren.set(key, (child = http.labels({ method, route, status_code: String(status) })));
+      child.observe(seconds);
     },
     text: () => registry.metrics(),
     close() {

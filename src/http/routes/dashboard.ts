@@ -63,16 +63,17 @@ export async function liveViewRoutes(app: FastifyInstance, jobq: Jobq, options: 
 
 function metricsRoute(app: FastifyInstance, metrics: JobqMetrics, view: LiveView): void {
   const started = Symbol('started');
-  type Timed = { [started]?: bigint };
-  app.addHook('onRequest', async (req) => {
-    (req as unknown as Timed)[started] = process.hrtime.bigint();
+  type Timed = { [started]?: number };
+  // Callback hooks, not async ones: an async hook costs a promise per request on every route.
+  app.addHook('onRequest', (req, _reply, done) => {
+    (req as unknown as Timed)[started] = performance.now();
+    done();
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const t0 = (req as unknown as Timed)[started];
-    if (t0 === undefined) return;
     // The route's pattern (bounded), never the raw URL; unknown paths share one label.
-    const route = req.routeOptions.url ?? 'unmatched';
-    metrics.observeHttp(req.method, route, reply.statusCode, Number(process.hrtime.bigint() - t0) / 1e9);
+    if (t0 !== undefined) metrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, (performance.now() - t0) / 1000);
+    done();
   });
   const sse = view.stream;
   app.get(
