@@ -2,34 +2,13 @@
 import type pg from 'pg';
 import type { ApiToken } from '../../contracts/store.js';
 import { tokenTaken } from '../token-conflict.js';
+import { rowToToken as toToken, type TokenRow as Row } from '../token-row.js';
 
 type Query = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<pg.QueryResult<R>>;
 type Transaction = <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>;
 
 /** jsonb comes back as text (the store's type parsers leave JSON to the caller). */
 const COLUMNS = 'id::text AS id, name, hash, scopes, queues, created_at, last_used_at, revoked_at';
-
-interface Row {
-  id: string;
-  name: string;
-  hash: string;
-  scopes: string;
-  queues: string | null;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
-const toToken = (r: Row): ApiToken => ({
-  id: r.id,
-  name: r.name,
-  hash: r.hash,
-  scopes: JSON.parse(r.scopes) as string[],
-  queues: r.queues === null ? null : (JSON.parse(r.queues) as string[]),
-  createdAt: r.created_at,
-  lastUsedAt: r.last_used_at,
-  revokedAt: r.revoked_at,
-});
 
 export class PgTokens {
   constructor(

@@ -1,31 +1,10 @@
 /** API tokens on SQLite (migration 5's `tokens` table). Scopes and queues are JSON text. */
 import type { ApiToken } from '../../contracts/store.js';
 import { tokenTaken } from '../token-conflict.js';
+import { rowToToken as toToken, type TokenRow as Row } from '../token-row.js';
 import type { SqliteConn } from './conn.js';
 
 const COLUMNS = 'id, name, hash, scopes, queues, created_at, last_used_at, revoked_at';
-
-interface Row {
-  id: string;
-  name: string;
-  hash: string;
-  scopes: string;
-  queues: string | null;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
-const toToken = (r: Row): ApiToken => ({
-  id: r.id,
-  name: r.name,
-  hash: r.hash,
-  scopes: JSON.parse(r.scopes) as string[],
-  queues: r.queues === null ? null : (JSON.parse(r.queues) as string[]),
-  createdAt: r.created_at,
-  lastUsedAt: r.last_used_at,
-  revokedAt: r.revoked_at,
-});
 
 export async function tokenInsert(c: SqliteConn, t: ApiToken): Promise<void> {
   try {
