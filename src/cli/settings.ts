@@ -174,7 +174,7 @@ export const SETTINGS = {
     flag: '--http-processes <n>',
     env: 'JOBQ_HTTP_PROCESSES',
     default: String(HTTP_DEFAULTS.httpProcesses),
-    help: 'HTTP server processes sharing the port, each with its own store connection (sqlite, postgres); above 1 this process runs the workers and hands connections out',
+    help: 'HTTP server processes sharing the port, each with its own store connection (sqlite, postgres); above 1 this process runs the workers and hands connections out (on SQLite they take turns on the write lock: measured slower than 1 on 2 cores, see Performance)',
     scope: 'http',
   },
   retainCompleted: {
