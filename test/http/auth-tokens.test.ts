@@ -153,6 +153,31 @@ describe('token cache', () => {
     await cache.stop();
   });
 
+  it("a connection's later requests reuse the token its header proved, until the live set is read again or the token is revoked here", async () => {
+    const store = new MemoryStore();
+    const service = new TokenService(store);
+    const { secret } = await service.create({ name: 'w', scopes: ['worker'] });
+    const other = (await service.create({ name: 'v', scopes: ['worker'] })).secret;
+    const cache = new TokenCache(store, { refreshMs: 60_000 });
+    await cache.start();
+    const conn = {};
+    const header = `Bearer ${secret}`;
+    assert.equal(cache.recall(conn, header), undefined, 'nothing proved on it yet');
+    assert.equal(cache.lookup(secret, { conn, header })?.name, 'w');
+    assert.equal(cache.recall(conn, `Bearer ${secret}`)?.name, 'w', 'the same header, another string');
+    assert.equal(cache.recall({}, header), undefined, 'another connection proves its own');
+    assert.equal(cache.recall(conn, `Bearer ${other}`), undefined, 'another header of the same length');
+    assert.equal(cache.recall(conn, `${header}x`), undefined);
+    assert.equal(cache.recall(undefined, header), undefined);
+    await cache.reload();
+    assert.equal(cache.recall(conn, header), undefined, 'proved under the previous read of the live set');
+    assert.equal(cache.lookup(secret, { conn, header })?.name, 'w');
+    cache.forget('w');
+    assert.equal(cache.recall(conn, header), undefined, 'revoked here: at once');
+    assert.equal(cache.lookup(secret, { conn, header }), undefined);
+    await cache.stop();
+  });
+
   it('compares hashes in constant time (crypto.timingSafeEqual), refusing unequal lengths', () => {
     const h = hashSecret('jobq_x');
     assert.equal(sameHash(h, hashSecret('jobq_x')), true);

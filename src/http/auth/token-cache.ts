@@ -6,6 +6,12 @@
  * secret shows up (a token created on another node works here at once);
  * those reads are coalesced, so a flood of bad secrets costs one read at a
  * time. Uses are recorded in memory and written every `touchFlushMs`.
+ *
+ * A keep-alive connection sends the same Authorization header with every
+ * request: once it proved a token, that connection's later requests are
+ * checked against the header it proved (a constant-time comparison, 0.1 µs)
+ * rather than hashed again (SHA-256 and the lookup, 1.5 µs), until the live
+ * set is read again or a token is revoked here.
  */
 import type { ApiToken, Store } from '../../contracts/store.js';
 import { timingSafeEqual } from 'node:crypto';
@@ -21,9 +27,26 @@ export interface TokenCacheOptions {
   onError?: (err: unknown) => void;
 }
 
+interface Entry {
+  token: ApiToken;
+  /** The hash's bytes, for the constant-time comparison. */
+  bytes: Buffer;
+}
+
+/** What a connection proved: its Authorization header's bytes and the token they hold, under the live set of `generation`. */
+interface Proof {
+  header: Buffer;
+  entry: Entry;
+  generation: number;
+}
+
 export class TokenCache {
-  /** Live tokens by the hex of their hash, each with the hash's bytes for the constant-time comparison. */
-  private byHash = new Map<string, { token: ApiToken; bytes: Buffer }>();
+  /** Live tokens by the hex of their hash. */
+  private byHash = new Map<string, Entry>();
+  /** Bumped by every read of the live set and every local revocation: a proof made under an older one is checked again. */
+  private generation = 0;
+  /** By connection (a socket): the last header that proved a token on it. */
+  private readonly proofs = new WeakMap<object, Proof>();
   private loadedOnce = false;
   private reloading: Promise<void> | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
@@ -80,6 +103,7 @@ export class TokenCache {
         const live = await this.store.tokenList({ includeRevoked: false });
         const before = this.byHash;
         this.byHash = new Map(live.map((t) => [t.hash, { token: t, bytes: Buffer.from(t.hash, 'hex') }]));
+        this.generation++;
         this.loadedOnce = true;
         const gone = new Set([...before.values()].filter((e) => !this.byHash.has(e.token.hash)).map((e) => e.token.id));
         if (gone.size > 0) this.revoked(gone);
@@ -98,6 +122,7 @@ export class TokenCache {
       this.byHash.delete(hash);
       gone.add(e.token.id);
     }
+    this.generation++;
     if (gone.size > 0) this.revoked(gone);
   }
 
@@ -122,15 +147,33 @@ export class TokenCache {
   }
 
   /**
-   * The live token with this secret as known now; undefined when the secret
-   * is not known (then `find` reads the tokens again). The request path:
-   * one hash, one map lookup, one constant-time comparison, no promise.
+   * The token `conn` proved with this very header (see `lookup`), while the
+   * live set is the one it was proved under; undefined otherwise (then
+   * `lookup`). The request path of a keep-alive connection: a weak-map
+   * read and a constant-time comparison of the header's bytes (the last
+   * header proved on a connection behind a proxy may be another client's).
    */
-  lookup(secret: string): ApiToken | undefined {
+  recall(conn: object | undefined | null, header: string): ApiToken | undefined {
+    const p = conn ? this.proofs.get(conn) : undefined;
+    if (!p || p.generation !== this.generation || p.header.length !== header.length) return undefined;
+    if (!timingSafeEqual(p.header, Buffer.from(header, 'latin1'))) return undefined;
+    this.used.add(p.entry.token.id);
+    return p.entry.token;
+  }
+
+  /**
+   * The live token with this secret as known now; undefined when the secret
+   * is not known (then `find` reads the tokens again). One hash, one map
+   * lookup, one constant-time comparison, no promise. Given the connection
+   * and the header the secret came in, remembers the proof for `recall`.
+   */
+  lookup(secret: string, proof?: { conn: object | undefined | null; header: string }): ApiToken | undefined {
     const bytes = hashBytes(secret);
     const e = this.byHash.get(bytes.toString('hex'));
     if (!e || !timingSafeEqual(e.bytes, bytes)) return undefined;
     this.used.add(e.token.id);
+    // Node's header values are latin1 strings: their bytes are exactly what was sent.
+    if (proof?.conn) this.proofs.set(proof.conn, { header: Buffer.from(proof.header, 'latin1'), entry: e, generation: this.generation });
     return e.token;
   }
 
