@@ -5,6 +5,30 @@ import type { LeasedJobJson } from './lease-client.js';
 
 const ms = (iso: string | null | undefined): number | null => (iso === null || iso === undefined ? null : Date.parse(iso));
 
+/**
+ * `ms` remembering its last answer: the jobs of one claim share their
+ * startedAt, updatedAt and leaseExpiresAt (jobs enqueued together their
+ * createdAt and runAt), and comparing a 24-character string costs a fraction
+ * of a Date.parse (about 0.2 µs): one per field of a claimed job.
+ */
+function lastMs(): (iso: string | null | undefined) => number | null {
+  let lastIso: string | null = null;
+  let last: number | null = null;
+  return (iso) => {
+    if (iso === null || iso === undefined) return null;
+    if (iso !== lastIso) {
+      last = Date.parse(iso);
+      lastIso = iso;
+    }
+    return last;
+  };
+}
+const runAtMs = lastMs();
+const createdAtMs = lastMs();
+const updatedAtMs = lastMs();
+const startedAtMs = lastMs();
+const leaseMs = lastMs();
+
 /** The fields a server of this version sends beyond the older JobJson. */
 type Wire<P> = JobJson<P> & { key?: string | null; dependsOn?: string[]; concurrencyKey?: string | null; rateKey?: string | null };
 
@@ -42,8 +66,12 @@ export function toJob<P>(j: Wire<P>): Job<P> {
  */
 export function toLeasedJob<P>(j: LeasedJobJson<P>): LeasedJob<P> {
   const o = j as unknown as Record<string, unknown>;
-  for (const f of ['runAt', 'createdAt', 'updatedAt'] as const) o[f] = ms(j[f]) ?? 0;
-  for (const f of ['startedAt', 'finishedAt', 'leaseExpiresAt'] as const) o[f] = ms(j[f]);
+  o.runAt = runAtMs(j.runAt) ?? 0;
+  o.createdAt = createdAtMs(j.createdAt) ?? 0;
+  o.updatedAt = updatedAtMs(j.updatedAt) ?? 0;
+  o.startedAt = startedAtMs(j.startedAt);
+  o.finishedAt = ms(j.finishedAt);
+  o.leaseExpiresAt = leaseMs(j.leaseExpiresAt);
   for (const e of j.errors as unknown as Record<string, unknown>[]) e.at = ms(e.at as string | null) ?? 0;
   o.result ??= null;
   o.key ??= null;

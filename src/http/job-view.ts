@@ -4,6 +4,31 @@ import type { ListedJob } from '../contracts/store.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/**
+ * `iso` remembering its last answer. Neighbouring jobs share most of their
+ * times (the 50 jobs of one claim: one startedAt, updatedAt and
+ * leaseExpiresAt; jobs enqueued together: one createdAt and runAt), and a
+ * toISOString costs about 0.15 µs: one of these per field makes a claim's
+ * answer format each distinct time once.
+ */
+function lastIso(): (ms: number | null) => string | null {
+  let lastMs = NaN;
+  let last = '';
+  return (ms) => {
+    if (ms === null) return null;
+    if (ms !== lastMs) {
+      last = new Date(ms).toISOString();
+      lastMs = ms;
+    }
+    return last;
+  };
+}
+const runAtIso = lastIso();
+const createdAtIso = lastIso();
+const startedAtIso = lastIso();
+const updatedAtIso = lastIso();
+const leaseIso = lastIso();
+
 /** A job, or a listed job whose payload and result were left out. */
 export function jobView(job: Job | ListedJob) {
   const view: Record<string, unknown> = {
@@ -17,15 +42,15 @@ export function jobView(job: Job | ListedJob) {
   view.attempts = job.attempts;
   view.maxAttempts = job.maxAttempts;
   view.timeoutMs = job.timeoutMs;
-  view.runAt = iso(job.runAt);
-  view.createdAt = iso(job.createdAt);
-  view.startedAt = iso(job.startedAt);
+  view.runAt = runAtIso(job.runAt);
+  view.createdAt = createdAtIso(job.createdAt);
+  view.startedAt = startedAtIso(job.startedAt);
   view.finishedAt = iso(job.finishedAt);
-  view.updatedAt = iso(job.updatedAt);
+  view.updatedAt = updatedAtIso(job.updatedAt);
   if ('result' in job) view.result = job.result;
   view.errors = job.errors.map((e) => ({ ...e, at: iso(e.at) }));
   view.progress = job.progress;
-  view.leaseExpiresAt = iso(job.leaseExpiresAt);
+  view.leaseExpiresAt = leaseIso(job.leaseExpiresAt);
   view.key = job.key;
   view.dependsOn = job.dependsOn;
   view.concurrencyKey = job.concurrencyKey;
