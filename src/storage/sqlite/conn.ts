@@ -13,18 +13,11 @@ export class SqliteConn {
   private readonly statements = new Map<string, Database.Statement>();
   closed = false;
 
-  private readonly noWait: Database.Statement;
-  private readonly wait: Database.Statement;
-
   constructor(
     readonly db: Database.Database,
     /** Null when synchronous is 'normal'. */
     private readonly walSyncer: WalSyncer | null,
-    private readonly busyTimeoutMs: number,
-  ) {
-    this.noWait = db.prepare('PRAGMA busy_timeout = 0');
-    this.wait = db.prepare(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-  }
+  ) {}
 
   /** A prepared statement, prepared once per SQL text. */
   stmt(sql: string): Database.Statement {
@@ -50,36 +43,6 @@ export class SqliteConn {
     }
   }
 
-  /**
-   * A write transaction that waits for another process's write lock without
-   * blocking the event loop: SQLite's own busy handler sleeps on this thread
-   * (1, 2, 5, 10 ms… per try), during which no request is read. Here BEGIN
-   * IMMEDIATE is tried without waiting and, while another process holds the
-   * lock, tried again on the next turn of the event loop (requests arriving
-   * meanwhile join the batch) until busyTimeoutMs. Nothing was written when
-   * BEGIN fails, so a retry is safe.
-   */
-  private async writeWhenFree<T>(fn: () => T): Promise<T> {
-    this.assertOpen();
-    const txn = this.db.transaction(fn);
-    let deadline = 0;
-    for (;;) {
-      this.noWait.get();
-      try {
-        return txn.immediate();
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw mapSqliteError(err);
-        const now = Date.now();
-        deadline ||= now + this.busyTimeoutMs;
-        if (now >= deadline) throw mapSqliteError(err);
-      } finally {
-        this.wait.get();
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      this.assertOpen();
-    }
-  }
-
   read<T>(fn: () => T): T {
     this.assertOpen();
     try {
@@ -96,7 +59,7 @@ export class SqliteConn {
    * "nothing was stored": the error says the change was written and may exist.
    */
   async durable<T>(fn: () => T, afterCommit?: (result: T) => void): Promise<T> {
-    const result = await this.writeWhenFree(fn);
+    const result = this.write(fn);
     // Before the fsync: other processes can see the commit already (as their data_version poll would).
     afterCommit?.(result);
     if (this.walSyncer) {

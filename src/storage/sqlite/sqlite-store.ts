@@ -109,7 +109,7 @@ export class SqliteStore implements Store {
       throw storeUnavailable(`cannot open the SQLite database: ${(err as { code?: string }).code ?? (err as Error).message}`, err);
     }
     this.walSyncer = walSyncer;
-    this.c = new SqliteConn(db, walSyncer, options.busyTimeoutMs ?? SQLITE_DEFAULTS.busyTimeoutMs);
+    this.c = new SqliteConn(db, walSyncer);
     this.feed = new ChangeFeed(this.c, options.watchIntervalMs ?? SQLITE_DEFAULTS.watchIntervalMs);
   }
 
