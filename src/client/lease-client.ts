@@ -2,7 +2,7 @@
  * The lease protocol as plain calls (`client.leases`), for workers that want
  * their own loop; `client.runWorker()` is built on it.
  */
-import type { JobJson } from './jobq-client.js';
+import type { JobJson } from './wire-types.js';
 import type { CallOptions, Transport } from './transport.js';
 
 /** A job handed out by a claim, with the token that fences every later call about it. */

@@ -1,6 +1,6 @@
 /** A claimed job as a handler sees it in process: the core's Job, times as epoch ms. */
 import type { Job, LeasedJob } from '../contracts/job.js';
-import type { JobJson } from './jobq-client.js';
+import type { JobJson } from './wire-types.js';
 import type { LeasedJobJson } from './lease-client.js';
 
 const ms = (iso: string | null | undefined): number | null => (iso === null || iso === undefined ? null : Date.parse(iso));

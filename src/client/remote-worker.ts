@@ -16,7 +16,7 @@ import { JobqError } from '../contracts/errors.js';
 import type { Job, LeasedJob } from '../contracts/job.js';
 import type { DefaultJobTypes, Handler, HandlerMap, JobTypes } from '../core/handler.js';
 import { Backoff } from './backoff.js';
-import type { JobJson } from './jobq-client.js';
+import type { JobJson } from './wire-types.js';
 import type { FinishJson, LeaseClient } from './lease-client.js';
 import { RemoteFinisher } from './remote-finisher.js';
 import { toJob, toLeasedJob } from './remote-job.js';

@@ -10,7 +10,7 @@
  */
 import { JobqError } from '../contracts/errors.js';
 import type { JobStatus } from '../contracts/job.js';
-import type { JobJson } from './jobq-client.js';
+import type { JobJson } from './wire-types.js';
 import { isUnreachable, type Transport } from './transport.js';
 
 const FINAL: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
