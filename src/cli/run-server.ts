@@ -19,6 +19,7 @@ import { queueOptions, SETTINGS, type ServerSettings } from './settings.js';
 import { StartupError } from './startup-error.js';
 import { enableTracing } from '../tracing/tracing.js';
 import { isHttpProcess, onPrimaryStop, reportListening, startHttpProcesses, type HttpProcesses } from './http-processes.js';
+import { tuneHeapForServing } from './heap-tuning.js';
 
 /** Kafka's flag messages name the flag; say its environment variable beside it, as every setting error does. */
 function withEnvNames(message: string): string {
@@ -39,6 +40,8 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   if (httpProcess) settings = { ...settings, workers: false, handlers: undefined, schedules: undefined, dispatch: 'store', kafkaBrokers: undefined, ingest: [], eventsTopic: undefined };
   // The primary of several HTTP processes serves no HTTP itself: it hands connections to them.
   const manyHttp = mode === 'serve' && !httpProcess && settings.httpProcesses > 1;
+  // Before any request: open event streams must not make V8 pretenure every request's objects (heap-tuning.ts).
+  if (mode === 'serve') tuneHeapForServing();
   const { logger, flush } = createLogger(settings.logLevel);
   // An OpenTelemetry SDK registered before jobq started (node --import ./otel.js): trace enqueues and handlers.
   if (await enableTracing({ onlyIfRegistered: true })) logger.info('tracing on: spans go to the registered OpenTelemetry SDK');
