@@ -128,15 +128,6 @@ export class PostgresStore extends PgCluster implements Store {
    */
   private readonly workerPool: pg.Pool;
   private readonly sql: JobStatements;
-  /**
-   * The fixed job statements run as named prepared statements, parsed and
-   * planned once per connection: planning the claim (0.5 ms) and the finish
-   * (0.4 ms) cost more than running them (0.1 ms each), measured with
-   * EXPLAIN (ANALYZE, SUMMARY) on 20,000 pending jobs. Text built per call
-   * (listings, filters) stays unnamed, so a connection never collects
-   * statements without bound.
-   */
-  private readonly statementNames: ReadonlyMap<string, string>;
   private readonly lsql: LinkStatements;
   private readonly fsql: FlowStatements;
   private readonly osql: OutboxStatements;
@@ -160,7 +151,6 @@ export class PostgresStore extends PgCluster implements Store {
     const s = quoteIdent(this.schema);
     this.channel = `jobq_${this.schema}`;
     this.sql = jobStatements(s, this.channel);
-    this.statementNames = new Map(Object.entries(this.sql).flatMap(([key, text]) => (typeof text === 'string' ? [[text, `jobq_${key}`] as const] : [])));
     this.lsql = linkStatements(s, this.channel);
     this.fsql = flowStatements(s);
     this.osql = outboxStatements(s, this.schema);
@@ -185,7 +175,7 @@ export class PostgresStore extends PgCluster implements Store {
       types: TYPES,
       application_name,
       ...limits,
-      options: '-c synchronous_commit=off -c enable_bitmapscan=off -c plan_cache_mode=force_generic_plan',
+      options: '-c synchronous_commit=off -c enable_bitmapscan=off',
     });
     // An idle client losing its connection (server restart) must not crash the process.
     for (const p of [this.pool, this.workerPool]) p.on('error', (err) => this.onWarning('idle Postgres connection lost', err));
@@ -210,7 +200,7 @@ export class PostgresStore extends PgCluster implements Store {
     if (this.closed) throw storeClosed();
     try {
       return await withTransientRetry(
-        () => pool.query<R>(this.statement(text, values)),
+        () => pool.query<R>(text, values),
         DEFAULT_RETRY,
         (err, attempt) => {
           onRetry?.();
@@ -220,12 +210,6 @@ export class PostgresStore extends PgCluster implements Store {
     } catch (err) {
       throw mapPgError(err);
     }
-  }
-
-  /** A query with its name when it is one of the fixed statements (see statementNames). */
-  private statement(text: string, values: unknown[]): pg.QueryConfig {
-    const name = this.statementNames.get(text);
-    return name === undefined ? { text, values } : { name, text, values };
   }
 
   private insertValues(p: JobInsertManyParams): unknown[] {
@@ -353,10 +337,10 @@ export class PostgresStore extends PgCluster implements Store {
       const rows = await withTransientRetry(
         async () => {
           if (attempt++ > 0) {
-            const { rows: mine } = await this.workerPool.query<JobRow>(this.statement(this.sql.claimedBy, [p.leaseToken]));
+            const { rows: mine } = await this.workerPool.query<JobRow>(this.sql.claimedBy, [p.leaseToken]);
             if (mine.length > 0) return mine;
           }
-          return (await this.workerPool.query<JobRow>(this.statement(text, values))).rows;
+          return (await this.workerPool.query<JobRow>(text, values)).rows;
         },
         DEFAULT_RETRY,
         (err, n) => this.onWarning(`transient Postgres error during a claim, retry ${n}`, err),
