@@ -359,7 +359,11 @@ async function jobPage(id) {
     }</div>`;
   $('#retry')?.addEventListener('click', () => act('Retry this job? It goes back to pending with a fresh attempt budget.', 'Retry', () => api('POST', `/v1/jobs/${job.id}/retry`), () => 'Retried'));
   $('#cancel')?.addEventListener('click', () => act('Cancel this job? A running handler is told to stop.', 'Cancel job', () => api('POST', `/v1/jobs/${job.id}/cancel`), () => 'Cancelled'));
-  pageStream = stream(`jobId=${encodeURIComponent(job.id)}`, { message: () => refresh() });
+  pageStream = stream(`jobId=${encodeURIComponent(job.id)}`, {
+    // A change between the read above and the stream's start sends nothing: look again once it is open.
+    open: () => void api('GET', `/v1/jobs/${encodeURIComponent(job.id)}`).then((now) => now.status !== job.status && refresh(), () => {}),
+    message: () => refresh(),
+  });
   onStats = null;
 }
 
