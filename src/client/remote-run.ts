@@ -6,7 +6,9 @@
  */
 import { isPermanent, isRateLimited } from '../contracts/errors.js';
 import type { Job, LeasedJob } from '../contracts/job.js';
-import type { AbortReason, Handler, JobContext } from '../core/handler.js';
+import type { AbortReason, Handler } from '../core/handler.js';
+import { describeThrown, handlerFrames } from '../core/lifecycle.js';
+import { abortRun, jobContext } from '../core/worker/job-context.js';
 import type { FinishJson, RemoteErrorJson } from './lease-client.js';
 import type { Logger } from 'pino';
 
@@ -29,32 +31,10 @@ export interface RunDeps {
   release(rj: RemoteRunning): boolean;
 }
 
-export function abortRemote(rj: RemoteRunning, reason: AbortReason): void {
-  rj.abortReason ??= reason;
-  rj.controller?.abort(reason);
-}
-
-/** This client's own frames in a stack are noise to the handler's author (as the core drops its own). */
-const OWN = [new URL('./', import.meta.url).href, decodeURIComponent(new URL('./', import.meta.url).pathname)];
-
+/** A thrown value as the server stores it: the core's description, jobq's own frames and Node's internals left out of the stack (the server bounds its size). */
 function describe(err: unknown): RemoteErrorJson {
-  if (err instanceof Error) {
-    const out: RemoteErrorJson = { message: String(err.message || err.name) };
-    if (typeof err.stack === 'string') {
-      out.stack = err.stack
-        .split('\n')
-        .filter((l) => !/^\s+at /.test(l) || !(l.includes('node:internal/') || OWN.some((o) => l.includes(o))))
-        .join('\n');
-    }
-    return out;
-  }
-  let text: string;
-  try {
-    text = typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err));
-  } catch {
-    text = Object.prototype.toString.call(err);
-  }
-  return { message: `non-Error thrown: ${text}` };
+  const { message, stack } = describeThrown(err);
+  return stack === undefined ? { message } : { message, stack: handlerFrames(stack) };
 }
 
 /** What the server is told when the handler threw: retried unless permanent; a throttle as such (the attempt given back, as in process). */
@@ -87,28 +67,11 @@ export function runRemote(job: LeasedJob, handler: Handler, deps: RunDeps): Remo
     const ms = job.timeoutMs;
     rj.timer = setTimeout(() => {
       if (rj.done) return;
-      abortRemote(rj, 'timeout');
+      abortRun(rj, 'timeout');
       settle(failureFinish(job, new Error(`timed out after ${ms} ms`)));
     }, ms);
   }
-  const ctx: JobContext = {
-    get signal() {
-      if (!rj.controller) {
-        rj.controller = new AbortController();
-        if (rj.abortReason) rj.controller.abort(rj.abortReason);
-      }
-      return rj.controller.signal;
-    },
-    attempt: job.attempts,
-    get log() {
-      return jobLog();
-    },
-    progress: async (value) => {
-      if (rj.done || !Number.isFinite(value)) return;
-      await deps.progress(job, value);
-    },
-    dependencies: () => deps.dependencies(job),
-  };
+  const ctx = jobContext(rj, { attempt: job.attempts, log: jobLog, progress: (value) => deps.progress(job, value), dependencies: () => deps.dependencies(job) });
   let result: Promise<unknown>;
   try {
     result = Promise.resolve(handler(job, ctx));

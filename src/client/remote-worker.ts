@@ -20,7 +20,8 @@ import type { JobJson } from './wire-types.js';
 import type { FinishJson, LeaseClient } from './lease-client.js';
 import { RemoteFinisher } from './remote-finisher.js';
 import { toJob, toLeasedJob } from './remote-job.js';
-import { abortRemote, runRemote, type RemoteRunning } from './remote-run.js';
+import { abortRun } from '../core/worker/job-context.js';
+import { runRemote, type RemoteRunning } from './remote-run.js';
 import { isRefused, isUnreachable, type Transport } from './transport.js';
 import { consoleLogger } from './worker-logger.js';
 
@@ -315,7 +316,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
 
   private giveUp(rj: RemoteRunning): void {
     if (!this.free(rj)) return;
-    abortRemote(rj, 'lease_lost');
+    abortRun(rj, 'lease_lost');
     this.logger.warn({ jobId: rj.job.id, queue: rj.job.queue, type: rj.job.type, attempt: rj.job.attempts, reason: 'lease_lost' }, 'job abandoned; its result will be discarded');
   }
 
@@ -354,7 +355,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
       const leftover = [...this.running_.values()];
       for (const rj of leftover) {
         this.free(rj);
-        abortRemote(rj, 'shutdown');
+        abortRun(rj, 'shutdown');
       }
       if (leftover.length > 0 && !this.fatal) {
         for (const rj of leftover) this.finisher.add({ id: rj.job.id, leaseToken: rj.job.leaseToken, outcome: 'released' });

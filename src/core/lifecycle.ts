@@ -14,7 +14,8 @@ const MAX_STACK_CHARS = 16 * 1024;
 
 export type RetryDelay = (attempt: number) => number;
 
-function describeThrown(err: unknown): { message: string; stack?: string } {
+/** A thrown value's message and stack as they are (an Error's, or a description of anything else). */
+export function describeThrown(err: unknown): { message: string; stack?: string } {
   if (err instanceof Error) {
     const out: { message: string; stack?: string } = { message: String(err.message || err.name) };
     if (typeof err.stack === 'string') out.stack = err.stack;

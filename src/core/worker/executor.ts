@@ -7,9 +7,10 @@ import type { Logger } from 'pino';
 import { PermanentJobError } from '../../contracts/errors.js';
 import type { Job, LeasedJob } from '../../contracts/job.js';
 import type { Clock } from '../clock.js';
-import type { HandlerMap, JobContext } from '../handler.js';
+import type { HandlerMap } from '../handler.js';
 import type { RunHooks } from './run-hooks.js';
-import { abortRunning, type RunningJob, type RunningJobs } from './running-jobs.js';
+import { abortRun, jobContext } from './job-context.js';
+import type { RunningJob, RunningJobs } from './running-jobs.js';
 
 export interface ExecutorDeps {
   handlers: HandlerMap;
@@ -58,28 +59,11 @@ export class Executor {
       const ms = job.timeoutMs;
       rj.timeoutTimer = deps.clock.setTimer(() => {
         if (rj.done) return;
-        abortRunning(rj, 'timeout');
+        abortRun(rj, 'timeout');
         this.settle(rj, false, new Error(`timed out after ${ms} ms`));
       }, ms);
     }
-    const ctx: JobContext = {
-      get signal() {
-        if (!rj.controller) {
-          rj.controller = new AbortController();
-          if (rj.abortReason) rj.controller.abort(rj.abortReason);
-        }
-        return rj.controller.signal;
-      },
-      attempt: job.attempts,
-      get log() {
-        return jobLog();
-      },
-      progress: async (value) => {
-        if (rj.done || !Number.isFinite(value)) return;
-        await deps.progress(rj, value);
-      },
-      dependencies: () => deps.dependencies(job.id),
-    };
+    const ctx = jobContext(rj, { attempt: job.attempts, log: jobLog, progress: (value) => deps.progress(rj, value), dependencies: () => deps.dependencies(job.id) });
     const hooks = deps.hooks;
     const invoke = hooks.size === 0 ? () => handler(job, ctx) : () => hooks.run(job, () => handler(job, ctx));
     let result: Promise<unknown>;

@@ -7,6 +7,7 @@
 import type { LeasedJob } from '../../contracts/job.js';
 import type { TimerHandle } from '../clock.js';
 import type { AbortReason } from '../handler.js';
+import { abortRun } from './job-context.js';
 
 export interface RunningJob {
   job: LeasedJob;
@@ -49,7 +50,7 @@ export class RunningJobs {
     const stale = this.byId.get(rj.job.id);
     if (stale) {
       this.remove(stale);
-      abortRunning(stale, 'lease_lost');
+      abortRun(stale, 'lease_lost');
     }
     this.byId.set(rj.job.id, rj);
     this.perQueue.set(rj.job.queue, this.count(rj.job.queue) + 1);
@@ -77,7 +78,3 @@ export class RunningJobs {
   }
 }
 
-export function abortRunning(rj: RunningJob, reason: AbortReason): void {
-  rj.abortReason ??= reason;
-  rj.controller?.abort(reason);
-}

@@ -15,7 +15,8 @@ import { DispatchLoop } from './dispatch-loop.js';
 import { Executor } from './executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { RunHooks } from './run-hooks.js';
-import { abortRunning, RunningJobs, type RunningJob } from './running-jobs.js';
+import { abortRun } from './job-context.js';
+import { RunningJobs, type RunningJob } from './running-jobs.js';
 
 export interface WorkerPoolDeps {
   leases: LeaseApi;
@@ -135,7 +136,7 @@ export class WorkerPool {
   private giveUp(rj: RunningJob, reason: AbortReason): boolean {
     if (!this.running.remove(rj)) return false;
     this.loops.get(rj.job.queue)?.slotFreed();
-    abortRunning(rj, reason);
+    abortRun(rj, reason);
     this.deps.source.done?.(rj.job);
     this.deps.logger.warn({ jobId: rj.job.id, queue: rj.job.queue, type: rj.job.type, attempt: rj.job.attempts, reason }, 'job abandoned; its result will be discarded');
     return true;
@@ -209,7 +210,7 @@ export class WorkerPool {
     const leftover = this.running.list();
     for (const rj of leftover) {
       this.running.remove(rj);
-      abortRunning(rj, 'shutdown');
+      abortRun(rj, 'shutdown');
     }
     if (leftover.length > 0) {
       const released = await this.track(this.deps.leases.release(leftover.map((rj) => rj.job)));
