@@ -22,7 +22,7 @@ import { Jobq } from '../src/core/jobq.js';
 import type { Store } from '../src/contracts/store.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import { summarize } from './stats.js';
+import { summarize, median, fmt } from './stats.js';
 
 const env = process.env;
 const int = (name: string, dflt: number) => (env[name] ? Number.parseInt(env[name]!, 10) : dflt);
@@ -118,7 +118,6 @@ interface Row {
   raw: Record<string, number>;
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function benchStore(kind: string): Promise<Row[]> {
   const rows: Row[] = [];
@@ -163,7 +162,6 @@ async function benchStore(kind: string): Promise<Row[]> {
   // Three sittings of each, alternated; the median of their percentiles.
   const runs: { alone: ReturnType<typeof summarize>; behind: ReturnType<typeof summarize> }[] = [];
   for (let i = 0; i < 3; i++) runs.push({ alone: summarize(await fairness(kind, 0)), behind: summarize(await fairness(kind, FAIR_N)) });
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const alone = { p50: median(runs.map((r) => r.alone.p50)), p99: median(runs.map((r) => r.alone.p99)) };
   const behind = { p50: median(runs.map((r) => r.behind.p50)), p99: median(runs.map((r) => r.behind.p99)) };
   add(

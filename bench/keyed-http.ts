@@ -10,34 +10,28 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServeProcess } from './serve-process.js';
+import { startServeProcess, storedJobs } from './serve-process.js';
 import { wrkAvailable, wrkPost, type WrkResult } from './wrk-load.js';
+import { median, fmt } from './stats.js';
 
 const env = process.env;
 const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const seconds = Number(env.BENCH_WRK_SECONDS ?? 10);
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const work = mkdtempSync(join(tmpdir(), 'jobq-bench-keyed-'));
 
 if (!wrkAvailable()) throw new Error('wrk is not installed (apt-get install wrk)');
-
-async function stored(url: string): Promise<number> {
-  const body = (await (await fetch(`${url}/v1/queues`)).json()) as { queues: { counts: Record<string, number> }[] };
-  return body.queues.reduce((n, q) => n + Object.values(q.counts).reduce((a, b) => a + b, 0), 0);
-}
 
 async function round(keyed: boolean, r: number): Promise<WrkResult & { lost: number }> {
   const db = join(work, `jobs-${keyed ? 'keyed' : 'keyless'}-${r}.db`);
   const { child, url } = await startServeProcess(['--store', 'sqlite', '--sqlite-path', db, '--queues', 'idle']);
   try {
     wrkPost(`${url}/v1/jobs`, 50, 1, { keyed }); // warm-up
-    const before = await stored(url);
+    const before = await storedJobs(url);
     const w = wrkPost(`${url}/v1/jobs`, 50, seconds, { keyed });
     const acked = w.requests - w.non2xx;
     // wrk leaves out requests still in flight when it stops (stored, not counted): never below 0.
-    return { ...w, lost: Math.max(0, acked - ((await stored(url)) - before)) };
+    return { ...w, lost: Math.max(0, acked - ((await storedJobs(url)) - before)) };
   } finally {
     child.kill('SIGKILL');
     for (const s of ['', '-wal', '-shm']) rmSync(db + s, { force: true });

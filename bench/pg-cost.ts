@@ -19,6 +19,7 @@ import pg from 'pg';
 import { Jobq } from '../src/core/jobq.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { CLI } from './serve-process.js';
+import { median } from './stats.js';
 
 const env = process.env;
 const url = env.BENCH_PG_URL ?? 'postgres://bench:bench@127.0.0.1:5432/bench';
@@ -27,7 +28,6 @@ const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const nodeCounts = (env.BENCH_PG_COST_NODES ?? '1,2,4').split(',').map(Number);
 const SCHEMA = 'jobq_pg_cost';
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const TICK = 100; // USER_HZ on Linux
 
 async function postmasterPid(): Promise<number> {

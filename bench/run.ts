@@ -12,10 +12,10 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedLoop } from './http-load.js';
-import { CLI, startServeProcess } from './serve-process.js';
+import { CLI, startServeProcess, storedJobs } from './serve-process.js';
 import { wrkAvailable, wrkPost } from './wrk-load.js';
 import type { LibraryScenario } from './library-child.js';
-import { summarize } from './stats.js';
+import { summarize, fmt } from './stats.js';
 import pg from 'pg';
 
 const env = process.env;
@@ -211,16 +211,6 @@ async function benchStore(store: Store): Promise<Row[]> {
   const l = library({ store, kind: 'latency', n: cfg.latN, concurrency: 50, rate: 100 });
   add('enqueue → handler start, 100 jobs/s', `p50 ${l.p50Ms!.toFixed(2)} ms`, `p99 ${l.p99Ms!.toFixed(2)} ms, max ${l.maxMs!.toFixed(2)} ms, peak RSS ${l.peakRssMB} MB`, l);
   return rows;
-}
-
-async function storedJobs(url: string): Promise<number> {
-  const res = await fetch(`${url}/v1/queues`);
-  const body = (await res.json()) as { queues: { counts: Record<string, number> }[] };
-  return body.queues.reduce((n, q) => n + Object.values(q.counts).reduce((a, b) => a + b, 0), 0);
-}
-
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
 }
 
 /**

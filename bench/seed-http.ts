@@ -17,8 +17,9 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServeProcess } from './serve-process.js';
+import { startServeProcess, storedJobs } from './serve-process.js';
 import { wrkAvailable, wrkPost, type WrkResult } from './wrk-load.js';
+import { median, fmt } from './stats.js';
 
 const env = process.env;
 const rounds = Number(env.BENCH_ROUNDS ?? 3);
@@ -27,8 +28,6 @@ const extra = (env.BENCH_SEED_JOBQ_ARGS ?? '').split(' ').filter(Boolean);
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const work = mkdtempSync(join(tmpdir(), 'jobq-bench-seed-'));
 const SEED_SRC = fileURLToPath(new URL('../../bench/seed-go/', import.meta.url));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 if (!wrkAvailable()) throw new Error('wrk is not installed (apt-get install wrk)');
 const goBin = join(work, 'seed-go');
@@ -52,12 +51,6 @@ async function startGo(): Promise<{ child: ChildProcess; url: string }> {
     child.on('exit', (code) => reject(new Error(`seed server exited with ${code}`)));
   });
   return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function storedJobs(url: string): Promise<number> {
-  const res = await fetch(`${url}/v1/queues`);
-  const body = (await res.json()) as { queues: { counts: Record<string, number> }[] };
-  return body.queues.reduce((n, q) => n + Object.values(q.counts).reduce((a, b) => a + b, 0), 0);
 }
 
 interface Run extends WrkResult {

@@ -14,6 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LibraryScenario } from './library-child.js';
+import { median, fmt } from './stats.js';
 
 const env = process.env;
 const n = Number(env.BENCH_SEQ_N ?? 5000);
@@ -21,8 +22,6 @@ const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const dir = mkdtempSync(join(env.BENCH_DIR ?? tmpdir(), 'jobq-bench-seq-'));
 const CHILD = fileURLToPath(new URL('./library-child.js', import.meta.url));
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** fdatasyncs per second: 4 KiB overwritten in place, then fdatasync, for `ms`. */
 function fdatasyncRate(ms: number): number {

@@ -17,3 +17,9 @@ export async function startServeProcess(args: string[]): Promise<{ child: ChildP
   });
   return { child, url };
 }
+
+/** Every job a server holds, counted from GET /v1/queues (the benches' check that each acknowledged enqueue was stored once). */
+export async function storedJobs(url: string): Promise<number> {
+  const body = (await (await fetch(`${url}/v1/queues`)).json()) as { queues: { counts: Record<string, number> }[] };
+  return body.queues.reduce((n, q) => n + Object.values(q.counts).reduce((a, b) => a + b, 0), 0);
+}

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startServeProcess } from './serve-process.js';
 import { wrkAvailable, wrkPost } from './wrk-load.js';
+import { median } from './stats.js';
 
 const env = process.env;
 const clients = Number(env.SSE_CLIENTS ?? 1000);
@@ -97,7 +98,6 @@ for (const kind of kinds) {
     withSubs.push(await round(kind));
   }
   const base = baseRuns.map((x) => x.rps);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const b = median(base);
   const w = median(withSubs.map((x) => x.rps));
   const bytes = median(withSubs.map((x) => x.bytes));
