@@ -6,9 +6,9 @@
  */
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '../helpers/free-port.js';
 
 const run = promisify(execFile);
 const SCRIPTS = fileURLToPath(new URL('../../../scripts/kafka/', import.meta.url));
@@ -21,17 +21,6 @@ export interface TestBroker {
   halt(): Promise<void>;
   /** Starts it again with its data kept (our own only). */
   start(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 /** `own: true` always starts a private broker (a test that stops and restarts it), with `properties` added to its config. */

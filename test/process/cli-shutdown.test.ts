@@ -5,25 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { http } from '../helpers/http-server.js';
 import { CLI } from '../helpers/spawn-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { spawnWithStalledStdout, type StalledServer } from '../cli/support/stalled-stdout.js';
+import { freePort } from '../helpers/free-port.js';
 
 const PARENT = fileURLToPath(new URL('../cli/support/spawn-sync-parent.js', import.meta.url));
 const PIPE_FULL_BYTES = 60 * 1024;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** `p`, or a rejection with `message` after `ms` (the timer is cleared either way). */
 async function within<T>(p: Promise<T>, ms: number, message: () => string): Promise<T> {

@@ -11,6 +11,7 @@ import { Jobq } from '../../src/core/jobq.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { eachLimited, oneLine, runCli } from '../cli/support/run-cli.js';
+import { freePort } from '../helpers/free-port.js';
 
 type Key = keyof typeof SETTINGS;
 
@@ -58,15 +59,6 @@ function baseArgs(key: Key): string[] {
   if (key !== 'port') args.push('--port', '0');
   if (key !== 'store' && key !== 'sqlitePath') args.push('--store', 'memory');
   return args;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 describe('jobq fails to start in one line, exit 2', () => {

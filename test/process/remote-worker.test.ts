@@ -15,7 +15,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { JobqClient } from '../../src/client/index.js';
@@ -23,6 +22,7 @@ import { http } from '../helpers/http-server.js';
 import { CLI, spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { freePort } from '../helpers/free-port.js';
 
 const WORKER = fileURLToPath(new URL('../fixtures/remote-worker.js', import.meta.url));
 const ADMIN = `admin-secret-${'x'.repeat(24)}`;
@@ -58,16 +58,6 @@ function remoteWorker(cfg: Record<string, unknown>): Child {
 
 const started = (c: Child) => c.lines.filter((l) => l.includes('"started"')).map((l) => JSON.parse(l) as { started: string; attempt: number; pid: number });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** `jobq serve` on a fixed port (so a restarted server has the same URL), ready once /healthz answers. */
 async function serveOn(port: number, args: string[]): Promise<Child> {
   const proc = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -78,6 +68,12 @@ async function serveOn(port: number, args: string[]): Promise<Child> {
     timeoutMs: 15_000,
   });
   return c;
+}
+
+/** `jobq serve` on a SQLite file and a fixed port: killed and started again, it answers at the same URL. */
+async function restartable(db: string): Promise<{ url: string; start: () => Promise<Child> }> {
+  const port = await freePort();
+  return { url: `http://127.0.0.1:${port}`, start: () => serveOn(port, ['--sqlite-path', db, '--queues', 'idle']) };
 }
 
 async function enqueue(url: string, n: number, payload: unknown, token?: string): Promise<string[]> {
@@ -127,11 +123,9 @@ describe('remote workers as real processes (SQLite file, loopback)', () => {
 
   it('the server killed and restarted while the worker long-polls and runs jobs: it reconnects, nothing lost, nothing run twice', async () => {
     const dir = tempDir();
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const args = ['--sqlite-path', dir.file('jobs.db'), '--queues', 'idle'];
+    const { url, start } = await restartable(dir.file('jobs.db'));
     try {
-      let server = await serveOn(port, args);
+      let server = await start();
       const w = remoteWorker({ url, queues: ['remote'], concurrency: 10, leaseMs: 20_000, waitMs: 25_000 });
       const first = await enqueue(url, 10, { ms: 0 });
       await waitFor(async () => (await jobsOf(url, first)).every((j) => j.status === 'completed'), { what: 'the first batch', timeoutMs: 15_000 });
@@ -140,7 +134,7 @@ describe('remote workers as real processes (SQLite file, loopback)', () => {
       await waitFor(() => started(w).filter((s) => running.includes(s.started)).length === 5, { what: 'the five slow jobs to start', timeoutMs: 15_000 });
       server.proc.kill('SIGKILL');
       await server.exited;
-      server = await serveOn(port, args);
+      server = await start();
       const last = await enqueue(url, 10, { ms: 0 });
       const all = [...first, ...running, ...last];
       await waitFor(async () => (await jobsOf(url, all)).every((j) => j.status === 'completed'), { what: 'every job to complete after the restart', timeoutMs: 30_000 });
@@ -161,11 +155,9 @@ describe('remote workers as real processes (SQLite file, loopback)', () => {
 
   it('client.waitFor across a server killed -9 and started again: the wait outlives the server and resolves when the job ends', async () => {
     const dir = tempDir();
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const args = ['--sqlite-path', dir.file('jobs.db'), '--queues', 'idle'];
+    const { url, start } = await restartable(dir.file('jobs.db'));
     try {
-      let server = await serveOn(port, args);
+      let server = await start();
       const [id] = await enqueue(url, 1, { ms: 0 });
       const client = new JobqClient({ url });
       const waiting = client.waitFor(id!, { timeoutMs: 30_000 });
@@ -176,7 +168,7 @@ describe('remote workers as real processes (SQLite file, loopback)', () => {
       await waitFor(async () => Number(jobReads.exec((await http(url, 'GET', '/metrics')).text)?.[1] ?? 0) >= 1, { what: 'the wait to be on the event stream', timeoutMs: 10_000 });
       server.proc.kill('SIGKILL');
       await server.exited;
-      server = await serveOn(port, args);
+      server = await start();
       assert.equal(settled, false, 'the wait did not end with the server');
       const w = remoteWorker({ url, queues: ['remote'], concurrency: 1 });
       const job = await waiting;
