@@ -4,7 +4,13 @@
  * .tmp/kafka-notes.md §2 and §4):
  * - classic protocol: 'consumer:group:join' carries the whole new assignment
  *   and fires before any record of a new partition; records of a revoked
- *   partition may still come out of the stream's buffer (the caller filters);
+ *   partition may still come out of the stream's buffer (up to its
+ *   highWaterMark, longer while paused). Such a stale record of a partition
+ *   that has since come back to this member would start its reading past
+ *   the committed offset, and the records in between would never run (the
+ *   CI failure of 2026-11-28: 166 jobs left pending). Every record carries
+ *   the generation it was pushed in; one older than its partition's current
+ *   ownership is dropped here;
  * - a broker restart ends the stream with 'error' then 'close' while the
  *   Consumer object stays usable: consume() again;
  * - with infinite client retries the stream stalled for good after a broker
@@ -34,6 +40,7 @@ export interface GroupConsumerOptions {
 export interface GroupConsumerEvents {
   /** The whole assignment after a rebalance (classic protocol: every member gets one). */
   assigned(partitions: number[]): void;
+  /** A record of a partition this member owns, pushed since it took the partition. */
   record(m: KafkaMessage): void;
 }
 
@@ -50,6 +57,8 @@ export class GroupConsumer {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private outage = false;
+  /** Per owned partition, the generation in which this member took it. */
+  private ownedSince = new Map<number, number>();
 
   constructor(
     private readonly o: GroupConsumerOptions,
@@ -71,6 +80,7 @@ export class GroupConsumer {
     });
     this.consumer.on('consumer:group:join', (p: ConsumerGroupJoinPayload) => {
       const mine = (p.assignments ?? []).filter((a) => a.topic === o.topic).flatMap((a) => a.partitions);
+      this.ownedSince = ownership(this.ownedSince, mine, p.generationId ?? 0);
       this.on.assigned(mine);
     });
     // Heartbeat failures repeat every second during an outage: one line per outage.
@@ -99,7 +109,9 @@ export class GroupConsumer {
     this.lastFetch = Date.now();
     if (this.outage) this.o.logger.warn({ group: this.o.groupId }, 'Kafka consumer reconnected');
     this.outage = false;
-    stream.on('data', (m: KafkaMessage) => this.on.record(m));
+    stream.on('data', (m: KafkaMessage) => {
+      if (isCurrent(this.ownedSince, m)) this.on.record(m);
+    });
     stream.on('fetch', () => (this.lastFetch = Date.now()));
     stream.on('error', (err: Error) => this.warnOutage(err));
     stream.on('close', () => {
@@ -165,4 +177,19 @@ export class GroupConsumer {
     // close(true) closes the streams first, then leaves the group (3 to 14 ms measured).
     await new Promise<void>((resolve) => this.consumer.close(true, () => resolve()));
   }
+}
+
+/** The owned partitions after a join: a retained one keeps its generation, a new one gets this one. */
+export function ownership(before: ReadonlyMap<number, number>, partitions: readonly number[], generation: number): Map<number, number> {
+  // A generation below the last one means the group was created anew: every partition starts over.
+  const restarted = [...before.values()].some((g) => g > generation);
+  return new Map(partitions.map((p) => [p, restarted ? generation : (before.get(p) ?? generation)]));
+}
+
+/** Whether a record belongs to its partition's current ownership (not a leftover of an earlier one). */
+export function isCurrent(ownedSince: ReadonlyMap<number, number>, m: Pick<KafkaMessage, 'partition' | 'metadata'>): boolean {
+  const since = ownedSince.get(m.partition);
+  if (since === undefined) return false;
+  const pushedIn = (m.metadata?.consumer as { generationId?: unknown } | undefined)?.generationId;
+  return typeof pushedIn !== 'number' || pushedIn >= since;
 }

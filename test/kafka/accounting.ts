@@ -9,6 +9,8 @@ export interface Accounting {
   lost: string[];
   /** In the store, not completed by the deadline. */
   stuck: string[];
+  /** The stuck jobs by status: what a failure report needs first. */
+  stuckBy: Record<string, number>;
 }
 
 async function statuses(jobq: Jobq, ids: readonly string[]): Promise<Map<string, string | null>> {
@@ -41,5 +43,7 @@ export async function account(jobq: Jobq, ids: readonly string[], timeoutMs: num
   if (last.size < ids.length) last = await statuses(jobq, ids);
   const lost = ids.filter((id) => last.get(id) === null);
   const stuck = ids.filter((id) => last.get(id) !== null && last.get(id) !== 'completed');
-  return { acknowledged: ids.length, completed: ids.length - lost.length - stuck.length, lost, stuck };
+  const stuckBy: Record<string, number> = {};
+  for (const id of stuck) stuckBy[last.get(id)!] = (stuckBy[last.get(id)!] ?? 0) + 1;
+  return { acknowledged: ids.length, completed: ids.length - lost.length - stuck.length, lost, stuck, stuckBy };
 }
