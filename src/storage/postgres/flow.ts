@@ -50,7 +50,9 @@ export function flowStatements(s: string) {
     cursor: `UPDATE ${s}.queues SET rr_cursor = $2 WHERE name = $1`,
     hold: `INSERT INTO ${s}.holds (queue, key, until) VALUES ($1, $2, $3) ON CONFLICT (queue, key) DO UPDATE SET until = GREATEST(${s}.holds.until, excluded.until)`,
     // Params: queue, now. Whether claims of the queue go through flow control.
-    limited: `SELECT EXISTS (SELECT 1 FROM ${s}.queues WHERE name = $1 AND settings IS NOT NULL) OR EXISTS (SELECT 1 FROM ${s}.holds WHERE queue = $1 AND until > $2) AS yes`,
+    // Why a plain claim gave nothing: flow control or a hold (flow.ts claims), or ordering keys (the ordered statement).
+    limited: `SELECT EXISTS (SELECT 1 FROM ${s}.queues WHERE name = $1 AND settings IS NOT NULL) OR EXISTS (SELECT 1 FROM ${s}.holds WHERE queue = $1 AND until > $2) AS yes,
+                     EXISTS (SELECT 1 FROM ${s}.queues WHERE name = $1 AND ordered) AS ordered`,
   };
 }
 

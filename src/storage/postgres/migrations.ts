@@ -162,6 +162,27 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
       );
     `,
   },
+  {
+    version: 7,
+    name: 'queues that hold ordering keys are marked, so other claims skip the ordering check',
+    sql: (s) => `
+      -- Set by a trigger when the first job with an ordering key is inserted, in the same transaction:
+      -- a claim that sees such a job sees the mark too. Never cleared.
+      ALTER TABLE ${s}.queues ADD COLUMN ordered boolean NOT NULL DEFAULT false;
+      INSERT INTO ${s}.queues (name, ordered) SELECT DISTINCT queue, true FROM ${s}.jobs WHERE ordering_key IS NOT NULL
+        ON CONFLICT (name) DO UPDATE SET ordered = true;
+      CREATE FUNCTION ${s}.mark_ordered() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        -- Locks the queue's row only the first time (an upsert would lock it on every insert).
+        IF NOT EXISTS (SELECT 1 FROM ${s}.queues WHERE name = NEW.queue AND ordered) THEN
+          INSERT INTO ${s}.queues (name, ordered) VALUES (NEW.queue, true) ON CONFLICT (name) DO UPDATE SET ordered = true;
+        END IF;
+        RETURN NULL;
+      END $$;
+      -- The WHEN clause is checked without calling the function: jobs without an ordering key pay nothing.
+      CREATE TRIGGER jobs_mark_ordered AFTER INSERT ON ${s}.jobs FOR EACH ROW WHEN (NEW.ordering_key IS NOT NULL) EXECUTE FUNCTION ${s}.mark_ordered();
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -133,6 +133,8 @@ export class PostgresStore extends PgCluster implements Store {
   private readonly osql: OutboxStatements;
   /** Queues this node found to have flow control; their claims go through flow.ts directly. */
   private readonly limitedQueues = new Set<string>();
+  /** Queues seen holding ordering keys (marked by migration 7's trigger): their claims check the order. */
+  private readonly orderedQueues = new Set<string>();
   private readonly schedules: PgSchedules;
   private readonly tokens: PgTokens;
   protected readonly csql: ClusterStatements;
@@ -314,8 +316,13 @@ export class PostgresStore extends PgCluster implements Store {
     }
     const jobs = await this.claimPlain(p);
     if (jobs.length > 0) return jobs;
-    // The plain claim gives nothing from a queue with flow control (or held): look once, and remember.
-    const { rows } = await this.query<{ yes: boolean }>(this.fsql.limited, [p.queue, p.now], this.workerPool);
+    // The plain claim gives nothing from a queue with flow control (or held), or from one holding
+    // ordering keys while this store does not know it: look once, and remember.
+    const { rows } = await this.query<{ yes: boolean; ordered: boolean }>(this.fsql.limited, [p.queue, p.now], this.workerPool);
+    if (rows[0]?.ordered && !this.orderedQueues.has(p.queue)) {
+      this.orderedQueues.add(p.queue);
+      if (!rows[0].yes) return this.claimPlain(p);
+    }
     if (!rows[0]?.yes) return jobs;
     this.limitedQueues.add(p.queue);
     return (await this.claimLimited(p)) ?? jobs;
@@ -329,7 +336,8 @@ export class PostgresStore extends PgCluster implements Store {
   }
 
   private async claimPlain(p: JobClaimParams): Promise<LeasedJob[]> {
-    const text = p.types === null ? this.sql.claimAny : this.sql.claimTypes;
+    const ordered = this.orderedQueues.has(p.queue);
+    const text = p.types === null ? (ordered ? this.sql.claimAnyOrdered : this.sql.claimAny) : ordered ? this.sql.claimTypesOrdered : this.sql.claimTypes;
     const values: unknown[] = [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs];
     if (p.types !== null) values.push(p.types);
     let attempt = 0;
@@ -411,7 +419,14 @@ export class PostgresStore extends PgCluster implements Store {
   async jobFinishMany(p: JobFinishManyParams): Promise<JobRef[]> {
     if (p.finishes.length === 0) return [];
     let retried = false;
-    const { rows } = await this.query<FinishRow>(this.sql.finish, this.finishValues(p.finishes, p.now), this.workerPool, () => (retried = true));
+    const onRetry = () => (retried = true);
+    let { rows } = await this.query<FinishRow>(this.sql.finishPlain, this.finishValues(p.finishes, p.now), this.workerPool, onRetry);
+    if (rows.length < p.finishes.length) {
+      // Jobs with dependents (and lost leases, which change nothing) go through the statement that moves dependents.
+      const plain = new Set(rows.map((r) => r.id));
+      const rest = p.finishes.filter((f) => !plain.has(f.id));
+      rows = [...rows, ...(await this.query<FinishRow>(this.sql.finish, this.finishValues(rest, p.now), this.workerPool, onRetry)).rows];
+    }
     const refs = await this.finishedRefs(rows, p.now);
     await this.holdThrottled(p, refs);
     this.slotsFreed(refs);

@@ -105,7 +105,8 @@ CREATE TABLE jobq.queues (
   paused boolean DEFAULT false NOT NULL,
   created_at bigint DEFAULT 0 NOT NULL,
   settings jsonb,
-  rr_cursor text
+  rr_cursor text,
+  ordered boolean DEFAULT false NOT NULL
 );
 ALTER TABLE jobq.queues ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
 

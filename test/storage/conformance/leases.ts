@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_ERRORS_KEPT, OPERATIONS, type JobError, type LeasedJob } from '../../../src/contracts/job.js';
 import { newRecord, newRecords } from '../../helpers/job-factory.js';
-import { claim, completed, failed, finish, LEASE, retry, T0, type Ctx } from './ctx.js';
+import { claim, completed, failed, finish, LEASE, peer, retry, T0, type Ctx } from './ctx.js';
 
 export function leaseSection(ctx: Ctx): void {
   async function oneClaimed(input: { queue?: string; type?: string; maxAttempts?: number } = {}): Promise<LeasedJob> {
@@ -12,6 +12,27 @@ export function leaseSection(ctx: Ctx): void {
     assert.ok(job);
     return job;
   }
+
+  describe('ordering keys', () => {
+    it('starts the jobs of one ordering key one at a time, in enqueue order, also through a handle that claimed from the queue before it held any', async (t) => {
+      if (!ctx.store.capabilities.orderingKeys) return t.skip('this backend keeps no order per key (Postgres only)');
+      const other = (await peer(ctx)) ?? ctx.store;
+      // The other handle claims from the queue while it holds no ordering key (it takes the plain path).
+      await ctx.store.jobInsertMany({ jobs: [newRecord(T0, { queue: 'ord' })] });
+      const [early] = await claim(other, 'ord');
+      assert.ok(early);
+      await finish(other, early, completed(), T0);
+      const k1 = { ...newRecord(T0, { queue: 'ord' }), orderingKey: 'acct-1' };
+      const k2 = { ...newRecord(T0, { queue: 'ord' }), orderingKey: 'acct-1' };
+      const free = newRecord(T0, { queue: 'ord' });
+      await ctx.store.jobInsertMany({ jobs: [k1, k2, free] });
+      const first = await claim(ctx.store, 'ord');
+      assert.deepEqual(first.map((j) => j.id), [k1.id, free.id], 'the second job of the key waits for the first');
+      assert.deepEqual(await claim(other, 'ord'), [], 'nor does the other handle take it');
+      assert.ok(await finish(ctx.store, first[0]!, completed(), T0 + 1));
+      assert.deepEqual((await claim(other, 'ord', 10, T0 + 1)).map((j) => j.id), [k2.id], 'then the next one of the key starts');
+    });
+  });
 
   describe('leases and finishing', () => {
     it('extends a lease only with the right token', async () => {

@@ -119,6 +119,28 @@ export function linkSection(ctx: Ctx): void {
       assert.deepEqual((await ctx.store.jobDependencies(child.id)).map((j) => [j.id, j.result]), [[d1.id, 'one'], [d2.id, 'two']]);
     });
 
+    it('one finish batch of jobs with and without dependents, and a lost lease: each answered once, the dependents moved', async () => {
+      const dep = newRecord(T0, { queue: 'mix' });
+      const plain = newRecord(T0, { queue: 'mix' });
+      const lost = newRecord(T0, { queue: 'mix' });
+      const child = after([dep.id], 'fail', { queue: 'mix' });
+      await ctx.store.jobInsertMany({ jobs: [dep, plain, lost, child] });
+      const claimed = new Map((await claim(ctx.store, 'mix', 10)).map((j) => [j.id, j]));
+      assert.equal(claimed.size, 3);
+      const refs = await ctx.store.jobFinishMany({
+        finishes: [
+          { id: plain.id, leaseToken: claimed.get(plain.id)!.leaseToken, outcome: completed() },
+          { id: lost.id, leaseToken: 'not-the-token', outcome: completed() },
+          { id: dep.id, leaseToken: claimed.get(dep.id)!.leaseToken, outcome: completed() },
+        ],
+        now: T0 + 10,
+      });
+      assert.deepEqual(refs.map((r) => r.id).sort(), [dep.id, plain.id].sort(), 'the lost lease changed nothing');
+      assert.deepEqual(refs.find((r) => r.id === dep.id)?.dependents?.map((d) => [d.id, d.status]), [[child.id, 'pending']]);
+      assert.equal(refs.find((r) => r.id === plain.id)?.dependents, undefined);
+      assert.deepEqual([await statusOf(ctx.store, plain.id), await statusOf(ctx.store, lost.id), await statusOf(ctx.store, child.id)], ['completed', 'processing', 'pending']);
+    });
+
     it("a dependency that fails or is cancelled ends its dependents by their policy: 'fail', 'cancel', 'ignore', down the chain", async () => {
       const dep = newRecord(T0, { queue: 'p', maxAttempts: 1 });
       const onFail = after([dep.id], 'fail', { queue: 'p' });
