@@ -52,8 +52,17 @@ export function jobBytes(job: Pick<MemJob, 'payloadJson' | 'resultJson' | 'error
   return n;
 }
 
+/**
+ * What a new job holds until it has errors or dependencies: one shared empty
+ * list instead of two per job (a bulk enqueue of 400,000 jobs spent a third
+ * of its time collecting garbage). Never written to: pushError replaces it.
+ */
+export const NO_ERRORS: JobError[] = [];
+export const NO_DEPENDENCIES: string[] = [];
+
 /** Appends an error, keeping the first and the most recent ones. */
 export function pushError(job: MemJob, error: JobError): void {
+  if (job.errors === NO_ERRORS) job.errors = [];
   job.errors.push(error);
   if (job.errors.length > MAX_ERRORS_KEPT) job.errors.splice(1, 1);
 }

@@ -41,7 +41,7 @@ import { MemTokens } from './mem-tokens.js';
 import { cascade, checkDependencies, KeyIndex, linkDependencies, reopen, type LinkHost } from './mem-links.js';
 import { MemoryCluster, type QueueCounts } from './memory-cluster.js';
 import { listJobs } from './memory-lists.js';
-import { jobBytes, pushError, refOf, viewOf, type MemJob } from './mem-job.js';
+import { jobBytes, NO_DEPENDENCIES, NO_ERRORS, pushError, refOf, viewOf, type MemJob } from './mem-job.js';
 
 export interface MemoryStoreOptions {
   /** Unfinished jobs held at most; inserts beyond fail with capacity_exceeded. @defaultValue 100_000 */
@@ -214,14 +214,14 @@ export class MemoryStore extends MemoryCluster implements Store {
         finishedAt: null,
         updatedAt: r.createdAt,
         resultJson: null,
-        errors: [],
+        errors: NO_ERRORS,
         progress: null,
         leaseToken: null,
         leaseExpiresAt: null,
         key: r.key,
         keyHeld: false,
         keyUntil: r.keyUntil,
-        dependsOn: r.dependsOn ? [...r.dependsOn] : [],
+        dependsOn: r.dependsOn ? [...r.dependsOn] : NO_DEPENDENCIES,
         onDependencyFailure: r.onDependencyFailure,
         concurrencyKey: r.concurrencyKey,
         rateKey: r.rateKey,
