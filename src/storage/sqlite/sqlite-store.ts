@@ -122,21 +122,22 @@ export class SqliteStore implements Store {
     await this.c.durable(() => {
       const keyOf = concurrencyKeys(this.c);
       for (const j of jobs) {
-        insert.run({
-          id: j.id,
-          queue: j.queue,
-          type: j.type,
-          payload: j.payloadJson,
-          status: j.status,
-          priority: j.priority,
-          maxAttempts: j.maxAttempts,
-          timeoutMs: j.timeoutMs,
-          runAt: j.runAt,
-          createdAt: j.createdAt,
-          concurrencyKey: keyOf(j.queue, j.concurrencyKey),
-          rateKey: j.rateKey,
-          traceContext: j.traceContext ? JSON.stringify(j.traceContext) : null,
-        });
+        insert.run(
+          j.id,
+          j.queue,
+          j.type,
+          j.payloadJson,
+          j.status,
+          j.priority,
+          j.maxAttempts,
+          j.timeoutMs,
+          j.runAt,
+          j.createdAt,
+          j.createdAt,
+          keyOf(j.queue, j.concurrencyKey),
+          j.rateKey,
+          j.traceContext ? JSON.stringify(j.traceContext) : null,
+        );
       }
     }, wake);
     return NOTHING_SPECIAL;
