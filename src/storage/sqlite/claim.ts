@@ -11,6 +11,7 @@ import { pendingTypes } from './pending-types.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
+import { leasedRows } from './leased-rows.js';
 
 interface Candidate {
   seq: number;
@@ -25,9 +26,9 @@ export function claim(c: SqliteConn, p: JobClaimParams): ClaimedJobs {
   const lease = { now: p.now, leaseToken: p.leaseToken, leaseExpiresAt: p.now + p.leaseMs };
   let limited: ClaimedJobs | null = null;
   const rows = c.write(() => {
-    const state = c.stmt(SQL.QUEUE_STATE).get({ queue: p.queue, now: p.now }) as { paused: number; settings: string | null; rr_cursor: string | null; held: number } | undefined;
+    const state = c.stmt(SQL.QUEUE_STATE).get(p.queue, p.now, p.queue) as { paused: number; settings: string | null; rr_cursor: string | null; held: number } | undefined;
     if (state?.paused) return [];
-    c.stmt(SQL.PROMOTE_DUE).run({ queue: p.queue, now: p.now });
+    c.stmt(SQL.PROMOTE_DUE).run(p.now, p.queue, p.now);
     const settings = state?.settings ? (JSON.parse(state.settings) as QueueSettings) : null;
     if (hasLimits(settings) || state?.held) {
       limited = claimLimited(c, p, hasLimits(settings) ? settings : NO_LIMITS, state?.rr_cursor ?? null);
@@ -35,14 +36,14 @@ export function claim(c: SqliteConn, p: JobClaimParams): ClaimedJobs {
     }
     const types = p.types ?? pendingTypes(c, p.queue);
     if (types.length === 0) return [];
-    if (types.length === 1) return c.stmt(SQL.CLAIM_ONE_TYPE).all({ queue: p.queue, type: types[0], limit: p.limit, ...lease }) as JobRow[];
+    if (types.length === 1) return leasedRows(c, SQL.CLAIM_ONE_TYPE, { queue: p.queue, type: types[0], limit: p.limit, ...lease });
     const candidates: Candidate[] = [];
     const head = c.stmt(SQL.CLAIM_CANDIDATES);
     for (const type of types) candidates.push(...(head.all({ queue: p.queue, type, limit: p.limit }) as Candidate[]));
     if (candidates.length === 0) return [];
     candidates.sort(claimOrder);
     const seqs = JSON.stringify(candidates.slice(0, p.limit).map((x) => x.seq));
-    return c.stmt(SQL.CLAIM_SEQS).all({ seqs, ...lease }) as JobRow[];
+    return leasedRows(c, SQL.CLAIM_SEQS, { seqs, ...lease });
   });
   if (limited) return limited;
   // RETURNING gives no order guarantee; hand jobs out in claim order.

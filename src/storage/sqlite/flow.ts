@@ -9,6 +9,7 @@ import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, typ
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
+import { leasedRows } from './leased-rows.js';
 import { pendingTypes } from './pending-types.js';
 
 const S = {
@@ -111,7 +112,7 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
   const claimed: ClaimedJobs =
     plan.picks.length === 0
       ? []
-      : (c.stmt(SQL.CLAIM_SEQS).all({ seqs: JSON.stringify(plan.picks.map((x) => x.seq)), now, leaseToken: p.leaseToken, leaseExpiresAt: now + p.leaseMs }) as JobRow[])
+      : leasedRows(c, SQL.CLAIM_SEQS, { seqs: JSON.stringify(plan.picks.map((x) => x.seq)), now, leaseToken: p.leaseToken, leaseExpiresAt: now + p.leaseMs })
           .sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq)
           .map(rowToLeasedJob);
   const longest = Math.max(settings.rateLimit?.intervalMs ?? 0, settings.perKeyRateLimit?.intervalMs ?? 0);

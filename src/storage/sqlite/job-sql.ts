@@ -57,31 +57,37 @@ export const DEP_DONE = `
 export const DEPENDENCIES = `
   SELECT j.* FROM json_each((SELECT depends_on FROM jobs WHERE id = @id)) AS d JOIN jobs j ON j.id = d.value ORDER BY d.key`;
 
-// Params: queue, now
+// Positional (bound per claim, faster than named): now, queue, now
 export const PROMOTE_DUE = `
-  UPDATE jobs SET status = 'pending', updated_at = @now
-  WHERE status = 'scheduled' AND queue = @queue AND run_at <= @now`;
+  UPDATE jobs SET status = 'pending', updated_at = ?
+  WHERE status = 'scheduled' AND queue = ? AND run_at <= ?`;
 
-// Params: queue
-// A queue held by a throttled job takes the flow-controlled path too, limits or not.
 /** Queues under flow control: a keyless job inserted there joins the keyless group '' (storage/flow-plan.ts). */
 export const LIMITED_QUEUES = `SELECT name FROM queues WHERE settings IS NOT NULL`;
 
-export const QUEUE_STATE = `SELECT q.paused, q.settings, q.rr_cursor, EXISTS (SELECT 1 FROM holds WHERE queue = @queue AND until > @now) AS held
-  FROM (SELECT 1) LEFT JOIN queues q ON q.name = @queue`;
+// Positional: queue, now, queue. A queue held by a throttled job takes the flow-controlled path too, limits or not.
+export const QUEUE_STATE = `SELECT q.paused, q.settings, q.rr_cursor, EXISTS (SELECT 1 FROM holds WHERE queue = ? AND until > ?) AS held
+  FROM (SELECT 1) LEFT JOIN queues q ON q.name = ?`;
 
 const LEASE = `status = 'processing', attempts = attempts + 1, started_at = @now, updated_at = @now,
                lease_token = @leaseToken, lease_expires_at = @leaseExpiresAt`;
 
 // Params: queue, type, limit, now, leaseExpiresAt, leaseToken
-// One type (the common case): the subquery walks jobs_claim in claim order.
+// One type (the common case): the subquery walks jobs_claim in claim order. Claims return only the
+// seqs and the rows are read after (leased-rows.ts): SQLite's RETURNING of all 25 columns cost more
+// than the UPDATE and a SELECT together (57 against 26 µs for one job, 242 against 197 for 50).
 export const CLAIM_ONE_TYPE = `
   UPDATE jobs SET ${LEASE}
    WHERE seq IN (SELECT seq FROM jobs
                   WHERE status = 'pending' AND queue = @queue AND type = @type
                   ORDER BY priority DESC, run_at, seq
                   LIMIT @limit)
-  RETURNING ${JOB_COLUMNS}`;
+  RETURNING seq`;
+
+// Positional: seq. One leased job, as a claim hands it out.
+export const JOB_BY_SEQ = `SELECT ${JOB_COLUMNS} FROM jobs WHERE seq = ?`;
+// Positional: seqs (JSON array).
+export const JOBS_BY_SEQS = `SELECT ${JOB_COLUMNS} FROM jobs WHERE seq IN (SELECT value FROM json_each(?))`;
 
 // Params: queue, type, limit. The head of one type's range, for merging several types in claim order.
 export const CLAIM_CANDIDATES = `
@@ -98,7 +104,7 @@ export const NEXT_PENDING_TYPE = `
 export const CLAIM_SEQS = `
   UPDATE jobs SET ${LEASE}
    WHERE seq IN (SELECT value FROM json_each(@seqs)) AND status = 'pending'
-  RETURNING ${JOB_COLUMNS}`;
+  RETURNING seq`;
 
 const FENCE = `id = @id AND status = 'processing' AND lease_token = @leaseToken`;
 const CLEAR_LEASE = `lease_token = NULL, lease_expires_at = NULL`;
