@@ -8,7 +8,8 @@
  * Prints a markdown table and writes bench/results/remote-workers.json (and .md).
  * Settings: BENCH_REMOTE_N (jobs per drain, 20000), BENCH_ROUNDS (3),
  * BENCH_LAT_N (500), BENCH_WRK_SECONDS (5), BENCH_QUICK=1 (small N),
- * BENCH_ONLY (drain, latency or auth: that part alone).
+ * BENCH_ONLY (drain, latency or auth: that part alone), BENCH_CLAIMS_IN_FLIGHT
+ * (the remote worker's claimsInFlight).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,7 +72,8 @@ function lines(child: ChildProcess): (match: (line: string) => boolean) => Promi
 }
 
 function remoteWorker(url: string, kind: 'drain' | 'latency', n: number, token?: string) {
-  const child = spawn(process.execPath, [WORKER, JSON.stringify({ url, n, concurrency: cfg.concurrency, kind, ...(token && { token }) })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const inFlight = env.BENCH_CLAIMS_IN_FLIGHT ? { claimsInFlight: Number(env.BENCH_CLAIMS_IN_FLIGHT) } : {};
+  const child = spawn(process.execPath, [WORKER, JSON.stringify({ url, n, concurrency: cfg.concurrency, kind, ...inFlight, ...(token && { token }) })], { stdio: ['ignore', 'pipe', 'inherit'] });
   return { child, line: lines(child) };
 }
 
