@@ -78,9 +78,12 @@ export function jobStatements(s: string, channel: string) {
     insert: `
       WITH ins AS (
         INSERT INTO ${s}.jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at, concurrency_key, rate_key, ordering_key, trace_context)
-        SELECT v.id, v.queue, v.type, v.payload::json, v.status, v.priority, v.max_attempts, v.timeout_ms, v.run_at, $10, $10, COALESCE(v.concurrency_key, (SELECT '' FROM ${s}.queues q WHERE q.name = v.queue AND q.settings IS NOT NULL)), v.rate_key, v.ordering_key, v.trace_context::jsonb
+        SELECT v.id, v.queue, v.type, v.payload::json, v.status, v.priority, v.max_attempts, v.timeout_ms, v.run_at, $10, $10,
+               COALESCE(v.concurrency_key, CASE WHEN v.queue = ANY(lim.names) THEN '' END), v.rate_key, v.ordering_key, v.trace_context::jsonb
           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::bigint[], $9::bigint[], $11::text[], $12::text[], $13::text[], $14::text[])
                AS v(id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, concurrency_key, rate_key, ordering_key, trace_context)
+               -- The flow-controlled queues, read once per statement rather than once per row.
+               CROSS JOIN (SELECT array_agg(name) AS names FROM ${s}.queues WHERE settings IS NOT NULL) lim
         RETURNING queue)
       SELECT pg_notify('${channel}', string_agg(DISTINCT queue, ',')) FROM ins`,
 
