@@ -89,6 +89,18 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
   for (const [kind, [name, help]] of Object.entries(EVENT_COUNTERS) as [CountedKind, readonly [string, string]][]) {
     counters[kind] = new client.Counter({ name, help, labelNames: ['queue', 'type'], registers: [registry] });
   }
+  // Each event bumps one counter: its labelled child is looked up here (bounded by the label caps)
+  // rather than by prom-client, which hashes the label object on every inc().
+  const children = new Map<Counter<'queue' | 'type'>, Map<string, Map<string, Counter.Internal>>>();
+  const childOf = (c: Counter<'queue' | 'type'>, queue: string, type: string): Counter.Internal => {
+    let byQueue = children.get(c);
+    if (!byQueue) children.set(c, (byQueue = new Map()));
+    let byType = byQueue.get(queue);
+    if (!byType) byQueue.set(queue, (byType = new Map()));
+    let child = byType.get(type);
+    if (!child) byType.set(type, (child = c.labels({ queue, type })));
+    return child;
+  };
   const leaseLosses = new client.Counter({
     name: 'jobq_lease_losses_total',
     help: 'Leases the workers of this node found lost before they finished (expired and taken back, or the job claimed again); their results were dropped',
@@ -191,7 +203,7 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     const c = counters[e.kind as CountedKind];
     if (!c) return;
     const queue = queues.value(e.queue);
-    c.inc({ queue, type: types.value(e.type) });
+    childOf(c, queue, types.value(e.type)).inc();
     if (e.kind === 'started' && e.dueAt !== undefined) wait.observe({ queue }, Math.max(0, (e.at - e.dueAt) / 1000));
   };
   const sub: Subscription = jobq.events.subscribe(onEvent, { cluster: false });

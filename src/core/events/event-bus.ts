@@ -51,7 +51,7 @@ export function storeEventLink(store: Store, nodeId: string): ClusterLink | null
 export class EventBus {
   private subscribers: Subscriber[] = [];
   /** Jobs being enqueued by this node: their later events wait until `enqueued` is out (see hold). */
-  private held: Map<string, JobEvent[]> | null = null;
+  private held: Map<string, JobEvent[] | null> | null = null;
   private clusterSubscribers = 0;
   private unlinkCluster: (() => void) | null = null;
 
@@ -71,6 +71,7 @@ export class EventBus {
       for (const e of events) {
         const wait = held.get(e.jobId);
         if (wait) wait.push(e);
+        else if (wait === null) held.set(e.jobId, [e]);
         else now.push(e);
       }
       if (now.length === 0) return;
@@ -89,7 +90,8 @@ export class EventBus {
    */
   hold(ids: readonly string[]): void {
     this.held ??= new Map();
-    for (const id of ids) this.held.set(id, []);
+    // A list only for a job that has events to wait (rare): a bulk enqueue holds 1,000 ids at once.
+    for (const id of ids) this.held.set(id, null);
   }
 
   /** Emits `first` (the enqueued events), then whatever was held for those jobs. */
