@@ -5,16 +5,18 @@
  * exact, and no two nodes can both take the last slot. Within it: what runs,
  * what started lately, the holds, and the ready jobs of each key in turn
  * (round robin from the stored cursor), decided by storage/flow-plan.ts.
+ * In a queue that holds ordering keys only the head of each key is offered.
  */
 import type pg from 'pg';
 import type { ClaimedJobs, JobClaimParams, QueueSettings } from '../../contracts/store.js';
 import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
 import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
+import { headOfItsKey } from './ordering.js';
 
 export function flowStatements(s: string) {
   return {
-    lock: `SELECT paused, settings::text AS settings, rr_cursor FROM ${s}.queues WHERE name = $1 FOR UPDATE`,
+    lock: `SELECT paused, settings::text AS settings, rr_cursor, ordered FROM ${s}.queues WHERE name = $1 FOR UPDATE`,
     promote: `UPDATE ${s}.jobs SET status = 'pending', updated_at = $2 WHERE status = 'scheduled' AND queue = $1 AND run_at <= $2`,
     running: `SELECT concurrency_key AS key, count(*)::int AS n FROM ${s}.jobs WHERE status = 'processing' AND queue = $1 GROUP BY concurrency_key`,
     holds: `SELECT key, until FROM ${s}.holds WHERE queue = $1 AND until > $2`,
@@ -23,25 +25,15 @@ export function flowStatements(s: string) {
     // skipping through jobs_claim_key, which holds every group of a flow-controlled queue ('' the keyless one).
     keysAfter: keys(s, '>'),
     keysFrom: keys(s, '>='),
-    // Params: queue, keys, counts, types. The first jobs of each group in claim order.
-    ofKeys: `
-      SELECT c.seq, c.concurrency_key, c.rate_key FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS k(key, n, o)
-        CROSS JOIN LATERAL (
-          SELECT seq, concurrency_key, rate_key, priority, run_at FROM ${s}.jobs
-           WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = $1 AND concurrency_key = k.key AND ($4::text[] IS NULL OR type = ANY($4))
-           ORDER BY priority DESC, run_at, seq LIMIT k.n) c
-       ORDER BY k.o, c.priority DESC, c.run_at, c.seq`,
+    // Params: queue, keys, counts, types. The first jobs of each group in claim order (in a queue
+    // marked ordered, only jobs at the head of their ordering key: ordering.ts).
+    ofKeys: ofKeys(s, false),
+    ofKeysOrdered: ofKeys(s, true),
     // Params: queue, n, types. A held queue without limits: the first jobs in plain claim order, type by type.
-    ofTypes: ofTypes(s, `SELECT unnest($3::text[]) AS type`),
-    ofAnyType: ofTypes(
-      s,
-      `WITH RECURSIVE t(type) AS (
-         (SELECT type FROM ${s}.jobs WHERE status = 'pending' AND queue = $1 ORDER BY type LIMIT 1)
-         UNION ALL
-         SELECT (SELECT j.type FROM ${s}.jobs j WHERE j.status = 'pending' AND j.queue = $1 AND j.type > t.type ORDER BY j.type LIMIT 1)
-           FROM t WHERE t.type IS NOT NULL)
-       SELECT type FROM t WHERE type IS NOT NULL`,
-    ),
+    ofTypes: ofTypes(s, TYPES, false),
+    ofTypesOrdered: ofTypes(s, TYPES, true),
+    ofAnyType: ofTypes(s, anyPendingType(s), false),
+    ofAnyTypeOrdered: ofTypes(s, anyPendingType(s), true),
     lease: `
       UPDATE ${s}.jobs SET status = 'processing', attempts = attempts + 1, started_at = $2, updated_at = $2, lease_token = $3, lease_expires_at = $4
        WHERE seq = ANY($1::bigint[]) AND status = 'pending' RETURNING *`,
@@ -68,12 +60,31 @@ function keys(s: string, op: '>' | '>='): string {
       SELECT key FROM k WHERE key IS NOT NULL LIMIT $3`;
 }
 
-function ofTypes(s: string, types: string): string {
+const TYPES = `SELECT unnest($3::text[]) AS type`;
+
+const anyPendingType = (s: string) => `WITH RECURSIVE t(type) AS (
+         (SELECT type FROM ${s}.jobs WHERE status = 'pending' AND queue = $1 ORDER BY type LIMIT 1)
+         UNION ALL
+         SELECT (SELECT j.type FROM ${s}.jobs j WHERE j.status = 'pending' AND j.queue = $1 AND j.type > t.type ORDER BY j.type LIMIT 1)
+           FROM t WHERE t.type IS NOT NULL)
+       SELECT type FROM t WHERE type IS NOT NULL`;
+
+function ofKeys(s: string, ordered: boolean): string {
+  return `
+      SELECT c.seq, c.concurrency_key, c.rate_key FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS k(key, n, o)
+        CROSS JOIN LATERAL (
+          SELECT seq, concurrency_key, rate_key, priority, run_at FROM ${s}.jobs x
+           WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = $1 AND concurrency_key = k.key AND ($4::text[] IS NULL OR type = ANY($4))${ordered ? ` AND ${headOfItsKey(s, 'x')}` : ''}
+           ORDER BY priority DESC, run_at, seq LIMIT k.n) c
+       ORDER BY k.o, c.priority DESC, c.run_at, c.seq`;
+}
+
+function ofTypes(s: string, types: string, ordered: boolean): string {
   return `
       WITH types AS (${types})
       SELECT c.seq, c.concurrency_key, c.rate_key FROM types t CROSS JOIN LATERAL (
-        SELECT seq, concurrency_key, rate_key, priority, run_at FROM ${s}.jobs
-         WHERE status = 'pending' AND queue = $1 AND type = t.type
+        SELECT seq, concurrency_key, rate_key, priority, run_at FROM ${s}.jobs x
+         WHERE status = 'pending' AND queue = $1 AND type = t.type${ordered ? ` AND ${headOfItsKey(s, 'x')}` : ''}
          ORDER BY priority DESC, run_at, seq LIMIT $2) c
        ORDER BY c.priority DESC, c.run_at, c.seq LIMIT $2`;
 }
@@ -91,7 +102,8 @@ const candidate = (r: Row): FlowCandidate => ({ seq: r.seq, concurrencyKey: r.co
 /** Runs inside the claim's transaction. Null when the queue has no limits after all (the plain claim takes over). */
 export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: JobClaimParams): Promise<ClaimedJobs | null> {
   const { queue, now } = p;
-  const state = (await c.query<{ paused: boolean; settings: string | null; rr_cursor: string | null }>(sql.lock, [queue])).rows[0];
+  const state = (await c.query<{ paused: boolean; settings: string | null; rr_cursor: string | null; ordered: boolean }>(sql.lock, [queue])).rows[0];
+  const ordered = state?.ordered === true;
   if (state?.paused) return [];
   const stored = state?.settings ? (JSON.parse(state.settings) as QueueSettings) : null;
   const holds = new Map((await c.query<{ key: string; until: number }>(sql.holds, [queue, now])).rows.map((h) => [h.key, h.until]));
@@ -128,13 +140,14 @@ export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: Job
     const keyed = which.filter((g) => offer[g]!.stored !== null);
     if (keyed.length > 0) {
       const byKey = new Map<string, FlowCandidate[]>(keyed.map((g) => [offer[g]!.stored!, []]));
-      const rows = (await c.query<Row>(sql.ofKeys, [queue, keyed.map((g) => offer[g]!.stored), keyed.map((g) => offer[g]!.asked), types])).rows;
+      const rows = (await c.query<Row>(ordered ? sql.ofKeysOrdered : sql.ofKeys, [queue, keyed.map((g) => offer[g]!.stored), keyed.map((g) => offer[g]!.asked), types])).rows;
       for (const r of rows) byKey.get(r.concurrency_key!)!.push(candidate(r));
       for (const g of keyed) groups[g]!.jobs = byKey.get(offer[g]!.stored!)!;
     }
     for (const g of which.filter((x) => offer[x]!.stored === null)) {
       const n = offer[g]!.asked;
-      groups[g]!.jobs = (types === null ? await c.query<Row>(sql.ofAnyType, [queue, n]) : await c.query<Row>(sql.ofTypes, [queue, n, types])).rows.map(candidate);
+      const rows = types === null ? await c.query<Row>(ordered ? sql.ofAnyTypeOrdered : sql.ofAnyType, [queue, n]) : await c.query<Row>(ordered ? sql.ofTypesOrdered : sql.ofTypes, [queue, n, types]);
+      groups[g]!.jobs = rows.rows.map(candidate);
     }
   };
   const groups: { key: string | null; jobs: FlowCandidate[] }[] = offer.map((o) => ({ key: o.stored || null, jobs: [] }));

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_ERRORS_KEPT, OPERATIONS, type JobError, type LeasedJob } from '../../../src/contracts/job.js';
 import { newRecord, newRecords } from '../../helpers/job-factory.js';
-import { claim, completed, failed, finish, LEASE, peer, retry, T0, type Ctx } from './ctx.js';
+import { NO_LIMITS } from '../../../src/contracts/store.js';
+import { claim, completed, failed, finish, LEASE, MAX_QUEUES, peer, retry, T0, type Ctx } from './ctx.js';
 
 export function leaseSection(ctx: Ctx): void {
   async function oneClaimed(input: { queue?: string; type?: string; maxAttempts?: number } = {}): Promise<LeasedJob> {
@@ -31,6 +32,20 @@ export function leaseSection(ctx: Ctx): void {
       assert.deepEqual(await claim(other, 'ord'), [], 'nor does the other handle take it');
       assert.ok(await finish(ctx.store, first[0]!, completed(), T0 + 1));
       assert.deepEqual((await claim(other, 'ord', 10, T0 + 1)).map((j) => j.id), [k2.id], 'then the next one of the key starts');
+    });
+
+    it('keeps the order per key in a queue under flow control too', async (t) => {
+      if (!ctx.store.capabilities.orderingKeys) return t.skip('this backend keeps no order per key (Postgres only)');
+      await ctx.store.queueConfigure({ name: 'ord-limited', settings: { ...NO_LIMITS, concurrency: 10 }, maxQueues: MAX_QUEUES, now: T0 });
+      const k1 = { ...newRecord(T0, { queue: 'ord-limited' }), orderingKey: 'acct-2' };
+      const k2 = { ...newRecord(T0, { queue: 'ord-limited' }), orderingKey: 'acct-2' };
+      const free = newRecord(T0, { queue: 'ord-limited' });
+      await ctx.store.jobInsertMany({ jobs: [k1, k2, free] });
+      const first = await claim(ctx.store, 'ord-limited');
+      assert.deepEqual(first.map((j) => j.id).sort(), [k1.id, free.id].sort(), 'the second job of the key waits for the first');
+      assert.deepEqual((await claim(ctx.store, 'ord-limited', 10, T0 + 1)).map((j) => j.id), [], 'nor later, while the first runs');
+      assert.ok(await finish(ctx.store, first.find((j) => j.id === k1.id)!, completed(), T0 + 2));
+      assert.deepEqual((await claim(ctx.store, 'ord-limited', 10, T0 + 3)).map((j) => j.id), [k2.id]);
     });
   });
 
