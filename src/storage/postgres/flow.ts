@@ -13,6 +13,7 @@ import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
 import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import { headOfItsKey } from './ordering.js';
+import { pendingTypesSql } from './pending-types.js';
 
 export function flowStatements(s: string) {
   return {
@@ -32,8 +33,8 @@ export function flowStatements(s: string) {
     // Params: queue, n, types. A held queue without limits: the first jobs in plain claim order, type by type.
     ofTypes: ofTypes(s, TYPES, false),
     ofTypesOrdered: ofTypes(s, TYPES, true),
-    ofAnyType: ofTypes(s, anyPendingType(s), false),
-    ofAnyTypeOrdered: ofTypes(s, anyPendingType(s), true),
+    ofAnyType: ofTypes(s, pendingTypesSql(s), false),
+    ofAnyTypeOrdered: ofTypes(s, pendingTypesSql(s), true),
     lease: `
       UPDATE ${s}.jobs SET status = 'processing', attempts = attempts + 1, started_at = $2, updated_at = $2, lease_token = $3, lease_expires_at = $4
        WHERE seq = ANY($1::bigint[]) AND status = 'pending' RETURNING *`,
@@ -61,13 +62,6 @@ function keys(s: string, op: '>' | '>='): string {
 }
 
 const TYPES = `SELECT unnest($3::text[]) AS type`;
-
-const anyPendingType = (s: string) => `WITH RECURSIVE t(type) AS (
-         (SELECT type FROM ${s}.jobs WHERE status = 'pending' AND queue = $1 ORDER BY type LIMIT 1)
-         UNION ALL
-         SELECT (SELECT j.type FROM ${s}.jobs j WHERE j.status = 'pending' AND j.queue = $1 AND j.type > t.type ORDER BY j.type LIMIT 1)
-           FROM t WHERE t.type IS NOT NULL)
-       SELECT type FROM t WHERE type IS NOT NULL`;
 
 function ofKeys(s: string, ordered: boolean): string {
   return `

@@ -6,6 +6,7 @@
  */
 import { FINISHED_STATUSES, MAX_ERRORS_KEPT, type FinishedStatus } from '../../contracts/job.js';
 import { headOfItsKey } from './ordering.js';
+import { pendingTypesSql } from './pending-types.js';
 
 const LEASE = (j: string) => `status = 'processing', attempts = ${j}attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5`;
 
@@ -50,12 +51,7 @@ function claim(s: string, types: string, ordered: boolean): string {
 
 const TYPES = `SELECT unnest($6::text[]) AS type`;
 
-const anyType = (s: string) => `WITH RECURSIVE t(type) AS (
-         (SELECT type FROM ${s}.jobs WHERE status = 'pending' AND queue = $1 ORDER BY type LIMIT 1)
-         UNION ALL
-         SELECT (SELECT j.type FROM ${s}.jobs j WHERE j.status = 'pending' AND j.queue = $1 AND j.type > t.type ORDER BY j.type LIMIT 1)
-           FROM t WHERE t.type IS NOT NULL)
-       SELECT type FROM t WHERE type IS NOT NULL
+const anyType = (s: string) => `${pendingTypesSql(s)}
        UNION SELECT type FROM ${s}.jobs WHERE status = 'scheduled' AND queue = $1 AND run_at <= $3`;
 
 const PUSH_ERROR = (j: string, e: string) =>
