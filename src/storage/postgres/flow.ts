@@ -17,9 +17,16 @@ import { pendingTypesSql } from './pending-types.js';
 
 export function flowStatements(s: string) {
   return {
+    // Params: queue. Everything after it reads under this lock, in statements that start once it is
+    // held (a statement's snapshot is taken when it starts: reading holds or counts in this one would
+    // miss what the previous holder of the lock committed while this claim waited for it).
     lock: `SELECT paused, settings::text AS settings, rr_cursor, ordered FROM ${s}.queues WHERE name = $1 FOR UPDATE`,
-    promote: `UPDATE ${s}.jobs SET status = 'pending', updated_at = $2 WHERE status = 'scheduled' AND queue = $1 AND run_at <= $2`,
-    running: `SELECT concurrency_key AS key, count(*)::int AS n FROM ${s}.jobs WHERE status = 'processing' AND queue = $1 GROUP BY concurrency_key`,
+    // Params: queue, now. Promotes the queue's due scheduled jobs and counts what runs per key, in one
+    // round trip (a limited claim is about ten statements, each a round trip and a plan); the count
+    // does not see the promotion, which does not change it.
+    promoteAndCount: `
+      WITH promoted AS (UPDATE ${s}.jobs SET status = 'pending', updated_at = $2 WHERE status = 'scheduled' AND queue = $1 AND run_at <= $2)
+      SELECT concurrency_key AS key, count(*)::int AS n FROM ${s}.jobs WHERE status = 'processing' AND queue = $1 GROUP BY concurrency_key`,
     holds: `SELECT key, until FROM ${s}.holds WHERE queue = $1 AND until > $2`,
     windows: `SELECT key, count(*)::int AS count, min(at) AS oldest FROM ${s}.rate_starts WHERE queue = $1 AND key = ANY($2::text[]) AND at > $3 GROUP BY key`,
     // Params: queue, after, n. Groups with ready jobs after `after` (or from `after` on: keysFrom), by
@@ -36,6 +43,11 @@ export function flowStatements(s: string) {
     ofAnyType: ofTypes(s, pendingTypesSql(s), false),
     ofAnyTypeOrdered: ofTypes(s, pendingTypesSql(s), true),
     lease: `
+      UPDATE ${s}.jobs SET status = 'processing', attempts = attempts + 1, started_at = $2, updated_at = $2, lease_token = $3, lease_expires_at = $4
+       WHERE seq = ANY($1::bigint[]) AND status = 'pending' RETURNING *`,
+    // Params: as lease, then queue and cursor: the lease and the round robin's new cursor in one round trip.
+    leaseAndCursor: `
+      WITH cur AS (UPDATE ${s}.queues SET rr_cursor = $6 WHERE name = $5)
       UPDATE ${s}.jobs SET status = 'processing', attempts = attempts + 1, started_at = $2, updated_at = $2, lease_token = $3, lease_expires_at = $4
        WHERE seq = ANY($1::bigint[]) AND status = 'pending' RETURNING *`,
     start: `INSERT INTO ${s}.rate_starts (queue, key, at) SELECT $1, unnest($2::text[]), $3`,
@@ -104,10 +116,9 @@ export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: Job
   // A queue held by a throttled job takes this path too, limits or not.
   if (!hasLimits(stored) && holds.size === 0) return null;
   const settings = hasLimits(stored) ? stored : NO_LIMITS;
-  await c.query(sql.promote, [queue, now]);
   const runningByKey = new Map<string | null, number>();
   let runningTotal = 0;
-  for (const r of (await c.query<{ key: string | null; n: number }>(sql.running, [queue])).rows) {
+  for (const r of (await c.query<{ key: string | null; n: number }>(sql.promoteAndCount, [queue, now])).rows) {
     const key = r.key || null; // '' is the keyless group
     runningByKey.set(key, (runningByKey.get(key) ?? 0) + r.n);
     runningTotal += r.n;
@@ -162,16 +173,19 @@ export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: Job
     await fetch(deeper);
   }
   let claimed: ClaimedJobs = [];
+  // '' is the keyless group's place in the round ("after it" is: every key); NULL, no cursor yet.
+  let cursorDue = plan.lastKey !== undefined && hasLimits(stored);
   if (plan.picks.length > 0) {
-    const rows = (await c.query<JobRow>(sql.lease, [plan.picks.map((x) => x.seq), now, p.leaseToken, now + p.leaseMs])).rows;
+    const lease = [plan.picks.map((x) => x.seq), now, p.leaseToken, now + p.leaseMs];
+    const rows = (cursorDue ? await c.query<JobRow>(sql.leaseAndCursor, [...lease, queue, plan.lastKey ?? KEYLESS]) : await c.query<JobRow>(sql.lease, lease)).rows;
+    cursorDue = false;
     claimed = rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq).map(rowToLeasedJob);
     const starts = [...(settings.rateLimit ? plan.picks.map(() => '') : []), ...(settings.perKeyRateLimit ? plan.picks.flatMap((j) => (j.rateKey === null ? [] : [j.rateKey])) : [])];
     if (starts.length > 0) await c.query(sql.start, [queue, starts, now]);
   }
   const longest = Math.max(settings.rateLimit?.intervalMs ?? 0, settings.perKeyRateLimit?.intervalMs ?? 0);
   if (longest > 0) await c.query(sql.forget, [queue, now - longest]);
-  // '' is the keyless group's place in the round ("after it" is: every key); NULL, no cursor yet.
-  if (plan.lastKey !== undefined && hasLimits(stored)) await c.query(sql.cursor, [queue, plan.lastKey ?? KEYLESS]);
+  if (cursorDue) await c.query(sql.cursor, [queue, plan.lastKey ?? KEYLESS]);
   if (plan.limited) claimed.limited = true;
   if (plan.wakeAt !== undefined) claimed.wakeAt = plan.wakeAt;
   return claimed;
