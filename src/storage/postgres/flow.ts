@@ -108,17 +108,25 @@ const candidate = (r: Row): FlowCandidate => ({ seq: r.seq, concurrencyKey: r.co
 /** Runs inside the claim's transaction. Null when the queue has no limits after all (the plain claim takes over). */
 export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: JobClaimParams): Promise<ClaimedJobs | null> {
   const { queue, now } = p;
-  const state = (await c.query<{ paused: boolean; settings: string | null; rr_cursor: string | null; ordered: boolean }>(sql.lock, [queue])).rows[0];
+  // Sent together: the client runs them in order, each as soon as the one before answers, with no
+  // turn of this process's event loop in between (the queue's lock is held across those turns, and
+  // in a busy worker each took longer than the statement).
+  const [lock, held, counted] = await Promise.all([
+    c.query<{ paused: boolean; settings: string | null; rr_cursor: string | null; ordered: boolean }>(sql.lock, [queue]),
+    c.query<{ key: string; until: number }>(sql.holds, [queue, now]),
+    c.query<{ key: string | null; n: number }>(sql.promoteAndCount, [queue, now]),
+  ]);
+  const state = lock.rows[0];
   const ordered = state?.ordered === true;
   if (state?.paused) return [];
   const stored = state?.settings ? (JSON.parse(state.settings) as QueueSettings) : null;
-  const holds = new Map((await c.query<{ key: string; until: number }>(sql.holds, [queue, now])).rows.map((h) => [h.key, h.until]));
+  const holds = new Map(held.rows.map((h) => [h.key, h.until]));
   // A queue held by a throttled job takes this path too, limits or not.
   if (!hasLimits(stored) && holds.size === 0) return null;
   const settings = hasLimits(stored) ? stored : NO_LIMITS;
   const runningByKey = new Map<string | null, number>();
   let runningTotal = 0;
-  for (const r of (await c.query<{ key: string | null; n: number }>(sql.promoteAndCount, [queue, now])).rows) {
+  for (const r of counted.rows) {
     const key = r.key || null; // '' is the keyless group
     runningByKey.set(key, (runningByKey.get(key) ?? 0) + r.n);
     runningTotal += r.n;
