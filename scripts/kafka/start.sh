@@ -20,6 +20,7 @@
 #   KAFKA_EXTRA_PROPERTIES lines appended to server.properties (later keys win)
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness                    [120]
 #   KAFKA_CDS=0            no class-data sharing archive                    [1]
+#   KAFKA_CLUSTER_ID       the KRaft cluster id when formatting             [random, base64url]
 #
 # Class-data sharing (AppCDS): class loading is most of the start-up cost. A broker started
 # without an archive writes one when it exits cleanly, i.e. at the first stop.sh
@@ -151,9 +152,10 @@ if [ "${KAFKA_KEEP_DATA:-0}" = 1 ] && [ -f "$state/data/meta.properties" ]; then
   log "keeping the data in $state/data"
 else
   rm -rf "$state/data"; t0=$(ms)
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  cluster_id="${KAFKA_CLUSTER_ID:-$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')}"
+  # --cluster-id=ID, not -t ID: an id that starts with "-" (1 start in 64) was read as an option.
   "$java" -Xmx256m "${jvm[@]}" kafka.tools.StorageTool format \
-      -t "$cluster_id" -c "$conf" >"$state/format.log" 2>&1 || { tail -n 15 "$state/format.log" >&2; exit 1; }
+      "--cluster-id=$cluster_id" -c "$conf" >"$state/format.log" 2>&1 || { tail -n 15 "$state/format.log" >&2; exit 1; }
   log "storage formatted in $(( $(ms) - t0 )) ms"
 fi
 

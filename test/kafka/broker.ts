@@ -23,12 +23,15 @@ export interface TestBroker {
   start(): Promise<void>;
 }
 
-/** `own: true` always starts a private broker (a test that stops and restarts it), with `properties` added to its config. */
-export async function testBroker({ own = false, properties = '' } = {}): Promise<TestBroker> {
+/**
+ * `own: true` always starts a private broker (a test that stops and restarts it), with `properties`
+ * added to its config and, when given, `clusterId` as its KRaft cluster id.
+ */
+export async function testBroker({ own = false, properties = '', clusterId = '' } = {}): Promise<TestBroker> {
   const given = process.env.KAFKA_BOOTSTRAP;
   if (given && !own) return { bootstrap: given, stop: async () => {}, halt: async () => {}, start: async () => {} };
   const port = await freePort();
-  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(await freePort()), KAFKA_EXTRA_PROPERTIES: properties };
+  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(await freePort()), KAFKA_EXTRA_PROPERTIES: properties, ...(clusterId && { KAFKA_CLUSTER_ID: clusterId }) };
   let keep = false;
   const start = async () => {
     const { stdout } = await run('bash', [`${SCRIPTS}start.sh`], { env: { ...env, KAFKA_KEEP_DATA: keep ? '1' : '0' }, timeout: 180_000 });
