@@ -119,6 +119,8 @@ describe('GET /v1/events', () => {
 
   it('resumes after Last-Event-ID with exactly what was missed, and says "gap" for an id it no longer has', async () => {
     const first = open(`${s.url}/v1/events?queue=other`);
+    // Connected first: a job that ran before the stream opened sends it nothing (a full suite's load made this race).
+    await waitFor(() => first.frames.length > 0, { what: 'the stream to open' });
     const a = await s.jobq.enqueue({ type: 'ok', queue: 'other' });
     await waitFor(() => first.messages().some((f) => f.data.jobId === a.id && f.data.kind === 'completed'), { what: 'a completed' });
     const last = first.messages().at(-1)!.id!;
