@@ -1,4 +1,4 @@
-/** The committed schema dump and the migrations agree. */
+/** The committed schema dump and the migrations agree; a migration that moves data does it right. */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, it } from 'node:test';
@@ -22,4 +22,31 @@ it('migrations build exactly the committed schema dump (src/storage/postgres/sch
   await client.end();
   if (process.env.JOBQ_UPDATE_SCHEMA_DUMP === '1') writeFileSync(DUMP, actual);
   assert.equal(actual, readFileSync(DUMP, 'utf8'), 'schema drifted: a migration changed the schema; review it and rewrite the dump with JOBQ_UPDATE_SCHEMA_DUMP=1');
+});
+
+it('migration 7 marks the queues that already hold unfinished jobs with an ordering key, and only those', async () => {
+  const url = await testDatabaseUrl();
+  const schema = freshSchema();
+  const q = `"${schema}"`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await (await PostgresStore.open({ connectionString: url, schema })).close();
+    // Back to version 6 with data: an ordered pending job in one queue, an ordered finished one in another.
+    await client.query(`DROP TRIGGER jobs_mark_ordered ON ${q}.jobs; DROP FUNCTION ${q}.mark_ordered(); ALTER TABLE ${q}.queues DROP COLUMN ordered; DELETE FROM ${q}.jobq_migrations WHERE version = 7`);
+    const insert = `INSERT INTO ${q}.jobs (id, queue, type, payload, status, priority, max_attempts, run_at, created_at, updated_at, ordering_key) VALUES (gen_random_uuid(), $1, 't', 'null', $2, 0, 3, 0, 0, 0, 'acct')`;
+    await client.query(`INSERT INTO ${q}.queues (name) VALUES ('live'), ('done'), ('plain')`);
+    await client.query(insert, ['live', 'pending']);
+    await client.query(insert, ['done', 'completed']);
+    const store = await PostgresStore.open({ connectionString: url, schema });
+    await store.close();
+    const { rows } = await client.query<{ name: string; ordered: boolean }>(`SELECT name, ordered FROM ${q}.queues ORDER BY name`);
+    assert.deepEqual(rows, [
+      { name: 'done', ordered: false },
+      { name: 'live', ordered: true },
+      { name: 'plain', ordered: false },
+    ]);
+  } finally {
+    await client.end();
+  }
 });

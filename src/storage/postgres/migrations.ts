@@ -169,7 +169,9 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
       -- Set by a trigger when the first job with an ordering key is inserted, in the same transaction:
       -- a claim that sees such a job sees the mark too. Never cleared.
       ALTER TABLE ${s}.queues ADD COLUMN ordered boolean NOT NULL DEFAULT false;
-      INSERT INTO ${s}.queues (name, ordered) SELECT DISTINCT queue, true FROM ${s}.jobs WHERE ordering_key IS NOT NULL
+      -- Queues that hold unfinished jobs with an ordering key (read through jobs_ordering; finished ones order nothing).
+      INSERT INTO ${s}.queues (name, ordered)
+        SELECT DISTINCT queue, true FROM ${s}.jobs WHERE ordering_key IS NOT NULL AND status IN ('waiting', 'scheduled', 'pending', 'processing')
         ON CONFLICT (name) DO UPDATE SET ordered = true;
       CREATE FUNCTION ${s}.mark_ordered() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
