@@ -1,5 +1,6 @@
 /** The server's JSON shapes as the client sees them: types only, shared by the client's modules. */
 import type { JobStatus } from '../contracts/job.js';
+import type { ScheduledJob } from '../contracts/store.js';
 
 /** A stored error of one attempt. */
 export interface JobErrorJson {
@@ -94,15 +95,8 @@ export interface QueueSettingsJson {
   perKeyRateLimit: RateLimitJson | null;
 }
 
-/** The job a schedule enqueues at each slot. */
-export interface ScheduledJobJson {
-  type: string;
-  payload?: unknown;
-  queue?: string;
-  priority?: number;
-  maxAttempts?: number;
-  timeoutMs?: number | null;
-}
+/** The job a schedule enqueues at each slot: the same fields on the wire as in the store (no times). */
+export type ScheduledJobJson = ScheduledJob;
 
 export interface ScheduleDefinition {
   /** Five fields (minute hour day month weekday), or six with seconds first. */

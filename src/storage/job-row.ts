@@ -41,9 +41,9 @@ export const LIGHT_COLUMNS =
   'seq, id, queue, type, status, priority, attempts, max_attempts, timeout_ms, run_at, created_at, started_at, finished_at, updated_at, errors, progress, lease_expires_at, key, depends_on, concurrency_key, rate_key';
 
 /**
- * What a claim returns per job: the columns of JobRow, not `*` (SQLite's
+ * What a claimed job is read with: the columns of JobRow, not `*` (SQLite's
  * bookkeeping columns, unique_key, key_until, on_dep_failure, pending_deps
- * and has_dependents, cost time in every RETURNING row and are never read).
+ * and has_dependents, cost time in every row and are never read).
  */
 export const JOB_COLUMNS = `${LIGHT_COLUMNS}, payload, result, lease_token, trace_context`;
 

@@ -12,7 +12,7 @@ import type { ClaimedJobs, JobClaimParams, QueueSettings } from '../../contracts
 import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
 import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
-import { headOfItsKey } from './ordering.js';
+import { ifOrdered } from './ordering.js';
 import { pendingTypesSql } from './pending-types.js';
 
 export function flowStatements(s: string) {
@@ -42,14 +42,9 @@ export function flowStatements(s: string) {
     ofTypesOrdered: ofTypes(s, TYPES, true),
     ofAnyType: ofTypes(s, pendingTypesSql(s), false),
     ofAnyTypeOrdered: ofTypes(s, pendingTypesSql(s), true),
-    lease: `
-      UPDATE ${s}.jobs SET status = 'processing', attempts = attempts + 1, started_at = $2, updated_at = $2, lease_token = $3, lease_expires_at = $4
-       WHERE seq = ANY($1::bigint[]) AND status = 'pending' RETURNING *`,
+    lease: lease(s),
     // Params: as lease, then queue and cursor: the lease and the round robin's new cursor in one round trip.
-    leaseAndCursor: `
-      WITH cur AS (UPDATE ${s}.queues SET rr_cursor = $6 WHERE name = $5)
-      UPDATE ${s}.jobs SET status = 'processing', attempts = attempts + 1, started_at = $2, updated_at = $2, lease_token = $3, lease_expires_at = $4
-       WHERE seq = ANY($1::bigint[]) AND status = 'pending' RETURNING *`,
+    leaseAndCursor: `WITH cur AS (UPDATE ${s}.queues SET rr_cursor = $6 WHERE name = $5) ${lease(s)}`,
     start: `INSERT INTO ${s}.rate_starts (queue, key, at) SELECT $1, unnest($2::text[]), $3`,
     forget: `DELETE FROM ${s}.rate_starts WHERE queue = $1 AND at <= $2`,
     cursor: `UPDATE ${s}.queues SET rr_cursor = $2 WHERE name = $1`,
@@ -75,12 +70,17 @@ function keys(s: string, op: '>' | '>='): string {
 
 const TYPES = `SELECT unnest($3::text[]) AS type`;
 
+// Params: seqs, now, leaseToken, leaseExpiresAt
+const lease = (s: string) => `
+      UPDATE ${s}.jobs SET status = 'processing', attempts = attempts + 1, started_at = $2, updated_at = $2, lease_token = $3, lease_expires_at = $4
+       WHERE seq = ANY($1::bigint[]) AND status = 'pending' RETURNING *`;
+
 function ofKeys(s: string, ordered: boolean): string {
   return `
       SELECT c.seq, c.concurrency_key, c.rate_key FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS k(key, n, o)
         CROSS JOIN LATERAL (
           SELECT seq, concurrency_key, rate_key, priority, run_at FROM ${s}.jobs x
-           WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = $1 AND concurrency_key = k.key AND ($4::text[] IS NULL OR type = ANY($4))${ordered ? ` AND ${headOfItsKey(s, 'x')}` : ''}
+           WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = $1 AND concurrency_key = k.key AND ($4::text[] IS NULL OR type = ANY($4))${ifOrdered(ordered, s, 'x')}
            ORDER BY priority DESC, run_at, seq LIMIT k.n) c
        ORDER BY k.o, c.priority DESC, c.run_at, c.seq`;
 }
@@ -90,7 +90,7 @@ function ofTypes(s: string, types: string, ordered: boolean): string {
       WITH types AS (${types})
       SELECT c.seq, c.concurrency_key, c.rate_key FROM types t CROSS JOIN LATERAL (
         SELECT seq, concurrency_key, rate_key, priority, run_at FROM ${s}.jobs x
-         WHERE status = 'pending' AND queue = $1 AND type = t.type${ordered ? ` AND ${headOfItsKey(s, 'x')}` : ''}
+         WHERE status = 'pending' AND queue = $1 AND type = t.type${ifOrdered(ordered, s, 'x')}
          ORDER BY priority DESC, run_at, seq LIMIT $2) c
        ORDER BY c.priority DESC, c.run_at, c.seq LIMIT $2`;
 }
@@ -110,7 +110,8 @@ export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: Job
   const { queue, now } = p;
   // Sent together: the client runs them in order, each as soon as the one before answers, with no
   // turn of this process's event loop in between (the queue's lock is held across those turns, and
-  // in a busy worker each took longer than the statement).
+  // in a busy worker each took longer than the statement). A paused queue, or one whose limits were
+  // just removed, has its due jobs promoted for nothing more: the rescuer would promote them anyway.
   const [lock, held, counted] = await Promise.all([
     c.query<{ paused: boolean; settings: string | null; rr_cursor: string | null; ordered: boolean }>(sql.lock, [queue]),
     c.query<{ key: string; until: number }>(sql.holds, [queue, now]),
@@ -181,19 +182,17 @@ export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: Job
     await fetch(deeper);
   }
   let claimed: ClaimedJobs = [];
-  // '' is the keyless group's place in the round ("after it" is: every key); NULL, no cursor yet.
-  let cursorDue = plan.lastKey !== undefined && hasLimits(stored);
+  // The round robin's new place: '' is the keyless group's ("after it" is: every key); null, none to write.
+  const cursor = plan.lastKey !== undefined && hasLimits(stored) ? (plan.lastKey ?? KEYLESS) : null;
   if (plan.picks.length > 0) {
     const lease = [plan.picks.map((x) => x.seq), now, p.leaseToken, now + p.leaseMs];
-    const rows = (cursorDue ? await c.query<JobRow>(sql.leaseAndCursor, [...lease, queue, plan.lastKey ?? KEYLESS]) : await c.query<JobRow>(sql.lease, lease)).rows;
-    cursorDue = false;
+    const rows = (cursor === null ? await c.query<JobRow>(sql.lease, lease) : await c.query<JobRow>(sql.leaseAndCursor, [...lease, queue, cursor])).rows;
     claimed = rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq).map(rowToLeasedJob);
     const starts = [...(settings.rateLimit ? plan.picks.map(() => '') : []), ...(settings.perKeyRateLimit ? plan.picks.flatMap((j) => (j.rateKey === null ? [] : [j.rateKey])) : [])];
     if (starts.length > 0) await c.query(sql.start, [queue, starts, now]);
-  }
+  } else if (cursor !== null) await c.query(sql.cursor, [queue, cursor]);
   const longest = Math.max(settings.rateLimit?.intervalMs ?? 0, settings.perKeyRateLimit?.intervalMs ?? 0);
   if (longest > 0) await c.query(sql.forget, [queue, now - longest]);
-  if (cursorDue) await c.query(sql.cursor, [queue, plan.lastKey ?? KEYLESS]);
   if (plan.limited) claimed.limited = true;
   if (plan.wakeAt !== undefined) claimed.wakeAt = plan.wakeAt;
   return claimed;

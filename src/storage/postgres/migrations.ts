@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { schemaTooNew } from '../errors.js';
 import { advisoryKey } from './leader-lock.js';
+import { ACTIVE } from './ordering.js';
 import { outboxMigration } from './outbox-schema.js';
 import { inTransaction } from './transaction.js';
 
@@ -171,7 +172,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
       ALTER TABLE ${s}.queues ADD COLUMN ordered boolean NOT NULL DEFAULT false;
       -- Queues that hold unfinished jobs with an ordering key (read through jobs_ordering; finished ones order nothing).
       INSERT INTO ${s}.queues (name, ordered)
-        SELECT DISTINCT queue, true FROM ${s}.jobs WHERE ordering_key IS NOT NULL AND status IN ('waiting', 'scheduled', 'pending', 'processing')
+        SELECT DISTINCT queue, true FROM ${s}.jobs WHERE ordering_key IS NOT NULL AND status IN ${ACTIVE}
         ON CONFLICT (name) DO UPDATE SET ordered = true;
       CREATE FUNCTION ${s}.mark_ordered() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

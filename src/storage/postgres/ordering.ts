@@ -6,7 +6,8 @@
  * "processing" half keeps one at a time even when an earlier job's insert
  * committed after a later one had started. Read through jobs_ordering.
  */
-const ACTIVE = `('waiting', 'scheduled', 'pending', 'processing')`;
+/** The statuses of a job still in line (SQL list). */
+export const ACTIVE = `('waiting', 'scheduled', 'pending', 'processing')`;
 
 /** `j` is the alias of the candidate row in the calling statement. */
 export function headOfItsKey(s: string, j: string): string {
@@ -14,6 +15,11 @@ export function headOfItsKey(s: string, j: string): string {
             SELECT 1 FROM ${s}.jobs e
              WHERE e.queue = ${j}.queue AND e.ordering_key = ${j}.ordering_key AND e.status IN ${ACTIVE}
                AND (e.seq < ${j}.seq OR e.status = 'processing') AND e.seq <> ${j}.seq))`;
+}
+
+/** The ordering check as an extra condition, for the statements of a queue marked `ordered` (migration 7); nothing otherwise. */
+export function ifOrdered(ordered: boolean, s: string, j: string): string {
+  return ordered ? ` AND ${headOfItsKey(s, j)}` : '';
 }
 
 export const ORDERING_INDEX = (s: string) =>

@@ -5,7 +5,7 @@
  * Status lists chosen by the core arrive as text[] parameters.
  */
 import { FINISHED_STATUSES, MAX_ERRORS_KEPT, type FinishedStatus } from '../../contracts/job.js';
-import { headOfItsKey } from './ordering.js';
+import { ifOrdered } from './ordering.js';
 import { pendingTypesSql } from './pending-types.js';
 
 const LEASE = (j: string) => `status = 'processing', attempts = ${j}attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5`;
@@ -19,7 +19,7 @@ const LEASE = (j: string) => `status = 'processing', attempts = ${j}attempts + 1
  * why, switches that queue to the ordered one.
  */
 function claim(s: string, types: string, ordered: boolean): string {
-  const head = ordered ? ` AND ${headOfItsKey(s, 'x')}` : '';
+  const head = ifOrdered(ordered, s, 'x');
   const skipQueue = ordered ? 'q.paused OR q.settings IS NOT NULL' : 'q.paused OR q.settings IS NOT NULL OR q.ordered';
   return `
       WITH types AS (${types}),
@@ -56,6 +56,9 @@ const anyType = (s: string) => `${pendingTypesSql(s)}
 
 const PUSH_ERROR = (j: string, e: string) =>
   `CASE WHEN ${e} IS NULL THEN ${j}errors WHEN jsonb_array_length(${j}errors) >= ${MAX_ERRORS_KEPT} THEN (${j}errors - 1) || jsonb_build_array(${e}::jsonb) ELSE ${j}errors || jsonb_build_array(${e}::jsonb) END`;
+
+/** A finish's parameters as rows `v` (ids, tokens, statuses, results, runAts, errors; $8 refunds). */
+const FINISH_VALUES = `unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $8::int[]) AS v(id, token, status, result, run_at, error, refund)`;
 
 /** What a finish writes; `v` is the row of its unnest()ed parameters ($7 is now). */
 const FINISH_SET = `status = v.status,
@@ -118,7 +121,7 @@ export function jobStatements(s: string, channel: string) {
     finishPlain: `
       UPDATE ${s}.jobs j
          SET ${FINISH_SET}
-        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $8::int[]) AS v(id, token, status, result, run_at, error, refund)
+        FROM ${FINISH_VALUES}
        WHERE j.id = v.id AND j.status = 'processing' AND j.lease_token = v.token AND NOT j.has_dependents
       RETURNING 'f' AS kind, j.id, j.queue, j.type, j.attempts, j.status, false AS has_dependents, NULL AS dep`,
 
@@ -130,7 +133,7 @@ export function jobStatements(s: string, channel: string) {
       WITH fin AS (
         UPDATE ${s}.jobs j
            SET ${FINISH_SET}
-          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $8::int[]) AS v(id, token, status, result, run_at, error, refund)
+          FROM ${FINISH_VALUES}
          WHERE j.id = v.id AND j.status = 'processing' AND j.lease_token = v.token
         RETURNING j.id, j.queue, j.type, j.attempts, j.status, j.has_dependents),
       done AS (

@@ -6,11 +6,10 @@
 import { MAX_ERRORS_KEPT } from '../../contracts/job.js';
 import { JOB_COLUMNS } from '../job-row.js';
 
-// Params: id, queue, type, payload, status, priority, maxAttempts, timeoutMs, runAt, createdAt, concurrencyKey, rateKey, traceContext (JSON or null)
-// Positional: better-sqlite3 binds 13 positional values faster than an object of named ones (the
+// Positional: better-sqlite3 binds 14 positional values faster than an object of named ones (the
 // plain insert is the bulk enqueue's hot loop). Params, in order: id, queue, type, payload, status,
 // priority, maxAttempts, timeoutMs, runAt, createdAt (twice: created and updated), concurrencyKey,
-// rateKey, traceContext.
+// rateKey, traceContext (JSON or null).
 export const INSERT_JOB = `
   INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, timeout_ms, run_at, created_at, updated_at, concurrency_key, rate_key, trace_context)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
