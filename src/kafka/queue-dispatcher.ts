@@ -17,6 +17,7 @@ import type { ClaimRequest } from '../core/leases/lease-api.js';
 import { GroupConsumer, type KafkaMessage } from './group-consumer.js';
 import { IdClaims, isJobId } from './id-claims.js';
 import type { QueueSide, QueueSideDeps } from './queue-side.js';
+import { BufferGate } from './buffer-gate.js';
 import { PartitionTracker } from './partition-tracker.js';
 
 interface Delivery {
@@ -36,10 +37,12 @@ export class QueueDispatcher implements QueueSide {
   private readonly keyed = new Map<string, Delivery[]>();
   /** Claimed jobs and the records that carried them. */
   private readonly running = new Map<string, Delivery[]>();
-  private buffered = 0;
+  /** Records received and not finished: pauses the consumer when too many wait here. */
+  private readonly buffer: BufferGate;
   private lastFallback = 0;
   private readonly claims: IdClaims;
   private commitTimer: NodeJS.Timeout | null = null;
+  private claimsInFlight = 0;
   private committing: Promise<void> | null = null;
 
   constructor(private readonly d: QueueSideDeps) {
@@ -57,6 +60,7 @@ export class QueueDispatcher implements QueueSide {
       },
       { assigned: (p) => this.assigned(p), record: (m) => this.received(m) },
     );
+    this.buffer = new BufferGate(Math.max(256, d.concurrency * 8), Math.max(128, d.concurrency * 4), this.consumer);
   }
 
   async start(): Promise<void> {
@@ -72,12 +76,12 @@ export class QueueDispatcher implements QueueSide {
     const gone = (d: Delivery) => revoked.has(d.partition);
     const dropped = new Set(this.ready.filter(gone));
     this.ready = this.ready.filter((d) => !dropped.has(d));
-    this.buffered -= dropped.size;
+    this.buffer.remove(dropped.size);
     for (const [key, line] of this.keyed) {
       // The head of a line is in `ready` (counted above if dropped) or claimed here (kept).
       const head = line[0]!;
       const kept = line.filter((d, i) => (i === 0 ? !dropped.has(d) : !gone(d)));
-      this.buffered -= line.length - kept.length - (dropped.has(head) ? 1 : 0);
+      this.buffer.remove(line.length - kept.length - (dropped.has(head) ? 1 : 0));
       if (kept.length === 0) this.keyed.delete(key);
       else {
         this.keyed.set(key, kept);
@@ -94,24 +98,17 @@ export class QueueDispatcher implements QueueSide {
       return;
     }
     const d: Delivery = { partition: m.partition, offset: m.offset, jobId: m.value, key: m.key || null };
-    this.buffered++;
+    this.buffer.add();
     if (d.key !== null) {
       const line = this.keyed.get(d.key);
       if (line) {
         line.push(d);
-        this.backpressure();
         return;
       }
       this.keyed.set(d.key, [d]);
     }
     this.ready.push(d);
-    this.backpressure();
     if (this.ready.length === 1) this.d.ctx.wake([this.d.queue]);
-  }
-
-  private backpressure(): void {
-    const max = Math.max(256, this.d.concurrency * 8);
-    if (this.buffered > max) this.consumer.pause();
   }
 
   /** The dispatch loop's claim: jobs of buffered records, else (now and then) straight from the store. */
@@ -127,12 +124,15 @@ export class QueueDispatcher implements QueueSide {
     while (jobs.length < req.max && this.ready.length > 0) {
       const batch = this.ready.splice(0, req.max - jobs.length);
       let got: LeasedJob[];
+      this.claimsInFlight++;
       try {
         got = await this.claims.claim(batch.map((d) => d.jobId), req);
       } catch (err) {
         this.ready.unshift(...batch);
         if (jobs.length > 0) break; // hand over what this call already leased; the next claim retries
         throw err;
+      } finally {
+        this.claimsInFlight--;
       }
       const claimed = new Set(got.map((j) => j.id));
       for (const d of batch) {
@@ -159,7 +159,7 @@ export class QueueDispatcher implements QueueSide {
 
   private finish(d: Delivery): void {
     this.tracker.finish(d.partition, d.offset);
-    this.buffered--;
+    this.buffer.remove();
     if (d.key !== null) {
       const line = this.keyed.get(d.key);
       if (line && line[0] === d) {
@@ -171,7 +171,6 @@ export class QueueDispatcher implements QueueSide {
         } else this.keyed.delete(d.key);
       }
     }
-    if (this.buffered <= Math.max(128, this.d.concurrency * 4)) this.consumer.resume();
   }
 
   private commit(): Promise<void> {
@@ -187,6 +186,20 @@ export class QueueDispatcher implements QueueSide {
       }
     })();
     return this.committing;
+  }
+
+  inspect(): Record<string, unknown> {
+    let waiting = 0;
+    for (const line of this.keyed.values()) waiting += line.length - 1;
+    return {
+      ready: this.ready.length,
+      waitingBehindKeys: waiting,
+      running: this.running.size,
+      buffered: this.buffer.size,
+      claimsInFlight: this.claimsInFlight,
+      partitions: this.tracker.inspect(),
+      consumer: this.consumer.inspect(),
+    };
   }
 
   /** After the pool drained: the last commit, then leave the group. */
