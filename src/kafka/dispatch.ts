@@ -17,6 +17,8 @@ import { queueTopic, TopicAdmin } from './topics.js';
 /** The relay of this process (tests and the bench look at it). */
 export interface KafkaDispatch extends Dispatch {
   readonly relay: OutboxRelay;
+  /** Per queue, what its consumer holds now; and the relay's leadership and count (for diagnosis). */
+  inspect(): Record<string, unknown>;
 }
 
 export type { QueueSide, QueueSideDeps } from './queue-side.js';
@@ -49,6 +51,7 @@ export function brokerDispatch(options: KafkaOptions & { flag?: string }, side: 
     return {
       source,
       relay,
+      inspect: () => ({ relay: { leader: relay.isLeader, published: relay.published }, queues: Object.fromEntries([...sides].map(([q, s]) => [q, s.inspect()])) }),
       async start() {
         await admin.check(options.flag);
         await store.outboxEnable!();

@@ -151,6 +151,11 @@ export class GroupConsumer {
     this.o.logger.warn({ group: this.o.groupId, err: rootCause(err) }, 'Kafka unreachable; retrying (jobs stay safe in the store)');
   }
 
+  /** The member's state, for diagnosis. */
+  inspect(): Record<string, unknown> {
+    return { paused: this.paused, streamOpen: this.stream !== null, msSinceFetch: Date.now() - this.lastFetch, outage: this.outage, ownedSince: Object.fromEntries(this.ownedSince) };
+  }
+
   /** Stops fetching (records buffered ahead stay buffered). */
   pause(): void {
     this.paused = true;

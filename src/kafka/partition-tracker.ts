@@ -59,6 +59,17 @@ export class PartitionTracker {
     }
   }
 
+  /** Per owned partition: the next offset expected, the lowest unfinished one, how many are open, the last commit. */
+  inspect(): Record<number, { next: string; lowestOpen: string | null; open: number; committed: string }> {
+    const out: Record<number, { next: string; lowestOpen: string | null; open: number; committed: string }> = {};
+    for (const [partition, p] of this.parts) {
+      let lowest: bigint | null = null;
+      for (const o of p.open) if (lowest === null || o < lowest) lowest = o;
+      out[partition] = { next: String(p.next), lowestOpen: lowest === null ? null : String(lowest), open: p.open.size, committed: String(p.committed) };
+    }
+    return out;
+  }
+
   /** Records received here and not finished (all partitions). */
   get openCount(): number {
     let n = 0;

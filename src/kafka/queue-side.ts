@@ -10,6 +10,8 @@ export interface QueueSide {
   stop(): Promise<void>;
   claim(req: ClaimRequest): Promise<LeasedJob[]>;
   done(job: LeasedJob): void;
+  /** What this side holds now, for diagnosis (a stuck job's first question: where is its record?). */
+  inspect(): Record<string, unknown>;
 }
 
 export interface QueueSideDeps {

@@ -45,6 +45,10 @@ class ShareQueueDispatcher implements QueueSide {
     this.claims = new IdClaims(d.ctx.store, d.ctx.events, d.ctx.clock, d.queue, d.ctx.leaseMs);
   }
 
+  inspect(): Record<string, unknown> {
+    return { ready: this.ready.length, running: this.running.size, consumerRunning: this.consumer !== null, stopped: this.stopped };
+  }
+
   private get groupId(): string {
     return `${this.d.topic}.share`;
   }
