@@ -8,7 +8,7 @@ import { isPermanent, isRateLimited } from '../contracts/errors.js';
 import type { Job, LeasedJob } from '../contracts/job.js';
 import type { AbortReason, Handler } from '../core/handler.js';
 import { describeThrown, handlerFrames } from '../core/lifecycle.js';
-import { abortRun, jobContext } from '../core/worker/job-context.js';
+import { abortRun, RunContext } from '../core/worker/job-context.js';
 import type { FinishJson, RemoteErrorJson } from './lease-client.js';
 import type { Logger } from 'pino';
 
@@ -57,8 +57,6 @@ export function successFinish(job: LeasedJob, result: unknown): FinishJson {
 
 export function runRemote(job: LeasedJob, handler: Handler, deps: RunDeps): RemoteRunning {
   const rj: RemoteRunning = { job, controller: null, abortReason: null, timer: null, done: false };
-  let log: Logger | undefined;
-  const jobLog = () => (log ??= deps.logger.child({ jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts }));
   const settle = (finish: FinishJson) => {
     if (!deps.release(rj)) return;
     deps.settled(rj, finish);
@@ -71,7 +69,7 @@ export function runRemote(job: LeasedJob, handler: Handler, deps: RunDeps): Remo
       settle(failureFinish(job, new Error(`timed out after ${ms} ms`)));
     }, ms);
   }
-  const ctx = jobContext(rj, { attempt: job.attempts, log: jobLog, progress: (value) => deps.progress(job, value), dependencies: () => deps.dependencies(job) });
+  const ctx = new RunContext(rj, { logger: deps.logger, progress: (r, value) => deps.progress(r.job, value), dependencies: (r) => deps.dependencies(r.job) });
   let result: Promise<unknown>;
   try {
     result = Promise.resolve(handler(job, ctx));

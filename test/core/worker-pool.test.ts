@@ -26,6 +26,27 @@ describe('worker pool', () => {
     await jobq.close();
   });
 
+  it('a handler may destructure its context: progress, dependencies, log, signal and attempt all work unbound', async () => {
+    const { jobq, clock } = fakeJobq();
+    const seen: unknown[] = [];
+    jobq.register('parent', () => 'p');
+    jobq.register('child', async (_job, { progress, dependencies, log, signal, attempt }) => {
+      await progress(75);
+      seen.push((await dependencies()).map((d) => d.result), typeof log.info, signal.aborted, attempt);
+      return 'c';
+    });
+    jobq.startWorkers();
+    const parent = await jobq.enqueue({ type: 'parent' });
+    const child = await jobq.enqueue({ type: 'child', dependsOn: [parent.id] });
+    await clock.advance(0);
+    await clock.advance(0);
+    const done = await jobq.get(child.id);
+    assert.equal(done?.status, 'completed');
+    assert.equal(done?.progress, 75);
+    assert.deepEqual(seen, [['p'], 'function', false, 1]);
+    await jobq.close();
+  });
+
   it('retries with exponential backoff, then fails keeping every error', async () => {
     const { jobq, clock } = fakeJobq();
     const runsAt: number[] = [];

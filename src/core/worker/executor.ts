@@ -9,7 +9,7 @@ import type { Job, LeasedJob } from '../../contracts/job.js';
 import type { Clock } from '../clock.js';
 import type { HandlerMap } from '../handler.js';
 import type { RunHooks } from './run-hooks.js';
-import { abortRun, jobContext } from './job-context.js';
+import { abortRun, RunContext, type ContextHost } from './job-context.js';
 import type { RunningJob, RunningJobs } from './running-jobs.js';
 
 export interface ExecutorDeps {
@@ -35,20 +35,31 @@ export interface ExecutorDeps {
  */
 export const runHook: { wrap: ((job: LeasedJob, run: () => unknown) => unknown) | null } = { wrap: null };
 
-export class Executor {
-  constructor(private readonly deps: ExecutorDeps) {}
+export class Executor implements ContextHost<RunningJob> {
+  readonly logger: Logger;
+
+  constructor(private readonly deps: ExecutorDeps) {
+    this.logger = deps.logger;
+  }
+
+  progress(rj: RunningJob, value: number): Promise<void> {
+    return this.deps.progress(rj, value);
+  }
+
+  dependencies(rj: RunningJob): Promise<Job[]> {
+    return this.deps.dependencies(rj.job.id);
+  }
 
   run(job: LeasedJob): RunningJob {
     const { deps } = this;
     const rj: RunningJob = { job, controller: null, abortReason: null, timeoutTimer: null, done: false };
     const stale = deps.running.add(rj);
-    let log: Logger | undefined;
-    const jobLog = () => (log ??= deps.logger.child({ jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts }));
+    const ctx = new RunContext(rj, this);
     if (stale) {
-      jobLog().warn({ staleAttempt: stale.job.attempts }, 'claimed again while an earlier attempt still ran here (its lease was lost); that attempt is abandoned');
+      ctx.log.warn({ staleAttempt: stale.job.attempts }, 'claimed again while an earlier attempt still ran here (its lease was lost); that attempt is abandoned');
       deps.abandoned(stale);
     }
-    if (deps.logger.isLevelEnabled('debug')) jobLog().debug('job processing');
+    if (deps.logger.isLevelEnabled('debug')) ctx.log.debug('job processing');
     const handler = deps.handlers[job.type];
     if (!handler) {
       // Claims take only types this node handles; a handler removed since is the one way here.
@@ -63,7 +74,6 @@ export class Executor {
         this.settle(rj, false, new Error(`timed out after ${ms} ms`));
       }, ms);
     }
-    const ctx = jobContext(rj, { attempt: job.attempts, log: jobLog, progress: (value) => deps.progress(rj, value), dependencies: () => deps.dependencies(job.id) });
     const hooks = deps.hooks;
     const invoke = hooks.size === 0 ? () => handler(job, ctx) : () => hooks.run(job, () => handler(job, ctx));
     let result: Promise<unknown>;
