@@ -1,5 +1,5 @@
 /** A job as the memory store holds it, and the copies it hands out. */
-import { MAX_ERRORS_KEPT, type DependencyPolicy, type Job, type JobError, type JobStatus, type TraceContext } from '../../contracts/job.js';
+import { MAX_ERRORS_KEPT, type DependencyPolicy, type Job, type JobError, type JobStatus, type LeasedJob, type TraceContext } from '../../contracts/job.js';
 import type { JobRef, ListedJob, ListInclude } from '../../contracts/store.js';
 
 /** JSON kept as text, so callers get copies and never share objects with the store. */
@@ -73,15 +73,26 @@ export function refOf(job: MemJob): JobRef {
 
 /** A copy the caller may keep or mutate without touching the store. */
 export function viewOf(job: MemJob): Job {
-  const v = listedView(job, { payload: true, result: true });
-  return v as Job;
+  return fullView(job, ALL, undefined);
 }
 
-export function listedView(job: MemJob, include: ListInclude): ListedJob {
-  const v: ListedJob = {
+/**
+ * The copy a claim hands out: every field in one object literal, made once
+ * (not a view spread into a second object with the token added: in a
+ * drain of no-op jobs that was a third of what the store allocated).
+ */
+export function leasedViewOf(job: MemJob, leaseToken: string): LeasedJob {
+  return fullView(job, ALL, leaseToken) as LeasedJob;
+}
+
+const ALL: ListInclude = { payload: true, result: true };
+
+function fullView(job: MemJob, include: ListInclude, leaseToken: string | undefined): Job | LeasedJob {
+  const v: Job & { leaseToken?: string } = {
     id: job.id,
     queue: job.queue,
     type: job.type,
+    payload: include.payload ? (JSON.parse(job.payloadJson) as unknown) : undefined,
     status: job.status,
     priority: job.priority,
     attempts: job.attempts,
@@ -92,16 +103,24 @@ export function listedView(job: MemJob, include: ListInclude): ListedJob {
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,
     updatedAt: job.updatedAt,
-    errors: job.errors.map((e) => ({ ...e })),
+    result: !include.result ? undefined : job.resultJson === null ? null : (JSON.parse(job.resultJson) as unknown),
+    errors: job.errors.length === 0 ? [] : job.errors.map((e) => ({ ...e })),
     progress: job.progress,
     leaseExpiresAt: job.leaseExpiresAt,
     key: job.key,
-    dependsOn: [...job.dependsOn],
+    dependsOn: job.dependsOn.length === 0 ? [] : [...job.dependsOn],
     concurrencyKey: job.concurrencyKey,
     rateKey: job.rateKey,
     traceContext: job.traceContext && { ...job.traceContext },
   };
-  if (include.payload) v.payload = JSON.parse(job.payloadJson) as unknown;
-  if (include.result) v.result = job.resultJson === null ? null : (JSON.parse(job.resultJson) as unknown);
+  if (leaseToken !== undefined) v.leaseToken = leaseToken;
+  return v;
+}
+
+export function listedView(job: MemJob, include: ListInclude): ListedJob {
+  const v: ListedJob = fullView(job, include, undefined);
+  // As storage/job-row.ts: a listed job without its payload or result has no such field.
+  if (!include.payload) delete v.payload;
+  if (!include.result) delete v.result;
   return v;
 }

@@ -41,7 +41,7 @@ import { MemTokens } from './mem-tokens.js';
 import { cascade, checkDependencies, KeyIndex, linkDependencies, reopen, type LinkHost } from './mem-links.js';
 import { MemoryCluster, type QueueCounts } from './memory-cluster.js';
 import { listJobs } from './memory-lists.js';
-import { jobBytes, NO_DEPENDENCIES, NO_ERRORS, pushError, refOf, viewOf, type MemJob } from './mem-job.js';
+import { jobBytes, leasedViewOf, NO_DEPENDENCIES, NO_ERRORS, pushError, refOf, viewOf, type MemJob } from './mem-job.js';
 
 export interface MemoryStoreOptions {
   /** Unfinished jobs held at most; inserts beyond fail with capacity_exceeded. @defaultValue 100_000 */
@@ -327,7 +327,7 @@ export class MemoryStore extends MemoryCluster implements Store {
     job.leaseToken = p.leaseToken;
     job.leaseExpiresAt = p.now + p.leaseMs;
     this.processing.add(job);
-    return { ...viewOf(job), leaseToken: p.leaseToken };
+    return leasedViewOf(job, p.leaseToken);
   }
 
   /**
