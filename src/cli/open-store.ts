@@ -36,6 +36,7 @@ async function open(settings: ServerSettings, logger: Logger): Promise<Store> {
       schema: settings.pgSchema,
       poolSize: settings.pgPoolSize,
       listen: settings.listen,
+      prepare: settings.prepare,
       // Only the code and message of a driver error: its detail can quote payload text.
       onWarning: (msg, err) => logger.warn({ err: summary(err) }, msg),
     });

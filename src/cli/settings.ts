@@ -20,6 +20,8 @@ export interface ServerSettings {
   pgPoolSize: number;
   /** LISTEN/NOTIFY wake-ups (off behind PgBouncer in transaction mode). */
   listen: boolean;
+  /** Named prepared statements (off behind PgBouncer in transaction mode before 1.21). */
+  prepare: boolean;
   sqlitePath: string;
   sqliteSynchronous: 'full' | 'normal';
   memoryMaxJobs: number;
@@ -72,7 +74,7 @@ interface Setting {
   scope: Scope;
 }
 
-type Key = Exclude<keyof ServerSettings, 'listen' | 'workers' | 'insecureNoAuth' | 'adminToken'>;
+type Key = Exclude<keyof ServerSettings, 'listen' | 'prepare' | 'workers' | 'insecureNoAuth' | 'adminToken'>;
 
 const ms = (n: number) => String(n);
 
@@ -201,9 +203,16 @@ export const SETTINGS = {
   logLevel: { flag: '--log-level <level>', env: 'JOBQ_LOG_LEVEL', default: 'info', help: 'fatal | error | warn | info | debug | trace | silent', scope: 'store' },
 } as const satisfies Record<Key, Setting>;
 
-/** The two switches that are not valued flags. */
+/** The switches that are not valued flags. */
 export const SWITCHES = {
   listen: { flag: '--no-listen', env: 'JOBQ_PG_LISTEN', default: 'true', help: 'Postgres: poll instead of LISTEN/NOTIFY (PgBouncer in transaction mode); env JOBQ_PG_LISTEN=false', scope: 'store' },
+  prepare: {
+    flag: '--no-prepare',
+    env: 'JOBQ_PG_PREPARE',
+    default: 'true',
+    help: 'Postgres: send statements unnamed, planned on every execution (PgBouncer in transaction mode before 1.21); env JOBQ_PG_PREPARE=false',
+    scope: 'store',
+  },
   workers: { flag: '--no-workers', env: 'JOBQ_WORKERS', default: 'true', help: 'serve the API only: claim and run no jobs; env JOBQ_WORKERS=false', scope: 'http' },
   insecureNoAuth: {
     flag: '--insecure-no-auth',
@@ -250,7 +259,7 @@ function bool(key: keyof typeof SWITCHES, raw: string | undefined): boolean | un
 
 /**
  * `raw` holds commander's values (flag, else env, else default), all strings
- * but the switches, which are false after --no-listen / --no-workers.
+ * but the switches, which are false after --no-listen / --no-prepare / --no-workers.
  */
 export function parseSettings(raw: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): ServerSettings {
   const get = (key: Key) => String(raw[key] ?? SETTINGS[key].default ?? '');
@@ -281,6 +290,7 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
   const httpProcesses = int('httpProcesses', get('httpProcesses'), 1, 64);
   if (httpProcesses > 1 && store === 'memory') throw new SettingsError(`invalid ${label('httpProcesses')}: the memory store lives in one process; use 1 (or --store sqlite / postgres)`);
   const listenEnv = bool('listen', env.JOBQ_PG_LISTEN);
+  const prepareEnv = bool('prepare', env.JOBQ_PG_PREPARE);
   const workersEnv = bool('workers', env.JOBQ_WORKERS);
   const insecureEnv = bool('insecureNoAuth', env.JOBQ_INSECURE_NO_AUTH);
   return {
@@ -291,6 +301,7 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
     pgSchema,
     pgPoolSize: int('pgPoolSize', get('pgPoolSize'), 1, 1000),
     listen: raw.listen !== false && listenEnv !== false,
+    prepare: raw.prepare !== false && prepareEnv !== false,
     sqlitePath,
     sqliteSynchronous: oneOf('sqliteSynchronous', get('sqliteSynchronous'), ['full', 'normal'] as const),
     memoryMaxJobs: int('memoryMaxJobs', get('memoryMaxJobs'), 1),

@@ -56,6 +56,7 @@ import { isSchemaMissing, mapPgError } from './errors.js';
 import { PgEventFeed } from './event-feed.js';
 import { AdvisoryLeaderLock, advisoryKey } from './leader-lock.js';
 import { Listener } from './listener.js';
+import { PreparedStatements } from './prepared.js';
 import { cascadeEnd, insertLinked, linkStatements, sweepStranded, type LinkStatements } from './links.js';
 import { claimLimited, flowStatements, type FlowStatements } from './flow.js';
 import { listJobs } from './lists.js';
@@ -76,6 +77,8 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** LISTEN for wake-ups; turn off behind PgBouncer in transaction mode (polling then). @defaultValue true */
   listen?: boolean;
+  /** Named prepared statements (parsed and planned once per connection); turn off behind PgBouncer in transaction mode before 1.21. @defaultValue true */
+  prepare?: boolean;
   /** Apply migrations on open (and again if the schema disappears). @defaultValue true */
   migrate?: boolean;
   /** Told about transient errors being retried and listener reconnects. */
@@ -140,6 +143,7 @@ export class PostgresStore extends PgCluster implements Store {
   protected readonly csql: ClusterStatements;
   private readonly channel: string;
   private readonly listen: boolean;
+  private readonly prepared: PreparedStatements;
   private readonly onWarning: (message: string, err: unknown) => void;
   private readonly feed: PgEventFeed;
   private listener: Listener | null = null;
@@ -160,6 +164,7 @@ export class PostgresStore extends PgCluster implements Store {
     this.tokens = new PgTokens((text, values) => this.query(text, values), (fn) => this.transaction(fn), s);
     this.csql = clusterStatements(s);
     this.listen = options.listen ?? POSTGRES_DEFAULTS.listen;
+    this.prepared = new PreparedStatements([this.sql, this.lsql, this.fsql, this.osql, this.csql], options.prepare ?? POSTGRES_DEFAULTS.prepare);
     this.onWarning = options.onWarning ?? (() => {});
     const max = options.poolSize ?? POSTGRES_DEFAULTS.poolSize;
     // Names this process's connections in pg_stat_activity (and lets operators target them).
@@ -202,7 +207,7 @@ export class PostgresStore extends PgCluster implements Store {
     if (this.closed) throw storeClosed();
     try {
       return await withTransientRetry(
-        () => pool.query<R>(text, values),
+        () => this.send<R>(pool, text, values),
         DEFAULT_RETRY,
         (err, attempt) => {
           onRetry?.();
@@ -211,6 +216,17 @@ export class PostgresStore extends PgCluster implements Store {
       );
     } catch (err) {
       throw mapPgError(err);
+    }
+  }
+
+  /** One statement, named when it may be (prepared.ts); sent again unnamed if its prepared form went stale. */
+  private async send<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await pool.query<R>(this.prepared.config(text, values));
+    } catch (err) {
+      if (!this.prepared.staleAfter(err)) throw err;
+      this.onWarning('the schema changed under this node (a newer jobq migrated it?); prepared statements are off until it restarts', err);
+      return pool.query<R>(text, values);
     }
   }
 
@@ -348,7 +364,7 @@ export class PostgresStore extends PgCluster implements Store {
             const { rows: mine } = await this.workerPool.query<JobRow>(this.sql.claimedBy, [p.leaseToken]);
             if (mine.length > 0) return mine;
           }
-          return (await this.workerPool.query<JobRow>(text, values)).rows;
+          return (await this.send<JobRow>(this.workerPool, text, values)).rows;
         },
         DEFAULT_RETRY,
         (err, n) => this.onWarning(`transient Postgres error during a claim, retry ${n}`, err),
