@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import pg from 'pg';
+import { NO_LIMITS } from '../../src/contracts/store.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { newRecord } from '../helpers/job-factory.js';
 import { freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
@@ -36,7 +37,8 @@ it('claims with a named prepared statement when on, and with none when off (--no
   }
 });
 
-it('a column added to jobs under a running store (a newer node migrating): the stale statement is sent again unnamed, names go off with a warning, claims go on', async () => {
+for (const limited of [false, true]) {
+  it(`a column added to jobs under a running store (a newer node migrating): the stale statement is sent again unnamed, names go off with a warning, claims go on${limited ? ' (a flow-controlled queue: its claim transaction runs again)' : ''}`, async () => {
   const url = await testDatabaseUrl();
   const schema = freshSchema();
   const warnings: string[] = [];
@@ -44,6 +46,7 @@ it('a column added to jobs under a running store (a newer node migrating): the s
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
+    if (limited) await store.queueConfigure({ name: 'q', settings: { ...NO_LIMITS, concurrency: 100 }, maxQueues: 10, now: Date.now() });
     for (let i = 0; i < 6; i++) assert.equal(await roundTrip(store, i), 1, 'claims before the change (past the point where Postgres may keep a generic plan)');
     await admin.query(`ALTER TABLE "${schema}".jobs ADD COLUMN added_by_a_newer_node int`);
     assert.equal(await roundTrip(store, 10), 1, 'the claim after the change');
@@ -53,4 +56,5 @@ it('a column added to jobs under a running store (a newer node migrating): the s
     await admin.end();
     await store.close();
   }
-});
+  });
+}

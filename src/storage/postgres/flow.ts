@@ -7,13 +7,13 @@
  * (round robin from the stored cursor), decided by storage/flow-plan.ts.
  * In a queue that holds ordering keys only the head of each key is offered.
  */
-import type pg from 'pg';
 import type { ClaimedJobs, JobClaimParams, QueueSettings } from '../../contracts/store.js';
 import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
 import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import { ifOrdered } from './ordering.js';
 import { pendingTypesSql } from './pending-types.js';
+import type { Queryable } from './prepared.js';
 
 export function flowStatements(s: string) {
   return {
@@ -106,7 +106,7 @@ interface Row {
 const candidate = (r: Row): FlowCandidate => ({ seq: r.seq, concurrencyKey: r.concurrency_key || null, rateKey: r.rate_key });
 
 /** Runs inside the claim's transaction. Null when the queue has no limits after all (the plain claim takes over). */
-export async function claimLimited(c: pg.ClientBase, sql: FlowStatements, p: JobClaimParams): Promise<ClaimedJobs | null> {
+export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClaimParams): Promise<ClaimedJobs | null> {
   const { queue, now } = p;
   // Sent together: the client runs them in order, each as soon as the one before answers, with no
   // turn of this process's event loop in between (the queue's lock is held across those turns, and

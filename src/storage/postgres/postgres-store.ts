@@ -224,10 +224,15 @@ export class PostgresStore extends PgCluster implements Store {
     try {
       return await pool.query<R>(this.prepared.config(text, values));
     } catch (err) {
-      if (!this.prepared.staleAfter(err)) throw err;
-      this.onWarning('the schema changed under this node (a newer jobq migrated it?); prepared statements are off until it restarts', err);
+      if (!this.stalePrepared(err)) throw err;
       return pool.query<R>(text, values);
     }
+  }
+
+  private stalePrepared(err: unknown): boolean {
+    if (!this.prepared.staleAfter(err)) return false;
+    this.onWarning('the schema changed under this node (a newer jobq migrated it?); prepared statements are off until it restarts', err);
+    return true;
   }
 
   private insertValues(p: JobInsertManyParams): unknown[] {
@@ -305,7 +310,16 @@ export class PostgresStore extends PgCluster implements Store {
     if (this.closed) throw storeClosed();
     try {
       return await withTransientRetry(
-        () => inTransaction(pool, fn, (err) => this.onWarning('Postgres connection lost during a transaction', err)),
+        async () => {
+          const lost = (err: unknown) => this.onWarning('Postgres connection lost during a transaction', err);
+          try {
+            return await inTransaction(pool, fn, lost);
+          } catch (err) {
+            // Rolled back: run it again with names off.
+            if (!this.stalePrepared(err)) throw err;
+            return inTransaction(pool, fn, lost);
+          }
+        },
         DEFAULT_RETRY,
         (err, attempt) => {
           onRetry?.();
@@ -346,7 +360,7 @@ export class PostgresStore extends PgCluster implements Store {
 
   /** Null once the queue has no limits any more (it is forgotten, and the plain claim takes over). */
   private async claimLimited(p: JobClaimParams): Promise<ClaimedJobs | null> {
-    const out = await this.transaction((c) => claimLimited(c, this.fsql, p), undefined, this.workerPool);
+    const out = await this.transaction((c) => claimLimited(this.prepared.client(c), this.fsql, p), undefined, this.workerPool);
     if (out === null) this.limitedQueues.delete(p.queue);
     return out;
   }

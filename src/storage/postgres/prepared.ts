@@ -16,6 +16,11 @@
  */
 import type pg from 'pg';
 
+/** What a claim's statements need of a connection. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
 export class PreparedStatements {
   private readonly names = new Map<string, string>();
   private on: boolean;
@@ -33,6 +38,11 @@ export class PreparedStatements {
   config(text: string, values: unknown[]): pg.QueryConfig {
     const name = this.on ? this.names.get(text) : undefined;
     return name === undefined ? { text, values } : { name, text, values };
+  }
+
+  /** A transaction's client whose queries go named like the pool's (flow.ts takes one). */
+  client(c: pg.ClientBase): Queryable {
+    return { query: <R extends pg.QueryResultRow>(text: string, values: unknown[]) => c.query<R>(this.config(text, values)) };
   }
 
   /** True (and names off from now on) when `err` says a prepared statement's result type changed under it. */
