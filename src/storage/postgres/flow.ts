@@ -21,6 +21,14 @@ export function flowStatements(s: string) {
     // held (a statement's snapshot is taken when it starts: reading holds or counts in this one would
     // miss what the previous holder of the lock committed while this claim waited for it).
     lock: `SELECT paused, settings::text AS settings, rr_cursor, ordered FROM ${s}.queues WHERE name = $1 FOR UPDATE`,
+    // For this transaction only: Postgres may keep a prepared statement's generic plan (the store's
+    // connections otherwise plan every call: a generic plain claim scans the table). The claim's
+    // statements run under the queue's lock, one claim at a time, so their planning is the queue's
+    // throughput (bench:flow's per-key row: 48-53 % -> 53-55 % of an unlimited drain, interleaved).
+    // Their limits are index probes per key, which no plan turns into a scan; the one statement with
+    // a plain claim's shape (ofTypes, for a queue held without limits) is planned per call again.
+    genericPlans: `SET LOCAL plan_cache_mode = auto`,
+    customPlans: `SET LOCAL plan_cache_mode = force_custom_plan`,
     // Params: queue, now. Promotes the queue's due scheduled jobs and counts what runs per key, in one
     // round trip (a limited claim is about ten statements, each a round trip and a plan); the count
     // does not see the promotion, which does not change it.
@@ -112,7 +120,8 @@ export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClai
   // turn of this process's event loop in between (the queue's lock is held across those turns, and
   // in a busy worker each took longer than the statement). A paused queue, or one whose limits were
   // just removed, has its due jobs promoted for nothing more: the rescuer would promote them anyway.
-  const [lock, held, counted] = await Promise.all([
+  const [, lock, held, counted] = await Promise.all([
+    c.query(sql.genericPlans, []),
     c.query<{ paused: boolean; settings: string | null; rr_cursor: string | null; ordered: boolean }>(sql.lock, [queue]),
     c.query<{ key: string; until: number }>(sql.holds, [queue, now]),
     c.query<{ key: string | null; n: number }>(sql.promoteAndCount, [queue, now]),
@@ -138,6 +147,7 @@ export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClai
   if (!hasLimits(stored)) {
     // Held, not limited: skip the held rate keys among the first jobs in claim order.
     offer = [{ stored: null, asked: p.limit * 4 + 1 }];
+    await c.query(sql.customPlans, []);
   } else {
     const n = keysToFetch(p.limit, runningByKey.size);
     const cursor = state?.rr_cursor ?? null;
