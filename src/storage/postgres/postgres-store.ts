@@ -77,7 +77,7 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** LISTEN for wake-ups; turn off behind PgBouncer in transaction mode (polling then). @defaultValue true */
   listen?: boolean;
-  /** Named prepared statements (parsed and planned once per connection); turn off behind PgBouncer in transaction mode before 1.21. @defaultValue true */
+  /** Named prepared statements (parsed once per connection, planned per call); turn off behind PgBouncer in transaction mode before 1.21. @defaultValue true */
   prepare?: boolean;
   /** Apply migrations on open (and again if the schema disappears). @defaultValue true */
   migrate?: boolean;
