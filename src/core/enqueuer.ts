@@ -11,7 +11,7 @@ import type { Clock } from './clock.js';
 import { resolveDependencies, toNewJobRecord, type EnqueueInput } from './enqueue-input.js';
 import type { EventBus } from './events/event-bus.js';
 import { GroupCommitter } from './group-commit.js';
-import { event } from './leases/lease-api.js';
+import type { JobEvent } from '../contracts/events.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface EnqueuerDeps {
@@ -121,7 +121,11 @@ export class Enqueuer {
   answer<P>(records: readonly NewJobRecord[], outcomes: readonly (RecordOutcome | undefined)[], payloadOf: (i: number) => P | undefined, held: string[] | null, wake = true): EnqueuedJob<P>[] {
     const statusOf = (i: number) => outcomes[i]?.status ?? records[i]!.status;
     if (held) {
-      const enqueued = records.flatMap((r, i) => (outcomes[i]?.deduplicated ? [] : [event('enqueued', { id: r.id, queue: r.queue, type: r.type, attempts: 0 }, statusOf(i), r.createdAt)]));
+      const enqueued: JobEvent[] = [];
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        if (!outcomes[i]?.deduplicated) enqueued.push({ kind: 'enqueued', jobId: r.id, queue: r.queue, type: r.type, attempt: 0, status: statusOf(i), at: r.createdAt });
+      }
       this.deps.events.release(held, enqueued);
     }
     const ready: Ready[] = [];

@@ -46,7 +46,9 @@ export interface LeaseApiDeps {
 }
 
 export function event(kind: JobEventKind, ref: JobRef, status: JobStatus, at: number, extra?: Partial<JobEvent>): JobEvent {
-  return { kind, jobId: ref.id, queue: ref.queue, type: ref.type, attempt: ref.attempts, status, at, ...extra };
+  // A literal without a spread: every enqueued, started and finished job makes one while anyone listens.
+  const e: JobEvent = { kind, jobId: ref.id, queue: ref.queue, type: ref.type, attempt: ref.attempts, status, at };
+  return extra === undefined ? e : Object.assign(e, extra);
 }
 
 /**
