@@ -6,6 +6,14 @@
  * recognises records read twice (the consumer rewinds a retained partition
  * to its committed offset after a rebalance).
  */
+/** One partition as `inspect()` shows it (offsets as strings: they are bigints). */
+export interface PartitionState {
+  next: string;
+  lowestOpen: string | null;
+  open: number;
+  committed: string;
+}
+
 export class PartitionTracker {
   /** Per owned partition: offsets received and not finished, and the next offset expected. */
   private readonly parts = new Map<number, { open: Set<bigint>; next: bigint; committed: bigint }>();
@@ -60,8 +68,8 @@ export class PartitionTracker {
   }
 
   /** Per owned partition: the next offset expected, the lowest unfinished one, how many are open, the last commit. */
-  inspect(): Record<number, { next: string; lowestOpen: string | null; open: number; committed: string }> {
-    const out: Record<number, { next: string; lowestOpen: string | null; open: number; committed: string }> = {};
+  inspect(): Record<number, PartitionState> {
+    const out: Record<number, PartitionState> = {};
     for (const [partition, p] of this.parts) {
       let lowest: bigint | null = null;
       for (const o of p.open) if (lowest === null || o < lowest) lowest = o;

@@ -121,7 +121,7 @@ export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClai
   // in a busy worker each took longer than the statement). A paused queue, or one whose limits were
   // just removed, has its due jobs promoted for nothing more: the rescuer would promote them anyway.
   const [, lock, held, counted] = await Promise.all([
-    c.query(sql.genericPlans, []),
+    c.named ? c.query(sql.genericPlans, []) : null,
     c.query<{ paused: boolean; settings: string | null; rr_cursor: string | null; ordered: boolean }>(sql.lock, [queue]),
     c.query<{ key: string; until: number }>(sql.holds, [queue, now]),
     c.query<{ key: string | null; n: number }>(sql.promoteAndCount, [queue, now]),
@@ -147,7 +147,7 @@ export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClai
   if (!hasLimits(stored)) {
     // Held, not limited: skip the held rate keys among the first jobs in claim order.
     offer = [{ stored: null, asked: p.limit * 4 + 1 }];
-    await c.query(sql.customPlans, []);
+    if (c.named) await c.query(sql.customPlans, []);
   } else {
     const n = keysToFetch(p.limit, runningByKey.size);
     const cursor = state?.rr_cursor ?? null;

@@ -21,6 +21,8 @@ import type pg from 'pg';
 /** What a claim's statements need of a connection. */
 export interface Queryable {
   query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Whether its statements go named (a plan cache setting changes nothing otherwise). */
+  readonly named: boolean;
 }
 
 export class PreparedStatements {
@@ -32,10 +34,6 @@ export class PreparedStatements {
     for (const set of statementSets) for (const text of Object.values(set)) if (typeof text === 'string' && !this.names.has(text)) this.names.set(text, `jobq_${this.names.size}`);
   }
 
-  get enabled(): boolean {
-    return this.on;
-  }
-
   /** How to send `text`: named when it is one of the store's fixed statements and names are on. */
   config(text: string, values: unknown[]): pg.QueryConfig {
     const name = this.on ? this.names.get(text) : undefined;
@@ -44,7 +42,7 @@ export class PreparedStatements {
 
   /** A transaction's client whose queries go named like the pool's (flow.ts takes one). */
   client(c: pg.ClientBase): Queryable {
-    return { query: <R extends pg.QueryResultRow>(text: string, values: unknown[]) => c.query<R>(this.config(text, values)) };
+    return { query: <R extends pg.QueryResultRow>(text: string, values: unknown[]) => c.query<R>(this.config(text, values)), named: this.on };
   }
 
   /** True (and names off from now on) when `err` says a prepared statement's result type changed under it. */

@@ -17,6 +17,7 @@ import type {
   JobClaimParams,
   JobExpiredLeasesParams,
   JobExtendLeasesParams,
+  JobFinish,
   JobFinishManyParams,
   InsertResult,
   JobInsertManyParams,
@@ -169,14 +170,14 @@ export class SqliteStore implements Store {
     const { c } = this;
     return c.write(() => {
       const done: JobRef[] = [];
+      // The fence as named parameters, for the rarer outcomes; a completion binds positionally (job-sql.ts).
+      const fenced = (f: JobFinish) => ({ id: f.id, leaseToken: f.leaseToken, now: p.now });
       for (const f of p.finishes) {
-        const base = { id: f.id, leaseToken: f.leaseToken, now: p.now };
         const o = f.outcome;
         if (o.kind === 'throttled') {
-          const r = c.stmt(SQL.THROTTLE).get({ ...base, status: o.status, runAt: o.runAt }) as (JobRef & { has_dependents?: number }) | undefined;
+          const r = c.stmt(SQL.THROTTLE).get({ ...fenced(f), status: o.status, runAt: o.runAt }) as JobRef | undefined;
           if (!r) continue;
           hold(c, r.queue, o.holdKey, o.runAt);
-          delete r.has_dependents;
           done.push(r);
           continue;
         }
@@ -184,8 +185,8 @@ export class SqliteStore implements Store {
           o.kind === 'completed'
             ? c.stmt(SQL.COMPLETE).get(o.resultJson, p.now, p.now, f.id, f.leaseToken)
             : o.kind === 'retry'
-              ? c.stmt(SQL.RETRY).get({ ...base, status: o.status, runAt: o.runAt, error: JSON.stringify(o.error) })
-              : c.stmt(SQL.FAIL).get({ ...base, error: JSON.stringify(o.error) })
+              ? c.stmt(SQL.RETRY).get({ ...fenced(f), status: o.status, runAt: o.runAt, error: JSON.stringify(o.error) })
+              : c.stmt(SQL.FAIL).get({ ...fenced(f), error: JSON.stringify(o.error) })
         ) as (JobRef & { has_dependents?: number }) | undefined;
         if (!row) continue;
         // A new object, not the row with a field deleted (that leaves V8 a slow dictionary object).
