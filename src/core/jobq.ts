@@ -3,32 +3,29 @@
  * pool, event bus, maintenance services) and offers them as one object; the
  * HTTP app and the CLI are thin layers over it.
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { silentLogger } from './silent-logger.js';
 import { JobqError } from '../contracts/errors.js';
 import type { FinishedStatus, Job, JobStatus, LeasedJob, LeaseRef } from '../contracts/job.js';
-import type { DependentChange, JobListPage, JobRef, Store } from '../contracts/store.js';
-import { systemClock, type Clock } from './clock.js';
-import { toNewJobRecord, type EnqueueInput, type EnqueueInputOf, type TypedEnqueueInput } from './enqueue-input.js';
-import { Enqueuer, type EnqueuedJob } from './enqueuer.js';
-import { EventBus, storeEventLink } from './events/event-bus.js';
+import type { JobListPage, Store } from '../contracts/store.js';
+import type { Clock } from './clock.js';
+import type { EnqueueInput, EnqueueInputOf, TypedEnqueueInput } from './enqueue-input.js';
+import type { Enqueuer, EnqueuedJob } from './enqueuer.js';
+import type { EventBus } from './events/event-bus.js';
 import type { DefaultJobTypes, Handler, JobTypes } from './handler.js';
-import { dependentEvents, event, LeaseApi, type ClaimRequest, type FailOptions } from './leases/lease-api.js';
+import type { ClaimRequest, FailOptions, LeaseApi } from './leases/lease-api.js';
 import { flattenFlow, type FlowInput, type FlowNode } from './flow.js';
-import { ScheduleApi, type ScheduleInput } from './schedules/schedule-api.js';
-import { applyOperation } from './operations.js';
-import { QueueApi } from './queue-api.js';
+import type { ScheduleApi, ScheduleInput } from './schedules/schedule-api.js';
+import { assembleNode } from './node-parts.js';
+import type { JobOperations } from './operations.js';
+import type { QueueApi } from './queue-api.js';
 import { resolveOptions, type JobqOptions, type ResolvedOptions, type RetentionOptions } from './options.js';
-import { retryDelayMs } from './retry-policy.js';
 import type { Leadership } from './services/leadership.js';
-import { maintenance } from './services/maintenance.js';
 import type { NodeRegistry } from './services/node-registry.js';
 import type { Service } from './services/service.js';
 import type { StoreHealth } from './services/store-health.js';
-import { storeClaimSource, type Dispatch } from './worker/claim-source.js';
+import type { Dispatch } from './worker/claim-source.js';
 import { RunHooks, type RunWrapper } from './worker/run-hooks.js';
-import { WorkerPool } from './worker/worker-pool.js';
+import type { WorkerPool } from './worker/worker-pool.js';
 import { waitForJob } from './wait-for.js';
 import { toJobListParams, type ListJobsParams } from './job-list.js';
 import { pruneFinished } from './services/pruner.js';
@@ -63,91 +60,18 @@ export class Jobq<T extends JobTypes = DefaultJobTypes> {
   private readonly registry: NodeRegistry;
   private readonly leadership: Leadership;
   private readonly services: Service[];
+  private readonly operations: JobOperations;
   private unwatch: (() => void) | null = null;
   private started = false;
   private stopping: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(options: JobqOptions<T>) {
-    const o = (this.options = resolveOptions(options));
-    const store = (this.store = o.store);
-    const clock = (this.clock = options.clock ?? systemClock);
-    const logger = (this.logger = options.logger ?? silentLogger());
-    this.nodeId = options.nodeId ?? randomUUID();
-    const random = options.random ?? Math.random;
-    const retryDelay = (attempt: number) => retryDelayMs(attempt, o.retry, random);
-    const nodeId = this.nodeId;
-    this.events = new EventBus(storeEventLink(store, nodeId));
-    this.leases = new LeaseApi({
-      store,
-      clock,
-      events: this.events,
-      logger,
-      leaseMs: o.leaseMs,
-      maxResultBytes: o.limits.maxResultBytes,
-      maxCommitBatch: o.maxCommitBatch,
-      retryDelay,
-      ready: (jobs) => this.pool?.ready(jobs),
-    });
-    const queueNames = Object.keys(o.queues);
-    const storeSource = storeClaimSource(store, this.leases);
-    this.dispatch =
-      options.dispatch?.({ store, leases: this.leases, events: this.events, clock, logger, nodeId, queues: o.queues, leaseMs: o.leaseMs, storeSource, wake: (queues) => this.pool?.notify(queues) }) ??
-      null;
-    this.pool =
-      queueNames.length === 0
-        ? null
-        : new WorkerPool({
-            leases: this.leases,
-            source: this.dispatch?.source ?? storeSource,
-            handlers: o.handlers,
-            hooks: this.runHooks,
-            queues: o.queues,
-            clock,
-            logger,
-            leaseMs: o.leaseMs,
-            heartbeatIntervalMs: o.heartbeatIntervalMs,
-            pollIntervalMs: o.pollIntervalMs,
-            maxResultBytes: o.limits.maxResultBytes,
-            retryDelay,
-            dependencies: (id) => store.jobDependencies(id),
-          });
-    const m = maintenance({
-      store,
-      clock,
-      logger,
-      events: this.events,
-      options: o,
-      nodeId,
-      retryDelay,
-      queues: queueNames,
-      types: () => (this.pool ? Object.keys(o.handlers) : []),
-      extendOwnLeases: () => this.pool?.extendLeasesNow() ?? Promise.resolve(),
-      wake: (queues) => this.pool?.notify(queues),
-      enqueue: (inputs) => this.enqueuer.enqueueMany(inputs),
-    });
-    this.schedules = new ScheduleApi(store, clock, (job) => void toNewJobRecord({ ...job }, o, clock.now()));
+    const parts = assembleNode(options, this.runHooks);
+    ({ options: this.options, store: this.store, nodeId: this.nodeId, events: this.events, health: this.health, schedules: this.schedules, queues: this.queues } = parts);
+    ({ clock: this.clock, logger: this.logger, leases: this.leases, enqueuer: this.enqueuer, pool: this.pool, dispatch: this.dispatch } = parts);
+    ({ registry: this.registry, leadership: this.leadership, services: this.services, operations: this.operations } = parts);
     this.declaredSchedules = options.schedules ?? [];
-    ({ health: this.health, registry: this.registry, leadership: this.leadership, services: this.services } = m);
-    this.queues = new QueueApi({
-      store,
-      registry: this.registry,
-      clock,
-      maxQueues: o.limits.maxQueues,
-      maxPageSize: o.limits.maxPageSize,
-      wake: (queues) => this.pool?.notify(queues),
-      observe: (p) => this.observe(p),
-    });
-    this.enqueuer = new Enqueuer({
-      store,
-      clock,
-      options: o,
-      events: this.events,
-      inserted: (jobs) => {
-        this.pool?.ready(jobs);
-        for (const j of jobs) this.registry.checkHandled(j.queue, j.type);
-      },
-    });
   }
 
   /** Registers (or replaces) the handler for a job type. Register before start(): claims ask for the types known then. */
@@ -208,25 +132,13 @@ export class Jobq<T extends JobTypes = DefaultJobTypes> {
   }
 
   /** Cancels a scheduled, pending or processing job (a running handler's signal fires). */
-  async cancel(id: string): Promise<Job> {
-    const { job, dependents } = await this.observe(applyOperation(this.store, 'cancel', id, () => this.clock.now()));
-    this.pool?.abortLocal(id, 'cancelled');
-    this.emitFor(job, 'cancelled', dependents);
-    return job;
+  cancel(id: string): Promise<Job> {
+    return this.observe(this.operations.cancel(id));
   }
 
   /** Puts a failed or cancelled job back in line with a fresh attempt budget. */
-  async retry(id: string): Promise<Job> {
-    const { job } = await this.observe(applyOperation(this.store, 'retry', id, () => this.clock.now()));
-    this.pool?.notify([job.queue]);
-    this.emitFor(job, 'retried');
-    return job;
-  }
-
-  private emitFor(job: Job, kind: 'cancelled' | 'retried', dependents?: DependentChange[]): void {
-    const ref: JobRef = { id: job.id, queue: job.queue, type: job.type, attempts: job.attempts, ...(dependents && { dependents }) };
-    if (this.events.wanted) this.events.emit([event(kind, ref, job.status, job.updatedAt), ...dependentEvents(ref, job.updatedAt)]);
-    if (dependents) this.leases.readyDependents(ref);
+  retry(id: string): Promise<Job> {
+    return this.observe(this.operations.retry(id));
   }
 
   /** The jobs `id` depends on (its handler reads their results through ctx.dependencies()). */

@@ -7,7 +7,11 @@
  */
 import { JobqError } from '../contracts/errors.js';
 import { assertOperation, OPERATIONS, type Job, type Operation } from '../contracts/job.js';
-import type { DependentChange, JobChangeParams, JobChangeResult, Store } from '../contracts/store.js';
+import type { DependentChange, JobChangeParams, JobChangeResult, JobRef, Store } from '../contracts/store.js';
+import type { Clock } from './clock.js';
+import type { EventBus } from './events/event-bus.js';
+import { dependentEvents, event, type LeaseApi } from './leases/lease-api.js';
+import type { WorkerPool } from './worker/worker-pool.js';
 
 const ATTEMPTS = 3;
 
@@ -22,4 +26,38 @@ export async function applyOperation(store: Store, op: Operation, id: string, no
     assertOperation(id, op, r.current);
   }
   throw new JobqError('conflict', `job ${id} kept changing while it was being updated; try again`);
+}
+
+export interface JobOperationsDeps {
+  store: Store;
+  clock: Clock;
+  events: EventBus;
+  leases: LeaseApi;
+  /** This node's pool, when it works queues: a cancel aborts a local run, a retry wakes the loop. */
+  pool: WorkerPool | null;
+}
+
+/** cancel and retry as Jobq offers them: the store change, then the local run, the events and the dependents. */
+export class JobOperations {
+  constructor(private readonly d: JobOperationsDeps) {}
+
+  async cancel(id: string): Promise<Job> {
+    const { job, dependents } = await applyOperation(this.d.store, 'cancel', id, () => this.d.clock.now());
+    this.d.pool?.abortLocal(id, 'cancelled');
+    this.emitFor(job, 'cancelled', dependents);
+    return job;
+  }
+
+  async retry(id: string): Promise<Job> {
+    const { job } = await applyOperation(this.d.store, 'retry', id, () => this.d.clock.now());
+    this.d.pool?.notify([job.queue]);
+    this.emitFor(job, 'retried');
+    return job;
+  }
+
+  private emitFor(job: Job, kind: 'cancelled' | 'retried', dependents?: DependentChange[]): void {
+    const ref: JobRef = { id: job.id, queue: job.queue, type: job.type, attempts: job.attempts, ...(dependents && { dependents }) };
+    if (this.d.events.wanted) this.d.events.emit([event(kind, ref, job.status, job.updatedAt), ...dependentEvents(ref, job.updatedAt)]);
+    if (dependents) this.d.leases.readyDependents(ref);
+  }
 }
