@@ -14,12 +14,13 @@
  * - Label values are bounded: at most `maxLabelValues` queue names and as
  *   many types; later ones are counted under `other`. No job ids, ever.
  */
-import client, { type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
+import client, { type Counter, type Gauge, type Registry } from 'prom-client';
 import type { JobEvent, JobEventKind } from '../contracts/events.js';
 import { isJobqError } from '../contracts/errors.js';
 import { JOB_STATUSES } from '../contracts/job.js';
 import type { Subscription } from '../core/events/event-bus.js';
 import type { Jobq } from '../core/jobq.js';
+import { FastHistogram, type HistogramChild } from './fast-histogram.js';
 
 export interface MetricsOptions {
   /** Registry to use. @defaultValue a new one */
@@ -62,6 +63,7 @@ const EVENT_COUNTERS = {
   cancelled: ['jobq_jobs_cancelled_total', 'Jobs cancelled through this node'],
 } as const satisfies Partial<Record<JobEventKind, readonly [string, string]>>;
 type CountedKind = keyof typeof EVENT_COUNTERS;
+const COUNTED_KINDS: ReadonlySet<string> = new Set(Object.keys(EVENT_COUNTERS));
 
 export interface JobqMetrics {
   readonly registry: Registry;
@@ -85,22 +87,34 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`jobq_${name}`);
   }
 
-  const counters = {} as Record<CountedKind, Counter<'queue' | 'type'>>;
-  for (const [kind, [name, help]] of Object.entries(EVENT_COUNTERS) as [CountedKind, readonly [string, string]][]) {
-    counters[kind] = new client.Counter({ name, help, labelNames: ['queue', 'type'], registers: [registry] });
-  }
-  // Each event bumps one counter: its labelled child is looked up here (bounded by the label caps)
-  // rather than by prom-client, which hashes the label object on every inc().
-  const children = new Map<Counter<'queue' | 'type'>, Map<string, Map<string, Counter.Internal>>>();
-  const childOf = (c: Counter<'queue' | 'type'>, queue: string, type: string): Counter.Internal => {
-    let byQueue = children.get(c);
-    if (!byQueue) children.set(c, (byQueue = new Map()));
+  // An event adds one to a plain number here; each counter takes the sums when it is read (its
+  // collect), so an event costs two map lookups instead of prom-client hashing its label object.
+  const tallies = new Map<CountedKind, Map<string, Map<string, number>>>();
+  const tally = (kind: CountedKind, queue: string, type: string): void => {
+    let byQueue = tallies.get(kind);
+    if (!byQueue) tallies.set(kind, (byQueue = new Map()));
     let byType = byQueue.get(queue);
     if (!byType) byQueue.set(queue, (byType = new Map()));
-    let child = byType.get(type);
-    if (!child) byType.set(type, (child = c.labels({ queue, type })));
-    return child;
+    byType.set(type, (byType.get(type) ?? 0) + 1);
   };
+  const counters = {} as Record<CountedKind, Counter<'queue' | 'type'>>;
+  for (const [kind, [name, help]] of Object.entries(EVENT_COUNTERS) as [CountedKind, readonly [string, string]][]) {
+    counters[kind] = new client.Counter({
+      name,
+      help,
+      labelNames: ['queue', 'type'],
+      registers: [registry],
+      collect() {
+        for (const [queue, byType] of tallies.get(kind) ?? []) {
+          for (const [type, n] of byType) {
+            if (n === 0) continue;
+            this.inc({ queue, type }, n);
+            byType.set(type, 0);
+          }
+        }
+      },
+    });
+  }
   const leaseLosses = new client.Counter({
     name: 'jobq_lease_losses_total',
     help: 'Leases the workers of this node found lost before they finished (expired and taken back, or the job claimed again); their results were dropped',
@@ -117,20 +131,16 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     },
   });
   void storeUp;
-  const wait = new client.Histogram({
-    name: 'jobq_job_wait_seconds',
-    help: 'From when a job was due (its run time, or creation) to the start of its attempt, for attempts claimed through this node (its workers and the remote workers it serves)',
-    labelNames: ['queue'],
-    buckets: WAIT_BUCKETS,
-    registers: [registry],
-  });
-  const run = new client.Histogram({
-    name: 'jobq_job_run_seconds',
-    help: "Handler run time of attempts this node ran, by outcome (ok: returned, error: threw)",
-    labelNames: ['queue', 'type', 'outcome'],
-    buckets: RUN_BUCKETS,
-    registers: [registry],
-  });
+  const wait = new FastHistogram(
+    'jobq_job_wait_seconds',
+    'From when a job was due (its run time, or creation) to the start of its attempt, for attempts claimed through this node (its workers and the remote workers it serves)',
+    ['queue'],
+    WAIT_BUCKETS,
+    registry,
+  );
+  const waitChildren = new Map<string, HistogramChild>();
+  const run = new FastHistogram('jobq_job_run_seconds', 'Handler run time of attempts this node ran, by outcome (ok: returned, error: threw)', ['queue', 'type', 'outcome'], RUN_BUCKETS, registry);
+  const runChildren = new Map<string, HistogramChild>();
   const running = new client.Gauge({
     name: 'jobq_jobs_running',
     help: 'Handlers running on this node now',
@@ -140,16 +150,9 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     },
   });
   void running;
-  const http = new client.Histogram({
-    name: 'jobq_http_request_duration_seconds',
-    help: 'HTTP requests by method, route pattern and status code',
-    labelNames: ['method', 'route', 'status_code'],
-    buckets: HTTP_BUCKETS,
-    registers: [registry],
-  });
-
+  const http = new FastHistogram('jobq_http_request_duration_seconds', 'HTTP requests by method, route pattern and status code', ['method', 'route', 'status_code'], HTTP_BUCKETS, registry);
   // Bounded: methods × routes of the route table × status codes.
-  const httpChildren = new Map<string, ReturnType<typeof http.labels>>();
+  const httpChildren = new Map<string, HistogramChild>();
 
   let depthAt = -Infinity;
   let depth: { name: string; paused: boolean; counts: Record<string, number> }[] = [];
@@ -200,11 +203,14 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
 
   const onEvent = (e: JobEvent) => {
     if (e.kind === 'lease_lost') return void leaseLosses.inc({ queue: queues.value(e.queue) });
-    const c = counters[e.kind as CountedKind];
-    if (!c) return;
+    if (!COUNTED_KINDS.has(e.kind)) return;
     const queue = queues.value(e.queue);
-    childOf(c, queue, types.value(e.type)).inc();
-    if (e.kind === 'started' && e.dueAt !== undefined) wait.observe({ queue }, Math.max(0, (e.at - e.dueAt) / 1000));
+    tally(e.kind as CountedKind, queue, types.value(e.type));
+    if (e.kind === 'started' && e.dueAt !== undefined) {
+      let child = waitChildren.get(queue);
+      if (!child) waitChildren.set(queue, (child = wait.child({ queue })));
+      child.observe(Math.max(0, (e.at - e.dueAt) / 1000));
+    }
   };
   const sub: Subscription = jobq.events.subscribe(onEvent, { cluster: false });
 
@@ -219,7 +225,14 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
   // Time every handler this node runs, whenever it was registered.
   const unhook = jobq.onRun((job, runHandler) => {
     const t0 = process.hrtime.bigint();
-    const done = (outcome: 'ok' | 'error') => run.observe({ queue: queues.value(job.queue), type: types.value(job.type), outcome }, Number(process.hrtime.bigint() - t0) / 1e9);
+    const done = (outcome: 'ok' | 'error') => {
+      const queue = queues.value(job.queue);
+      const type = types.value(job.type);
+      const key = `${outcome} ${queue} ${type}`;
+      let child = runChildren.get(key);
+      if (!child) runChildren.set(key, (child = run.child({ queue, type, outcome })));
+      child.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    };
     return runHandler().then(
       (v) => {
         done('ok');
@@ -235,10 +248,9 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
   return {
     registry,
     observeHttp(method, route, status, seconds) {
-      // One child per label set, found by a string key: prom-client hashes the label object on every observe otherwise.
       const key = `${method} ${status} ${route}`;
       let child = httpChildren.get(key);
-      if (!child) httpChildren.set(key, (child = http.labels({ method, route, status_code: String(status) })));
+      if (!child) httpChildren.set(key, (child = http.child({ method, route, status_code: String(status) })));
       child.observe(seconds);
     },
     text: () => registry.metrics(),
