@@ -42,6 +42,7 @@ export const FEED_DEFAULTS = Object.freeze({ retainEvents: 10_000, retainMs: 300
 /** The kinds counted in stats and history. */
 export const COUNTED_KINDS = ['enqueued', 'started', 'completed', 'failed', 'retrying', 'cancelled', 'rescued'] as const satisfies readonly JobEventKind[];
 export type CountedKind = (typeof COUNTED_KINDS)[number];
+const COUNTED: ReadonlySet<string> = new Set(COUNTED_KINDS);
 export type KindCounts = Record<CountedKind, number>;
 
 export const OTHER_QUEUES = 'other';
@@ -81,7 +82,11 @@ export class LiveFeed {
   readonly waits: RecentWaits;
   private readonly o: Required<Omit<LiveFeedOptions, 'now'>>;
   private readonly now: () => number;
-  private readonly ring: (FeedEntry | undefined)[];
+  // The ring in three arrays, slot = seq % retainEvents: an event costs no wrapper object
+  // unless a client receives it (most events on a busy node are never delivered to anyone).
+  private readonly ringEvents: (JobEvent | undefined)[];
+  private readonly ringSeq: Float64Array;
+  private readonly ringAt: Float64Array;
   private seq = 0;
   private readonly byJob: Bucket = new Map();
   private readonly byQueue: Bucket = new Map();
@@ -103,7 +108,9 @@ export class LiveFeed {
     };
     this.now = options.now ?? Date.now;
     this.id = Math.floor(this.now()).toString(36);
-    this.ring = new Array(this.o.retainEvents);
+    this.ringEvents = new Array<JobEvent | undefined>(this.o.retainEvents);
+    this.ringSeq = new Float64Array(this.o.retainEvents);
+    this.ringAt = new Float64Array(this.o.retainEvents);
     this.waits = new RecentWaits(1000, this.o.maxQueues);
     this.hist = Object.fromEntries(COUNTED_KINDS.map((k) => [k, new Array<number>(this.o.buckets).fill(0)])) as Record<CountedKind, number[]>;
     this.histStart = this.bucketStart(this.now()) - (this.o.buckets - 1) * this.o.bucketMs;
@@ -146,12 +153,17 @@ export class LiveFeed {
   }
 
   private push(e: JobEvent): void {
-    const entry: FeedEntry = { seq: ++this.seq, event: e, receivedAt: this.now(), frame: null };
-    this.ring[entry.seq % this.o.retainEvents] = entry;
-    this.count(e);
+    const seq = ++this.seq;
+    const now = this.now();
+    const slot = seq % this.o.retainEvents;
+    this.ringEvents[slot] = e;
+    this.ringSeq[slot] = seq;
+    this.ringAt[slot] = now;
+    this.count(e, now);
     // Events of a node that predates dueAt carry none: no sample rather than a wrong one.
     if (e.kind === 'started' && e.dueAt !== undefined) this.waits.add(e.queue, Math.max(0, (e.at - e.dueAt) / 1000));
     if (this.clients === 0) return;
+    const entry: FeedEntry = { seq, event: e, receivedAt: now, frame: null };
     this.deliver(this.unfiltered, entry);
     this.deliver(this.byJob.get(e.jobId), entry);
     this.deliver(this.byQueue.get(e.queue), entry);
@@ -181,8 +193,9 @@ export class LiveFeed {
     if (last < oldestKept - 1) return null;
     const out: FeedEntry[] = [];
     for (let s = last + 1; s <= this.seq; s++) {
-      const e = this.ring[s % this.o.retainEvents];
-      if (e && e.seq === s && eventMatches(e.event, filter)) out.push(e);
+      const slot = s % this.o.retainEvents;
+      const e = this.ringEvents[slot];
+      if (e && this.ringSeq[slot] === s && eventMatches(e, filter)) out.push({ seq: s, event: e, receivedAt: this.ringAt[slot]!, frame: null });
     }
     return out;
   }
@@ -192,8 +205,8 @@ export class LiveFeed {
     let s = Math.max(1, this.seq - this.o.retainEvents + 1);
     const cutoff = this.now() - this.o.retainMs;
     while (s <= this.seq) {
-      const e = this.ring[s % this.o.retainEvents];
-      if (e && e.seq === s && e.receivedAt >= cutoff) break;
+      const slot = s % this.o.retainEvents;
+      if (this.ringSeq[slot] === s && this.ringAt[slot]! >= cutoff) break;
       s++;
     }
     return s;
@@ -223,10 +236,9 @@ export class LiveFeed {
     this.histStart = want;
   }
 
-  private count(e: JobEvent): void {
-    if (!(COUNTED_KINDS as readonly string[]).includes(e.kind)) return;
+  private count(e: JobEvent, now: number): void {
+    if (!COUNTED.has(e.kind)) return;
     const kind = e.kind as CountedKind;
-    const now = this.now();
     this.roll(now);
     this.hist[kind][this.hist[kind].length - 1]!++;
     let c = this.tick.get(e.queue);
