@@ -78,6 +78,16 @@ export class Enqueuer {
     return records;
   }
 
+  private queuesKnown(records: readonly NewJobRecord[]): boolean {
+    let last = '';
+    for (const r of records) {
+      if (r.queue === last) continue;
+      if (!this.knownQueues.has(r.queue)) return false;
+      last = r.queue;
+    }
+    return true;
+  }
+
   /** Registers queues this process has not seen yet (one store call per new name, then cached). */
   async ensureQueues(names: Iterable<string>): Promise<void> {
     const fresh: string[] = [];
@@ -89,7 +99,8 @@ export class Enqueuer {
 
   async enqueueMany<P>(inputs: readonly EnqueueInput<P>[]): Promise<EnqueuedJob<P>[]> {
     const records = this.toRecords(inputs);
-    await this.ensureQueues(records.map((r) => r.queue));
+    // Known queues (nearly always) cost no await: a single enqueue is one job's whole round.
+    if (!this.queuesKnown(records)) await this.ensureQueues(records.map((r) => r.queue));
     const { events } = this.deps;
     const ids = events.wanted ? records.map((r) => r.id) : null;
     if (ids) events.hold(ids);

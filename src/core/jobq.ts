@@ -261,13 +261,12 @@ export class Jobq<T extends JobTypes = DefaultJobTypes> {
   }
 
   /** Lets the health monitor see store failures wherever they happen. */
-  private async observe<T>(p: Promise<T>): Promise<T> {
-    try {
-      return await p;
-    } catch (err) {
+  private observe<T>(p: Promise<T>): Promise<T> {
+    // A catch rather than an async wrapper: one promise less on every call (enqueue's hot path).
+    return p.catch((err: unknown) => {
       this.health.observe(err);
       throw err;
-    }
+    });
   }
 
   private assertAccepting(): void {

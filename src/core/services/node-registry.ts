@@ -26,6 +26,8 @@ export class NodeRegistry {
   readonly service: PeriodicService;
   private nodes: NodeInfo[] = [];
   private loaded = false;
+  /** Handled types per queue as of the last refresh of `nodes` (checkHandled runs once per enqueued job). */
+  private readonly handledCache = new Map<string, Set<string>>();
   private readonly startedAt: number;
   private readonly warned = new Set<string>();
 
@@ -51,6 +53,7 @@ export class NodeRegistry {
       pid: process.pid,
     });
     this.nodes = await this.o.store.nodeList({ since: this.aliveSince });
+    this.handledCache.clear();
     this.loaded = true;
   }
 
@@ -67,11 +70,19 @@ export class NodeRegistry {
     return out;
   }
 
-  /** Called after an enqueue: warns once per queue and type that no live node handles. */
+  /**
+   * Called after every enqueue, for each job: warns once per queue and type
+   * that no live node handles. It reads the handled types as of the last
+   * refresh (a node that died since still counts until the next one), so the
+   * common case is two map lookups and no clock read.
+   */
   checkHandled(queue: string, type: string): void {
     if (!this.loaded) return;
+    let handled = this.handledCache.get(queue);
+    if (!handled) this.handledCache.set(queue, (handled = this.handledTypes(queue)));
+    if (handled.has(type)) return;
     const key = `${queue}\u0000${type}`;
-    if (this.warned.has(key) || this.handledTypes(queue).has(type)) return;
+    if (this.warned.has(key)) return;
     this.warned.add(key);
     this.o.logger.warn(
       { queue, type },
