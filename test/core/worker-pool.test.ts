@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pino from 'pino';
 import { PermanentJobError } from '../../src/contracts/errors.js';
 import type { JobContext } from '../../src/core/handler.js';
 import { settle } from '../helpers/fake-clock.js';
@@ -127,6 +128,23 @@ describe('worker pool', () => {
     const [q] = (await jobq.queues.list()).queues;
     assert.equal(q?.unhandled, 1);
     assert.deepEqual(q?.unhandledTypes, { nobody: 1 });
+    await jobq.close();
+  });
+
+  it('warns once per queue and type that no live node handles, and never for a handled type', async () => {
+    const lines: { msg: string; type?: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; type?: string }) });
+    const { jobq, clock } = fakeJobq({ logger });
+    jobq.register('known', () => undefined);
+    await jobq.start();
+    await clock.advance(0);
+    for (let i = 0; i < 3; i++) await jobq.enqueue({ type: 'nobody' });
+    await jobq.enqueueMany([{ type: 'known' }, { type: 'nobody' }, { type: 'other' }]);
+    const warnings = lines.filter((l) => l.msg.startsWith('no running node handles'));
+    assert.deepEqual(
+      warnings.map((w) => w.type),
+      ['nobody', 'other'],
+    );
     await jobq.close();
   });
 
