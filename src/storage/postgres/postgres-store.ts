@@ -371,9 +371,14 @@ export class PostgresStore extends PgCluster implements Store {
 
   private async claimPlain(p: JobClaimParams): Promise<LeasedJob[]> {
     const ordered = this.orderedQueues.has(p.queue);
-    const text = p.types === null ? (ordered ? this.sql.claimAnyOrdered : this.sql.claimAny) : ordered ? this.sql.claimTypesOrdered : this.sql.claimTypes;
+    const one = p.types?.length === 1;
+    const text =
+      p.types === null
+        ? ordered ? this.sql.claimAnyOrdered : this.sql.claimAny
+        : one ? (ordered ? this.sql.claimOneTypeOrdered : this.sql.claimOneType)
+          : ordered ? this.sql.claimTypesOrdered : this.sql.claimTypes;
     const values: unknown[] = [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs];
-    if (p.types !== null) values.push(p.types);
+    if (p.types !== null) values.push(one ? p.types[0] : p.types);
     let attempt = 0;
     try {
       const rows = await withTransientRetry(
