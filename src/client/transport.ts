@@ -1,9 +1,17 @@
 /**
- * The client's one way to the server: Node's own fetch, the bearer token,
- * a time limit per call, and every error answer turned into a JobqError
- * with the server's code (and `details.status`). Network failures are
- * left as fetch raised them (a TypeError, or a TimeoutError/AbortError).
+ * The client's one way to the server: Node's own HTTP client on a keep-alive
+ * agent, the bearer token, a time limit per call, and every error answer
+ * turned into a JobqError with the server's code (and `details.status`).
+ * Network failures are left as Node raised them (an Error with a code such
+ * as ECONNREFUSED, or an AbortError for a time limit or a cancel).
+ *
+ * Why not fetch for the calls: on this project's 2-core machine a fetch cost
+ * about 200 µs more CPU per request than node:http and three times its
+ * latency over loopback, and a remote worker makes one request per claim.
+ * fetch() stays for the event stream, which it reads well.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { JobqError, type ErrorCode } from '../contracts/errors.js';
 
 export interface TransportOptions {
@@ -23,9 +31,16 @@ export class Transport {
   readonly base: string;
   private readonly auth: Record<string, string>;
 
+  private readonly client: typeof http | typeof https;
+  // Idle keep-alive sockets are unref'd by Node's agent: an idle client never holds the process open.
+  private readonly agent: http.Agent;
+
   constructor(private readonly options: TransportOptions) {
     this.base = options.url.replace(/\/+$/, '');
     this.auth = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    const tls = new URL(this.base).protocol === 'https:';
+    this.client = tls ? https : http;
+    this.agent = tls ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   }
 
   /** Raw fetch with the token (for streams). */
@@ -35,30 +50,41 @@ export class Transport {
 
   async request<R>(method: string, path: string, body?: unknown, call: CallOptions = {}): Promise<R> {
     const timeout = AbortSignal.timeout(call.timeoutMs ?? this.options.timeoutMs);
-    const init: RequestInit & { headers: Record<string, string> } = {
-      method,
-      headers: { ...call.headers },
-      signal: call.signal ? AbortSignal.any([timeout, call.signal]) : timeout,
-    };
+    const headers: Record<string, string | number> = { ...this.auth, ...call.headers };
+    let payload: string | undefined;
     if (body !== undefined) {
-      init.headers['content-type'] = 'application/json';
-      init.body = JSON.stringify(body);
+      payload = JSON.stringify(body);
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(payload);
     }
-    const res = await this.fetch(path, init);
-    const text = await res.text();
+    const { status, text } = await this.send(method, path, headers, payload, call.signal ? AbortSignal.any([timeout, call.signal]) : timeout);
     let parsed: unknown;
     try {
       parsed = text ? (JSON.parse(text) as unknown) : undefined;
     } catch {
       parsed = undefined;
     }
-    if (!res.ok) {
+    if (status < 200 || status > 299) {
       const e = (parsed as { error?: { code?: ErrorCode; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
-      throw new JobqError(e?.code ?? (res.status === 401 ? 'unauthorized' : res.status === 403 ? 'forbidden' : 'internal'), e?.message ?? `HTTP ${res.status}`, {
-        details: { ...e?.details, status: res.status },
+      throw new JobqError(e?.code ?? (status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : 'internal'), e?.message ?? `HTTP ${status}`, {
+        details: { ...e?.details, status },
       });
     }
     return parsed as R;
+  }
+
+  private send(method: string, path: string, headers: Record<string, string | number>, payload: string | undefined, signal: AbortSignal): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = this.client.request(this.base + path, { method, headers, agent: this.agent, signal }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
   }
 }
 
@@ -68,8 +94,10 @@ export function isUnreachable(err: unknown): boolean {
     const status = err.details?.status;
     return err.code === 'shutting_down' || err.code === 'store_unavailable' || status === 502 || status === 503 || status === 504;
   }
-  const name = (err as { name?: string } | null)?.name;
-  return err instanceof TypeError || name === 'TimeoutError' || name === 'AbortError' || name === 'SocketError';
+  const { name, code } = (err ?? {}) as { name?: string; code?: unknown };
+  // Node's network errors carry a code (ECONNREFUSED, ECONNRESET, …; HPE_ for a garbled answer); fetch's are TypeErrors.
+  const network = typeof code === 'string' && /^(E(?!RR_)[A-Z_]+|HPE_\w+)$/.test(code);
+  return network || err instanceof TypeError || name === 'TimeoutError' || name === 'AbortError' || name === 'SocketError';
 }
 
 /** The server refused the token itself: nothing to retry. */
