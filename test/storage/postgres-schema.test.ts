@@ -32,8 +32,8 @@ it('migration 7 marks the queues that already hold unfinished jobs with an order
   await client.connect();
   try {
     await (await PostgresStore.open({ connectionString: url, schema })).close();
-    // Back to version 6 with data: an ordered pending job in one queue, an ordered finished one in another.
-    await client.query(`DROP TRIGGER jobs_mark_ordered ON ${q}.jobs; DROP FUNCTION ${q}.mark_ordered(); ALTER TABLE ${q}.queues DROP COLUMN ordered; DELETE FROM ${q}.jobq_migrations WHERE version = 7`);
+    // Back to version 6 with data (migration 8 runs again too: it is idempotent): an ordered pending job in one queue, an ordered finished one in another.
+    await client.query(`DROP TRIGGER jobs_mark_ordered ON ${q}.jobs; DROP FUNCTION ${q}.mark_ordered(); ALTER TABLE ${q}.queues DROP COLUMN ordered; DELETE FROM ${q}.jobq_migrations WHERE version >= 7`);
     const insert = `INSERT INTO ${q}.jobs (id, queue, type, payload, status, priority, max_attempts, run_at, created_at, updated_at, ordering_key) VALUES (gen_random_uuid(), $1, 't', 'null', $2, 0, 3, 0, 0, 0, 'acct')`;
     await client.query(`INSERT INTO ${q}.queues (name) VALUES ('live'), ('done'), ('plain')`);
     await client.query(insert, ['live', 'pending']);

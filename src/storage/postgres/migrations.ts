@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { schemaTooNew } from '../errors.js';
 import { advisoryKey } from './leader-lock.js';
 import { ACTIVE } from './ordering.js';
-import { outboxMigration } from './outbox-schema.js';
+import { dropIdleOutboxInsert, outboxMigration } from './outbox-schema.js';
 import { inTransaction } from './transaction.js';
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: (s: string) => string }[] = [
@@ -186,6 +186,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
       CREATE TRIGGER jobs_mark_ordered AFTER INSERT ON ${s}.jobs FOR EACH ROW WHEN (NEW.ordering_key IS NOT NULL) EXECUTE FUNCTION ${s}.mark_ordered();
     `,
   },
+  { version: 8, name: 'the outbox insert trigger only where broker dispatch runs (a disabled one still collects every inserted row)', sql: dropIdleOutboxInsert },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

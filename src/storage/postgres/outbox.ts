@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import type { IngestRecordsParams, IngestRecordsResult, OutboxEntry } from '../../contracts/store.js';
 import { headOfItsKey } from './ordering.js';
-import { OUTBOX_TRIGGERS } from './outbox-schema.js';
+import { OUTBOX_INSERT_TRIGGER, OUTBOX_TRIGGERS } from './outbox-schema.js';
 
 export function outboxStatements(s: string, schema: string) {
   return {
@@ -42,6 +42,9 @@ export function outboxStatements(s: string, schema: string) {
     // Params: seqs
     delete: `DELETE FROM ${s}.kafka_outbox WHERE seq = ANY($1::bigint[])`,
     // Params: trigger names. Those still disabled.
+    insertTrigger: `
+      SELECT count(*)::int AS n FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = '${schema}' AND t.tgname = 'kafka_outbox_insert'`,
     disabled: `
       SELECT t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE n.nspname = '${schema}' AND t.tgname = ANY($1::text[]) AND t.tgenabled = 'D'`,
@@ -71,8 +74,21 @@ export async function readOutbox(q: Query, sql: OutboxStatements, limit: number)
   return rows.map((r) => ({ seq: r.seq, jobId: r.job_id, queue: r.queue, orderingKey: r.ordering_key }));
 }
 
-/** Turns the outbox triggers on (ALTER TABLE only for those still off: it takes a short table lock). */
+/**
+ * Turns the outbox triggers on: creates the insert trigger where it is
+ * missing (see OUTBOX_INSERT_TRIGGER), enables those still off. DDL only for
+ * what is missing or off: it takes a short table lock.
+ */
 export async function enableOutbox(q: Query, sql: OutboxStatements, s: string): Promise<void> {
+  const { rows: present } = await q<{ n: number }>(sql.insertTrigger, []);
+  if (present[0]!.n === 0) {
+    try {
+      await q(OUTBOX_INSERT_TRIGGER(s), []);
+    } catch (err) {
+      // Another node starting with broker dispatch created it first.
+      if ((err as { code?: string }).code !== '42710') throw err;
+    }
+  }
   const { rows } = await q<{ name: string }>(sql.disabled, [OUTBOX_TRIGGERS.map((t) => t.name)]);
   for (const row of rows) {
     // Names from our own list, never from the row: identifiers cannot be bound parameters.

@@ -1,0 +1,56 @@
+/**
+ * The outbox's insert trigger (outbox-schema.ts) exists only in a schema that
+ * runs broker dispatch: a disabled statement trigger with a transition table
+ * still collects every inserted row. Without Kafka it is absent and inserts
+ * write no outbox entry; outboxEnable() creates it, once, even when several
+ * nodes enable at the same time.
+ */
+import assert from 'node:assert/strict';
+import { after, it } from 'node:test';
+import pg from 'pg';
+import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
+import { newRecords } from '../helpers/job-factory.js';
+import { freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
+
+after(stopSharedCluster);
+
+async function insertTrigger(url: string, schema: string): Promise<string[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ tgenabled: string }>(
+      `SELECT t.tgenabled FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+        WHERE n.nspname = $1 AND t.tgname = 'kafka_outbox_insert'`,
+      [schema],
+    );
+    return rows.map((r) => r.tgenabled);
+  } finally {
+    await c.end();
+  }
+}
+
+it('without broker dispatch the insert trigger is absent and inserts write no outbox entry; outboxEnable creates it once, even from two nodes at once', async () => {
+  const url = await testDatabaseUrl();
+  const schema = freshSchema();
+  const a = await PostgresStore.open({ connectionString: url, schema });
+  const b = await PostgresStore.open({ connectionString: url, schema });
+  try {
+    assert.deepEqual(await insertTrigger(url, schema), [], 'no insert trigger in a schema that never ran broker dispatch');
+    await a.jobInsertMany({ jobs: newRecords(Date.now(), 3) });
+    assert.deepEqual(await a.outboxRead!({ limit: 10 }), [], 'no outbox entries without broker dispatch');
+
+    await Promise.all([a.outboxEnable!(), b.outboxEnable!()]);
+    await a.outboxEnable!();
+    assert.deepEqual(await insertTrigger(url, schema), ['O'], 'one insert trigger, enabled');
+    const jobs = newRecords(Date.now(), 2);
+    await b.jobInsertMany({ jobs });
+    assert.deepEqual(
+      (await a.outboxRead!({ limit: 10 })).map((e) => e.jobId),
+      jobs.map((j) => j.id),
+      'each inserted pending job has its outbox entry',
+    );
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
