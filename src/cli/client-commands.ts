@@ -4,6 +4,7 @@
  * default, the server's JSON with --json.
  */
 import { JobqClient, type JobJson, type QueueJson } from '../client/jobq-client.js';
+import { isNetworkError } from '../client/transport.js';
 import { JOB_STATUSES, type JobStatus } from '../contracts/job.js';
 import type { EnqueueInput } from '../core/enqueue-input.js';
 import { parseDuration } from './duration.js';
@@ -39,9 +40,9 @@ export async function reach<T>(target: ClientFlags | string, call: () => Promise
   try {
     return await call();
   } catch (err) {
-    if (err instanceof TypeError || (err as { name?: string }).name === 'TimeoutError') {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = (err as { name?: string }).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
+    if (isNetworkError(err)) {
+      const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+      const why = e.name === 'AbortError' || e.name === 'TimeoutError' ? 'no answer in time' : (e.code ?? e.cause?.code ?? e.cause?.message ?? e.message);
       throw new StartupError(`cannot reach the jobq server at ${url} (--url, JOBQ_URL): ${why}`);
     }
     throw err;

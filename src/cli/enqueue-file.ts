@@ -9,6 +9,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { JobqClient } from '../client/jobq-client.js';
+import { isNetworkError } from '../client/transport.js';
 import { EXIT } from './exit-codes.js';
 import { reach } from './client-commands.js';
 import { SettingsError } from './settings.js';
@@ -82,7 +83,7 @@ export async function enqueueFileCommand(flags: EnqueueFileFlags): Promise<numbe
         deduplicated += jobs.filter((j) => (j as { deduplicated?: boolean }).deduplicated).length;
       })
       .catch((err: unknown) => {
-        if (err instanceof TypeError) throw err; // the server went away: stop
+        if (isNetworkError(err)) throw err; // the server went away: stop
         failures.push({ lines: `${first}-${first + batch.length - 1}`, reason: (err as Error).message, count: batch.length });
       })
       .finally(() => {

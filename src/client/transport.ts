@@ -59,12 +59,16 @@ export class Transport {
     }
     const { status, text } = await this.send(method, path, headers, payload, call.signal ? AbortSignal.any([timeout, call.signal]) : timeout);
     let parsed: unknown;
+    let json = true;
     try {
       parsed = text ? (JSON.parse(text) as unknown) : undefined;
     } catch {
-      parsed = undefined;
+      json = false;
     }
-    if (status < 200 || status > 299) {
+    const ok = status >= 200 && status <= 299;
+    // A success that is not JSON is not jobq answering (a proxy's page, say): never hand the caller undefined.
+    if (ok && !json) throw new JobqError('internal', `the server answered ${status} with a body that is not JSON`, { details: { status } });
+    if (!ok) {
       const e = (parsed as { error?: { code?: ErrorCode; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
       throw new JobqError(e?.code ?? (status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : 'internal'), e?.message ?? `HTTP ${status}`, {
         details: { ...e?.details, status },
@@ -88,16 +92,29 @@ export class Transport {
   }
 }
 
+/**
+ * The request never got an answer: the connection failed or broke (a system
+ * error code such as ECONNREFUSED or ECONNRESET, a garbled answer HPE_*), or
+ * a time limit or cancel ended it (AbortError, TimeoutError), or fetch (the
+ * event stream) failed. Programming errors (Node's ERR_* codes, a TypeError
+ * from bad input) are not.
+ */
+export function isNetworkError(err: unknown): boolean {
+  if (err instanceof JobqError || typeof err !== 'object' || err === null) return false;
+  const { name, code, message, cause } = err as { name?: string; code?: unknown; message?: string; cause?: { code?: unknown } };
+  if (typeof code === 'string') return /^E(?!RR_)[A-Z_]+$|^HPE_/.test(code);
+  if (name === 'AbortError' || name === 'TimeoutError' || name === 'SocketError') return true;
+  // fetch's own network failures: a TypeError "fetch failed" (the cause says why) or "terminated" mid-body.
+  return err instanceof TypeError && (message === 'fetch failed' || message === 'terminated' || typeof cause?.code === 'string');
+}
+
 /** The server could not be reached or is restarting: worth trying again after a pause. */
 export function isUnreachable(err: unknown): boolean {
   if (err instanceof JobqError) {
     const status = err.details?.status;
     return err.code === 'shutting_down' || err.code === 'store_unavailable' || status === 502 || status === 503 || status === 504;
   }
-  const { name, code } = (err ?? {}) as { name?: string; code?: unknown };
-  // Node's network errors carry a code (ECONNREFUSED, ECONNRESET, …; HPE_ for a garbled answer); fetch's are TypeErrors.
-  const network = typeof code === 'string' && /^(E(?!RR_)[A-Z_]+|HPE_\w+)$/.test(code);
-  return network || err instanceof TypeError || name === 'TimeoutError' || name === 'AbortError' || name === 'SocketError';
+  return isNetworkError(err);
 }
 
 /** The server refused the token itself: nothing to retry. */

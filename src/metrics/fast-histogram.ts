@@ -75,8 +75,13 @@ export class FastHistogram<L extends string> {
     return s;
   }
 
+  /** Zeroes every series in place: children handed out before keep counting into what is exported. */
   reset(): void {
-    this.series.clear();
+    for (const s of this.series.values()) {
+      s.buckets.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
   }
 
   /** What the registry prints: the label set as shared labels beside `le`, as prom-client does. */

@@ -6,7 +6,6 @@
  * token stopping the worker, and `waitFor`.
  */
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { JobqClient, PermanentJobError, RateLimitedError, type JobContext } from '../../src/client/index.js';
 import type { Job } from '../../src/contracts/job.js';
@@ -25,17 +24,27 @@ let n = 0;
 const queue = () => `rw-${++n}`;
 
 describe('remote worker (client.runWorker) against a real server', () => {
-  /** Requests that may carry finishes: claims (finishes ride along), finish batches, single completions. */
-  let finishRequests = 0;
+  /**
+   * Completions per request, as the server applies them: a request's
+   * completions reach jobq.complete in one synchronous run (lease-finishes.ts),
+   * so calls before the next microtask belong to one request.
+   */
+  const completionBatches: number[] = [];
   /** Leases per heartbeat request, in order. */
   const heartbeats: number[] = [];
   before(async () => {
     s = await startTestServer({ jobq: { retry: { baseDelayMs: 50, factor: 1, jitter: 0 } } });
-    // Counts the worker's finish requests as the server receives them, and the leases of each heartbeat as the core extends them.
-    s.app.server.on('request', (req: IncomingMessage) => {
-      // Finishes travel alone (/v1/leases/finish), ride along a claim, or (never, here) one per job.
-      if (/\/v1\/leases\/finish$|\/claim$|\/complete$/.test(req.url ?? '')) finishRequests++;
-    });
+    let inBatch = false;
+    const complete = s.jobq.complete.bind(s.jobq);
+    s.jobq.complete = (lease, result) => {
+      if (!inBatch) {
+        inBatch = true;
+        completionBatches.push(0);
+        queueMicrotask(() => (inBatch = false));
+      }
+      completionBatches[completionBatches.length - 1]!++;
+      return complete(lease, result);
+    };
     const extend = s.jobq.extend.bind(s.jobq);
     s.jobq.extend = (leases, leaseMs) => {
       heartbeats.push(leases.length);
@@ -165,11 +174,16 @@ describe('remote worker (client.runWorker) against a real server', () => {
     const q = queue();
     const worker = client.runWorker({ queues: { [q]: { concurrency: 50 } }, handlers: { add: (job) => job.payload.a }, handleSignals: false, logger: quiet });
     try {
-      const before = finishRequests;
+      const before = completionBatches.length;
       const jobs = await client.enqueueMany(Array.from({ length: 300 }, (_, i) => ({ type: 'add' as const, payload: { a: i, b: 0 }, queue: q })));
       await waitFor(async () => ((await client.queues()).queues.find((x) => x.name === q)?.counts.completed ?? 0) === 300, { what: '300 completions', timeoutMs: 20_000 });
-      const requests = finishRequests - before;
-      assert.ok(requests >= 1 && requests < 100, `${requests} claim and finish requests for 300 jobs`);
+      const batches = completionBatches.slice(before);
+      assert.equal(
+        batches.reduce((a, b) => a + b, 0),
+        300,
+        'every completion reached the server once',
+      );
+      assert.ok(batches.length < 100, `300 completions in ${batches.length} requests: ${batches.join(', ')}`);
       assert.equal((await client.get(jobs[299]!.id)).result, 299);
     } finally {
       await worker.stop();

@@ -28,7 +28,7 @@ test('FastHistogram prints what prom-client prints for the same observations', a
   assert.match(text, /t_seconds_count\{method="POST",code="201"\} 2/);
 });
 
-test('FastHistogram#get answers like Histogram#get, and reset forgets every series', async () => {
+test('FastHistogram#get answers like Histogram#get, and reset zeroes every series, kept children included', async () => {
   const registry = new client.Registry();
   const fast = new FastHistogram('u_seconds', 'help', ['queue'], BUCKETS, registry);
   const child = fast.child({ queue: 'q' });
@@ -42,6 +42,10 @@ test('FastHistogram#get answers like Histogram#get, and reset forgets every seri
   const le1 = values.find((v) => v.metricName === 'u_seconds_bucket' && v.labels.le === 1);
   assert.equal(le1?.value, 2);
   assert.equal(registry.getSingleMetric('u_seconds'), fast as unknown);
-  fast.reset();
-  assert.deepEqual((await fast.get()).values, []);
+  registry.resetMetrics();
+  const zeroed = (await fast.get()).values;
+  assert.ok(zeroed.length > 0 && zeroed.every((v) => v.value === 0), 'the series stays, at zero');
+  child.observe(0.05);
+  const after = (await fast.get()).values.find((v) => v.metricName === 'u_seconds_count');
+  assert.equal(after?.value, 1, 'a child kept from before the reset still counts into what is exported');
 });
