@@ -107,7 +107,7 @@ export function toNewJobRecord(input: EnqueueInput, opts: ResolvedOptions, now: 
   let payloadJson: string | undefined;
   if (input.payload instanceof JsonText) payloadJson = input.payload.text;
   else {
-    checkJsonShape(input.payload, index === undefined ? 'payload' : `jobs[${index}].payload`);
+    checkJsonShape(input.payload, 'payload', index);
     payloadJson = JSON.stringify(input.payload ?? null);
   }
   if (payloadJson === undefined) throw bad('payload', 'must be a JSON value', index);

@@ -27,14 +27,34 @@ function pathOf(w: Walk, root: string): string {
   return `${root}${out}`;
 }
 
+/** A value JSON carries as is: not an object, and not a number JSON cannot represent. */
+function fine(v: unknown): boolean {
+  return typeof v === 'number' ? Number.isFinite(v) : typeof v !== 'object' || v === null;
+}
+
+/** A fine primitive, or an object or array holding only fine primitives (depth 2 at most). */
+function isFlat(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return fine(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!fine(v[i])) return false;
+    return true;
+  }
+  for (const k in v) if (!fine((v as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
 /**
  * Walks the payload without recursion: refuses nesting deeper than
  * MAX_PAYLOAD_DEPTH and numbers JSON cannot carry (1e400 parses to Infinity,
  * which would be stored as null: not what was sent). The error names the
- * path. (Integers beyond 2^53 in JSON text are caught by the HTTP layer,
- * which still sees the text: see http/body/exact-numbers.ts.)
+ * path: `field`, under `jobs[index].` for an entry of a batch. (Integers
+ * beyond 2^53 in JSON text are caught by the HTTP layer, which still sees
+ * the text: see http/body/exact-numbers.ts.)
  */
-export function checkJsonShape(value0: unknown, root: string): void {
+export function checkJsonShape(value0: unknown, field: string, index?: number): void {
+  // The common payload, a flat object or array of fine primitives, needs no walk (and no path).
+  if (isFlat(value0)) return;
+  const root = index === undefined ? field : `jobs[${index}].${field}`;
   const stack: Walk[] = [{ value: value0, depth: 1, parent: null, key: null }];
   while (stack.length > 0) {
     const w = stack.pop()!;
