@@ -21,6 +21,9 @@ const S = {
   nextKey: `SELECT concurrency_key AS key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue AND concurrency_key > @after ORDER BY concurrency_key LIMIT 1`,
   ofKey: `SELECT seq, concurrency_key, rate_key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue AND concurrency_key = @key
            AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types))) ORDER BY priority DESC, run_at, seq LIMIT @n`,
+  // The same for a node with one handler type (the common case): no json_each per candidate row.
+  ofKeyOneType: `SELECT seq, concurrency_key, rate_key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue AND concurrency_key = @key
+           AND type = @type ORDER BY priority DESC, run_at, seq LIMIT @n`,
   ofType: `SELECT seq, concurrency_key, rate_key, priority, run_at FROM jobs WHERE status = 'pending' AND queue = @queue AND type = @type ORDER BY priority DESC, run_at, seq LIMIT @n`,
   start: `INSERT INTO rate_starts (queue, key, at) VALUES (@queue, @key, @at)`,
   forget: `DELETE FROM rate_starts WHERE queue = @queue AND at <= @before`,
@@ -90,8 +93,10 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
       return { stored, asked: Math.min(room, p.limit) + 1 };
     });
   }
-  const fetch = ({ stored, asked }: { stored: string | null; asked: number }): FlowCandidate[] =>
-    stored === null ? heldQueueGroup(c, p, asked) : (c.stmt(S.ofKey).all({ queue, key: stored, types, n: asked }) as Row[]).map(candidate);
+  const oneType = p.types?.length === 1 ? p.types[0]! : null;
+  const ofKey = (key: string, n: number) =>
+    (oneType === null ? c.stmt(S.ofKey).all({ queue, key, types, n }) : c.stmt(S.ofKeyOneType).all({ queue, key, type: oneType, n })) as Row[];
+  const fetch = ({ stored, asked }: { stored: string | null; asked: number }): FlowCandidate[] => (stored === null ? heldQueueGroup(c, p, asked) : ofKey(stored, asked).map(candidate));
   const groups = offer.map((o) => ({ key: o.stored || null, jobs: fetch(o) }));
   const keyWindows = new Map<string, Window>();
   const queueWindow = settings.rateLimit ? window('', settings.rateLimit.intervalMs) : { count: 0, oldest: null };

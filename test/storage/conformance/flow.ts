@@ -113,6 +113,9 @@ export function flowSection(ctx: Ctx): void {
       await ctx.store.jobInsertMany({ jobs: [...newRecords(T0, 2, { concurrencyKey: 'k', type: 'x' }), ...newRecords(T0, 2, { concurrencyKey: 'k', type: 'y' }), newRecord(T0, { type: 'y' })] });
       const got = await ctx.store.jobClaim({ queue: 'default', types: ['x'], limit: 10, now: T0, leaseMs: LEASE, leaseToken: randomUUID() });
       assert.deepEqual(got.map((j) => j.type), ['x', 'x']);
+      // Several wanted types (a store may take another path for one): only those, keyed or not.
+      const more = await ctx.store.jobClaim({ queue: 'default', types: ['y', 'z'], limit: 10, now: T0, leaseMs: LEASE, leaseToken: randomUUID() });
+      assert.deepEqual(more.map((j) => j.type), ['y', 'y', 'y']);
     });
 
     it('starts at most `max` jobs in any window of intervalMs (a strict sliding window), and says when the next may start', async () => {
