@@ -149,8 +149,8 @@ function timeFlag(name: string, raw: string | undefined, now: number): string | 
   return new Date(ms).toISOString();
 }
 
-/** A flag value as a shell word, quoted when it needs to be. */
-const shellWord = (v: string) => (/^[\w.:@/+=-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+/** A flag value as a shell word: single-quoted for a POSIX shell when it needs to be, each ' written as '\''. */
+const shellWord = (v: string) => (/^[\w.:@/+=-]+$/.test(v) ? v : "'" + v.replaceAll("'", "'\\''") + "'");
 
 export async function jobsListCommand(flags: ListFlags): Promise<number> {
   const c = client(flags);
