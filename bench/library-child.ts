@@ -3,6 +3,8 @@
  * its peak RSS is its own. argv[2] is a JSON LibraryScenario; the last stdout
  * line is the JSON result.
  */
+// First, for its side effect: a worker scenario's heap setting, before the other modules load.
+import './worker-heap.js';
 import { rmSync } from 'node:fs';
 import { Jobq } from '../src/core/jobq.js';
 import type { Store } from '../src/contracts/store.js';

@@ -19,7 +19,7 @@ import { queueOptions, SETTINGS, type ServerSettings } from './settings.js';
 import { StartupError } from './startup-error.js';
 import { enableTracing } from '../tracing/tracing.js';
 import { isHttpProcess, onPrimaryStop, reportListening, startHttpProcesses, type HttpProcesses } from './http-processes.js';
-import { tuneHeapForServing } from './heap-tuning.js';
+import { keepYoungGenerationSmall, tuneHeapForServing } from './heap-tuning.js';
 
 /** Kafka's flag messages name the flag; say its environment variable beside it, as every setting error does. */
 function withEnvNames(message: string): string {
@@ -42,6 +42,8 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   const manyHttp = mode === 'serve' && !httpProcess && settings.httpProcesses > 1;
   // Before any request: open event streams must not make V8 pretenure every request's objects (heap-tuning.ts).
   if (mode === 'serve') tuneHeapForServing();
+  // Before any job: a worker's peak RSS is mostly young generation grown by job churn (heap-tuning.ts).
+  keepYoungGenerationSmall(settings.store);
   const { logger, flush } = createLogger(settings.logLevel);
   // An OpenTelemetry SDK registered before jobq started (node --import ./otel.js): trace enqueues and handlers.
   if (await enableTracing({ onlyIfRegistered: true })) logger.info('tracing on: spans go to the registered OpenTelemetry SDK');
