@@ -1,6 +1,6 @@
 /**
  * Imported first by library-child.ts, for its side effect: a worker scenario
- * (drain, latency) on SQLite or Postgres runs with the heap setting that
+ * (drain, latency) runs with the heap setting that
  * `jobq worker` applies (cli/heap-tuning.ts), set before the other modules
  * load, so the peak RSS it reports is what the CLI's worker would have.
  */

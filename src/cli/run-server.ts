@@ -42,7 +42,7 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   const manyHttp = mode === 'serve' && !httpProcess && settings.httpProcesses > 1;
   // Before any request: open event streams must not make V8 pretenure every request's objects (heap-tuning.ts).
   if (mode === 'serve') tuneHeapForServing();
-  // Before any job: a worker's peak RSS is mostly young generation grown by job churn (heap-tuning.ts).
+  // Before any job: on SQLite a worker's peak RSS is mostly young generation grown by job churn (heap-tuning.ts).
   keepYoungGenerationSmall(settings.store);
   const { logger, flush } = createLogger(settings.logLevel);
   // An OpenTelemetry SDK registered before jobq started (node --import ./otel.js): trace enqueues and handlers.
