@@ -53,8 +53,7 @@ export class PartitionTracker {
     const out = new Map<number, bigint>();
     for (const [partition, p] of this.parts) {
       if (p.next < 0n) continue;
-      let lowest = p.next;
-      for (const o of p.open) if (o < lowest) lowest = o;
+      const lowest = lowestOf(p.open) ?? p.next;
       if (lowest > p.committed) out.set(partition, lowest);
     }
     return out;
@@ -71,8 +70,7 @@ export class PartitionTracker {
   inspect(): Record<number, PartitionState> {
     const out: Record<number, PartitionState> = {};
     for (const [partition, p] of this.parts) {
-      let lowest: bigint | null = null;
-      for (const o of p.open) if (lowest === null || o < lowest) lowest = o;
+      const lowest = lowestOf(p.open);
       out[partition] = { next: String(p.next), lowestOpen: lowest === null ? null : String(lowest), open: p.open.size, committed: String(p.committed) };
     }
     return out;
@@ -84,4 +82,11 @@ export class PartitionTracker {
     for (const p of this.parts.values()) n += p.open.size;
     return n;
   }
+}
+
+/** The lowest offset still open, or null when none is. */
+function lowestOf(open: ReadonlySet<bigint>): bigint | null {
+  let lowest: bigint | null = null;
+  for (const o of open) if (lowest === null || o < lowest) lowest = o;
+  return lowest;
 }

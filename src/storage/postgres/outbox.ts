@@ -41,13 +41,10 @@ export function outboxStatements(s: string, schema: string) {
     read: `SELECT seq, job_id::text AS job_id, queue, ordering_key FROM ${s}.kafka_outbox ORDER BY seq LIMIT $1`,
     // Params: seqs
     delete: `DELETE FROM ${s}.kafka_outbox WHERE seq = ANY($1::bigint[])`,
-    // Params: trigger names. Those still disabled.
-    insertTrigger: `
-      SELECT count(*)::int AS n FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = '${schema}' AND t.tgname = 'kafka_outbox_insert'`,
-    disabled: `
-      SELECT t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = '${schema}' AND t.tgname = ANY($1::text[]) AND t.tgenabled = 'D'`,
+    // Params: trigger names. Those that exist, and whether each is disabled.
+    triggers: `
+      SELECT t.tgname AS name, t.tgenabled = 'D' AS disabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = '${schema}' AND t.tgname = ANY($1::text[])`,
     // Params: queues, now, limit. Through the trigger, each promoted job writes its outbox entry.
     promoteDue: `
       UPDATE ${s}.jobs SET status = 'pending', updated_at = $2
@@ -80,8 +77,8 @@ export async function readOutbox(q: Query, sql: OutboxStatements, limit: number)
  * what is missing or off: it takes a short table lock.
  */
 export async function enableOutbox(q: Query, sql: OutboxStatements, s: string): Promise<void> {
-  const { rows: present } = await q<{ n: number }>(sql.insertTrigger, []);
-  if (present[0]!.n === 0) {
+  const { rows } = await q<{ name: string; disabled: boolean }>(sql.triggers, [OUTBOX_TRIGGERS.map((t) => t.name)]);
+  if (!rows.some((r) => r.name === 'kafka_outbox_insert')) {
     try {
       await q(OUTBOX_INSERT_TRIGGER(s), []);
     } catch (err) {
@@ -89,8 +86,7 @@ export async function enableOutbox(q: Query, sql: OutboxStatements, s: string): 
       if ((err as { code?: string }).code !== '42710') throw err;
     }
   }
-  const { rows } = await q<{ name: string }>(sql.disabled, [OUTBOX_TRIGGERS.map((t) => t.name)]);
-  for (const row of rows) {
+  for (const row of rows.filter((r) => r.disabled)) {
     // Names from our own list, never from the row: identifiers cannot be bound parameters.
     const t = OUTBOX_TRIGGERS.find((x) => x.name === row.name)!;
     await q(`ALTER TABLE ${s}.${t.table} ENABLE TRIGGER ${t.name}`, []);

@@ -223,20 +223,24 @@ export class PostgresStore extends PgCluster implements Store {
     }
   }
 
-  /** One statement, named when it may be (prepared.ts); sent again unnamed if its prepared form went stale. */
-  private async send<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    try {
-      return await pool.query<R>(this.prepared.config(text, values));
-    } catch (err) {
-      if (!this.stalePrepared(err)) throw err;
-      return pool.query<R>(text, values);
-    }
+  /** One statement, named when it may be (prepared.ts). */
+  private send<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.againIfStale(() => pool.query<R>(this.prepared.config(text, values)));
   }
 
-  private stalePrepared(err: unknown): boolean {
-    if (!this.prepared.staleAfter(err)) return false;
-    this.onWarning('the schema changed under this node (a newer jobq migrated it?); prepared statements are off until it restarts', err);
-    return true;
+  /**
+   * Runs `run` once more when it failed because a prepared statement went
+   * stale: staleAfter() has then turned names off, so the second run sends
+   * every statement unnamed (a transaction was rolled back, and runs whole).
+   */
+  private async againIfStale<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (!this.prepared.staleAfter(err)) throw err;
+      this.onWarning('the schema changed under this node (a newer jobq migrated it?); prepared statements are off until it restarts', err);
+      return run();
+    }
   }
 
   private insertValues(p: JobInsertManyParams): unknown[] {
@@ -314,16 +318,7 @@ export class PostgresStore extends PgCluster implements Store {
     if (this.closed) throw storeClosed();
     try {
       return await withTransientRetry(
-        async () => {
-          const lost = (err: unknown) => this.onWarning('Postgres connection lost during a transaction', err);
-          try {
-            return await inTransaction(pool, fn, lost);
-          } catch (err) {
-            // Rolled back: run it again with names off.
-            if (!this.stalePrepared(err)) throw err;
-            return inTransaction(pool, fn, lost);
-          }
-        },
+        () => this.againIfStale(() => inTransaction(pool, fn, (err) => this.onWarning('Postgres connection lost during a transaction', err))),
         DEFAULT_RETRY,
         (err, attempt) => {
           onRetry?.();
@@ -371,12 +366,10 @@ export class PostgresStore extends PgCluster implements Store {
 
   private async claimPlain(p: JobClaimParams): Promise<LeasedJob[]> {
     const ordered = this.orderedQueues.has(p.queue);
+    const { sql } = this;
     const one = p.types?.length === 1;
-    const text =
-      p.types === null
-        ? ordered ? this.sql.claimAnyOrdered : this.sql.claimAny
-        : one ? (ordered ? this.sql.claimOneTypeOrdered : this.sql.claimOneType)
-          : ordered ? this.sql.claimTypesOrdered : this.sql.claimTypes;
+    const [plain, inOrder] = p.types === null ? [sql.claimAny, sql.claimAnyOrdered] : one ? [sql.claimOneType, sql.claimOneTypeOrdered] : [sql.claimTypes, sql.claimTypesOrdered];
+    const text = ordered ? inOrder : plain;
     const values: unknown[] = [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs];
     if (p.types !== null) values.push(one ? p.types[0] : p.types);
     let attempt = 0;

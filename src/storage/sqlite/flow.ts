@@ -12,6 +12,12 @@ import * as SQL from './job-sql.js';
 import { leasedRows } from './leased-rows.js';
 import { pendingTypes } from './pending-types.js';
 
+/** A key's first ready jobs in claim order, of the types `typeFilter` lets through. */
+function ofKey(typeFilter: string): string {
+  return `SELECT seq, concurrency_key, rate_key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue AND concurrency_key = @key
+           AND ${typeFilter} ORDER BY priority DESC, run_at, seq LIMIT @n`;
+}
+
 const S = {
   running: `SELECT concurrency_key AS key, COUNT(*) AS n FROM jobs INDEXED BY jobs_leases WHERE status = 'processing' AND queue = @queue GROUP BY concurrency_key`,
   holds: `SELECT key, until FROM holds WHERE queue = @queue AND until > @now`,
@@ -19,11 +25,9 @@ const S = {
   // jobs_claim_key holds every group of a flow-controlled queue, the keyless one ('') first.
   firstKey: `SELECT concurrency_key AS key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue ORDER BY concurrency_key LIMIT 1`,
   nextKey: `SELECT concurrency_key AS key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue AND concurrency_key > @after ORDER BY concurrency_key LIMIT 1`,
-  ofKey: `SELECT seq, concurrency_key, rate_key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue AND concurrency_key = @key
-           AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types))) ORDER BY priority DESC, run_at, seq LIMIT @n`,
+  ofKey: ofKey(`(@types IS NULL OR type IN (SELECT value FROM json_each(@types)))`),
   // The same for a node with one handler type (the common case): no json_each per candidate row.
-  ofKeyOneType: `SELECT seq, concurrency_key, rate_key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue AND concurrency_key = @key
-           AND type = @type ORDER BY priority DESC, run_at, seq LIMIT @n`,
+  ofKeyOneType: ofKey('type = @type'),
   ofType: `SELECT seq, concurrency_key, rate_key, priority, run_at FROM jobs WHERE status = 'pending' AND queue = @queue AND type = @type ORDER BY priority DESC, run_at, seq LIMIT @n`,
   start: `INSERT INTO rate_starts (queue, key, at) VALUES (@queue, @key, @at)`,
   forget: `DELETE FROM rate_starts WHERE queue = @queue AND at <= @before`,
@@ -94,9 +98,9 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
     });
   }
   const oneType = p.types?.length === 1 ? p.types[0]! : null;
-  const ofKey = (key: string, n: number) =>
+  const keyJobs = (key: string, n: number) =>
     (oneType === null ? c.stmt(S.ofKey).all({ queue, key, types, n }) : c.stmt(S.ofKeyOneType).all({ queue, key, type: oneType, n })) as Row[];
-  const fetch = ({ stored, asked }: { stored: string | null; asked: number }): FlowCandidate[] => (stored === null ? heldQueueGroup(c, p, asked) : ofKey(stored, asked).map(candidate));
+  const fetch = ({ stored, asked }: { stored: string | null; asked: number }): FlowCandidate[] => (stored === null ? heldQueueGroup(c, p, asked) : keyJobs(stored, asked).map(candidate));
   const groups = offer.map((o) => ({ key: o.stored || null, jobs: fetch(o) }));
   const keyWindows = new Map<string, Window>();
   const queueWindow = settings.rateLimit ? window('', settings.rateLimit.intervalMs) : { count: 0, oldest: null };
