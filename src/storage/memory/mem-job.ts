@@ -25,6 +25,19 @@ export interface MemJob {
   leaseToken: string | null;
   leaseExpiresAt: number | null;
   key: string | null;
+  concurrencyKey: string | null;
+  rateKey: string | null;
+  traceContext: TraceContext | null;
+  /** Key hold and dependencies, which most jobs have none of: null then (one field per job held instead of six). */
+  links: MemLinks | null;
+  /** The job's current heap entry: any other entry of it in a heap is stale. Null once claimed, so a job kept finished holds no entry. */
+  entry: HeapEntry | null;
+  /** Bytes counted against the store's byte limit. */
+  bytes: number;
+}
+
+/** A job's key hold and its dependency links (mem-links.ts). */
+export interface MemLinks {
   /** True while the job holds its key in the store's key index. */
   keyHeld: boolean;
   keyUntil: number | null;
@@ -34,13 +47,24 @@ export interface MemJob {
   pendingDeps: number;
   /** Ids of waiting jobs that depend on this one. */
   dependents: string[] | null;
-  concurrencyKey: string | null;
-  rateKey: string | null;
-  traceContext: TraceContext | null;
-  /** Bumped each time the job enters a heap, so stale heap entries can be skipped. */
-  generation: number;
-  /** Bytes counted against the store's byte limit. */
-  bytes: number;
+}
+
+/**
+ * A job's place in a heap, with the sort key it had when pushed: a job whose
+ * run time or priority changes later (a replace, a retry) gets a new entry,
+ * and the old one, stale (not the job's `entry`), keeps its old place, so the
+ * heap's order never breaks (found by the simulator: a due job left
+ * unpromoted). `seq` never changes, so it is read from the job.
+ */
+export interface HeapEntry {
+  job: MemJob;
+  priority: number;
+  runAt: number;
+}
+
+/** A job's links, made on first need (a job another one comes to depend on). */
+export function linksOf(job: MemJob): MemLinks {
+  return (job.links ??= { keyHeld: false, keyUntil: null, dependsOn: NO_DEPENDENCIES, onDependencyFailure: 'fail', pendingDeps: 0, dependents: null });
 }
 
 /** Per-job bookkeeping beyond its JSON, counted against maxBytes (measured order of magnitude). */
@@ -108,7 +132,7 @@ function fullView(job: MemJob, include: ListInclude, leaseToken: string | undefi
     progress: job.progress,
     leaseExpiresAt: job.leaseExpiresAt,
     key: job.key,
-    dependsOn: job.dependsOn.length === 0 ? [] : [...job.dependsOn],
+    dependsOn: job.links === null || job.links.dependsOn.length === 0 ? [] : [...job.links.dependsOn],
     concurrencyKey: job.concurrencyKey,
     rateKey: job.rateKey,
     traceContext: job.traceContext && { ...job.traceContext },

@@ -7,7 +7,7 @@
 import { JobqError } from '../../contracts/errors.js';
 import { isFinished, type JobStatus } from '../../contracts/job.js';
 import type { DependentChange, NewJobRecord } from '../../contracts/store.js';
-import type { MemJob } from './mem-job.js';
+import { linksOf, type MemJob } from './mem-job.js';
 
 /** The store operations the links need. */
 export interface LinkHost {
@@ -24,9 +24,9 @@ export class KeyIndex {
   /** The holder of `key` at `now`, releasing it first if its hold is over (finished, and past keyUntil). */
   holder(key: string, now: number): MemJob | undefined {
     const h = this.holders.get(key);
-    if (h && isFinished(h.status) && (h.keyUntil === null || h.keyUntil <= now)) {
+    if (h && isFinished(h.status) && (h.links!.keyUntil === null || h.links!.keyUntil <= now)) {
       this.holders.delete(key);
-      h.keyHeld = false;
+      h.links!.keyHeld = false;
       return undefined;
     }
     return h;
@@ -35,12 +35,12 @@ export class KeyIndex {
   hold(job: MemJob): void {
     if (job.key === null) return;
     this.holders.set(job.key, job);
-    job.keyHeld = true;
+    linksOf(job).keyHeld = true;
   }
 
   /** A manually retried job takes its key back, unless another job holds it now. */
   retake(job: MemJob, now: number): void {
-    if (job.key === null || job.keyHeld) return;
+    if (job.key === null || job.links?.keyHeld) return;
     const other = this.holder(job.key, now);
     if (other && other !== job) {
       throw new JobqError('conflict', `job ${job.id} cannot run again: job ${other.id} now holds its key "${job.key}"`);
@@ -79,26 +79,27 @@ export function checkDependencies(host: LinkHost, records: readonly NewJobRecord
  * already failed or been cancelled and its policy says so.
  */
 export function linkDependencies(host: LinkHost, job: MemJob): { status: JobStatus; reason?: string } {
+  const links = job.links!;
   let pending = 0;
-  for (const id of job.dependsOn) {
+  for (const id of links.dependsOn) {
     const dep = host.get(id)!;
     if (dep.status === 'completed') continue;
     if (dep.status === 'failed' || dep.status === 'cancelled') {
-      if (job.onDependencyFailure === 'ignore') continue;
-      return { status: job.onDependencyFailure === 'fail' ? 'failed' : 'cancelled', reason: `dependency ${id} ${dep.status}` };
+      if (links.onDependencyFailure === 'ignore') continue;
+      return { status: links.onDependencyFailure === 'fail' ? 'failed' : 'cancelled', reason: `dependency ${id} ${dep.status}` };
     }
     pending++;
   }
-  for (const id of job.dependsOn) (host.get(id)!.dependents ??= []).push(job.id);
-  job.pendingDeps = pending;
+  for (const id of links.dependsOn) (linksOf(host.get(id)!).dependents ??= []).push(job.id);
+  links.pendingDeps = pending;
   return { status: pending > 0 ? 'waiting' : job.status };
 }
 
 /** A dependency back in line (manual retry) is unfinished again: its waiting dependents wait for it once more. */
 export function reopen(host: LinkHost, dep: MemJob): void {
-  for (const id of dep.dependents ?? []) {
+  for (const id of dep.links?.dependents ?? []) {
     const job = host.get(id);
-    if (job?.status === 'waiting') job.pendingDeps++;
+    if (job?.status === 'waiting') job.links!.pendingDeps++;
   }
 }
 
@@ -111,16 +112,17 @@ export function cascade(host: LinkHost, ended: MemJob, now: number): DependentCh
   const queue: MemJob[] = [ended];
   while (queue.length > 0) {
     const dep = queue.shift()!;
-    for (const id of dep.dependents ?? []) {
+    for (const id of dep.links?.dependents ?? []) {
       const job = host.get(id);
       if (!job || job.status !== 'waiting') continue;
+      const links = job.links!;
       const change = { id: job.id, queue: job.queue, type: job.type, attempts: job.attempts, dependency: dep.id };
-      if (dep.status === 'completed' || job.onDependencyFailure === 'ignore') {
-        if (--job.pendingDeps > 0) continue;
+      if (dep.status === 'completed' || links.onDependencyFailure === 'ignore') {
+        if (--links.pendingDeps > 0) continue;
         host.makeReady(job, now);
         changes.push({ ...change, status: job.status as 'pending' | 'scheduled' });
       } else {
-        const status = job.onDependencyFailure === 'fail' ? 'failed' : 'cancelled';
+        const status = links.onDependencyFailure === 'fail' ? 'failed' : 'cancelled';
         host.end(job, status, now, `dependency ${dep.id} ${dep.status}`);
         changes.push({ ...change, status });
         queue.push(job);

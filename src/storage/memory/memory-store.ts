@@ -41,7 +41,7 @@ import { MemTokens } from './mem-tokens.js';
 import { cascade, checkDependencies, KeyIndex, linkDependencies, reopen, type LinkHost } from './mem-links.js';
 import { MemoryCluster, type QueueCounts } from './memory-cluster.js';
 import { listJobs } from './memory-lists.js';
-import { jobBytes, leasedViewOf, NO_DEPENDENCIES, NO_ERRORS, pushError, refOf, viewOf, type MemJob } from './mem-job.js';
+import { jobBytes, leasedViewOf, NO_DEPENDENCIES, NO_ERRORS, pushError, refOf, viewOf, type HeapEntry, type MemJob } from './mem-job.js';
 
 export interface MemoryStoreOptions {
   /** Unfinished jobs held at most; inserts beyond fail with capacity_exceeded. @defaultValue 100_000 */
@@ -53,28 +53,16 @@ export interface MemoryStoreOptions {
 }
 
 
-/**
- * A job's place in a heap, with the sort key it had when pushed: a job whose
- * run time or priority changes later (a replace, a retry) gets a new entry,
- * and the old one, stale by generation, keeps its old place, so the heap's
- * order never breaks (found by the simulator: a due job left unpromoted).
- */
-interface HeapEntry {
-  job: MemJob;
-  generation: number;
-  priority: number;
-  runAt: number;
-  seq: number;
-}
-
 interface QueueState {
   /** Ready jobs per type, each heap in claim order. */
   ready: Map<string, Heap<HeapEntry>>;
   scheduled: Heap<HeapEntry>;
 }
 
-const readyOrder = (a: HeapEntry, b: HeapEntry) => (a.priority !== b.priority ? a.priority > b.priority : a.runAt !== b.runAt ? a.runAt < b.runAt : a.seq < b.seq);
-const dueOrder = (a: HeapEntry, b: HeapEntry) => a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq);
+const readyOrder = (a: HeapEntry, b: HeapEntry) => (a.priority !== b.priority ? a.priority > b.priority : a.runAt !== b.runAt ? a.runAt < b.runAt : a.job.seq < b.job.seq);
+const dueOrder = (a: HeapEntry, b: HeapEntry) => a.runAt < b.runAt || (a.runAt === b.runAt && a.job.seq < b.job.seq);
+/** An entry left behind by a newer one of its job, or by the job's claim. */
+const stale = (e: HeapEntry) => e.job.entry !== e;
 
 function before(a: MemJob, b: MemJob): boolean {
   return a.priority !== b.priority ? a.priority > b.priority : a.runAt !== b.runAt ? a.runAt < b.runAt : a.seq < b.seq;
@@ -112,9 +100,9 @@ export class MemoryStore extends MemoryCluster implements Store {
   }
 
   private enqueueReady(job: MemJob): void {
-    job.generation++;
     const q = this.state(job.queue);
-    const entry: HeapEntry = { job, generation: job.generation, priority: job.priority, runAt: job.runAt, seq: job.seq };
+    const entry: HeapEntry = { job, priority: job.priority, runAt: job.runAt };
+    job.entry = entry;
     if (job.status === 'scheduled') q.scheduled.push(entry);
     else {
       let heap = q.ready.get(job.type);
@@ -219,23 +207,21 @@ export class MemoryStore extends MemoryCluster implements Store {
         leaseToken: null,
         leaseExpiresAt: null,
         key: r.key,
-        keyHeld: false,
-        keyUntil: r.keyUntil,
-        dependsOn: r.dependsOn ? [...r.dependsOn] : NO_DEPENDENCIES,
-        onDependencyFailure: r.onDependencyFailure,
         concurrencyKey: r.concurrencyKey,
         rateKey: r.rateKey,
         traceContext: r.traceContext ? { ...r.traceContext } : null,
-        pendingDeps: 0,
-        dependents: null,
-        generation: 0,
+        links:
+          r.key === null && !r.dependsOn?.length
+            ? null
+            : { keyHeld: false, keyUntil: r.keyUntil, dependsOn: r.dependsOn ? [...r.dependsOn] : NO_DEPENDENCIES, onDependencyFailure: r.onDependencyFailure, pendingDeps: 0, dependents: null },
+        entry: null,
         bytes: 0,
       };
       this.jobs.set(job.id, job);
       this.activeCount++;
       this.resize(job);
       this.keys.hold(job);
-      if (job.dependsOn.length > 0) {
+      if (job.links !== null && job.links.dependsOn.length > 0) {
         const start = linkDependencies(this.host, job);
         if (start.status !== job.status) report().initial.push({ index, status: start.status });
         if (start.status === 'failed' || start.status === 'cancelled') {
@@ -278,9 +264,9 @@ export class MemoryStore extends MemoryCluster implements Store {
   }
 
   private promoteDue(q: QueueState, now: number): void {
-    for (let e = q.scheduled.peek(); e && (e.generation !== e.job.generation || e.job.status !== 'scheduled' || e.runAt <= now); e = q.scheduled.peek()) {
+    for (let e = q.scheduled.peek(); e && (stale(e) || e.job.status !== 'scheduled' || e.runAt <= now); e = q.scheduled.peek()) {
       q.scheduled.pop();
-      if (e.generation !== e.job.generation || e.job.status !== 'scheduled') continue;
+      if (stale(e) || e.job.status !== 'scheduled') continue;
       e.job.status = 'pending';
       e.job.updatedAt = now;
       this.enqueueReady(e.job);
@@ -293,7 +279,7 @@ export class MemoryStore extends MemoryCluster implements Store {
     const heaps = types === null ? q.ready.values() : types.map((t) => q.ready.get(t)).filter((h): h is Heap<HeapEntry> => h !== undefined);
     for (const heap of heaps) {
       let e = heap.peek();
-      while (e && (e.generation !== e.job.generation || e.job.status !== 'pending')) {
+      while (e && (stale(e) || e.job.status !== 'pending')) {
         heap.pop();
         e = heap.peek();
       }
@@ -321,6 +307,7 @@ export class MemoryStore extends MemoryCluster implements Store {
 
   private lease(job: MemJob, p: JobClaimParams): LeasedJob {
     job.status = 'processing';
+    job.entry = null;
     job.attempts++;
     job.startedAt = p.now;
     job.updatedAt = p.now;
@@ -340,7 +327,7 @@ export class MemoryStore extends MemoryCluster implements Store {
     for (const heap of p.types === null ? q.ready.values() : p.types.flatMap((t) => (q.ready.has(t) ? [q.ready.get(t)!] : []))) {
       for (const e of heap.entries()) {
         const job = e.job;
-        if (e.generation !== job.generation || job.status !== 'pending') continue;
+        if (stale(e) || job.status !== 'pending') continue;
         let list = byKey.get(job.concurrencyKey);
         if (!list) byKey.set(job.concurrencyKey, (list = []));
         list.push(job);
@@ -426,7 +413,7 @@ export class MemoryStore extends MemoryCluster implements Store {
         this.backInLine(job, o.status, o.runAt, p.now);
         this.resize(job);
       }
-      if ((o.kind === 'completed' || o.kind === 'failed') && job.dependents) {
+      if ((o.kind === 'completed' || o.kind === 'failed') && job.links?.dependents) {
         const dependents = cascade(this.host, job, p.now);
         if (dependents.length > 0) ref.dependents = dependents;
       }
@@ -485,7 +472,7 @@ export class MemoryStore extends MemoryCluster implements Store {
   async jobDependencies(id: string): Promise<Job[]> {
     this.assertOpen();
     const job = this.jobs.get(id);
-    return (job?.dependsOn ?? []).flatMap((d) => {
+    return (job?.links?.dependsOn ?? []).flatMap((d) => {
       const dep = this.jobs.get(d);
       return dep ? [viewOf(dep)] : [];
     });
@@ -507,7 +494,7 @@ export class MemoryStore extends MemoryCluster implements Store {
     const job = this.jobs.get(p.id);
     if (!job || !p.from.includes(job.status)) return { job: null, current: job?.status ?? null };
     this.markFinished(job, 'cancelled', p.now);
-    const dependents = job.dependents ? cascade(this.host, job, p.now) : [];
+    const dependents = job.links?.dependents ? cascade(this.host, job, p.now) : [];
     return dependents.length > 0 ? { job: viewOf(job), dependents } : { job: viewOf(job) };
   }
 
