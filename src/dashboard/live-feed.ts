@@ -6,6 +6,8 @@
  *   than `retainMs`) stay in a ring, each with an id `<feed>-<seq>`, so a
  *   client that reconnects with `Last-Event-ID` gets what it missed. An id from
  *   another feed (a restart, another node) or older than the ring is a gap.
+ *   The ring records while clients are attached and for `retainMs` after the
+ *   last one left: no one else can resume.
  * - **Fan-out by index**: clients are filed under their most selective filter
  *   (job id, then queue, then type), so an event costs the clients that may
  *   want it, not every client (1,000 clients each watching one job cost one
@@ -88,6 +90,13 @@ export class LiveFeed {
   private readonly ringSeq: Float64Array;
   private readonly ringAt: Float64Array;
   private seq = 0;
+  /**
+   * Until when events go into the ring: while a client is attached, and for
+   * retainMs after the last one left (its reconnect resumes). Before any
+   * client, nobody can resume, and a busy node would keep 10,000 events alive
+   * only to promote them into the old generation.
+   */
+  private recordUntil = 0;
   private readonly byJob: Bucket = new Map();
   private readonly byQueue: Bucket = new Map();
   private readonly byType: Bucket = new Map();
@@ -147,7 +156,7 @@ export class LiveFeed {
       if (!attached) return;
       attached = false;
       set.delete(client);
-      this.clients--;
+      if (--this.clients === 0) this.recordUntil = this.now() + this.o.retainMs;
       if (bucket && set.size === 0) bucket.delete(key);
     };
   }
@@ -155,10 +164,13 @@ export class LiveFeed {
   private push(e: JobEvent): void {
     const seq = ++this.seq;
     const now = this.now();
-    const slot = seq % this.o.retainEvents;
-    this.ringEvents[slot] = e;
-    this.ringSeq[slot] = seq;
-    this.ringAt[slot] = now;
+    // An event left out is, to a later resume, one it cannot tell (since() answers a gap).
+    if (this.clients > 0 || now <= this.recordUntil) {
+      const slot = seq % this.o.retainEvents;
+      this.ringEvents[slot] = e;
+      this.ringSeq[slot] = seq;
+      this.ringAt[slot] = now;
+    }
     this.count(e, now);
     // Events of a node that predates dueAt carry none: no sample rather than a wrong one.
     if (e.kind === 'started' && e.dueAt !== undefined) this.waits.add(e.queue, Math.max(0, (e.at - e.dueAt) / 1000));
@@ -194,8 +206,10 @@ export class LiveFeed {
     const out: FeedEntry[] = [];
     for (let s = last + 1; s <= this.seq; s++) {
       const slot = s % this.o.retainEvents;
-      const e = this.ringEvents[slot];
-      if (e && this.ringSeq[slot] === s && eventMatches(e, filter)) out.push({ seq: s, event: e, receivedAt: this.ringAt[slot]!, frame: null });
+      // Not recorded (no client then, and none had left within retainMs): a gap, never a silent skip.
+      if (this.ringSeq[slot] !== s) return null;
+      const e = this.ringEvents[slot]!;
+      if (eventMatches(e, filter)) out.push({ seq: s, event: e, receivedAt: this.ringAt[slot]!, frame: null });
     }
     return out;
   }
