@@ -24,20 +24,17 @@ export interface MemJob {
   progress: number | null;
   leaseToken: string | null;
   leaseExpiresAt: number | null;
-  key: string | null;
-  concurrencyKey: string | null;
-  rateKey: string | null;
-  traceContext: TraceContext | null;
-  /** Key hold and dependencies, which most jobs have none of: null then (one field per job held instead of six). */
-  links: MemLinks | null;
+  /** Unique key, flow keys, trace context and dependencies, which most jobs have none of: null then (one field per job held instead of ten). */
+  extra: MemExtra | null;
   /** The job's current heap entry: any other entry of it in a heap is stale. Null once claimed, so a job kept finished holds no entry. */
   entry: HeapEntry | null;
   /** Bytes counted against the store's byte limit. */
   bytes: number;
 }
 
-/** A job's key hold and its dependency links (mem-links.ts). */
-export interface MemLinks {
+/** What only some jobs carry: a unique key and its hold, flow-control keys, a trace context, dependency links (mem-links.ts). */
+export interface MemExtra {
+  key: string | null;
   /** True while the job holds its key in the store's key index. */
   keyHeld: boolean;
   keyUntil: number | null;
@@ -47,6 +44,9 @@ export interface MemLinks {
   pendingDeps: number;
   /** Ids of waiting jobs that depend on this one. */
   dependents: string[] | null;
+  concurrencyKey: string | null;
+  rateKey: string | null;
+  traceContext: TraceContext | null;
 }
 
 /**
@@ -62,10 +62,25 @@ export interface HeapEntry {
   runAt: number;
 }
 
-/** A job's links, made on first need (a job another one comes to depend on). */
-export function linksOf(job: MemJob): MemLinks {
-  return (job.links ??= { keyHeld: false, keyUntil: null, dependsOn: NO_DEPENDENCIES, onDependencyFailure: 'fail', pendingDeps: 0, dependents: null });
+/** A job's extra, made on first need (a job another one comes to depend on). */
+export function extraOf(job: MemJob): MemExtra {
+  return (job.extra ??= {
+    key: null,
+    keyHeld: false,
+    keyUntil: null,
+    dependsOn: NO_DEPENDENCIES,
+    onDependencyFailure: 'fail',
+    pendingDeps: 0,
+    dependents: null,
+    concurrencyKey: null,
+    rateKey: null,
+    traceContext: null,
+  });
 }
+
+export const uniqueKeyOf = (job: MemJob): string | null => job.extra?.key ?? null;
+export const concurrencyKeyOf = (job: MemJob): string | null => job.extra?.concurrencyKey ?? null;
+export const rateKeyOf = (job: MemJob): string | null => job.extra?.rateKey ?? null;
 
 /** Per-job bookkeeping beyond its JSON, counted against maxBytes (measured order of magnitude). */
 export const JOB_OVERHEAD_BYTES = 512;
@@ -131,11 +146,11 @@ function fullView(job: MemJob, include: ListInclude, leaseToken: string | undefi
     errors: job.errors.length === 0 ? [] : job.errors.map((e) => ({ ...e })),
     progress: job.progress,
     leaseExpiresAt: job.leaseExpiresAt,
-    key: job.key,
-    dependsOn: job.links === null || job.links.dependsOn.length === 0 ? [] : [...job.links.dependsOn],
-    concurrencyKey: job.concurrencyKey,
-    rateKey: job.rateKey,
-    traceContext: job.traceContext && { ...job.traceContext },
+    key: uniqueKeyOf(job),
+    dependsOn: job.extra === null || job.extra.dependsOn.length === 0 ? [] : [...job.extra.dependsOn],
+    concurrencyKey: concurrencyKeyOf(job),
+    rateKey: rateKeyOf(job),
+    traceContext: job.extra?.traceContext ? { ...job.extra.traceContext } : null,
   };
   if (leaseToken !== undefined) v.leaseToken = leaseToken;
   return v;

@@ -7,7 +7,7 @@
 import { JobqError } from '../../contracts/errors.js';
 import { isFinished, type JobStatus } from '../../contracts/job.js';
 import type { DependentChange, NewJobRecord } from '../../contracts/store.js';
-import { linksOf, type MemJob } from './mem-job.js';
+import { extraOf, uniqueKeyOf, type MemJob } from './mem-job.js';
 
 /** The store operations the links need. */
 export interface LinkHost {
@@ -24,32 +24,35 @@ export class KeyIndex {
   /** The holder of `key` at `now`, releasing it first if its hold is over (finished, and past keyUntil). */
   holder(key: string, now: number): MemJob | undefined {
     const h = this.holders.get(key);
-    if (h && isFinished(h.status) && (h.links!.keyUntil === null || h.links!.keyUntil <= now)) {
+    if (h && isFinished(h.status) && (h.extra!.keyUntil === null || h.extra!.keyUntil <= now)) {
       this.holders.delete(key);
-      h.links!.keyHeld = false;
+      h.extra!.keyHeld = false;
       return undefined;
     }
     return h;
   }
 
   hold(job: MemJob): void {
-    if (job.key === null) return;
-    this.holders.set(job.key, job);
-    linksOf(job).keyHeld = true;
+    const key = uniqueKeyOf(job);
+    if (key === null) return;
+    this.holders.set(key, job);
+    extraOf(job).keyHeld = true;
   }
 
   /** A manually retried job takes its key back, unless another job holds it now. */
   retake(job: MemJob, now: number): void {
-    if (job.key === null || job.links?.keyHeld) return;
-    const other = this.holder(job.key, now);
+    const key = uniqueKeyOf(job);
+    if (key === null || job.extra!.keyHeld) return;
+    const other = this.holder(key, now);
     if (other && other !== job) {
-      throw new JobqError('conflict', `job ${job.id} cannot run again: job ${other.id} now holds its key "${job.key}"`);
+      throw new JobqError('conflict', `job ${job.id} cannot run again: job ${other.id} now holds its key "${key}"`);
     }
     this.hold(job);
   }
 
   forget(job: MemJob): void {
-    if (job.key !== null && this.holders.get(job.key) === job) this.holders.delete(job.key);
+    const key = uniqueKeyOf(job);
+    if (key !== null && this.holders.get(key) === job) this.holders.delete(key);
   }
 }
 
@@ -79,7 +82,7 @@ export function checkDependencies(host: LinkHost, records: readonly NewJobRecord
  * already failed or been cancelled and its policy says so.
  */
 export function linkDependencies(host: LinkHost, job: MemJob): { status: JobStatus; reason?: string } {
-  const links = job.links!;
+  const links = job.extra!;
   let pending = 0;
   for (const id of links.dependsOn) {
     const dep = host.get(id)!;
@@ -90,16 +93,16 @@ export function linkDependencies(host: LinkHost, job: MemJob): { status: JobStat
     }
     pending++;
   }
-  for (const id of links.dependsOn) (linksOf(host.get(id)!).dependents ??= []).push(job.id);
+  for (const id of links.dependsOn) (extraOf(host.get(id)!).dependents ??= []).push(job.id);
   links.pendingDeps = pending;
   return { status: pending > 0 ? 'waiting' : job.status };
 }
 
 /** A dependency back in line (manual retry) is unfinished again: its waiting dependents wait for it once more. */
 export function reopen(host: LinkHost, dep: MemJob): void {
-  for (const id of dep.links?.dependents ?? []) {
+  for (const id of dep.extra?.dependents ?? []) {
     const job = host.get(id);
-    if (job?.status === 'waiting') job.links!.pendingDeps++;
+    if (job?.status === 'waiting') job.extra!.pendingDeps++;
   }
 }
 
@@ -112,10 +115,10 @@ export function cascade(host: LinkHost, ended: MemJob, now: number): DependentCh
   const queue: MemJob[] = [ended];
   while (queue.length > 0) {
     const dep = queue.shift()!;
-    for (const id of dep.links?.dependents ?? []) {
+    for (const id of dep.extra?.dependents ?? []) {
       const job = host.get(id);
       if (!job || job.status !== 'waiting') continue;
-      const links = job.links!;
+      const links = job.extra!;
       const change = { id: job.id, queue: job.queue, type: job.type, attempts: job.attempts, dependency: dep.id };
       if (dep.status === 'completed' || links.onDependencyFailure === 'ignore') {
         if (--links.pendingDeps > 0) continue;

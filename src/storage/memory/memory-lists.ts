@@ -7,7 +7,10 @@
 import type { JobListPage, JobListParams, ListedJob } from '../../contracts/store.js';
 import { walkFiltered } from '../filtered-walk.js';
 import { compareKeys, decodeCursor, encodeCursor, listOrder, residualFilter, type KeyValue, type SortField } from '../list-order.js';
-import { listedView, type MemJob } from './mem-job.js';
+import { listedView, uniqueKeyOf, type MemJob } from './mem-job.js';
+
+/** What the residual filter reads of a job (its unique key sits in the job's extra). */
+const filtered = (job: MemJob) => ({ type: job.type, key: uniqueKeyOf(job), createdAt: job.createdAt });
 
 function keyOf(job: MemJob, fields: readonly SortField[]): KeyValue[] {
   return fields.map((f) => {
@@ -50,7 +53,7 @@ export function listJobs(jobs: Iterable<MemJob>, p: JobListParams): JobListPage 
     const range = {
       hits(within: number, max: number) {
         const out: typeof candidates = [];
-        for (let i = 0; i < Math.min(within, candidates.length) && out.length < max; i++) if (match(candidates[i]!.job)) out.push(candidates[i]!);
+        for (let i = 0; i < Math.min(within, candidates.length) && out.length < max; i++) if (match(filtered(candidates[i]!.job))) out.push(candidates[i]!);
         return out;
       },
       count: (upTo: number) => Math.min(candidates.length, upTo),

@@ -41,7 +41,7 @@ import { MemTokens } from './mem-tokens.js';
 import { cascade, checkDependencies, KeyIndex, linkDependencies, reopen, type LinkHost } from './mem-links.js';
 import { MemoryCluster, type QueueCounts } from './memory-cluster.js';
 import { listJobs } from './memory-lists.js';
-import { jobBytes, leasedViewOf, NO_DEPENDENCIES, NO_ERRORS, pushError, refOf, viewOf, type HeapEntry, type MemJob } from './mem-job.js';
+import { concurrencyKeyOf, jobBytes, leasedViewOf, rateKeyOf, NO_DEPENDENCIES, NO_ERRORS, pushError, refOf, viewOf, type HeapEntry, type MemJob } from './mem-job.js';
 
 export interface MemoryStoreOptions {
   /** Unfinished jobs held at most; inserts beyond fail with capacity_exceeded. @defaultValue 100_000 */
@@ -206,14 +206,21 @@ export class MemoryStore extends MemoryCluster implements Store {
         progress: null,
         leaseToken: null,
         leaseExpiresAt: null,
-        key: r.key,
-        concurrencyKey: r.concurrencyKey,
-        rateKey: r.rateKey,
-        traceContext: r.traceContext ? { ...r.traceContext } : null,
-        links:
-          r.key === null && !r.dependsOn?.length
+        extra:
+          r.key === null && !r.dependsOn?.length && r.concurrencyKey === null && r.rateKey === null && r.traceContext === null
             ? null
-            : { keyHeld: false, keyUntil: r.keyUntil, dependsOn: r.dependsOn ? [...r.dependsOn] : NO_DEPENDENCIES, onDependencyFailure: r.onDependencyFailure, pendingDeps: 0, dependents: null },
+            : {
+                key: r.key,
+                keyHeld: false,
+                keyUntil: r.keyUntil,
+                dependsOn: r.dependsOn ? [...r.dependsOn] : NO_DEPENDENCIES,
+                onDependencyFailure: r.onDependencyFailure,
+                pendingDeps: 0,
+                dependents: null,
+                concurrencyKey: r.concurrencyKey,
+                rateKey: r.rateKey,
+                traceContext: r.traceContext ? { ...r.traceContext } : null,
+              },
         entry: null,
         bytes: 0,
       };
@@ -221,7 +228,7 @@ export class MemoryStore extends MemoryCluster implements Store {
       this.activeCount++;
       this.resize(job);
       this.keys.hold(job);
-      if (job.links !== null && job.links.dependsOn.length > 0) {
+      if (job.extra !== null && job.extra.dependsOn.length > 0) {
         const start = linkDependencies(this.host, job);
         if (start.status !== job.status) report().initial.push({ index, status: start.status });
         if (start.status === 'failed' || start.status === 'cancelled') {
@@ -328,8 +335,9 @@ export class MemoryStore extends MemoryCluster implements Store {
       for (const e of heap.entries()) {
         const job = e.job;
         if (stale(e) || job.status !== 'pending') continue;
-        let list = byKey.get(job.concurrencyKey);
-        if (!list) byKey.set(job.concurrencyKey, (list = []));
+        const key = concurrencyKeyOf(job);
+        let list = byKey.get(key);
+        if (!list) byKey.set(key, (list = []));
         list.push(job);
       }
     }
@@ -340,12 +348,16 @@ export class MemoryStore extends MemoryCluster implements Store {
     for (const job of this.processing) {
       if (job.queue !== p.queue) continue;
       runningTotal++;
-      runningByKey.set(job.concurrencyKey, (runningByKey.get(job.concurrencyKey) ?? 0) + 1);
+      const key = concurrencyKeyOf(job);
+      runningByKey.set(key, (runningByKey.get(key) ?? 0) + 1);
     }
     const keyWindows = new Map<string, Window>();
     if (settings.perKeyRateLimit) {
       for (const list of byKey.values()) {
-        for (const j of list) if (j.rateKey !== null && !keyWindows.has(j.rateKey)) keyWindows.set(j.rateKey, this.flow.window(p.queue, j.rateKey, p.now, settings.perKeyRateLimit.intervalMs));
+        for (const j of list) {
+          const rateKey = rateKeyOf(j);
+          if (rateKey !== null && !keyWindows.has(rateKey)) keyWindows.set(rateKey, this.flow.window(p.queue, rateKey, p.now, settings.perKeyRateLimit.intervalMs));
+        }
       }
     }
     const jobsBySeq = new Map<number, MemJob>();
@@ -360,7 +372,7 @@ export class MemoryStore extends MemoryCluster implements Store {
       holds: this.flow.holdsOf(p.queue, p.now),
       groups: keys.map((key) => ({
         key,
-        jobs: byKey.get(key)!.map((j) => (jobsBySeq.set(j.seq, j), { seq: j.seq, concurrencyKey: j.concurrencyKey, rateKey: j.rateKey })),
+        jobs: byKey.get(key)!.map((j) => (jobsBySeq.set(j.seq, j), { seq: j.seq, concurrencyKey: concurrencyKeyOf(j), rateKey: rateKeyOf(j) })),
       })),
     });
     // '' is the keyless group's place in the round ("after it" is: every key); absent, no cursor yet.
@@ -368,7 +380,8 @@ export class MemoryStore extends MemoryCluster implements Store {
     const claimed: ClaimedJobs = plan.picks.map((c) => {
       const job = jobsBySeq.get(c.seq)!;
       if (settings.rateLimit) this.flow.started(p.queue, null, p.now);
-      if (settings.perKeyRateLimit && job.rateKey !== null) this.flow.started(p.queue, job.rateKey, p.now);
+      const rateKey = rateKeyOf(job);
+      if (settings.perKeyRateLimit && rateKey !== null) this.flow.started(p.queue, rateKey, p.now);
       return this.lease(job, p);
     });
     if (plan.limited) claimed.limited = true;
@@ -413,7 +426,7 @@ export class MemoryStore extends MemoryCluster implements Store {
         this.backInLine(job, o.status, o.runAt, p.now);
         this.resize(job);
       }
-      if ((o.kind === 'completed' || o.kind === 'failed') && job.links?.dependents) {
+      if ((o.kind === 'completed' || o.kind === 'failed') && job.extra?.dependents) {
         const dependents = cascade(this.host, job, p.now);
         if (dependents.length > 0) ref.dependents = dependents;
       }
@@ -472,7 +485,7 @@ export class MemoryStore extends MemoryCluster implements Store {
   async jobDependencies(id: string): Promise<Job[]> {
     this.assertOpen();
     const job = this.jobs.get(id);
-    return (job?.links?.dependsOn ?? []).flatMap((d) => {
+    return (job?.extra?.dependsOn ?? []).flatMap((d) => {
       const dep = this.jobs.get(d);
       return dep ? [viewOf(dep)] : [];
     });
@@ -494,7 +507,7 @@ export class MemoryStore extends MemoryCluster implements Store {
     const job = this.jobs.get(p.id);
     if (!job || !p.from.includes(job.status)) return { job: null, current: job?.status ?? null };
     this.markFinished(job, 'cancelled', p.now);
-    const dependents = job.links?.dependents ? cascade(this.host, job, p.now) : [];
+    const dependents = job.extra?.dependents ? cascade(this.host, job, p.now) : [];
     return dependents.length > 0 ? { job: viewOf(job), dependents } : { job: viewOf(job) };
   }
 
