@@ -7,7 +7,7 @@ export { Jobq, type ListJobsParams } from './core/jobq.js';
 export type { JobqOptions, QueueOptions, RetryOptions, JobDefaults, Limits, RetentionOptions } from './core/options.js';
 export { DEFAULTS } from './core/options.js';
 export type { EnqueueInput, TypedEnqueueInput, EnqueueInputOf } from './core/enqueue-input.js';
-export type { EnqueuedJob } from './core/enqueuer.js';
+export type { EnqueuedJob, EnqueuedShort } from './core/enqueuer.js';
 export type { FlowInput, FlowNode } from './core/flow.js';
 export type { Handler, HandlerMap, JobContext, AbortReason, JobTypes, DefaultJobTypes } from './core/handler.js';
 export type { ClaimRequest, FailOptions } from './core/leases/lease-api.js';

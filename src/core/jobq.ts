@@ -9,7 +9,7 @@ import type { FinishedStatus, Job, JobStatus, LeasedJob, LeaseRef } from '../con
 import type { JobListPage, Store } from '../contracts/store.js';
 import type { Clock } from './clock.js';
 import type { EnqueueInput, EnqueueInputOf, TypedEnqueueInput } from './enqueue-input.js';
-import type { Enqueuer, EnqueuedJob } from './enqueuer.js';
+import type { Enqueuer, EnqueuedJob, EnqueuedShort } from './enqueuer.js';
 import type { EventBus } from './events/event-bus.js';
 import type { DefaultJobTypes, Handler, JobTypes } from './handler.js';
 import type { ClaimRequest, FailOptions, LeaseApi } from './leases/lease-api.js';
@@ -103,6 +103,16 @@ export class Jobq<T extends JobTypes = DefaultJobTypes> {
   enqueueMany<K extends keyof T & string = keyof T & string>(inputs: readonly EnqueueInputOf<Pick<T, K>>[]): Promise<EnqueuedJob<T[K]>[]> {
     if (this.closing) return Promise.reject(shuttingDown());
     return this.observe(this.enqueuer.enqueueMany(inputs as readonly EnqueueInput<T[K]>[]));
+  }
+
+  /**
+   * enqueueMany answered in short, `{ id, queue, type, status, runAt,
+   * deduplicated }` per job, for producers that only need the ids (the HTTP
+   * bulk answer): no whole job is built per enqueued job.
+   */
+  enqueueManyShort<K extends keyof T & string = keyof T & string>(inputs: readonly EnqueueInputOf<Pick<T, K>>[]): Promise<EnqueuedShort[]> {
+    if (this.closing) return Promise.reject(shuttingDown());
+    return this.observe(this.enqueuer.enqueueShort(inputs as readonly EnqueueInput[]));
   }
 
   /**

@@ -48,7 +48,7 @@ export function jobView(job: Job | ListedJob) {
 }
 
 /** Short form used in bulk answers, so a 1,000-job answer stays small. */
-export function jobSummary(job: Job & { deduplicated?: boolean }) {
+export function jobSummary(job: Pick<Job, 'id' | 'queue' | 'type' | 'status' | 'runAt'> & { deduplicated?: boolean }) {
   const s: Record<string, unknown> = { id: job.id, queue: job.queue, type: job.type, status: job.status, runAt: runAtIso(job.runAt) };
   if (job.deduplicated) s.deduplicated = true;
   return s;

@@ -21,6 +21,32 @@ describe('keys, dependencies, flows', () => {
     await jobq.close();
   });
 
+  it('enqueueManyShort answers what enqueueMany would, in short: ids, statuses, run times, held keys', async () => {
+    const { jobq, clock } = fakeJobq({ queues: {} });
+    const held = await jobq.enqueue({ type: 'mail', key: 'k1', payload: { v: 1 } });
+    const events: JobEvent[] = [];
+    jobq.events.subscribe((e) => events.push(e));
+    const short = await jobq.enqueueManyShort([
+      { type: 'x' },
+      { type: 'x', queue: 'later', delayMs: 5_000 },
+      { type: 'mail', key: 'k1' },
+      { type: 'y', dependsOn: [0] },
+    ]);
+    assert.deepEqual(
+      short.map((j) => [j.queue, j.type, j.status, j.deduplicated]),
+      [['default', 'x', 'pending', false], ['later', 'x', 'scheduled', false], ['default', 'mail', 'pending', true], ['default', 'y', 'waiting', false]],
+    );
+    assert.equal(short[2]!.id, held.id);
+    assert.equal(short[1]!.runAt, clock.now() + 5_000);
+    for (const j of short) {
+      const stored = (await jobq.get(j.id))!;
+      assert.deepEqual([j.queue, j.type, j.status, j.runAt], [stored.queue, stored.type, stored.status, stored.runAt]);
+    }
+    // Events as for enqueueMany: one `enqueued` per new job, none for the held key.
+    assert.deepEqual(events.filter((e) => e.kind === 'enqueued').map((e) => e.jobId), [short[0]!.id, short[1]!.id, short[3]!.id]);
+    await jobq.close();
+  });
+
   it('a flow: the parent waits for its children, then reads their results in order', async () => {
     const { jobq, clock } = fakeJobq();
     const seen: unknown[] = [];

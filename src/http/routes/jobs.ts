@@ -92,7 +92,7 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
       assertQueuesAllowed(req, queuesOf(req.body, jobq.options.jobDefaults.queue));
       const body = withIdempotencyKey(req.body, req.headers['idempotency-key']);
       if (Array.isArray(body)) {
-        const jobs = await jobq.enqueueMany(body);
+        const jobs = await jobq.enqueueManyShort(body);
         // 200 when nothing new was stored (every key was held: a retried request), else 201.
         return reply.code(jobs.every((j) => j.deduplicated) ? 200 : 201).send({ jobs: jobs.map(jobSummary) });
       }
