@@ -7,4 +7,4 @@
 import { keepYoungGenerationSmall } from '../src/cli/heap-tuning.js';
 
 const scenario = JSON.parse(process.argv[2] ?? '{}') as { kind?: string; store?: string };
-if ((scenario.kind === 'drain' || scenario.kind === 'latency') && scenario.store !== undefined) keepYoungGenerationSmall(scenario.store);
+if ((scenario.kind === 'drain' || scenario.kind === 'latency') && scenario.store !== undefined) keepYoungGenerationSmall('worker', scenario.store);

@@ -42,8 +42,9 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   const manyHttp = mode === 'serve' && !httpProcess && settings.httpProcesses > 1;
   // Before any request: open event streams must not make V8 pretenure every request's objects (heap-tuning.ts).
   if (mode === 'serve') tuneHeapForServing();
-  // Before any job: on SQLite a worker's peak RSS is mostly young generation grown by job churn (heap-tuning.ts).
-  keepYoungGenerationSmall(settings.store);
+  // Before any job: on SQLite a worker's peak RSS is mostly young generation grown by job churn. Not for
+  // serve, whose requests in flight a small young generation would promote (heap-tuning.ts).
+  keepYoungGenerationSmall(mode, settings.store);
   const { logger, flush } = createLogger(settings.logLevel);
   // An OpenTelemetry SDK registered before jobq started (node --import ./otel.js): trace enqueues and handlers.
   if (await enableTracing({ onlyIfRegistered: true })) logger.info('tracing on: spans go to the registered OpenTelemetry SDK');
