@@ -68,22 +68,25 @@ async function preload(jobq: Jobq, n: number): Promise<void> {
   }
 }
 
+/** `concurrency` callers enqueueing one job at a time, each awaited, until n are in. */
+async function callers(jobq: Jobq, n: number, concurrency: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await jobq.enqueue({ type: 'noop', payload: { seq: next++ } });
+    }),
+  );
+}
+
 async function run(s: LibraryScenario): Promise<Record<string, number>> {
   const store = await openStore(s);
   if (s.kind === 'lib-concurrent') {
     const jobq = new Jobq({ store });
     observe(jobq, s);
-    let next = 0;
     // Untimed first (V8 compiling the enqueue path is not throughput); not for a preload, whose file holds exactly n jobs.
-    if (!s.keepFile) await Promise.all(Array.from({ length: s.concurrency }, async (_, c) => {
-      for (let i = c; i < WARM_UP; i += s.concurrency) await jobq.enqueue({ type: 'noop', payload: { seq: -1 - i } });
-    }));
+    if (!s.keepFile) await callers(jobq, WARM_UP, s.concurrency);
     const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: s.concurrency }, async () => {
-        while (next < s.n) await jobq.enqueue({ type: 'noop', payload: { seq: next++ } });
-      }),
-    );
+    await callers(jobq, s.n, s.concurrency);
     const ms = performance.now() - t0;
     await jobq.close();
     return { jobsPerSec: (s.n / ms) * 1000, elapsedMs: ms };

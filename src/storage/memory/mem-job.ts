@@ -1,6 +1,6 @@
 /** A job as the memory store holds it, and the copies it hands out. */
 import { MAX_ERRORS_KEPT, type DependencyPolicy, type Job, type JobError, type JobStatus, type LeasedJob, type TraceContext } from '../../contracts/job.js';
-import type { JobRef, ListedJob, ListInclude } from '../../contracts/store.js';
+import type { JobRef, ListedJob, ListInclude, NewJobRecord } from '../../contracts/store.js';
 
 /** JSON kept as text, so callers get copies and never share objects with the store. */
 export interface MemJob {
@@ -62,20 +62,28 @@ export interface HeapEntry {
   runAt: number;
 }
 
+/** A new job's extra: null when the record carries none of it (most do not). */
+export function extraFor(r: NewJobRecord): MemExtra | null {
+  if (r.key === null && !r.dependsOn?.length && r.concurrencyKey === null && r.rateKey === null && !r.traceContext) return null;
+  return newExtra(r.key, r.keyUntil, r.dependsOn ? [...r.dependsOn] : NO_DEPENDENCIES, r.onDependencyFailure, r.concurrencyKey, r.rateKey, r.traceContext ? { ...r.traceContext } : null);
+}
+
 /** A job's extra, made on first need (a job another one comes to depend on). */
 export function extraOf(job: MemJob): MemExtra {
-  return (job.extra ??= {
-    key: null,
-    keyHeld: false,
-    keyUntil: null,
-    dependsOn: NO_DEPENDENCIES,
-    onDependencyFailure: 'fail',
-    pendingDeps: 0,
-    dependents: null,
-    concurrencyKey: null,
-    rateKey: null,
-    traceContext: null,
-  });
+  return (job.extra ??= newExtra(null, null, NO_DEPENDENCIES, 'fail', null, null, null));
+}
+
+/** Every field in one literal, in one order: one shape for every extra. */
+function newExtra(
+  key: string | null,
+  keyUntil: number | null,
+  dependsOn: string[],
+  onDependencyFailure: DependencyPolicy,
+  concurrencyKey: string | null,
+  rateKey: string | null,
+  traceContext: TraceContext | null,
+): MemExtra {
+  return { key, keyHeld: false, keyUntil, dependsOn, onDependencyFailure, pendingDeps: 0, dependents: null, concurrencyKey, rateKey, traceContext };
 }
 
 export const uniqueKeyOf = (job: MemJob): string | null => job.extra?.key ?? null;

@@ -82,19 +82,19 @@ export function checkDependencies(host: LinkHost, records: readonly NewJobRecord
  * already failed or been cancelled and its policy says so.
  */
 export function linkDependencies(host: LinkHost, job: MemJob): { status: JobStatus; reason?: string } {
-  const links = job.extra!;
+  const extra = job.extra!;
   let pending = 0;
-  for (const id of links.dependsOn) {
+  for (const id of extra.dependsOn) {
     const dep = host.get(id)!;
     if (dep.status === 'completed') continue;
     if (dep.status === 'failed' || dep.status === 'cancelled') {
-      if (links.onDependencyFailure === 'ignore') continue;
-      return { status: links.onDependencyFailure === 'fail' ? 'failed' : 'cancelled', reason: `dependency ${id} ${dep.status}` };
+      if (extra.onDependencyFailure === 'ignore') continue;
+      return { status: extra.onDependencyFailure === 'fail' ? 'failed' : 'cancelled', reason: `dependency ${id} ${dep.status}` };
     }
     pending++;
   }
-  for (const id of links.dependsOn) (extraOf(host.get(id)!).dependents ??= []).push(job.id);
-  links.pendingDeps = pending;
+  for (const id of extra.dependsOn) (extraOf(host.get(id)!).dependents ??= []).push(job.id);
+  extra.pendingDeps = pending;
   return { status: pending > 0 ? 'waiting' : job.status };
 }
 
@@ -118,14 +118,14 @@ export function cascade(host: LinkHost, ended: MemJob, now: number): DependentCh
     for (const id of dep.extra?.dependents ?? []) {
       const job = host.get(id);
       if (!job || job.status !== 'waiting') continue;
-      const links = job.extra!;
+      const extra = job.extra!;
       const change = { id: job.id, queue: job.queue, type: job.type, attempts: job.attempts, dependency: dep.id };
-      if (dep.status === 'completed' || links.onDependencyFailure === 'ignore') {
-        if (--links.pendingDeps > 0) continue;
+      if (dep.status === 'completed' || extra.onDependencyFailure === 'ignore') {
+        if (--extra.pendingDeps > 0) continue;
         host.makeReady(job, now);
         changes.push({ ...change, status: job.status as 'pending' | 'scheduled' });
       } else {
-        const status = links.onDependencyFailure === 'fail' ? 'failed' : 'cancelled';
+        const status = extra.onDependencyFailure === 'fail' ? 'failed' : 'cancelled';
         host.end(job, status, now, `dependency ${dep.id} ${dep.status}`);
         changes.push({ ...change, status });
         queue.push(job);

@@ -41,7 +41,7 @@ import { MemTokens } from './mem-tokens.js';
 import { cascade, checkDependencies, KeyIndex, linkDependencies, reopen, type LinkHost } from './mem-links.js';
 import { MemoryCluster, type QueueCounts } from './memory-cluster.js';
 import { listJobs } from './memory-lists.js';
-import { concurrencyKeyOf, jobBytes, leasedViewOf, rateKeyOf, NO_DEPENDENCIES, NO_ERRORS, pushError, refOf, viewOf, type HeapEntry, type MemJob } from './mem-job.js';
+import { concurrencyKeyOf, extraFor, jobBytes, leasedViewOf, rateKeyOf, NO_ERRORS, pushError, refOf, viewOf, type HeapEntry, type MemJob } from './mem-job.js';
 
 export interface MemoryStoreOptions {
   /** Unfinished jobs held at most; inserts beyond fail with capacity_exceeded. @defaultValue 100_000 */
@@ -206,21 +206,7 @@ export class MemoryStore extends MemoryCluster implements Store {
         progress: null,
         leaseToken: null,
         leaseExpiresAt: null,
-        extra:
-          r.key === null && !r.dependsOn?.length && r.concurrencyKey === null && r.rateKey === null && r.traceContext === null
-            ? null
-            : {
-                key: r.key,
-                keyHeld: false,
-                keyUntil: r.keyUntil,
-                dependsOn: r.dependsOn ? [...r.dependsOn] : NO_DEPENDENCIES,
-                onDependencyFailure: r.onDependencyFailure,
-                pendingDeps: 0,
-                dependents: null,
-                concurrencyKey: r.concurrencyKey,
-                rateKey: r.rateKey,
-                traceContext: r.traceContext ? { ...r.traceContext } : null,
-              },
+        extra: extraFor(r),
         entry: null,
         bytes: 0,
       };
