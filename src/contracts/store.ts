@@ -531,7 +531,11 @@ export interface Store {
   jobClaimByIds?(params: JobClaimByIdsParams): Promise<LeasedJob[]>;
   /** From now on every change that makes a job pending writes an outbox entry in its own transaction (idempotent; cluster-wide). */
   outboxEnable?(): Promise<void>;
-  /** The oldest outbox entries, in the order they were written. */
+  /**
+   * The oldest outbox entries, in the order they were written: about `limit`
+   * (entries written by one statement come together, so there may be more).
+   * Entries written together share a `seq`.
+   */
   outboxRead?(params: { limit: number }): Promise<OutboxEntry[]>;
   /** Removes published entries. */
   outboxDelete?(params: { seqs: readonly number[] }): Promise<void>;

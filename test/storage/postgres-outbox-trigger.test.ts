@@ -54,3 +54,25 @@ it('without broker dispatch the insert trigger is absent and inserts write no ou
     await b.close();
   }
 });
+
+it('writes an insert of many jobs as rows of at most 100, in order, and reads whole rows up to the limit', async () => {
+  const url = await testDatabaseUrl();
+  const schema = freshSchema();
+  const store = await PostgresStore.open({ connectionString: url, schema });
+  try {
+    await store.outboxEnable!();
+    const jobs = newRecords(Date.now(), 250);
+    await store.jobInsertMany({ jobs });
+    const all = await store.outboxRead!({ limit: 1000 });
+    assert.deepEqual(all.map((e) => e.jobId), jobs.map((j) => j.id), 'every job once, in insert order');
+    const rows = [...new Set(all.map((e) => e.seq))];
+    assert.deepEqual(rows.map((seq) => all.filter((e) => e.seq === seq).length), [100, 100, 50]);
+
+    assert.equal((await store.outboxRead!({ limit: 1 })).length, 100, 'the first row whole, even past the limit');
+    assert.equal((await store.outboxRead!({ limit: 120 })).length, 200, 'rows until the limit is reached, whole');
+    await store.outboxDelete!({ seqs: rows.slice(0, 2) });
+    assert.deepEqual((await store.outboxRead!({ limit: 1000 })).map((e) => e.jobId), jobs.slice(200).map((j) => j.id), 'deleted rows are gone, with all their jobs');
+  } finally {
+    await store.close();
+  }
+});

@@ -50,3 +50,29 @@ it('migration 7 marks the queues that already hold unfinished jobs with an order
     await client.end();
   }
 });
+
+it('migration 9 turns outbox rows waiting at upgrade time into one-job rows, in order', async () => {
+  const url = await testDatabaseUrl();
+  const schema = freshSchema();
+  const q = `"${schema}"`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await (await PostgresStore.open({ connectionString: url, schema })).close();
+    // Back to version 8: one row per job.
+    await client.query(`DELETE FROM ${q}.jobq_migrations WHERE version >= 9;
+      ALTER TABLE ${q}.kafka_outbox DROP COLUMN job_ids, DROP COLUMN ordering_keys, ADD COLUMN job_id uuid NOT NULL, ADD COLUMN ordering_key text`);
+    const ids = ['5b0c6c1e-0000-4000-8000-000000000001', '5b0c6c1e-0000-4000-8000-000000000002'];
+    await client.query(`INSERT INTO ${q}.kafka_outbox (job_id, queue, ordering_key, created_at) VALUES ($1, 'a', NULL, 1), ($2, 'b', 'acct', 2)`, ids);
+    const store = await PostgresStore.open({ connectionString: url, schema });
+    try {
+      const entries = await store.outboxRead!({ limit: 10 });
+      assert.deepEqual(entries.map((e) => [e.jobId, e.queue, e.orderingKey]), [[ids[0], 'a', null], [ids[1], 'b', 'acct']]);
+      assert.notEqual(entries[0]!.seq, entries[1]!.seq, 'still one row each');
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await client.end();
+  }
+});

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { schemaTooNew } from '../errors.js';
 import { advisoryKey } from './leader-lock.js';
 import { ACTIVE } from './ordering.js';
-import { dropIdleOutboxInsert, outboxMigration } from './outbox-schema.js';
+import { dropIdleOutboxInsert, outboxBatchMigration, outboxMigration } from './outbox-schema.js';
 import { inTransaction } from './transaction.js';
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: (s: string) => string }[] = [
@@ -187,6 +187,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (s: stri
     `,
   },
   { version: 8, name: 'the outbox insert trigger only where broker dispatch runs (a disabled one still collects every inserted row)', sql: dropIdleOutboxInsert },
+  { version: 9, name: 'one outbox row per statement and queue, holding its job ids', sql: outboxBatchMigration },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

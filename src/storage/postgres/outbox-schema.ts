@@ -119,3 +119,72 @@ export function outboxMigration(s: string): string {
     ${OUTBOX_TRIGGERS.map((t) => `ALTER TABLE ${s}.${t.table} DISABLE TRIGGER ${t.name};`).join('\n    ')}
   `;
 }
+
+/**
+ * Jobs per outbox row at most: 100 ids (1.6 kB) keep a row under Postgres's
+ * 2 kB TOAST threshold. Rows of 500 went out of line, and writing, reading
+ * and deleting the TOAST chunks cost more CPU than one row per job had.
+ */
+export const OUTBOX_ROW_JOBS = 100;
+
+/** The row number (0, 1, …) of a job within its group of OUTBOX_ROW_JOBS, in the given order, per queue. */
+const part = (order: string) => `(row_number() OVER (PARTITION BY queue ORDER BY ${order}) - 1) / ${OUTBOX_ROW_JOBS}`;
+
+/**
+ * Migration 9: an outbox row holds up to OUTBOX_ROW_JOBS jobs one statement
+ * made pending in one queue (`job_ids`, with their `ordering_keys`, in seq
+ * order), not one row per job. A 500-job enqueue writes 5 rows instead of
+ * 500, and the relay reads and deletes 5: in npm run bench:kafka the per-job rows cost
+ * Postgres as much CPU as the claims by id saved over SKIP LOCKED. Rows
+ * waiting at upgrade time are converted in place. `s` is a quoted schema
+ * name matching SCHEMA_NAME_PATTERN, as in dropIdleOutboxInsert.
+ */
+export function outboxBatchMigration(s: string): string {
+  const bare = s.slice(1, -1);
+  const channel = `jobq_${bare}`;
+  // Idempotent, like migration 8: the table is reshaped only while it has the old shape.
+  return `
+    DO $$ BEGIN
+      IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = '${bare}' AND table_name = 'kafka_outbox' AND column_name = 'job_id') THEN
+        ALTER TABLE ${s}.kafka_outbox ADD COLUMN job_ids uuid[], ADD COLUMN ordering_keys text[];
+        UPDATE ${s}.kafka_outbox SET job_ids = ARRAY[job_id], ordering_keys = ARRAY[ordering_key];
+        ALTER TABLE ${s}.kafka_outbox DROP COLUMN job_id, DROP COLUMN ordering_key,
+          ALTER COLUMN job_ids SET NOT NULL, ALTER COLUMN ordering_keys SET NOT NULL;
+      END IF;
+    END $$;
+    CREATE OR REPLACE FUNCTION ${s}.kafka_outbox_inserted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      INSERT INTO ${s}.kafka_outbox (queue, job_ids, ordering_keys, created_at)
+      SELECT queue, array_agg(id ORDER BY seq), array_agg(ordering_key ORDER BY seq), max(updated_at)
+        FROM (SELECT queue, id, seq, ordering_key, updated_at, ${part('seq')} AS part FROM new_jobs WHERE status = 'pending') x
+       GROUP BY queue, part ORDER BY queue, part;
+      RETURN NULL;
+    END $fn$;
+    CREATE OR REPLACE FUNCTION ${s}.kafka_outbox_ready() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      INSERT INTO ${s}.kafka_outbox (queue, job_ids, ordering_keys, created_at) VALUES (NEW.queue, ARRAY[NEW.id], ARRAY[NEW.ordering_key], NEW.updated_at);
+      PERFORM pg_notify('${channel}', NEW.queue);
+      RETURN NULL;
+    END $fn$;
+    CREATE OR REPLACE FUNCTION ${s}.kafka_outbox_next_in_line() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      INSERT INTO ${s}.kafka_outbox (queue, job_ids, ordering_keys, created_at)
+      SELECT h.queue, ARRAY[h.id], ARRAY[h.ordering_key], NEW.updated_at FROM (
+        SELECT id, queue, ordering_key, status FROM ${s}.jobs
+         WHERE queue = NEW.queue AND ordering_key = NEW.ordering_key AND status IN ('waiting', 'scheduled', 'pending', 'processing')
+         ORDER BY seq LIMIT 1) h
+       WHERE h.status = 'pending';
+      IF FOUND THEN PERFORM pg_notify('${channel}', NEW.queue); END IF;
+      RETURN NULL;
+    END $fn$;
+    CREATE OR REPLACE FUNCTION ${s}.kafka_outbox_resumed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      INSERT INTO ${s}.kafka_outbox (queue, job_ids, ordering_keys, created_at)
+      SELECT NEW.name, array_agg(id ORDER BY priority DESC, run_at, seq), array_agg(ordering_key ORDER BY priority DESC, run_at, seq), max(updated_at)
+        FROM (SELECT id, priority, run_at, seq, ordering_key, updated_at, ${part('priority DESC, run_at, seq')} AS part
+                FROM ${s}.jobs WHERE status = 'pending' AND queue = NEW.name) x
+       GROUP BY part ORDER BY part;
+      RETURN NULL;
+    END $fn$;
+  `;
+}

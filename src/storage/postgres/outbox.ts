@@ -13,32 +13,41 @@ import { OUTBOX_INSERT_TRIGGER, OUTBOX_TRIGGERS } from './outbox-schema.js';
 export function outboxStatements(s: string, schema: string) {
   return {
     // Params: ids, types (null: any), now, leaseToken, leaseExpiresAt, queue.
-    // Point updates by primary key. Each id is looked up alone, then its row by seq (LATERAL):
-    // given the queue and status in one WHERE, the planner walked jobs_claim and filtered by id,
-    // reading every pending row of the queue for each claim (16,050 rows for 50 ids: 5.4 ms
-    // instead of 1 ms, measured before statistics caught up with a backlog). Rows are locked
-    // with FOR UPDATE, waiting rather than skipping: a change that leaves a job pending would
-    // otherwise go unclaimed with no new record on its way (two claims locking the same rows in
-    // opposite orders, during a rebalance, deadlock; Postgres breaks it and the store retries).
+    // Point updates by primary key. Each id is looked up alone, then its row by seq (LATERAL;
+    // OFFSET 0 keeps the planner from folding it into a join): given the queue and status in
+    // one WHERE, the planner walked jobs_claim and filtered by id, reading every pending row of
+    // the queue for each claim (16,050 rows for 50 ids: 5.4 ms instead of 1 ms, measured before
+    // statistics caught up with a backlog). The status is tested as `status || ''` for the same
+    // reason: no partial index can serve it, so none is chosen on stale statistics. A row that
+    // another transaction is changing is waited for, not skipped, and tested again once that
+    // commits: a change that leaves a job pending would otherwise go unclaimed with no new record
+    // on its way (two claims taking the same rows in opposite orders, during a rebalance,
+    // deadlock; Postgres breaks it and the store retries). The rows are not locked first with
+    // FOR UPDATE: that wrote every row twice, and the claim cost Postgres 0.27 CPU s per 10,000
+    // jobs against 0.20 now (SKIP LOCKED claims of the same batches: 0.24).
     // The queue's state (paused, flow control, holds) is read once per batch.
     claimByIds: `
       WITH named AS MATERIALIZED (SELECT seq FROM ${s}.jobs WHERE id = ANY($1::uuid[])),
       ok AS MATERIALIZED (
         SELECT c.seq FROM named CROSS JOIN LATERAL (
           SELECT j.seq FROM ${s}.jobs j
-           WHERE j.seq = named.seq AND j.status = 'pending' AND j.queue = $6
+           WHERE j.seq = named.seq AND j.status || '' = 'pending' AND j.queue = $6
              AND ($2::text[] IS NULL OR j.type = ANY($2::text[]))
              AND ${headOfItsKey(s, 'j')}
-           FOR UPDATE) c
+           OFFSET 0) c
          WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $6 AND (q.paused OR q.settings IS NOT NULL))
            AND NOT EXISTS (SELECT 1 FROM ${s}.holds h WHERE h.queue = $6 AND h.until > $3))
       UPDATE ${s}.jobs j SET status = 'processing', attempts = j.attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5
-        FROM ok WHERE j.seq = ok.seq
+        FROM ok WHERE j.seq = ok.seq AND j.status || '' = 'pending'
       RETURNING j.*`,
     // Params: leaseToken. What a claim under this token took (its reply may have been lost).
     claimedBy: `SELECT * FROM ${s}.jobs WHERE status = 'processing' AND lease_token = $1`,
-    // Params: limit
-    read: `SELECT seq, job_id::text AS job_id, queue, ordering_key FROM ${s}.kafka_outbox ORDER BY seq LIMIT $1`,
+    // Params: limit (jobs). Whole rows, oldest first, until they hold $1 jobs; at least one.
+    read: `
+      SELECT seq, job_ids::text[] AS job_ids, queue, ordering_keys FROM (
+        SELECT seq, job_ids, queue, ordering_keys, sum(cardinality(job_ids)) OVER (ORDER BY seq) - cardinality(job_ids) AS before
+          FROM ${s}.kafka_outbox ORDER BY seq LIMIT $1) x
+       WHERE before < $1 ORDER BY seq`,
     // Params: seqs
     delete: `DELETE FROM ${s}.kafka_outbox WHERE seq = ANY($1::bigint[])`,
     // Params: trigger names. Those that exist, and whether each is disabled.
@@ -66,9 +75,14 @@ export type OutboxStatements = ReturnType<typeof outboxStatements>;
 
 type Query = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<pg.QueryResult<R>>;
 
+/** Entries in the order they were written, from whole rows only (a row's jobs are published and deleted together). */
 export async function readOutbox(q: Query, sql: OutboxStatements, limit: number): Promise<OutboxEntry[]> {
-  const { rows } = await q<{ seq: number; job_id: string; queue: string; ordering_key: string | null }>(sql.read, [limit]);
-  return rows.map((r) => ({ seq: r.seq, jobId: r.job_id, queue: r.queue, orderingKey: r.ordering_key }));
+  const { rows } = await q<{ seq: number; job_ids: string[]; queue: string; ordering_keys: (string | null)[] }>(sql.read, [limit]);
+  const entries: OutboxEntry[] = [];
+  for (const r of rows) {
+    for (let i = 0; i < r.job_ids.length; i++) entries.push({ seq: r.seq, jobId: r.job_ids[i]!, queue: r.queue, orderingKey: r.ordering_keys[i] ?? null });
+  }
+  return entries;
 }
 
 /**

@@ -79,10 +79,10 @@ ALTER TABLE jobq.kafka_ingest_offsets ADD CONSTRAINT kafka_ingest_offsets_pkey P
 
 CREATE TABLE jobq.kafka_outbox (
   seq bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
-  job_id uuid NOT NULL,
   queue text NOT NULL,
-  ordering_key text,
-  created_at bigint NOT NULL
+  created_at bigint NOT NULL,
+  job_ids ARRAY NOT NULL,
+  ordering_keys ARRAY NOT NULL
 );
 ALTER TABLE jobq.kafka_outbox ADD CONSTRAINT kafka_outbox_pkey PRIMARY KEY (seq);
 
