@@ -16,6 +16,7 @@ import type { OutboxEntry, Store } from '../contracts/store.js';
 import type { Clock } from '../core/clock.js';
 import { Leadership } from '../core/services/leadership.js';
 import type { ResolvedKafkaOptions } from './options.js';
+import { PartitionRuns } from './partition-runs.js';
 import { brokersOf, queueTopic, rootCause, type TopicAdmin } from './topics.js';
 
 export interface OutboxRelayDeps {
@@ -47,6 +48,7 @@ export class OutboxRelay {
   private dueCheckedAt = -Infinity;
   /** Entries published in this process's lifetime (tests and the bench read it). */
   published = 0;
+  private readonly runs = new PartitionRuns();
 
   constructor(private readonly d: OutboxRelayDeps) {
     this.producer = new Producer({
@@ -156,10 +158,26 @@ export class OutboxRelay {
     const topicOf = new Map<string, string>();
     for (const e of entries) if (!topicOf.has(e.queue)) topicOf.set(e.queue, queueTopic(this.d.prefix, e.queue));
     await this.d.admin.ensure([...topicOf.values()]);
-    await this.producer.send({ messages: entries.map((e) => message(e, topicOf.get(e.queue)!)) });
-    await this.d.store.outboxDelete!({ seqs: entries.map((e) => e.seq) });
+    await this.producer.send({ messages: this.messages(entries, topicOf) });
+    await this.d.store.outboxDelete!({ seqs: [...new Set(entries.map((e) => e.seq))] });
     this.published += entries.length;
     return entries.length;
+  }
+
+  /** The records: the job id; the ordering key as the record key (one partition per key), else a partition from `runs`. */
+  private messages(entries: OutboxEntry[], topicOf: Map<string, string>) {
+    const counts = new Map<string, number>();
+    for (const e of entries) if (e.orderingKey === null) counts.set(e.queue, (counts.get(e.queue) ?? 0) + 1);
+    // Each queue's partitions, reversed: pop() hands them out in order.
+    const partitions = new Map<string, number[]>();
+    for (const [queue, count] of counts) {
+      const topic = topicOf.get(queue)!;
+      partitions.set(queue, this.runs.assign(topic, count, this.d.admin.partitionsOf(topic)).reverse());
+    }
+    return entries.map((e) => {
+      const topic = topicOf.get(e.queue)!;
+      return e.orderingKey === null ? { topic, value: e.jobId, partition: partitions.get(e.queue)!.pop()! } : { topic, key: e.orderingKey, value: e.jobId };
+    });
   }
 
   async stop(): Promise<void> {
@@ -171,9 +189,4 @@ export class OutboxRelay {
     await this.leadership.stop();
     await this.producer.close().catch(() => {});
   }
-}
-
-/** The record: the job id; the ordering key as the record key (one partition per key), else none (spread round robin). */
-function message(e: OutboxEntry, topic: string) {
-  return e.orderingKey === null ? { topic, value: e.jobId } : { topic, key: e.orderingKey, value: e.jobId };
 }

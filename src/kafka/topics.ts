@@ -26,10 +26,11 @@ export function brokersOf(list: readonly string[]): Broker[] {
   });
 }
 
-/** Creates topics that do not exist yet (once per process per topic) and answers whether the brokers are there. */
+/** Creates topics that do not exist yet (once per process per topic), knows their partition counts, and answers whether the brokers are there. */
 export class TopicAdmin {
   private readonly admin: Admin;
-  private readonly known = new Set<string>();
+  /** Topics known to exist, with their partition counts. */
+  private readonly known = new Map<string, number>();
 
   constructor(
     private readonly brokers: readonly string[],
@@ -55,15 +56,25 @@ export class TopicAdmin {
     if (missing.length === 0) return;
     const existing = new Set((await this.admin.listTopics()).filter((t) => missing.includes(t)));
     const create = missing.filter((t) => !existing.has(t));
+    let createdHere = create;
     if (create.length > 0) {
       try {
         await this.admin.createTopics({ topics: create, partitions: this.partitions, replicas: this.replicas });
       } catch (err) {
         // Another node created it first (apiCode 36, TOPIC_ALREADY_EXISTS): fine.
         if (!/already exists/i.test(describeAll(err))) throw err;
+        createdHere = [];
       }
     }
-    for (const t of missing) this.known.add(t);
+    // A topic made elsewhere (by another node, or by hand) may have another partition count.
+    const elsewhere = missing.filter((t) => !createdHere.includes(t));
+    const metadata = elsewhere.length > 0 ? await this.admin.metadata({ topics: elsewhere }) : null;
+    for (const t of missing) this.known.set(t, metadata?.topics.get(t)?.partitionsCount ?? this.partitions);
+  }
+
+  /** The partition count of a topic `ensure` saw (as of then: partitions added later stay unused until a restart). */
+  partitionsOf(topic: string): number {
+    return this.known.get(topic) ?? this.partitions;
   }
 
   /**
