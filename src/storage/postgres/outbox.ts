@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import type { IngestRecordsParams, IngestRecordsResult, OutboxEntry } from '../../contracts/store.js';
-import { headOfItsKey } from './ordering.js';
+import { ifOrdered } from './ordering.js';
 import { OUTBOX_INSERT_TRIGGER, OUTBOX_TRIGGERS } from './outbox-schema.js';
 
 export function outboxStatements(s: string, schema: string) {
@@ -25,21 +25,11 @@ export function outboxStatements(s: string, schema: string) {
     // deadlock; Postgres breaks it and the store retries). The rows are not locked first with
     // FOR UPDATE: that wrote every row twice, and the claim cost Postgres 0.27 CPU s per 10,000
     // jobs against 0.20 now (SKIP LOCKED claims of the same batches: 0.24).
-    // The queue's state (paused, flow control, holds) is read once per batch.
-    claimByIds: `
-      WITH named AS MATERIALIZED (SELECT seq FROM ${s}.jobs WHERE id = ANY($1::uuid[])),
-      ok AS MATERIALIZED (
-        SELECT c.seq FROM named CROSS JOIN LATERAL (
-          SELECT j.seq FROM ${s}.jobs j
-           WHERE j.seq = named.seq AND j.status || '' = 'pending' AND j.queue = $6
-             AND ($2::text[] IS NULL OR j.type = ANY($2::text[]))
-             AND ${headOfItsKey(s, 'j')}
-           OFFSET 0) c
-         WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $6 AND (q.paused OR q.settings IS NOT NULL))
-           AND NOT EXISTS (SELECT 1 FROM ${s}.holds h WHERE h.queue = $6 AND h.until > $3))
-      UPDATE ${s}.jobs j SET status = 'processing', attempts = j.attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5
-        FROM ok WHERE j.seq = ok.seq AND j.status || '' = 'pending'
-      RETURNING j.*`,
+    // The queue's state (paused, flow control, holds) is read once per batch. A queue that
+    // holds ordering keys (queues.ordered) is claimed with the ordering check; the plain form
+    // skips such a queue and has no check to plan (0.23 against 0.36 ms, EXPLAIN, 50 ids).
+    claimByIds: claimByIds(s, false),
+    claimByIdsOrdered: claimByIds(s, true),
     // Params: leaseToken. What a claim under this token took (its reply may have been lost).
     claimedBy: `SELECT * FROM ${s}.jobs WHERE status = 'processing' AND lease_token = $1`,
     // Params: limit (jobs). Whole rows, oldest first, until they hold $1 jobs; at least one.
@@ -69,6 +59,23 @@ export function outboxStatements(s: string, schema: string) {
     // Params: consumer, topic, partition, nextOffset
     ingestMove: `UPDATE ${s}.kafka_ingest_offsets SET next_offset = $4 WHERE consumer = $1 AND topic = $2 AND partition = $3`,
   };
+}
+
+function claimByIds(s: string, ordered: boolean): string {
+  const skipQueue = ordered ? 'q.paused OR q.settings IS NOT NULL' : 'q.paused OR q.settings IS NOT NULL OR q.ordered';
+  return `
+      WITH named AS MATERIALIZED (SELECT seq FROM ${s}.jobs WHERE id = ANY($1::uuid[])),
+      ok AS MATERIALIZED (
+        SELECT c.seq FROM named CROSS JOIN LATERAL (
+          SELECT j.seq FROM ${s}.jobs j
+           WHERE j.seq = named.seq AND j.status || '' = 'pending' AND j.queue = $6
+             AND ($2::text[] IS NULL OR j.type = ANY($2::text[]))${ifOrdered(ordered, s, 'j')}
+           OFFSET 0) c
+         WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $6 AND (${skipQueue}))
+           AND NOT EXISTS (SELECT 1 FROM ${s}.holds h WHERE h.queue = $6 AND h.until > $3))
+      UPDATE ${s}.jobs j SET status = 'processing', attempts = j.attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5
+        FROM ok WHERE j.seq = ok.seq AND j.status || '' = 'pending'
+      RETURNING j.*`;
 }
 
 export type OutboxStatements = ReturnType<typeof outboxStatements>;

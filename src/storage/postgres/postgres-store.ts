@@ -395,9 +395,23 @@ export class PostgresStore extends PgCluster implements Store {
   /** Broker dispatch (outbox.ts). A retried claim also returns what a lost attempt took under its token. */
   async jobClaimByIds(p: JobClaimByIdsParams): Promise<LeasedJob[]> {
     if (p.ids.length === 0) return [];
+    let jobs = await this.claimByIds(p, this.orderedQueues.has(p.queue));
+    if (jobs.length === 0 && !this.orderedQueues.has(p.queue)) {
+      // The plain form skips a queue holding ordering keys: look once, and remember.
+      const { rows } = await this.query<{ ordered: boolean }>(this.fsql.limited, [p.queue, p.now], this.workerPool);
+      if (rows[0]?.ordered) {
+        this.orderedQueues.add(p.queue);
+        jobs = await this.claimByIds(p, true);
+      }
+    }
+    return jobs;
+  }
+
+  private async claimByIds(p: JobClaimByIdsParams, ordered: boolean): Promise<LeasedJob[]> {
     let retried = false;
     const values = [p.ids, p.types, p.now, p.leaseToken, p.now + p.leaseMs, p.queue];
-    const { rows } = await this.query<JobRow>(this.osql.claimByIds, values, this.workerPool, () => (retried = true));
+    const text = ordered ? this.osql.claimByIdsOrdered : this.osql.claimByIds;
+    const { rows } = await this.query<JobRow>(text, values, this.workerPool, () => (retried = true));
     const mine = retried ? (await this.query<JobRow>(this.osql.claimedBy, [p.leaseToken], this.workerPool)).rows : rows;
     return mine.sort((a, b) => a.seq - b.seq).map(rowToLeasedJob);
   }
