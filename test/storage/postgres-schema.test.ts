@@ -24,7 +24,11 @@ it('migrations build exactly the committed schema dump (src/storage/postgres/sch
   assert.equal(actual, readFileSync(DUMP, 'utf8'), 'schema drifted: a migration changed the schema; review it and rewrite the dump with JOBQ_UPDATE_SCHEMA_DUMP=1');
 });
 
-it('migration 7 marks the queues that already hold unfinished jobs with an ordering key, and only those', async () => {
+/**
+ * A migrated schema of its own, taken back to before a migration by `downgrade` (with a raw
+ * client, also handed to `check`); the store, opened again, migrates it forward.
+ */
+async function migratedAgain(downgrade: (client: pg.Client, q: string) => Promise<void>, check: (store: PostgresStore, client: pg.Client, q: string) => Promise<void>): Promise<void> {
   const url = await testDatabaseUrl();
   const schema = freshSchema();
   const q = `"${schema}"`;
@@ -32,47 +36,52 @@ it('migration 7 marks the queues that already hold unfinished jobs with an order
   await client.connect();
   try {
     await (await PostgresStore.open({ connectionString: url, schema })).close();
-    // Back to version 6 with data (migration 8 runs again too: it is idempotent): an ordered pending job in one queue, an ordered finished one in another.
-    await client.query(`DROP TRIGGER jobs_mark_ordered ON ${q}.jobs; DROP FUNCTION ${q}.mark_ordered(); ALTER TABLE ${q}.queues DROP COLUMN ordered; DELETE FROM ${q}.jobq_migrations WHERE version >= 7`);
-    const insert = `INSERT INTO ${q}.jobs (id, queue, type, payload, status, priority, max_attempts, run_at, created_at, updated_at, ordering_key) VALUES (gen_random_uuid(), $1, 't', 'null', $2, 0, 3, 0, 0, 0, 'acct')`;
-    await client.query(`INSERT INTO ${q}.queues (name) VALUES ('live'), ('done'), ('plain')`);
-    await client.query(insert, ['live', 'pending']);
-    await client.query(insert, ['done', 'completed']);
-    const store = await PostgresStore.open({ connectionString: url, schema });
-    await store.close();
-    const { rows } = await client.query<{ name: string; ordered: boolean }>(`SELECT name, ordered FROM ${q}.queues ORDER BY name`);
-    assert.deepEqual(rows, [
-      { name: 'done', ordered: false },
-      { name: 'live', ordered: true },
-      { name: 'plain', ordered: false },
-    ]);
-  } finally {
-    await client.end();
-  }
-});
-
-it('migration 9 turns outbox rows waiting at upgrade time into one-job rows, in order', async () => {
-  const url = await testDatabaseUrl();
-  const schema = freshSchema();
-  const q = `"${schema}"`;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await (await PostgresStore.open({ connectionString: url, schema })).close();
-    // Back to version 8: one row per job.
-    await client.query(`DELETE FROM ${q}.jobq_migrations WHERE version >= 9;
-      ALTER TABLE ${q}.kafka_outbox DROP COLUMN job_ids, DROP COLUMN ordering_keys, ADD COLUMN job_id uuid NOT NULL, ADD COLUMN ordering_key text`);
-    const ids = ['5b0c6c1e-0000-4000-8000-000000000001', '5b0c6c1e-0000-4000-8000-000000000002'];
-    await client.query(`INSERT INTO ${q}.kafka_outbox (job_id, queue, ordering_key, created_at) VALUES ($1, 'a', NULL, 1), ($2, 'b', 'acct', 2)`, ids);
+    await downgrade(client, q);
     const store = await PostgresStore.open({ connectionString: url, schema });
     try {
-      const entries = await store.outboxRead!({ limit: 10 });
-      assert.deepEqual(entries.map((e) => [e.jobId, e.queue, e.orderingKey]), [[ids[0], 'a', null], [ids[1], 'b', 'acct']]);
-      assert.notEqual(entries[0]!.seq, entries[1]!.seq, 'still one row each');
+      await check(store, client, q);
     } finally {
       await store.close();
     }
   } finally {
     await client.end();
   }
+}
+
+it('migration 7 marks the queues that already hold unfinished jobs with an ordering key, and only those', async () => {
+  await migratedAgain(
+    async (client, q) => {
+      // Back to version 6 with data (migrations 8 and 9 run again too: they are idempotent): an ordered pending job in one queue, an ordered finished one in another.
+      await client.query(`DROP TRIGGER jobs_mark_ordered ON ${q}.jobs; DROP FUNCTION ${q}.mark_ordered(); ALTER TABLE ${q}.queues DROP COLUMN ordered; DELETE FROM ${q}.jobq_migrations WHERE version >= 7`);
+      const insert = `INSERT INTO ${q}.jobs (id, queue, type, payload, status, priority, max_attempts, run_at, created_at, updated_at, ordering_key) VALUES (gen_random_uuid(), $1, 't', 'null', $2, 0, 3, 0, 0, 0, 'acct')`;
+      await client.query(`INSERT INTO ${q}.queues (name) VALUES ('live'), ('done'), ('plain')`);
+      await client.query(insert, ['live', 'pending']);
+      await client.query(insert, ['done', 'completed']);
+    },
+    async (_store, client, q) => {
+      const { rows } = await client.query<{ name: string; ordered: boolean }>(`SELECT name, ordered FROM ${q}.queues ORDER BY name`);
+      assert.deepEqual(rows, [
+        { name: 'done', ordered: false },
+        { name: 'live', ordered: true },
+        { name: 'plain', ordered: false },
+      ]);
+    },
+  );
+});
+
+it('migration 9 turns outbox rows waiting at upgrade time into one-job rows, in order', async () => {
+  const ids = ['5b0c6c1e-0000-4000-8000-000000000001', '5b0c6c1e-0000-4000-8000-000000000002'];
+  await migratedAgain(
+    async (client, q) => {
+      // Back to version 8: one row per job.
+      await client.query(`DELETE FROM ${q}.jobq_migrations WHERE version >= 9;
+        ALTER TABLE ${q}.kafka_outbox DROP COLUMN job_ids, DROP COLUMN ordering_keys, ADD COLUMN job_id uuid NOT NULL, ADD COLUMN ordering_key text`);
+      await client.query(`INSERT INTO ${q}.kafka_outbox (job_id, queue, ordering_key, created_at) VALUES ($1, 'a', NULL, 1), ($2, 'b', 'acct', 2)`, ids);
+    },
+    async (store) => {
+      const entries = await store.outboxRead!({ limit: 10 });
+      assert.deepEqual(entries.map((e) => [e.jobId, e.queue, e.orderingKey]), [[ids[0], 'a', null], [ids[1], 'b', 'acct']]);
+      assert.notEqual(entries[0]!.seq, entries[1]!.seq, 'still one row each');
+    },
+  );
 });

@@ -51,6 +51,12 @@ export const OUTBOX_TRIGGERS = [
 
 const FINISHED = `('completed', 'failed', 'cancelled')`;
 
+/** In a trigger on a job of an ordering key that ended: the first unfinished job of its key, as `h`. */
+const HEAD_OF_LINE = (s: string) => `(
+        SELECT id, queue, ordering_key, status FROM ${s}.jobs
+         WHERE queue = NEW.queue AND ordering_key = NEW.ordering_key AND status IN ('waiting', 'scheduled', 'pending', 'processing')
+         ORDER BY seq LIMIT 1) h`;
+
 export function outboxMigration(s: string): string {
   // The store's wake-up channel (postgres-store.ts): a job made pending by an update (a retry, a
   // rescue, a promotion, a release) wakes the relay at once instead of at its next poll. Postgres
@@ -96,10 +102,7 @@ export function outboxMigration(s: string): string {
     CREATE FUNCTION ${s}.kafka_outbox_next_in_line() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
       INSERT INTO ${s}.kafka_outbox (job_id, queue, ordering_key, created_at)
-      SELECT h.id, h.queue, h.ordering_key, NEW.updated_at FROM (
-        SELECT id, queue, ordering_key, status FROM ${s}.jobs
-         WHERE queue = NEW.queue AND ordering_key = NEW.ordering_key AND status IN ('waiting', 'scheduled', 'pending', 'processing')
-         ORDER BY seq LIMIT 1) h
+      SELECT h.id, h.queue, h.ordering_key, NEW.updated_at FROM ${HEAD_OF_LINE(s)}
        WHERE h.status = 'pending';
       IF FOUND THEN PERFORM pg_notify('${channel}', NEW.queue); END IF;
       RETURN NULL;
@@ -169,10 +172,7 @@ export function outboxBatchMigration(s: string): string {
     CREATE OR REPLACE FUNCTION ${s}.kafka_outbox_next_in_line() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
       INSERT INTO ${s}.kafka_outbox (queue, job_ids, ordering_keys, created_at)
-      SELECT h.queue, ARRAY[h.id], ARRAY[h.ordering_key], NEW.updated_at FROM (
-        SELECT id, queue, ordering_key, status FROM ${s}.jobs
-         WHERE queue = NEW.queue AND ordering_key = NEW.ordering_key AND status IN ('waiting', 'scheduled', 'pending', 'processing')
-         ORDER BY seq LIMIT 1) h
+      SELECT h.queue, ARRAY[h.id], ARRAY[h.ordering_key], NEW.updated_at FROM ${HEAD_OF_LINE(s)}
        WHERE h.status = 'pending';
       IF FOUND THEN PERFORM pg_notify('${channel}', NEW.queue); END IF;
       RETURN NULL;
