@@ -344,6 +344,7 @@ export interface LeaderParams {
 export interface LeaderLock {
   /** Takes the lock if free, keeps it if held; false when someone else has it or the connection is gone. */
   tryAcquire(): Promise<boolean>;
+  /** Gives the lock up if held and closes whatever tryAcquire opened (also on a node that never got it). */
   release(): Promise<void>;
 }
 

@@ -74,14 +74,14 @@ export class Leadership implements Service {
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    if (this.leader) {
-      this.set(false);
-      try {
-        if (this.lock) await this.lock.release();
-        else await this.o.store.leaderRelease({ name: this.o.name, nodeId: this.o.nodeId });
-      } catch {
-        // The lease runs out on its own.
-      }
+    const wasLeader = this.leader;
+    if (wasLeader) this.set(false);
+    try {
+      // A lock holds its connection on every node that tried, leader or not: release closes it.
+      if (this.lock) await this.lock.release();
+      else if (wasLeader) await this.o.store.leaderRelease({ name: this.o.name, nodeId: this.o.nodeId });
+    } catch {
+      // The lease runs out on its own.
     }
   }
 }
