@@ -102,7 +102,9 @@ async function fairness(kind: string, backlog: number): Promise<number[]> {
   await jobq.queues.configure('default', { perKeyConcurrency: CONCURRENCY });
   await fill(jobq, backlog, () => ({ type: 'work', concurrencyKey: 'tenant-a' }));
   await jobq.start();
-  if (backlog > 0) await new Promise((r) => setTimeout(r, 500)); // A's backlog is being worked
+  // Both ways B arrives at running workers: busy with A's backlog, or idle (not still starting:
+  // on Postgres, B's first jobs alone waited for the node's start-up, about 20 ms at p50).
+  await new Promise((r) => setTimeout(r, 500));
   const t = nowMs();
   await jobq.enqueueMany(Array.from({ length: 100 }, () => ({ type: 'work', concurrencyKey: 'tenant-b', payload: { t } })));
   await allB;
