@@ -22,5 +22,17 @@ export function ifOrdered(ordered: boolean, s: string, j: string): string {
   return ordered ? ` AND ${headOfItsKey(s, j)}` : '';
 }
 
+/**
+ * What a claim outside flow.ts may take from (`queue` and `now` are the SQL of
+ * the queue's name and the time): a queue not paused, without flow control,
+ * not held by a throttled job, and, unless the claim has the ordering check,
+ * holding no ordering keys.
+ */
+export function plainClaimable(s: string, queue: string, now: string, ordered: boolean): string {
+  const skip = ordered ? 'q.paused OR q.settings IS NOT NULL' : 'q.paused OR q.settings IS NOT NULL OR q.ordered';
+  return `NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = ${queue} AND (${skip}))
+           AND NOT EXISTS (SELECT 1 FROM ${s}.holds h WHERE h.queue = ${queue} AND h.until > ${now})`;
+}
+
 export const ORDERING_INDEX = (s: string) =>
   `CREATE INDEX jobs_ordering ON ${s}.jobs (queue, ordering_key, seq) WHERE ordering_key IS NOT NULL AND status IN ${ACTIVE}`;

@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import type { IngestRecordsParams, IngestRecordsResult, OutboxEntry } from '../../contracts/store.js';
-import { ifOrdered } from './ordering.js';
+import { ifOrdered, plainClaimable } from './ordering.js';
 import { OUTBOX_INSERT_TRIGGER, OUTBOX_TRIGGERS } from './outbox-schema.js';
 
 export function outboxStatements(s: string, schema: string) {
@@ -62,7 +62,6 @@ export function outboxStatements(s: string, schema: string) {
 }
 
 function claimByIds(s: string, ordered: boolean): string {
-  const skipQueue = ordered ? 'q.paused OR q.settings IS NOT NULL' : 'q.paused OR q.settings IS NOT NULL OR q.ordered';
   return `
       WITH named AS MATERIALIZED (SELECT seq FROM ${s}.jobs WHERE id = ANY($1::uuid[])),
       ok AS MATERIALIZED (
@@ -71,8 +70,7 @@ function claimByIds(s: string, ordered: boolean): string {
            WHERE j.seq = named.seq AND j.status || '' = 'pending' AND j.queue = $6
              AND ($2::text[] IS NULL OR j.type = ANY($2::text[]))${ifOrdered(ordered, s, 'j')}
            OFFSET 0) c
-         WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $6 AND (${skipQueue}))
-           AND NOT EXISTS (SELECT 1 FROM ${s}.holds h WHERE h.queue = $6 AND h.until > $3))
+         WHERE ${plainClaimable(s, '$6', '$3', ordered)})
       UPDATE ${s}.jobs j SET status = 'processing', attempts = j.attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5
         FROM ok WHERE j.seq = ok.seq AND j.status || '' = 'pending'
       RETURNING j.*`;

@@ -347,14 +347,23 @@ export class PostgresStore extends PgCluster implements Store {
     if (jobs.length > 0) return jobs;
     // The plain claim gives nothing from a queue with flow control (or held), or from one holding
     // ordering keys while this store does not know it: look once, and remember.
-    const { rows } = await this.query<{ yes: boolean; ordered: boolean }>(this.fsql.limited, [p.queue, p.now], this.workerPool);
-    if (rows[0]?.ordered && !this.orderedQueues.has(p.queue)) {
-      this.orderedQueues.add(p.queue);
-      if (!rows[0].yes) return this.claimPlain(p);
-    }
-    if (!rows[0]?.yes) return jobs;
+    const { limited, newlyOrdered } = await this.whyNothing(p.queue, p.now);
+    if (!limited) return newlyOrdered ? this.claimPlain(p) : jobs;
     this.limitedQueues.add(p.queue);
     return (await this.claimLimited(p)) ?? jobs;
+  }
+
+  /**
+   * After a plain claim (or claim by id) of a queue came back empty: whether
+   * the queue has flow control or a hold, and whether it holds ordering keys
+   * this store did not know of (remembered from now on: its claims take the
+   * ordering check).
+   */
+  private async whyNothing(queue: string, now: number): Promise<{ limited: boolean; newlyOrdered: boolean }> {
+    const { rows } = await this.query<{ yes: boolean; ordered: boolean }>(this.fsql.limited, [queue, now], this.workerPool);
+    const newlyOrdered = rows[0]?.ordered === true && !this.orderedQueues.has(queue);
+    if (newlyOrdered) this.orderedQueues.add(queue);
+    return { limited: rows[0]?.yes === true, newlyOrdered };
   }
 
   /** Null once the queue has no limits any more (it is forgotten, and the plain claim takes over). */
@@ -395,16 +404,10 @@ export class PostgresStore extends PgCluster implements Store {
   /** Broker dispatch (outbox.ts). A retried claim also returns what a lost attempt took under its token. */
   async jobClaimByIds(p: JobClaimByIdsParams): Promise<LeasedJob[]> {
     if (p.ids.length === 0) return [];
-    let jobs = await this.claimByIds(p, this.orderedQueues.has(p.queue));
-    if (jobs.length === 0 && !this.orderedQueues.has(p.queue)) {
-      // The plain form skips a queue holding ordering keys: look once, and remember.
-      const { rows } = await this.query<{ ordered: boolean }>(this.fsql.limited, [p.queue, p.now], this.workerPool);
-      if (rows[0]?.ordered) {
-        this.orderedQueues.add(p.queue);
-        jobs = await this.claimByIds(p, true);
-      }
-    }
-    return jobs;
+    if (this.orderedQueues.has(p.queue)) return this.claimByIds(p, true);
+    const jobs = await this.claimByIds(p, false);
+    // The plain form skips a queue holding ordering keys (a limited queue it refuses either way).
+    return jobs.length === 0 && (await this.whyNothing(p.queue, p.now)).newlyOrdered ? this.claimByIds(p, true) : jobs;
   }
 
   private async claimByIds(p: JobClaimByIdsParams, ordered: boolean): Promise<LeasedJob[]> {

@@ -5,7 +5,7 @@
  * Status lists chosen by the core arrive as text[] parameters.
  */
 import { FINISHED_STATUSES, MAX_ERRORS_KEPT, type FinishedStatus } from '../../contracts/job.js';
-import { ifOrdered } from './ordering.js';
+import { ifOrdered, plainClaimable } from './ordering.js';
 import { pendingTypesSql } from './pending-types.js';
 
 const LEASE = (j: string) => `status = 'processing', attempts = ${j}attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5`;
@@ -26,7 +26,6 @@ const LEASE = (j: string) => `status = 'processing', attempts = ${j}attempts + 1
  */
 function claim(s: string, types: string, ordered: boolean): string {
   const head = ifOrdered(ordered, s, 'x');
-  const skipQueue = ordered ? 'q.paused OR q.settings IS NOT NULL' : 'q.paused OR q.settings IS NOT NULL OR q.ordered';
   const one = types === ONE_TYPE;
   return `
       WITH ${one ? '' : `types AS (${types}),`}
@@ -47,8 +46,7 @@ function claim(s: string, types: string, ordered: boolean): string {
         SELECT seq FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) c
          -- A paused queue gives nothing; so does one with flow control or held by a throttled job (its claims go
          -- through flow.ts), and, to the plain statement, one holding ordering keys.
-         WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $1 AND (${skipQueue}))
-           AND NOT EXISTS (SELECT 1 FROM ${s}.holds h WHERE h.queue = $1 AND h.until > $3)
+         WHERE ${plainClaimable(s, '$1', '$3', ordered)}
          ORDER BY priority DESC, run_at, seq
          LIMIT $2)
       UPDATE ${s}.jobs j SET ${LEASE('j.')}
