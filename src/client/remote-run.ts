@@ -19,6 +19,8 @@ export interface RemoteRunning {
   timer: NodeJS.Timeout | null;
   /** The slot was given back; a late settle of the handler is ignored. */
   done: boolean;
+  /** performance.now() when the handler was called. */
+  startedAt: number;
 }
 
 export interface RunDeps {
@@ -56,7 +58,7 @@ export function successFinish(job: LeasedJob, result: unknown): FinishJson {
 }
 
 export function runRemote(job: LeasedJob, handler: Handler, deps: RunDeps): RemoteRunning {
-  const rj: RemoteRunning = { job, controller: null, abortReason: null, timer: null, done: false };
+  const rj: RemoteRunning = { job, controller: null, abortReason: null, timer: null, done: false, startedAt: performance.now() };
   const settle = (finish: FinishJson) => {
     if (!deps.release(rj)) return;
     deps.settled(rj, finish);

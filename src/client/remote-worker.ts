@@ -2,8 +2,9 @@
  * `client.runWorker()`: a worker in another process (or on another machine)
  * that feels like an in-process one. The same handlers, `(job, ctx)` with
  * ctx.signal, ctx.progress, ctx.attempt; per queue, one claim loop that
- * long-polls for as many jobs as it has free slots; one heartbeat for all
- * running leases (every leaseMs / 3); finishes batched; a lost lease fires
+ * long-polls for as many jobs as it has free slots (and, for short jobs, a
+ * few ahead: claim-ahead.ts); one heartbeat for all leases held (every
+ * leaseMs / 3); finishes batched; a lost lease fires
  * the job's signal and drops its result. SIGTERM or SIGINT stops it
  * gracefully (running jobs get the grace period, the rest are released,
  * attempt unspent); a server that goes away is waited for with backoff; a
@@ -16,6 +17,7 @@ import { JobqError } from '../contracts/errors.js';
 import type { Job, LeasedJob } from '../contracts/job.js';
 import type { DefaultJobTypes, Handler, HandlerMap, JobTypes } from '../core/handler.js';
 import { Backoff } from './backoff.js';
+import { ClaimAhead } from './claim-ahead.js';
 import type { JobJson } from './wire-types.js';
 import type { FinishJson, LeaseClient } from './lease-client.js';
 import { RemoteFinisher } from './remote-finisher.js';
@@ -46,6 +48,12 @@ export interface RemoteWorkerOptions<T extends JobTypes = DefaultJobTypes> {
   logger?: Logger;
   /** Claims of one queue in flight at once, each for its share of the slots (see claimLoop). @defaultValue 1 */
   claimsInFlight?: number;
+  /**
+   * Jobs claimed ahead of free slots, per queue, to start the moment one frees:
+   * 'auto' holds what the slots finish during one claim round trip (none for
+   * long jobs, at most `concurrency`); a number (0 to 1,000) holds that many. @defaultValue 'auto'
+   */
+  prefetch?: number | 'auto';
 }
 
 /** A running remote worker. */
@@ -61,6 +69,8 @@ export interface RemoteWorker {
 const immediate = () => new Promise<void>((r) => setImmediate(r));
 
 
+const MAX_PREFETCH = 1000;
+
 /** The server takes a lease of 1 s to 1 h (POST /v1/queues/{name}/claim). */
 const LEASE_MS = { min: 1000, max: 3_600_000 } as const;
 
@@ -73,6 +83,7 @@ function checkTimes(o: RemoteWorkerOptions): void {
   if (!int(o.heartbeatIntervalMs, 1, leaseMs - 1)) throw bad('heartbeatIntervalMs', `a positive integer below leaseMs (${leaseMs})`);
   if (!int(o.waitMs, 0)) throw bad('waitMs', 'an integer from 0 (at most 30,000 is used)');
   if (!int(o.shutdownTimeoutMs, 0)) throw bad('shutdownTimeoutMs', 'an integer from 0');
+  if (o.prefetch !== 'auto' && !int(o.prefetch, 0, MAX_PREFETCH)) throw bad('prefetch', `'auto' or an integer from 0 to ${MAX_PREFETCH}`);
 }
 
 /** A claim the server will refuse every time (a bad option, an old server): no use retrying. */
@@ -85,6 +96,9 @@ export class RemoteWorkerRunner implements RemoteWorker {
   readonly done: Promise<void>;
   private readonly running_ = new Map<string, RemoteRunning>();
   private readonly perQueue = new Map<string, number>();
+  /** Jobs claimed ahead, waiting for a slot of their queue (leased: heartbeats cover them). */
+  private readonly waiting = new Map<string, LeasedJob[]>();
+  private readonly ahead = new Map<string, ClaimAhead>();
   private readonly concurrency: Map<string, number>;
   private readonly handlers: Record<string, Handler | undefined>;
   private readonly types: string[];
@@ -126,10 +140,16 @@ export class RemoteWorkerRunner implements RemoteWorker {
     for (const [q, c] of this.concurrency) {
       if (!Number.isInteger(c) || c < 1) throw new JobqError('invalid_option', `concurrency of queue ${q} must be a positive integer`, { details: { field: 'concurrency' } });
     }
+
     this.handlers = { ...(options.handlers as Record<string, Handler | undefined>) };
     this.types = Object.keys(this.handlers).filter((t) => typeof this.handlers[t] === 'function');
     if (this.types.length === 0) throw new JobqError('invalid_option', 'runWorker needs at least one handler', { details: { field: 'handlers' } });
     checkTimes(options);
+    const prefetch = options.prefetch ?? 'auto';
+    for (const [q, c] of this.concurrency) {
+      this.waiting.set(q, []);
+      this.ahead.set(q, new ClaimAhead(c, prefetch === 'auto' ? null : prefetch));
+    }
     this.leaseMs = options.leaseMs ?? 30_000;
     this.waitMs = Math.min(options.waitMs ?? 25_000, 30_000);
     this.graceMs = options.shutdownTimeoutMs ?? 30_000;
@@ -190,8 +210,11 @@ export class RemoteWorkerRunner implements RemoteWorker {
   private async claimLoop(queue: string, share: number): Promise<void> {
     const backoff = new Backoff();
     const limit = this.concurrency.get(queue)!;
+    const ahead = this.ahead.get(queue)!;
+    const waiting = this.waiting.get(queue)!;
     while (!this.stopCtl.signal.aborted) {
-      const free = Math.min(share, limit - this.count(queue) - (this.reserved.get(queue) ?? 0));
+      const extra = ahead.jobs;
+      const free = Math.min(share + extra, limit + extra - this.count(queue) - waiting.length - (this.reserved.get(queue) ?? 0));
       if (free <= 0) {
         await new Promise<void>((r) => (this.slotWaiters.get(queue) ?? this.slotWaiters.set(queue, []).get(queue)!).push(r));
         // Slots freed in the same tick are claimed for together.
@@ -208,7 +231,9 @@ export class RemoteWorkerRunner implements RemoteWorker {
         if (riding.length === 0) jobs = await this.leases.claim(queue, { ...claim, waitMs: this.waitMs }, { signal: this.stopCtl.signal });
         else {
           // Not aborted on stop: it does not wait, and its finishes must not be left half-known.
+          const sent = performance.now();
           const out = await this.leases.claimWith(queue, claim, riding.map((p) => p.item));
+          ahead.travelled(performance.now() - sent);
           this.finisher.delivered(riding, out.results);
           jobs = out.jobs;
         }
@@ -242,9 +267,11 @@ export class RemoteWorkerRunner implements RemoteWorker {
     const handler = this.handlers[job.type];
     if (this.stopCtl.signal.aborted || !handler) {
       // Claimed as the worker stopped (or a type it has no handler for): back at once, attempt unspent.
-      this.finisher.add({ id: job.id, leaseToken: job.leaseToken, outcome: 'released' });
+      this.release(job);
       return;
     }
+    // Claimed ahead: it starts when a slot of its queue frees (see free).
+    if (this.count(job.queue) >= this.concurrency.get(job.queue)!) return void this.waiting.get(job.queue)!.push(job);
     this.perQueue.set(job.queue, this.count(job.queue) + 1);
     const rj = runRemote(job, handler, {
       logger: this.logger,
@@ -263,6 +290,9 @@ export class RemoteWorkerRunner implements RemoteWorker {
     if (rj.timer) clearTimeout(rj.timer);
     if (this.running_.get(rj.job.id) === rj) this.running_.delete(rj.job.id);
     this.perQueue.set(rj.job.queue, this.count(rj.job.queue) - 1);
+    this.ahead.get(rj.job.queue)!.ran(performance.now() - rj.startedAt);
+    const next = this.stopCtl.signal.aborted ? undefined : this.waiting.get(rj.job.queue)!.shift();
+    if (next) this.run(next);
     for (const w of this.slotWaiters.get(rj.job.queue)?.splice(0) ?? []) w();
     if (this.running_.size === 0) for (const w of this.idleWaiters.splice(0)) w();
     return true;
@@ -292,19 +322,21 @@ export class RemoteWorkerRunner implements RemoteWorker {
     return Promise.all(job.dependsOn.map(async (id) => toJob(await this.http.request<JobJson>('GET', `/v1/jobs/${encodeURIComponent(id)}`))));
   }
 
-  /** One heartbeat for every running lease; the lost ones are given up (signal fires, result dropped). */
+  /**
+   * One heartbeat for every lease held, running or claimed ahead; the lost
+   * ones are given up (signal fires, result dropped; one waiting is dropped).
+   */
   private beat(): Promise<void> {
     this.beating ??= (async () => {
-      const live = [...this.running_.values()].filter((rj) => !rj.done);
+      const live = [...[...this.running_.values()].filter((rj) => !rj.done).map((rj) => rj.job), ...[...this.waiting.values()].flat()];
       for (let i = 0; i < live.length; i += 1000) {
         const chunk = live.slice(i, i + 1000);
         try {
           const { lost } = await this.leases.extend(
-            chunk.map((rj) => ({ id: rj.job.id, leaseToken: rj.job.leaseToken })),
+            chunk.map((j) => ({ id: j.id, leaseToken: j.leaseToken })),
             this.leaseMs,
           );
-          const lostTokens = new Set(lost.map((l) => l.leaseToken));
-          for (const rj of chunk) if (lostTokens.has(rj.job.leaseToken)) this.giveUp(rj);
+          for (const l of lost) this.lost(l.id, l.leaseToken);
         } catch (err) {
           if (isRefused(err)) return this.refused(err);
           this.logger.error({ err }, 'heartbeat failed; leases may expire');
@@ -312,6 +344,22 @@ export class RemoteWorkerRunner implements RemoteWorker {
       }
     })().finally(() => (this.beating = null));
     return this.beating;
+  }
+
+  private lost(id: string, leaseToken: string): void {
+    const rj = this.running_.get(id);
+    if (rj?.job.leaseToken === leaseToken) return this.giveUp(rj);
+    for (const [queue, waiting] of this.waiting) {
+      const at = waiting.findIndex((j) => j.id === id && j.leaseToken === leaseToken);
+      if (at < 0) continue;
+      waiting.splice(at, 1);
+      for (const w of this.slotWaiters.get(queue)?.splice(0) ?? []) w();
+    }
+  }
+
+  /** A job that never started goes back to pending, its attempt unspent. */
+  private release(job: LeasedJob): void {
+    this.finisher.add({ id: job.id, leaseToken: job.leaseToken, outcome: 'released' });
   }
 
   private giveUp(rj: RemoteRunning): void {
@@ -337,6 +385,8 @@ export class RemoteWorkerRunner implements RemoteWorker {
       this.stopCtl.abort();
       for (const ws of this.slotWaiters.values()) for (const w of ws.splice(0)) w();
       await Promise.allSettled(this.loops);
+      // Claimed ahead, never started: back at once (claims that were in flight have released theirs in run).
+      for (const waiting of this.waiting.values()) for (const job of waiting.splice(0)) this.release(job);
       if (this.running_.size > 0 && graceMs > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);
@@ -358,7 +408,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
         abortRun(rj, 'shutdown');
       }
       if (leftover.length > 0 && !this.fatal) {
-        for (const rj of leftover) this.finisher.add({ id: rj.job.id, leaseToken: rj.job.leaseToken, outcome: 'released' });
+        for (const rj of leftover) this.release(rj.job);
         this.logger.info({ released: leftover.length }, 'released unfinished jobs back to pending');
       } else if (leftover.length > 0) this.logger.warn({ abandoned: leftover.length }, 'running jobs abandoned; they run again when their leases expire');
       // Outcomes already decided are sent while the server can still take them (a lease outlives this wait).

@@ -1,0 +1,50 @@
+/**
+ * How many jobs a remote worker claims beyond its free slots, per queue
+ * (`prefetch`). With one claim in flight the worker and the server take
+ * turns: while the next claim travels, slots whose jobs already finished
+ * stand idle, and while the worker runs a batch the server waits for its
+ * next claim. Jobs claimed ahead start the moment a slot frees, and the
+ * claim that refills them travels meanwhile.
+ *
+ * 'auto' claims ahead what the slots will finish during one claim round
+ * trip (Little's law: concurrency × round trip ÷ run time), at most one more
+ * batch (the concurrency), and nothing while that is under one job: short
+ * jobs get the overlap, long ones are never held back from other workers.
+ * Both times are moving averages, so the figure follows the work.
+ */
+
+/** Weight of the newest sample in each moving average. */
+const RUN_WEIGHT = 0.1;
+const TRIP_WEIGHT = 0.3;
+
+const blend = (avg: number | null, sample: number, weight: number) => (avg === null ? sample : avg + weight * (sample - avg));
+
+export class ClaimAhead {
+  private runMs: number | null = null;
+  private tripMs: number | null = null;
+
+  /** `fixed`: a set number of jobs ahead (0: none), or null for 'auto'. */
+  constructor(
+    private readonly concurrency: number,
+    private readonly fixed: number | null,
+  ) {}
+
+  /** A job held a slot this long (handler start to settle). */
+  ran(ms: number): void {
+    this.runMs = blend(this.runMs, ms, RUN_WEIGHT);
+  }
+
+  /** A claim that did not wait for work took this long, request to answer. */
+  travelled(ms: number): void {
+    this.tripMs = blend(this.tripMs, ms, TRIP_WEIGHT);
+  }
+
+  /** Jobs to hold beyond the free slots now. */
+  get jobs(): number {
+    if (this.fixed !== null) return this.fixed;
+    if (this.runMs === null || this.tripMs === null) return 0;
+    // A floor on the run time: a no-op handler's few microseconds would otherwise read as infinite turnover.
+    const finishing = (this.concurrency * this.tripMs) / Math.max(this.runMs, 0.01);
+    return finishing < 1 ? 0 : Math.min(this.concurrency, Math.round(finishing));
+  }
+}
