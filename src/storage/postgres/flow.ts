@@ -116,10 +116,11 @@ const candidate = (r: Row): FlowCandidate => ({ seq: r.seq, concurrencyKey: r.co
 /** Runs inside the claim's transaction. Null when the queue has no limits after all (the plain claim takes over). */
 export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClaimParams): Promise<ClaimedJobs | null> {
   const { queue, now } = p;
-  // Sent together: the client runs them in order, each as soon as the one before answers, with no
-  // turn of this process's event loop in between (the queue's lock is held across those turns, and
-  // in a busy worker each took longer than the statement). A paused queue, or one whose limits were
-  // just removed, has its due jobs promoted for nothing more: the rescuer would promote them anyway.
+  // Sent together on the worker pool's pipelined connection: one write, run in order, answered in
+  // order, with no turn of this process's event loop in between (the queue's lock is held across
+  // those turns, and in a busy worker each took longer than the statement). The lock is taken first,
+  // so the counts after it see every claim committed before it. A paused queue, or one whose limits
+  // were just removed, has its due jobs promoted for nothing more: the rescuer would promote them anyway.
   const [, lock, held, counted] = await Promise.all([
     c.named ? c.query(sql.genericPlans, []) : null,
     c.query<{ paused: boolean; settings: string | null; rr_cursor: string | null; ordered: boolean }>(sql.lock, [queue]),
