@@ -140,7 +140,6 @@ export class RemoteWorkerRunner implements RemoteWorker {
     for (const [q, c] of this.concurrency) {
       if (!Number.isInteger(c) || c < 1) throw new JobqError('invalid_option', `concurrency of queue ${q} must be a positive integer`, { details: { field: 'concurrency' } });
     }
-
     this.handlers = { ...(options.handlers as Record<string, Handler | undefined>) };
     this.types = Object.keys(this.handlers).filter((t) => typeof this.handlers[t] === 'function');
     if (this.types.length === 0) throw new JobqError('invalid_option', 'runWorker needs at least one handler', { details: { field: 'handlers' } });

@@ -22,6 +22,8 @@ let n = 0;
 const queue = () => `pf-${++n}`;
 /** The `max` of every claim the server was asked for, by queue. */
 const asked = new Map<string, number[]>();
+/** Heartbeat requests the server answered. */
+let heartbeats = 0;
 
 async function counts(q: string) {
   const c = (await client.queues()).queues.find((x) => x.name === q)?.counts;
@@ -45,6 +47,8 @@ describe('remote worker prefetch (jobs claimed ahead of free slots)', () => {
       (asked.get(req.queue) ?? asked.set(req.queue, []).get(req.queue)!).push(req.max);
       return claim(req);
     };
+    const extend = s.jobq.extend.bind(s.jobq);
+    s.jobq.extend = (leases, leaseMs) => (heartbeats++, extend(leases, leaseMs));
     client = new JobqClient<Jobs>({ url: s.url });
   });
   after(async () => {
@@ -98,6 +102,45 @@ describe('remote worker prefetch (jobs claimed ahead of free slots)', () => {
       assert.ok(b.startedAt! <= a.finishedAt!, 'leased (startedAt) before the first finished: it was claimed ahead');
     } finally {
       await worker.stop();
+    }
+  });
+
+  it('a lost lease gives up only its own job: jobs of the same claim share its lease token and keep running', async () => {
+    const q = queue();
+    const reasons = new Map<string, unknown>();
+    let started = 0;
+    const worker = client.runWorker({
+      queues: { [q]: { concurrency: 3 } },
+      prefetch: 0,
+      leaseMs: 1000,
+      heartbeatIntervalMs: 100,
+      handlers: {
+        hold: (job, ctx) => {
+          started++;
+          return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(reasons.set(job.id, ctx.signal.reason))));
+        },
+      },
+      handleSignals: false,
+      logger: quiet,
+    });
+    try {
+      // Paused while enqueued, so one claim takes all three under one token.
+      await client.pause(q);
+      const jobs = await client.enqueueMany(Array.from({ length: 3 }, () => ({ type: 'hold' as const, payload: null, queue: q })));
+      await client.resume(q);
+      await waitFor(() => started === 3, { what: 'the three jobs to start' });
+      const leased = await Promise.all(jobs.map((j) => client.get(j.id)));
+      assert.equal(new Set(leased.map((j) => j.startedAt)).size, 1, 'claimed together');
+      await client.cancel(jobs[0]!.id);
+      await waitFor(() => reasons.size > 0, { what: 'the cancelled job to be given up', timeoutMs: 5000 });
+      // Three heartbeats later, the other two still run under their lease.
+      const from = heartbeats;
+      await waitFor(() => heartbeats >= from + 3, { what: 'three more heartbeats' });
+      assert.deepEqual([...reasons], [[jobs[0]!.id, 'lease_lost']]);
+      assert.equal(worker.running, 2);
+      for (const j of jobs.slice(1)) assert.equal((await client.get(j.id)).status, 'processing');
+    } finally {
+      await worker.stop(0);
     }
   });
 
