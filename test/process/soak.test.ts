@@ -10,6 +10,10 @@ it('judge: one noisy interval is not drift; a sustained rise, a stall, RSS growt
   assert.deepEqual(judge(steady([5.7, 6, 15.9, 6.1, 5.9, 6])), []);
   assert.match(judge(steady([5, 5, 5, 20, 22, 25])).join(), /p99 drifted/);
   assert.match(judge(steady([5, 5, 5, 5, 150, 5])).join(), /stall/);
+  // A stall is the server's when its event loop shows it; a client-side spike while the loop ran freely is not.
+  const spike = steady([5, 5, 5, 5, 150, 5]);
+  assert.deepEqual(judge(spike.map((x) => ({ ...x, loopMaxMs: 12 }))), []);
+  assert.match(judge(spike.map((x, i) => ({ ...x, loopMaxMs: i === 4 ? 140 : 12 }))).join(), /interval 4 is 150\.00 ms, a stall .*event loop held 140 ms/);
   const growing = steady([5, 5, 5, 5, 5, 5]).map((x, i) => ({ ...x, rssMB: 80 + 40 * i }));
   assert.match(judge(growing).join(), /RSS grew/);
   assert.match(judge(steady([5, 5, 5]).map((x) => ({ ...x, errors: 1 }))).join(), /3 requests failed/);
