@@ -184,6 +184,38 @@ describe('remote worker prefetch (jobs claimed ahead of free slots)', () => {
     }
   });
 
+  it('with two claims in flight and a fixed prefetch, no more than the concurrency runs and every job runs once', async () => {
+    const q = queue();
+    const { g, enter, leave } = gauge();
+    const ran = new Map<number, number>();
+    const worker = client.runWorker({
+      queues: { [q]: { concurrency: 4 } },
+      claimsInFlight: 2,
+      prefetch: 6,
+      handlers: {
+        slow: async (job) => {
+          enter();
+          await new Promise((r) => setTimeout(r, job.payload.ms));
+          leave();
+          ran.set(job.payload.ms, (ran.get(job.payload.ms) ?? 0) + 1);
+        },
+      },
+      handleSignals: false,
+      logger: quiet,
+    });
+    try {
+      // Distinct run times (1..40 ms) name the jobs.
+      await client.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ type: 'slow' as const, payload: { ms: i + 1 }, queue: q })));
+      await waitFor(async () => (await counts(q)).completed === 40, { what: '40 jobs', timeoutMs: 20_000 });
+      assert.ok(g.most <= 4, `at most 4 at once (saw ${g.most})`);
+      assert.equal(ran.size, 40);
+      assert.ok([...ran.values()].every((n) => n === 1), 'each ran once');
+      assert.ok(Math.max(...asked.get(q)!) > 2, `a claim asked beyond its share of free slots: ${asked.get(q)!.join(',')}`);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('refuses a prefetch that is not auto or an integer from 0 to 1,000, naming it', () => {
     for (const prefetch of [-1, 1.5, 1001, 'all']) {
       assert.throws(
