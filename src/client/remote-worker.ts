@@ -259,6 +259,11 @@ export class RemoteWorkerRunner implements RemoteWorker {
   private unreserve(queue: string, n: number): void {
     this.reserved.set(queue, (this.reserved.get(queue) ?? 0) - n);
     // A claim that came back short leaves slots another loop may be waiting for.
+    this.wakeSlots(queue);
+  }
+
+  /** Room changed in a queue: its claim loops look again. */
+  private wakeSlots(queue: string): void {
     for (const w of this.slotWaiters.get(queue)?.splice(0) ?? []) w();
   }
 
@@ -292,7 +297,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
     this.ahead.get(rj.job.queue)!.ran(performance.now() - rj.startedAt);
     const next = this.stopCtl.signal.aborted ? undefined : this.waiting.get(rj.job.queue)!.shift();
     if (next) this.run(next);
-    for (const w of this.slotWaiters.get(rj.job.queue)?.splice(0) ?? []) w();
+    this.wakeSlots(rj.job.queue);
     if (this.running_.size === 0) for (const w of this.idleWaiters.splice(0)) w();
     return true;
   }
@@ -327,7 +332,8 @@ export class RemoteWorkerRunner implements RemoteWorker {
    */
   private beat(): Promise<void> {
     this.beating ??= (async () => {
-      const live = [...[...this.running_.values()].filter((rj) => !rj.done).map((rj) => rj.job), ...[...this.waiting.values()].flat()];
+      const running = [...this.running_.values()].filter((rj) => !rj.done).map((rj) => rj.job);
+      const live = [...running, ...[...this.waiting.values()].flat()];
       for (let i = 0; i < live.length; i += 1000) {
         const chunk = live.slice(i, i + 1000);
         try {
@@ -352,7 +358,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
       const at = waiting.findIndex((j) => j.id === id && j.leaseToken === leaseToken);
       if (at < 0) continue;
       waiting.splice(at, 1);
-      for (const w of this.slotWaiters.get(queue)?.splice(0) ?? []) w();
+      this.wakeSlots(queue);
     }
   }
 

@@ -228,6 +228,14 @@ describe('remote worker prefetch (jobs claimed ahead of free slots)', () => {
 });
 
 describe('ClaimAhead (how many jobs to claim beyond the free slots)', () => {
+  /** An 'auto' figure that has seen one job run `runMs` and one claim take `tripMs`. */
+  const seen = (concurrency: number, runMs: number, tripMs: number) => {
+    const a = new ClaimAhead(concurrency, null);
+    a.ran(runMs);
+    a.travelled(tripMs);
+    return a;
+  };
+
   it('claims nothing ahead until it has seen a job run and a claim travel', () => {
     const a = new ClaimAhead(50, null);
     assert.equal(a.jobs, 0);
@@ -236,24 +244,13 @@ describe('ClaimAhead (how many jobs to claim beyond the free slots)', () => {
   });
 
   it('holds what the slots finish during one round trip: one batch at most for short jobs, none for long ones', () => {
-    const short = new ClaimAhead(50, null);
-    short.ran(0.02);
-    short.travelled(2);
-    assert.equal(short.jobs, 50, 'no-op jobs: one more batch');
-    const medium = new ClaimAhead(50, null);
-    medium.ran(10);
-    medium.travelled(2);
-    assert.equal(medium.jobs, 10, '50 slots × 2 ms ÷ 10 ms');
-    const long = new ClaimAhead(50, null);
-    long.ran(1000);
-    long.travelled(2);
-    assert.equal(long.jobs, 0, 'under one job finishes per round trip');
+    assert.equal(seen(50, 0.02, 2).jobs, 50, 'no-op jobs: one more batch');
+    assert.equal(seen(50, 10, 2).jobs, 10, '50 slots × 2 ms ÷ 10 ms');
+    assert.equal(seen(50, 1000, 2).jobs, 0, 'under one job finishes per round trip');
   });
 
   it('follows the work: run times that grow bring the figure down', () => {
-    const a = new ClaimAhead(20, null);
-    a.ran(0.05);
-    a.travelled(1);
+    const a = seen(20, 0.05, 1);
     assert.equal(a.jobs, 20);
     for (let i = 0; i < 60; i++) a.ran(500);
     assert.equal(a.jobs, 0);
