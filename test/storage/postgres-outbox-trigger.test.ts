@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import pg from 'pg';
+import { COPY_MIN_JOBS } from '../../src/storage/postgres/copy-insert.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { newRecords } from '../helpers/job-factory.js';
 import { freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
@@ -67,6 +68,15 @@ it('writes an insert of many jobs as rows of at most 100, in order, and reads wh
     assert.deepEqual(all.map((e) => e.jobId), jobs.map((j) => j.id), 'every job once, in insert order');
     const rows = [...new Set(all.map((e) => e.seq))];
     assert.deepEqual(rows.map((seq) => all.filter((e) => e.seq === seq).length), [100, 100, 50]);
+
+    const copied = newRecords(Date.now(), COPY_MIN_JOBS + 50);
+    await store.jobInsertMany({ jobs: copied });
+    assert.deepEqual(
+      (await store.outboxRead!({ limit: 10_000 })).slice(all.length).map((e) => e.jobId),
+      copied.map((j) => j.id),
+      'a batch large enough to go in by COPY: every job once, in insert order, after the others',
+    );
+    await store.outboxDelete!({ seqs: [...new Set((await store.outboxRead!({ limit: 10_000 })).slice(all.length).map((e) => e.seq))] });
 
     assert.equal((await store.outboxRead!({ limit: 1 })).length, 100, 'the first row whole, even past the limit');
     assert.equal((await store.outboxRead!({ limit: 120 })).length, 200, 'rows until the limit is reached, whole');

@@ -51,6 +51,7 @@ import { storeClosed, storeUnavailable } from '../errors.js';
 import { rowToJob, rowToLeasedJob, type JobRow } from '../job-row.js';
 import { clusterStatements, type ClusterStatements } from './cluster-sql.js';
 import { PgCluster } from './cluster.js';
+import { COPY_MIN_JOBS, copyInsert } from './copy-insert.js';
 import { POSTGRES_DEFAULTS } from './defaults.js';
 import { isSchemaMissing, mapPgError } from './errors.js';
 import { PgEventFeed } from './event-feed.js';
@@ -271,7 +272,8 @@ export class PostgresStore extends PgCluster implements Store {
     if (isLinked(p.jobs)) return this.insertLinkedBatch(p.jobs);
     let retried = false;
     try {
-      await this.query(this.sql.insert, this.insertValues(p), this.pool, () => (retried = true));
+      if (p.jobs.length >= COPY_MIN_JOBS) await this.transaction((c) => copyInsert(c, quoteIdent(this.schema), this.channel, p.jobs), () => (retried = true));
+      else await this.query(this.sql.insert, this.insertValues(p), this.pool, () => (retried = true));
     } catch (err) {
       // The ids are ours: a unique violation of the id after a retry means the first try did commit.
       if (retried && isOwnIdConflict(err)) return NOTHING_SPECIAL;

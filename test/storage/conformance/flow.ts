@@ -29,6 +29,15 @@ export function flowSection(ctx: Ctx): void {
       assert.deepEqual(await ctx.store.queueSettings('q'), NO_LIMITS);
     });
 
+    it('caps a queue\'s keyless jobs that came in one large batch (bulk enqueue\'s size) like any others', async () => {
+      await configure({ concurrency: 2 });
+      await ctx.store.jobInsertMany({ jobs: [...newRecords(T0, 999), newRecord(T0, { concurrencyKey: 'k' })] });
+      const first = await limited(ctx.store, 10);
+      assert.equal(first.length, 2);
+      assert.equal(first.limited, true);
+      assert.equal((await limited(ctx.store)).length, 0);
+    });
+
     it('caps the jobs of a queue processing at once, and frees a slot when one ends', async () => {
       await configure({ concurrency: 2 });
       await ctx.store.jobInsertMany({ jobs: newRecords(T0, 5) });

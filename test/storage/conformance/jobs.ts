@@ -54,6 +54,36 @@ export function jobSection(ctx: Ctx): void {
       assert.deepEqual(new Map(claimed.map((j) => [j.id, j.traceContext])), new Map<string, unknown>([[plain.id, traceContext], [keyed.id, { traceparent: traceContext.traceparent }], [none.id, null]]));
     });
 
+    it('stores a batch of 1,000 jobs (bulk enqueue\'s size) field for field, text with tabs, newlines and backslashes included', async () => {
+      const queue = `bulk-${randomUUID()}`;
+      const odd = 'tab\there, newline\nthere, return\r, backslash \\ and \\N and \\.';
+      const ordered = ctx.store.capabilities.orderingKeys === true;
+      const recs = Array.from({ length: 1000 }, (_, i) => ({
+        ...newRecord(T0, {
+          queue, payload: { i, odd }, priority: i % 3, timeoutMs: i % 2 ? 500 + i : null, delayMs: i % 5 === 4 ? 60_000 : 0,
+          ...(i % 7 === 0 ? { concurrencyKey: `${odd}${i % 3}` } : {}), ...(i % 6 === 0 ? { rateKey: odd } : {}),
+        }),
+        type: i % 2 ? odd : 'plain',
+        // Jobs 1 and 2 share an ordering key: 2 may not start before 1 ends.
+        orderingKey: ordered && (i === 1 || i === 2) ? odd : null,
+        traceContext: i % 13 === 0 ? { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: odd } : null,
+      }));
+      await ctx.store.jobInsertMany({ jobs: recs });
+      const stored = await Promise.all(recs.map((r) => ctx.store.jobGet(r.id)));
+      for (const [i, r] of recs.entries()) {
+        const j = stored[i];
+        assert.deepEqual(
+          j && [j.queue, j.type, j.payload, j.status, j.priority, j.maxAttempts, j.timeoutMs, j.runAt, j.createdAt, j.concurrencyKey, j.rateKey, j.traceContext],
+          [queue, r.type, { i, odd }, r.status, r.priority, r.maxAttempts, r.timeoutMs, r.runAt, T0, r.concurrencyKey, r.rateKey, r.traceContext],
+          `job ${i}`,
+        );
+      }
+      const claimed = new Set((await claim(ctx.store, queue, 1000)).map((j) => j.id));
+      const ready = recs.filter((r, i) => r.status === 'pending' && !(ordered && i === 2));
+      assert.equal(claimed.size, ready.length);
+      for (const r of ready) assert.ok(claimed.has(r.id), r.id);
+    });
+
     it('returns null for an unknown id, and stores a future job as scheduled', async () => {
       assert.equal(await ctx.store.jobGet(randomUUID()), null);
       const rec = newRecord(T0, { delayMs: 5000 });
