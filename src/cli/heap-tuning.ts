@@ -21,15 +21,16 @@
  * as good as no streams. jobq's request path allocates nothing long-lived
  * that would gain from pretenuring.
  *
- * **The young generation kept at its first size** (`jobq worker` on the SQLite store). Job
- * churn makes V8 double the young generation's semi-spaces up to 16 MB
- * each, and that is most of what a worker's peak RSS grows by: draining
- * 50,000 jobs at concurrency 50 on SQLite peaked at 127-129 MB, and at
- * 80-82 MB with the growth factor at 1, at 50,934-51,447 -> 52,706-53,375
- * jobs/s (2 runs each). Not on Postgres: a `jobq worker`
- * there went from 125-126 to 96-98 MB but lost 6-8 % of its drain rate (the
- * driver's buffers live across round trips, and small scavenges promote
- * them), so it keeps V8's default. Nor for the memory store: with every job
+ * **The young generation kept at its first size** (`jobq worker` on SQLite
+ * and Postgres). Job churn makes V8 double the young generation's
+ * semi-spaces up to 16 MB each, and that is most of what a worker's peak RSS
+ * grows by: draining 50,000 jobs at concurrency 50 on SQLite peaked at
+ * 127-129 MB, and at 80-82 MB with the growth factor at 1, at
+ * 50,934-51,447 -> 52,706-53,375 jobs/s (2 runs each). On Postgres the same
+ * drain peaked at 121-126 MB, and at 91-94 MB with it, for 2 % of its rate
+ * (medians of 5 alternated runs: 24,066 -> 23,503 jobs/s; the driver's
+ * buffers live across round trips, and small scavenges promote some).
+ * Nor for the memory store: with every job
  * held in the heap, small scavenges cost it 24 % of its drain rate.
  * Nor for `jobq serve`: with 50 requests in flight, small scavenges promote
  * their objects. Single-job HTTP enqueue spent 602 of 4,482 ms of CPU in GC
@@ -51,9 +52,9 @@ export function tuneHeapForServing(execArgv: readonly string[] = process.execArg
   if (!operatorSet('allocation-site-pretenuring', execArgv, nodeOptions)) setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
-/** For a `jobq worker` process on the SQLite store; returns whether it set the flag. */
+/** For a `jobq worker` process on the SQLite or Postgres store; returns whether it set the flag. */
 export function keepYoungGenerationSmall(mode: 'serve' | 'worker', store: string, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
-  if (mode !== 'worker' || store !== 'sqlite' || operatorSet('semi-space', execArgv, nodeOptions)) return false;
+  if (mode !== 'worker' || store === 'memory' || operatorSet('semi-space', execArgv, nodeOptions)) return false;
   setFlagsFromString('--semi-space-growth-factor=1');
   return true;
 }
