@@ -18,8 +18,9 @@ export function outboxStatements(s: string, schema: string) {
     // `queue = $6` or `status = 'pending'`, the planner on stale statistics walked jobs_list or
     // jobs_claim and filtered by id, reading every pending row of the queue for each claim
     // (16,050 rows for 50 ids: 5.4 ms instead of 1 ms, measured before statistics caught up with
-    // a backlog). The id index hands out the rows in id order, so two claims of overlapping ids
-    // lock them in the same order. A row that another transaction is changing is waited for, not
+    // a backlog). Through the id index the rows come in id order, so two claims of overlapping ids
+    // lock them in the same order (on a table small enough for a seq scan they can deadlock:
+    // Postgres breaks it, and the store retries). A row that another transaction is changing is waited for, not
     // skipped, and its whole WHERE tested again once that commits: a change that leaves a job
     // pending would otherwise go unclaimed with no new record on its way. The queue's state
     // (paused, flow control, holds) is read once per statement. A queue that holds ordering keys
