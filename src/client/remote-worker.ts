@@ -358,7 +358,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
       const at = waiting.findIndex((j) => j.id === id && j.leaseToken === leaseToken);
       if (at < 0) continue;
       waiting.splice(at, 1);
-      this.wakeSlots(queue);
+      return this.wakeSlots(queue);
     }
   }
 
@@ -388,7 +388,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
     }
     this.stopping = (async () => {
       this.stopCtl.abort();
-      for (const ws of this.slotWaiters.values()) for (const w of ws.splice(0)) w();
+      for (const queue of this.slotWaiters.keys()) this.wakeSlots(queue);
       await Promise.allSettled(this.loops);
       // Claimed ahead, never started: back at once (claims that were in flight have released theirs in run).
       for (const waiting of this.waiting.values()) for (const job of waiting.splice(0)) this.release(job);

