@@ -424,8 +424,8 @@ export interface Store {
   /**
    * Atomically moves up to `limit` ready jobs to processing under a lease,
    * due scheduled jobs included, within the queue's flow-control settings
-   * (read in the same transaction): keyed jobs are taken round robin across
-   * keys.
+   * (read in the same transaction): idle keys first, in turn, then the keys
+   * that used the least lately (storage/flow-plan.ts).
    */
   jobClaim(params: JobClaimParams): Promise<ClaimedJobs>;
   /** Returns the ids whose lease was extended; the rest were lost. */

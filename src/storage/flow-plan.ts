@@ -4,11 +4,13 @@
  * the running counts, the starts inside each rate window, the holds set by
  * throttled jobs, and the ready jobs of each concurrency key.
  *
- * Fairness: each slot goes to the key with the fewest jobs running, ties
- * taken in turn (round robin from where the previous claim stopped);
- * priority orders jobs within a key. A key with a huge backlog cannot starve
- * the others, and a key that just got work catches up with the busy ones
- * instead of waiting its turn behind their backlog. A claim that comes back short
+ * Fairness: every key with nothing running gets a slot first, in turn (round
+ * robin from where the previous claim stopped), so a key with a huge backlog
+ * cannot starve the others. The slots left go to the keys that used least
+ * lately (flow-usage.ts: running jobs over time), counting the jobs each runs
+ * or was just given, ties in turn: a key that just got work takes most of the
+ * capacity until it caught up with the busy ones, instead of half of it.
+ * Priority orders jobs within a key. A claim that comes back short
  * because of a limit says so (`limited`) and, when a rate window or a hold
  * decides it, when the next job may start (`wakeAt`).
  */
@@ -49,6 +51,8 @@ export interface FlowState {
   holds: ReadonlyMap<string, number>;
   /** Ready jobs per concurrency key, keys in round-robin order, jobs in claim order. */
   groups: readonly { key: string | null; jobs: readonly FlowCandidate[] }[];
+  /** Each key's recent use in slot-milliseconds (flow-usage.ts); absent, none. */
+  usage: ReadonlyMap<string | null, number>;
 }
 
 export interface FlowPlan {
@@ -67,6 +71,12 @@ export interface FlowPlan {
 
 /** The most jobs of one group a claim looks at when their rate keys hold the first ones back. */
 export const MAX_LOOKAHEAD = 1000;
+
+/**
+ * What a job running (or just given) weighs beside a key's usage, in slot-milliseconds: enough
+ * that keys of about equal usage share a claim's slots instead of one taking them all.
+ */
+export const RUNNING_WEIGHT_MS = 100;
 
 /** Keys to look at per claim beyond the slots on offer: room for keys already at their limit. */
 export function keysToFetch(limit: number, runningKeys: number): number {
@@ -115,14 +125,16 @@ export function planClaim(st: FlowState): FlowPlan {
     wake((w.oldest ?? now) + s.perKeyRateLimit.intervalMs);
     return false;
   };
-  // Each slot goes to the key with the fewest jobs running (ties: round-robin order from the
-  // cursor), so a key with a huge backlog cannot starve the others and a newcomer catches up.
+  // Each slot goes first to the keys with nothing running (in round-robin order from the cursor),
+  // then to the least used (usage plus what runs; ties in round-robin order).
+  const weight = (key: string | null, load: number) => (load === 0 ? -1 : (st.usage.get(key) ?? 0) + load * RUNNING_WEIGHT_MS);
   const closed = st.groups.map(() => false);
   const rateStarved: number[] = [];
   let furthest = -1;
   while (picks.length < free) {
     let best = -1;
-    let bestLoad = Infinity;
+    let bestLoad = 0;
+    let bestWeight = Infinity;
     for (let g = 0; g < st.groups.length; g++) {
       if (closed[g]) continue;
       const key = st.groups[g]!.key;
@@ -131,9 +143,10 @@ export function planClaim(st: FlowState): FlowPlan {
       else if (key !== null && s.perKeyConcurrency !== null && load >= s.perKeyConcurrency) {
         limited = true;
         closed[g] = true;
-      } else if (load < bestLoad) {
+      } else if (weight(key, load) < bestWeight) {
         best = g;
         bestLoad = load;
+        bestWeight = weight(key, load);
       }
     }
     if (best < 0) break;

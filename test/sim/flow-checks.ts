@@ -21,8 +21,9 @@ import { MAX_LAG_MS, type SimNode } from './model.js';
 
 /**
  * F4: claims that start jobs while a key with ready jobs and free capacity gets none, before that key
- * must get one. Each slot goes to the least busy key, ties in round-robin order from the cursor, so a
- * claim that skips a deserving key (nothing running) moves at least one key ahead of it behind it:
+ * must get one. Keys with nothing running get a slot first, in round-robin order from the cursor (the
+ * least used take the rest), so a claim that skips a deserving key (nothing running) moves at least
+ * one key ahead of it behind it:
  * with the simulator's five groups (keys a–d and the keyless one) four claims at most.
  */
 export const STARVATION_BOUND = 4;

@@ -1,14 +1,16 @@
 /**
  * Flow control state of the memory store: rate windows (start times per
- * queue and rate key), holds set by throttled jobs, and the round-robin
- * cursor of each queue. The decisions are storage/flow-plan.ts's.
+ * queue and rate key), holds set by throttled jobs, the round-robin
+ * cursor of each queue and each key's recent use. The decisions are storage/flow-plan.ts's.
  */
 import type { Window } from '../flow-plan.js';
+import { KeyUsage } from '../flow-usage.js';
 
 export class MemFlow {
   private readonly starts = new Map<string, number[]>();
   private readonly holds = new Map<string, number>();
   readonly cursors = new Map<string, string | null>();
+  readonly usage = new KeyUsage();
 
   private static id(queue: string, key: string | null): string {
     return `${queue}\u0000${key ?? ''}`;

@@ -360,9 +360,11 @@ export class MemoryStore extends MemoryCluster implements Store {
         key,
         jobs: byKey.get(key)!.map((j) => (jobsBySeq.set(j.seq, j), { seq: j.seq, concurrencyKey: concurrencyKeyOf(j), rateKey: rateKeyOf(j) })),
       })),
+      usage: this.flow.usage.observe(p.queue, runningByKey, p.now),
     });
     // '' is the keyless group's place in the round ("after it" is: every key); absent, no cursor yet.
     if (plan.lastKey !== undefined) this.flow.cursors.set(p.queue, plan.lastKey ?? '');
+    this.flow.usage.started(p.queue, plan.picks);
     const claimed: ClaimedJobs = plan.picks.map((c) => {
       const job = jobsBySeq.get(c.seq)!;
       if (settings.rateLimit) this.flow.started(p.queue, null, p.now);

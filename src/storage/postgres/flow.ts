@@ -10,6 +10,7 @@
 import type { ClaimedJobs, JobClaimParams, QueueSettings } from '../../contracts/store.js';
 import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
 import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
+import type { KeyUsage } from '../flow-usage.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import { ifOrdered } from './ordering.js';
 import { pendingTypesSql } from './pending-types.js';
@@ -114,7 +115,7 @@ interface Row {
 const candidate = (r: Row): FlowCandidate => ({ seq: r.seq, concurrencyKey: r.concurrency_key || null, rateKey: r.rate_key });
 
 /** Runs inside the claim's transaction. Null when the queue has no limits after all (the plain claim takes over). */
-export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClaimParams): Promise<ClaimedJobs | null> {
+export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClaimParams, usage: KeyUsage): Promise<ClaimedJobs | null> {
   const { queue, now } = p;
   // Sent together on the worker pool's pipelined connection: one write, run in order, answered in
   // order, with no turn of this process's event loop in between (the queue's lock is held across
@@ -181,17 +182,19 @@ export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClai
     new Map((await c.query<{ key: string; count: number; oldest: number | null }>(sql.windows, [queue, ks, now - intervalMs])).rows.map((w) => [w.key, { count: w.count, oldest: w.oldest } as Window]));
   const keyWindows = new Map<string, Window>();
   const queueWindow = settings.rateLimit ? ((await windowOf([''], settings.rateLimit.intervalMs)).get('') ?? { count: 0, oldest: null }) : { count: 0, oldest: null };
+  const used = usage.observe(queue, runningByKey, now);
   let plan: FlowPlan;
   for (let round = 0; ; round++) {
     const unseen = [...new Set(groups.flatMap((g) => g.jobs).flatMap((j) => (j.rateKey === null || keyWindows.has(j.rateKey) ? [] : [j.rateKey])))];
     if (settings.perKeyRateLimit && unseen.length > 0) for (const [k, w] of await windowOf(unseen, settings.perKeyRateLimit.intervalMs)) keyWindows.set(k, w);
-    plan = planClaim({ settings, now, limit: p.limit, runningTotal, runningByKey, queueWindow, keyWindows, holds, groups });
+    plan = planClaim({ settings, now, limit: p.limit, runningTotal, runningByKey, queueWindow, keyWindows, holds, groups, usage: used });
     // A group whose jobs on offer all wait on their rate keys may hold a startable job deeper: look again, deeper.
     const deeper = plan.rateStarved.filter((g) => groups[g]!.jobs.length === offer[g]!.asked && offer[g]!.asked < MAX_LOOKAHEAD);
     if (deeper.length === 0 || round === 2) break;
     for (const g of deeper) offer[g]!.asked = Math.min(offer[g]!.asked * 8, MAX_LOOKAHEAD);
     await fetch(deeper);
   }
+  usage.started(queue, plan.picks);
   let claimed: ClaimedJobs = [];
   // The round robin's new place: '' is the keyless group's ("after it" is: every key); null, none to write.
   const cursor = plan.lastKey !== undefined && hasLimits(stored) ? (plan.lastKey ?? KEYLESS) : null;

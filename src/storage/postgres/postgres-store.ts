@@ -60,6 +60,7 @@ import { Listener } from './listener.js';
 import { PreparedStatements } from './prepared.js';
 import { cascadeEnd, insertLinked, linkStatements, sweepStranded, type LinkStatements } from './links.js';
 import { claimLimited, flowStatements, type FlowStatements } from './flow.js';
+import { KeyUsage } from '../flow-usage.js';
 import { listJobs } from './lists.js';
 import { enableOutbox, ingestRecords, outboxStatements, readOutbox, type OutboxStatements } from './outbox.js';
 import { PgSchedules } from './schedules.js';
@@ -135,6 +136,8 @@ export class PostgresStore extends PgCluster implements Store {
   private readonly lsql: LinkStatements;
   private readonly fsql: FlowStatements;
   private readonly osql: OutboxStatements;
+  /** Each key's recent use on flow-controlled queues, as this node's claims saw it (fair claims). */
+  private readonly usage = new KeyUsage();
   /** Queues this node found to have flow control; their claims go through flow.ts directly. */
   private readonly limitedQueues = new Set<string>();
   /** Queues seen holding ordering keys (marked by migration 7's trigger): their claims check the order. */
@@ -373,7 +376,7 @@ export class PostgresStore extends PgCluster implements Store {
 
   /** Null once the queue has no limits any more (it is forgotten, and the plain claim takes over). */
   private async claimLimited(p: JobClaimParams): Promise<ClaimedJobs | null> {
-    const out = await this.transaction((c) => claimLimited(this.prepared.client(c), this.fsql, p), undefined, this.workerPool);
+    const out = await this.transaction((c) => claimLimited(this.prepared.client(c), this.fsql, p, this.usage), undefined, this.workerPool);
     if (out === null) this.limitedQueues.delete(p.queue);
     return out;
   }

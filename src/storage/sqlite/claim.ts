@@ -6,6 +6,7 @@
  * of each range (a node rarely has more than a few).
  */
 import { hasLimits, NO_LIMITS, type ClaimedJobs, type JobClaimParams, type QueueSettings } from '../../contracts/store.js';
+import type { KeyUsage } from '../flow-usage.js';
 import { claimLimited } from './flow.js';
 import { pendingTypes } from './pending-types.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
@@ -21,7 +22,8 @@ interface Candidate {
 
 const claimOrder = (a: { priority: number; run_at: number; seq: number }, b: typeof a) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq;
 
-export function claim(c: SqliteConn, p: JobClaimParams): ClaimedJobs {
+/** `usage`: the store's record of each key's recent use, for fair claims on flow-controlled queues. */
+export function claim(c: SqliteConn, p: JobClaimParams, usage: KeyUsage): ClaimedJobs {
   if (p.limit <= 0) return [];
   const lease = { now: p.now, leaseToken: p.leaseToken, leaseExpiresAt: p.now + p.leaseMs };
   let limited: ClaimedJobs | null = null;
@@ -31,7 +33,7 @@ export function claim(c: SqliteConn, p: JobClaimParams): ClaimedJobs {
     c.stmt(SQL.PROMOTE_DUE).run(p.now, p.queue, p.now);
     const settings = state?.settings ? (JSON.parse(state.settings) as QueueSettings) : null;
     if (hasLimits(settings) || state?.held) {
-      limited = claimLimited(c, p, hasLimits(settings) ? settings : NO_LIMITS, state?.rr_cursor ?? null);
+      limited = claimLimited(c, p, hasLimits(settings) ? settings : NO_LIMITS, state?.rr_cursor ?? null, usage);
       return [];
     }
     const types = p.types ?? pendingTypes(c, p.queue);

@@ -6,6 +6,7 @@
  */
 import { hasLimits, type ClaimedJobs, type JobClaimParams, type QueueSettings } from '../../contracts/store.js';
 import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
+import type { KeyUsage } from '../flow-usage.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
@@ -73,7 +74,7 @@ function heldQueueGroup(c: SqliteConn, p: JobClaimParams, n: number): FlowCandid
   return rows.slice(0, n).map(candidate);
 }
 
-export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSettings, cursor: string | null): ClaimedJobs {
+export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSettings, cursor: string | null, usage: KeyUsage): ClaimedJobs {
   const { queue, now } = p;
   const runningByKey = new Map<string | null, number>();
   let runningTotal = 0;
@@ -104,12 +105,13 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
   const groups = offer.map((o) => ({ key: o.stored || null, jobs: fetch(o) }));
   const keyWindows = new Map<string, Window>();
   const queueWindow = settings.rateLimit ? window('', settings.rateLimit.intervalMs) : { count: 0, oldest: null };
+  const used = usage.observe(queue, runningByKey, now);
   let plan: FlowPlan;
   for (let round = 0; ; round++) {
     if (settings.perKeyRateLimit) {
       for (const g of groups) for (const j of g.jobs) if (j.rateKey !== null && !keyWindows.has(j.rateKey)) keyWindows.set(j.rateKey, window(j.rateKey, settings.perKeyRateLimit.intervalMs));
     }
-    plan = planClaim({ settings, now, limit: p.limit, runningTotal, runningByKey, queueWindow, keyWindows, holds, groups });
+    plan = planClaim({ settings, now, limit: p.limit, runningTotal, runningByKey, queueWindow, keyWindows, holds, groups, usage: used });
     // A group whose jobs on offer all wait on their rate keys may hold a startable job deeper: look again, deeper.
     const deeper = plan.rateStarved.filter((g) => groups[g]!.jobs.length === offer[g]!.asked && offer[g]!.asked < MAX_LOOKAHEAD);
     if (deeper.length === 0 || round === 2) break;
@@ -124,6 +126,7 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
       : leasedRows(c, SQL.CLAIM_SEQS, { seqs: JSON.stringify(plan.picks.map((x) => x.seq)), now, leaseToken: p.leaseToken, leaseExpiresAt: now + p.leaseMs })
           .sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq)
           .map(rowToLeasedJob);
+  usage.started(queue, plan.picks);
   const longest = Math.max(settings.rateLimit?.intervalMs ?? 0, settings.perKeyRateLimit?.intervalMs ?? 0);
   if (longest > 0) {
     for (const j of plan.picks) {

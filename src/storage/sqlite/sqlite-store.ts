@@ -42,6 +42,7 @@ import type {
 } from '../../contracts/store.js';
 import { NOTHING_SPECIAL } from '../../contracts/store.js';
 import { storeUnavailable } from '../errors.js';
+import { KeyUsage } from '../flow-usage.js';
 import { rowToJob, type JobRow } from '../job-row.js';
 import { ChangeFeed } from './change-feed.js';
 import { FileLeaderLock } from './leader-lock.js';
@@ -85,6 +86,8 @@ export class SqliteStore implements Store {
   private readonly c: SqliteConn;
   private readonly walSyncer: WalSyncer | null;
   private readonly feed: ChangeFeed;
+  /** Each key's recent use on flow-controlled queues, as this store's claims saw it (fair claims). */
+  private readonly usage = new KeyUsage();
   private closing: Promise<void> | null = null;
   private readonly path: string;
 
@@ -157,7 +160,7 @@ export class SqliteStore implements Store {
   }
 
   async jobClaim(p: JobClaimParams): Promise<LeasedJob[]> {
-    return claim(this.c, p);
+    return claim(this.c, p, this.usage);
   }
 
   async jobExtendLeases(p: JobExtendLeasesParams): Promise<string[]> {

@@ -75,6 +75,22 @@ export function flowSection(ctx: Ctx): void {
       assert.deepEqual(keysOf(wide), ['big', 'big', 'big', 'big'], 'the other keys are empty: the rest goes to the one left');
     });
 
+    it('gives a key that arrives behind a busy key the slots beyond one per idle key, until its use catches up', async () => {
+      await configure({ concurrency: 1000 });
+      await ctx.store.jobInsertMany({ jobs: newRecords(T0, 20, { concurrencyKey: 'a' }) });
+      const busy = await limited(ctx.store, 4);
+      assert.deepEqual(keysOf(busy), ['a', 'a', 'a', 'a']);
+      await ctx.store.jobInsertMany({ jobs: newRecords(T0, 20, { concurrencyKey: 'b' }) });
+      // a's four jobs ran for a second; b has used nothing. Both are idle at the next claim.
+      for (const j of busy) await finish(ctx.store, j, completed(), T0 + 1000);
+      const next = await limited(ctx.store, 5, T0 + 1000);
+      assert.deepEqual(sorted(keysOf(next).map(String)), ['a', 'b', 'b', 'b', 'b'], 'one for the idle busy key, the rest for the newcomer (in turn would give b three)');
+      // Two seconds later b, with four running, has used more than a (whose use halved twice): a comes first.
+      for (const j of next) await finish(ctx.store, j, completed(), T0 + 3000);
+      const after = await limited(ctx.store, 5, T0 + 3000);
+      assert.deepEqual(sorted(keysOf(after).map(String)), ['a', 'a', 'a', 'a', 'b']);
+    });
+
     it('keyless jobs form one group taking its turn with the keys, including jobs enqueued before the limits were set', async () => {
       await ctx.store.jobInsertMany({ jobs: [...newRecords(T0, 3), ...newRecords(T0, 3, { concurrencyKey: 'a' })] });
       await configure({ perKeyConcurrency: 10 });
