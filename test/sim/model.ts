@@ -174,6 +174,11 @@ export interface JobState {
   m: MirrorJob | null;
   /** `node:attempt` of the lease_lost events seen since the last manual retry (null: none). */
   leaseLostBy: Set<string> | null;
+  /**
+   * `node:attempt` of runs from before the last manual retry, whose loss may still be reported:
+   * a retry numbers attempts from 1 again, so such a report names an attempt the new runs use too.
+   */
+  beforeRetry: Set<string> | null;
   // The store, as last read.
   seen: JobStatus | null;
   /** Its last events and notes, for violation messages (a flat string, its oldest part cut). */
@@ -368,6 +373,7 @@ export class Model {
             lastToken: null,
             lastLeaseExpiry: null,
             leaseLostBy: null,
+            beforeRetry: null,
             owed: [],
             starts: 0,
             excused: 0,
@@ -714,6 +720,7 @@ export class Model {
         st.starts = 0;
         st.excused = 0;
         st.leaseLostBy = null;
+        st.beforeRetry = new Set(st.runs.map((r) => `${r.node.index}:${r.attempt}`));
         break;
       default:
         // Kinds for features the simulated jobs never use: they must not appear.
@@ -750,14 +757,16 @@ export class Model {
     if (!node.types.includes(st.type)) bad(`${node.name} has no handler for "${st.type}"`);
     if (e.attempt < 1) bad('for no attempt');
     if (e.status === 'cancelled') bad('for a cancelled job');
+    if (e.at < st.lastAt) bad(`at ${e.at - this.t0} comes after an event at ${st.lastAt - this.t0}`);
+    st.lastAt = e.at;
+    const key = `${node.index}:${e.attempt}`;
+    // The loss of a run from before a manual retry, reported once, whatever runs under that number now.
+    if (st.beforeRetry?.delete(key)) return;
     const run = st.runs.find((r) => r.node === node && r.attempt === e.attempt);
     if (run && run.token === st.token) bad('its lease is still the current one');
-    const key = `${node.index}:${e.attempt}`;
     st.leaseLostBy ??= new Set();
     if (st.leaseLostBy.has(key)) bad('a second time for this attempt on this node');
     st.leaseLostBy.add(key);
-    if (e.at < st.lastAt) bad(`at ${e.at - this.t0} comes after an event at ${st.lastAt - this.t0}`);
-    st.lastAt = e.at;
   }
 
   /** E4: a run's own outcome (completed, retrying, failed, throttled), from the node that ran it. */
