@@ -9,9 +9,12 @@
  *
  * Each run: a fresh schema, the worker processes started and idle, then
  * BENCH_KAFKA_N jobs (default 20,000) enqueued in batches of 500 from this
- * process, timed until the store counts them all completed. Prints a
- * markdown table and writes bench/results/kafka.json.
- * Settings: BENCH_KAFKA_N, BENCH_KAFKA_WORKERS (1,2,3), BENCH_KAFKA_MODES (store,kafka), BENCH_KAFKA_CONCURRENCY (50), BENCH_KAFKA_LAT_N
+ * process, timed until the store counts them all completed. BENCH_ROUNDS
+ * (default 3) rounds, the two modes alternated within each; the table shows
+ * medians, each round's CPU figure, and Kafka's CPU per job against SKIP
+ * LOCKED's within each round. Prints a markdown table and writes
+ * bench/results/kafka.json.
+ * Settings: BENCH_KAFKA_N, BENCH_ROUNDS (3), BENCH_KAFKA_WORKERS (1,2,3), BENCH_KAFKA_MODES (store,kafka), BENCH_KAFKA_CONCURRENCY (50), BENCH_KAFKA_LAT_N
  * (1,000 jobs at 200/s), BENCH_PG_URL, KAFKA_BOOTSTRAP (else a broker of its own).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -25,13 +28,14 @@ import pg from 'pg';
 import { Jobq } from '../src/core/jobq.js';
 import { kafkaDispatch } from '../src/kafka/dispatch.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
-import { summarize } from './stats.js';
+import { median, summarize } from './stats.js';
 
 const env = process.env;
 const N = Number(env.BENCH_KAFKA_N ?? 20_000);
 const WORKER_COUNTS = (env.BENCH_KAFKA_WORKERS ?? '1,2,3').split(',').filter(Boolean).map(Number);
 const CONCURRENCY = Number(env.BENCH_KAFKA_CONCURRENCY ?? 50);
 const LAT_N = Number(env.BENCH_KAFKA_LAT_N ?? 1000);
+const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const MODES = (env.BENCH_KAFKA_MODES ?? 'store,kafka').split(',').filter(Boolean) as Mode[];
 const WORKER = fileURLToPath(new URL('./kafka-worker.js', import.meta.url));
 const SCRIPTS = fileURLToPath(new URL('../../scripts/kafka/', import.meta.url));
@@ -224,18 +228,31 @@ async function main(): Promise<void> {
     const postmaster = await postmasterPid(url);
     log(`bench:kafka: ${N} no-op jobs per run, concurrency ${CONCURRENCY} per worker, ${cpus().length} cores, Postgres postmaster pid ${postmaster}, Kafka ${brokers}`);
     const rows: Row[] = [];
-    for (const workers of WORKER_COUNTS) {
-      for (const mode of MODES) {
-        const r = await throughput(url, postmaster, mode, workers, brokers);
-        log(`  ${mode} x${workers}: ${Math.round(r.jobsPerSec)} jobs/s, Postgres ${r.pgCpuSecPer10k.toFixed(2)} CPU s and ${r.pgTransactionsPer10k} transactions per 10k jobs`);
-        rows.push(r);
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const workers of WORKER_COUNTS) {
+        for (const mode of MODES) {
+          const r = await throughput(url, postmaster, mode, workers, brokers);
+          log(`  round ${round}, ${mode} x${workers}: ${Math.round(r.jobsPerSec)} jobs/s, Postgres ${r.pgCpuSecPer10k.toFixed(2)} CPU s and ${r.pgTransactionsPer10k} transactions per 10k jobs`);
+          rows.push(r);
+        }
       }
     }
+    const runsOf = (mode: Mode, workers: number) => rows.filter((r) => r.mode === mode && r.workers === workers);
+    const medianOf = (runs: Row[], f: (r: Row) => number) => median(runs.map(f));
+    // Kafka's CPU per job over SKIP LOCKED's, run against run of the same round.
+    const ratios = (workers: number) => runsOf('kafka', workers).map((k, i) => k.pgCpuSecPer10k / (runsOf('store', workers)[i]?.pgCpuSecPer10k ?? NaN));
     const lat = { store: await latency(url, 'store', brokers), kafka: await latency(url, 'kafka', brokers) };
     const table = [
-      '| dispatch | worker nodes | jobs/s | Postgres CPU s per 10,000 jobs | Postgres transactions per 10,000 jobs |',
-      '| --- | ---: | ---: | ---: | ---: |',
-      ...rows.map((r) => `| ${r.mode === 'kafka' ? 'Kafka (consumer group)' : 'FOR UPDATE SKIP LOCKED'} | ${r.workers} | ${Math.round(r.jobsPerSec).toLocaleString('en')} | ${r.pgCpuSecPer10k.toFixed(2)} | ${r.pgTransactionsPer10k.toLocaleString('en')} |`),
+      `| dispatch | worker nodes | jobs/s (median of ${ROUNDS}) | Postgres CPU s per 10,000 jobs (median; each round) | Postgres transactions per 10,000 jobs | Kafka ÷ SKIP LOCKED CPU per job (each round) |`,
+      '| --- | ---: | ---: | ---: | ---: | --- |',
+      ...WORKER_COUNTS.flatMap((workers) =>
+        MODES.map((mode) => {
+          const runs = runsOf(mode, workers);
+          const each = runs.map((r) => r.pgCpuSecPer10k.toFixed(2)).join(', ');
+          const ratio = mode === 'kafka' && MODES.includes('store') ? ratios(workers).map((x) => `${x.toFixed(2)}×`).join(', ') : '';
+          return `| ${mode === 'kafka' ? 'Kafka (consumer group)' : 'FOR UPDATE SKIP LOCKED'} | ${workers} | ${Math.round(medianOf(runs, (r) => r.jobsPerSec)).toLocaleString('en')} | ${medianOf(runs, (r) => r.pgCpuSecPer10k).toFixed(2)} (${each}) | ${Math.round(medianOf(runs, (r) => r.pgTransactionsPer10k)).toLocaleString('en')} | ${ratio} |`;
+        }),
+      ),
       '',
       `| enqueue → start, ${LAT_N} single enqueues at 200/s, 2 worker nodes | p50 ms | p99 ms | max ms |`,
       '| --- | ---: | ---: | ---: |',
@@ -244,7 +261,7 @@ async function main(): Promise<void> {
     ].join('\n');
     console.log(table);
     mkdirSync(fileURLToPath(new URL('.', `file://${OUT}`)), { recursive: true });
-    writeFileSync(OUT, `${JSON.stringify({ at: new Date().toISOString(), n: N, concurrency: CONCURRENCY, cores: cpus().length, rows, latency: lat }, null, 2)}\n`);
+    writeFileSync(OUT, `${JSON.stringify({ at: new Date().toISOString(), n: N, rounds: ROUNDS, concurrency: CONCURRENCY, cores: cpus().length, rows, latency: lat }, null, 2)}\n`);
     log(`wrote ${OUT}`);
   } finally {
     if (cluster) await cluster.destroy();
