@@ -15,6 +15,7 @@
  * decides it, when the next job may start (`wakeAt`).
  */
 import type { QueueSettings } from '../contracts/store.js';
+import type { UsageOf } from './flow-usage.js';
 
 /**
  * The SQL stores keep the keyless jobs of a flow-controlled queue under this
@@ -51,8 +52,8 @@ export interface FlowState {
   holds: ReadonlyMap<string, number>;
   /** Ready jobs per concurrency key, keys in round-robin order, jobs in claim order. */
   groups: readonly { key: string | null; jobs: readonly FlowCandidate[] }[];
-  /** Each key's recent use in slot-milliseconds (flow-usage.ts); absent, none. */
-  usage: ReadonlyMap<string | null, number>;
+  /** Each key's recent use in slot-milliseconds (flow-usage.ts). */
+  usage: UsageOf;
 }
 
 export interface FlowPlan {
@@ -127,7 +128,7 @@ export function planClaim(st: FlowState): FlowPlan {
   };
   // Each slot goes first to the keys with nothing running (in round-robin order from the cursor),
   // then to the least used (usage plus what runs; ties in round-robin order).
-  const weight = (key: string | null, load: number) => (load === 0 ? -1 : (st.usage.get(key) ?? 0) + load * RUNNING_WEIGHT_MS);
+  const weight = (key: string | null, load: number) => (load === 0 ? -1 : st.usage(key) + load * RUNNING_WEIGHT_MS);
   const closed = st.groups.map(() => false);
   const rateStarved: number[] = [];
   let furthest = -1;
