@@ -144,10 +144,13 @@ export function planClaim(st: FlowState): FlowPlan {
       else if (key !== null && s.perKeyConcurrency !== null && load >= s.perKeyConcurrency) {
         limited = true;
         closed[g] = true;
-      } else if (weight(key, load) < bestWeight) {
-        best = g;
-        bestLoad = load;
-        bestWeight = weight(key, load);
+      } else {
+        const w = weight(key, load);
+        if (w < bestWeight) {
+          best = g;
+          bestLoad = load;
+          bestWeight = w;
+        }
       }
     }
     if (best < 0) break;
