@@ -101,7 +101,7 @@ export interface Job<Payload = unknown, Result = unknown> {
   key: string | null;
   /** Jobs this one waits for (status `waiting` until all completed). */
   dependsOn: string[];
-  /** Flow control: at most the queue's perKeyConcurrency jobs of one key run at once; keys are served in turn. */
+  /** Flow control: at most the queue's perKeyConcurrency jobs of one key run at once; keys are served fairly (each idle key in turn, then the least used). */
   concurrencyKey: string | null;
   /** Flow control: the key of the queue's perKeyRateLimit (defaults to concurrencyKey). */
   rateKey: string | null;

@@ -47,7 +47,7 @@ export interface EnqueueInput<Payload = unknown> {
   dependsOn?: readonly (string | number)[];
   /** When a dependency fails for good or is cancelled: fail this job too, cancel it, or ignore it. @defaultValue 'fail' */
   onDependencyFailure?: DependencyPolicy;
-  /** Flow control (e.g. a tenant or account id): the queue's perKeyConcurrency applies per key, and keys are served in turn. */
+  /** Flow control (e.g. a tenant or account id): the queue's perKeyConcurrency applies per key, and keys are served fairly (each idle key in turn, then the least used). */
   concurrencyKey?: string;
   /** Flow control: the key the queue's perKeyRateLimit counts by. @defaultValue concurrencyKey */
   rateKey?: string;

@@ -43,7 +43,7 @@ export const enqueueBody = {
       description: 'Jobs this one waits for (status waiting until all completed): ids of stored jobs, or indexes of earlier jobs of the same batch.',
     },
     onDependencyFailure: { type: 'string', enum: DEPENDENCY_POLICIES, description: "When a dependency fails for good or is cancelled: 'fail' or 'cancel' this job too, or 'ignore' and run it. Default 'fail'." },
-    concurrencyKey: { ...jobKey, description: "Flow control: at most the queue's perKeyConcurrency jobs of one key run at once, and keys are served in turn." },
+    concurrencyKey: { ...jobKey, description: "Flow control: at most the queue's perKeyConcurrency jobs of one key run at once, and keys are served fairly (each idle key in turn, then the least used)." },
     rateKey: { ...jobKey, description: "Flow control: the key the queue's perKeyRateLimit counts by. Default: concurrencyKey." },
     orderingKey: { ...jobKey, description: 'FIFO per key: one job of the key at a time, in enqueue order (Postgres only).' },
   },

@@ -1,4 +1,4 @@
-/** Conformance: flow control (queue and per-key concurrency, rate windows, holds from throttled jobs, keys served in turn). */
+/** Conformance: flow control (queue and per-key concurrency, rate windows, holds from throttled jobs, keys served fairly). */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
