@@ -64,6 +64,7 @@ class WaiterImpl implements Waiter {
     if (this.woken || this.revoked || signal.aborted || this.owner.closed) return;
     await this.owner.ensureDue(this.queue);
     if (this.woken || this.revoked || signal.aborted || this.owner.closed) return;
+    const until = Date.now() + ms;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -71,7 +72,15 @@ class WaiterImpl implements Waiter {
         this.wake = null;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      // Timers run on the monotonic clock and the deadline on Date.now(): the two can disagree by a
+      // millisecond, and a timer that fired just before `until` left the claim 1 ms to wait, so it
+      // claimed once more before answering (seen in the long-poll test). Sleep out the rest instead.
+      const expire = () => {
+        const left = until - Date.now();
+        if (left > 0) timer = setTimeout(expire, left);
+        else done();
+      };
+      let timer = setTimeout(expire, ms);
       signal.addEventListener('abort', done, { once: true });
       this.wake = done;
     });
