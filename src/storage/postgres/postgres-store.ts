@@ -67,7 +67,7 @@ import { PgSchedules } from './schedules.js';
 import { PgTokens } from './tokens.js';
 import { inTransaction } from './transaction.js';
 import { migrate, quoteIdent } from './migrations.js';
-import { jobStatements, type JobStatements } from './sql.js';
+import { CLAIM_SIZES, claimSize, jobStatements, sizedClaims, type ClaimKind, type JobStatements } from './sql.js';
 import { DEFAULT_RETRY, withTransientRetry } from './transient.js';
 
 export interface PostgresStoreOptions {
@@ -133,6 +133,8 @@ export class PostgresStore extends PgCluster implements Store {
    */
   private readonly workerPool: pg.Pool;
   private readonly sql: JobStatements;
+  /** The plain claims in each size (sql.ts, CLAIM_SIZES). */
+  private readonly claims: Record<ClaimKind, string[]>;
   private readonly lsql: LinkStatements;
   private readonly fsql: FlowStatements;
   private readonly osql: OutboxStatements;
@@ -161,6 +163,7 @@ export class PostgresStore extends PgCluster implements Store {
     const s = quoteIdent(this.schema);
     this.channel = `jobq_${this.schema}`;
     this.sql = jobStatements(s, this.channel);
+    this.claims = sizedClaims(s);
     this.lsql = linkStatements(s, this.channel);
     this.fsql = flowStatements(s);
     this.osql = outboxStatements(s, this.schema);
@@ -168,7 +171,7 @@ export class PostgresStore extends PgCluster implements Store {
     this.tokens = new PgTokens((text, values) => this.query(text, values), (fn) => this.transaction(fn), s);
     this.csql = clusterStatements(s);
     this.listen = options.listen ?? POSTGRES_DEFAULTS.listen;
-    this.prepared = new PreparedStatements([this.sql, this.lsql, this.fsql, this.osql, this.csql], options.prepare ?? POSTGRES_DEFAULTS.prepare);
+    this.prepared = new PreparedStatements([this.sql, this.lsql, this.fsql, this.osql, this.csql, ...Object.values(this.claims)], options.prepare ?? POSTGRES_DEFAULTS.prepare);
     this.onWarning = options.onWarning ?? (() => {});
     const max = options.poolSize ?? POSTGRES_DEFAULTS.poolSize;
     // Names this process's connections in pg_stat_activity (and lets operators target them).
@@ -176,9 +179,9 @@ export class PostgresStore extends PgCluster implements Store {
     // Nothing may wait forever on a half-dead connection: a stuck claim or finish would stall
     // the whole node. Timeouts surface as transient errors and are retried.
     const limits = { connectionTimeoutMillis: 10_000, query_timeout: 30_000, keepAlive: true };
-    // Prepared statements (prepared.ts) are planned for their parameters every time: a generic plan
-    // guesses the claim's LIMIT and, once ANALYZE has run, scans the table (a concurrency-50 drain
-    // fell from 23,257 to 15,681 jobs/s, measured; 35 jobs/s at concurrency 1 in the peer harness).
+    // Prepared statements (prepared.ts) on this pool are planned for their parameters every time:
+    // its statements are not all safe with a generic plan (a list's filters), and a plan made for
+    // one queue's parameters is no guide to another's.
     const planning = '-c plan_cache_mode=force_custom_plan';
     this.pool = new pg.Pool({ connectionString: options.connectionString, max, types: TYPES, application_name, ...limits, options: planning });
     // enable_bitmapscan=off: with stale statistics (a bulk load not yet analyzed) the planner
@@ -193,7 +196,15 @@ export class PostgresStore extends PgCluster implements Store {
       application_name,
       ...limits,
       pipeline: true,
-      options: `-c synchronous_commit=off -c enable_bitmapscan=off ${planning}`,
+      // plan_cache_mode=auto: the worker's statements (claims by size, finishes, heartbeats, claims
+      // by id) are found by primary key or by the head of one index, so Postgres may keep a
+      // generic plan of each after five executions instead of planning every call (a claim's plan
+      // took as long as running it). Drains of one node, 3 alternated rounds each, with and without
+      // ANALYZE first: concurrency 1 from 1,613-1,666 to 2,394-2,615 jobs/s, concurrency 50 from
+      // 23,393-24,776 to 24,848-28,037. sql.ts writes those statements so that any generic plan is
+      // the right one (claim sizes, ids looked up by id; postgres-prepared.test.ts checks the plans).
+      // Flow-controlled claims set their own mode (flow.ts).
+      options: '-c synchronous_commit=off -c enable_bitmapscan=off -c plan_cache_mode=auto',
     });
     // An idle client losing its connection (server restart) must not crash the process.
     for (const p of [this.pool, this.workerPool]) p.on('error', (err) => this.onWarning('idle Postgres connection lost', err));
@@ -385,8 +396,15 @@ export class PostgresStore extends PgCluster implements Store {
     const ordered = this.orderedQueues.has(p.queue);
     const { sql } = this;
     const one = p.types?.length === 1;
-    const [plain, inOrder] = p.types === null ? [sql.claimAny, sql.claimAnyOrdered] : one ? [sql.claimOneType, sql.claimOneTypeOrdered] : [sql.claimTypes, sql.claimTypesOrdered];
-    const text = ordered ? inOrder : plain;
+    const size = claimSize(p.limit);
+    let text: string;
+    if (size !== null) {
+      const kind: ClaimKind = `${p.types === null ? 'any' : one ? 'oneType' : 'types'}${ordered ? 'Ordered' : ''}`;
+      text = this.claims[kind][CLAIM_SIZES.indexOf(size as (typeof CLAIM_SIZES)[number])]!;
+    } else {
+      const [plain, inOrder] = p.types === null ? [sql.claimAny, sql.claimAnyOrdered] : one ? [sql.claimOneType, sql.claimOneTypeOrdered] : [sql.claimTypes, sql.claimTypesOrdered];
+      text = ordered ? inOrder : plain;
+    }
     const values: unknown[] = [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs];
     if (p.types !== null) values.push(one ? p.types[0] : p.types);
     let attempt = 0;
