@@ -198,12 +198,13 @@ export class PostgresStore extends PgCluster implements Store {
       pipeline: true,
       // plan_cache_mode=auto: the worker's statements (claims by size, finishes, heartbeats, claims
       // by id) are found by primary key or by the head of one index, so Postgres may keep a
-      // generic plan of each after five executions instead of planning every call (a claim's plan
-      // took as long as running it). Drains of one node, 3 alternated rounds each, with and without
-      // ANALYZE first: concurrency 1 from 1,613-1,666 to 2,394-2,615 jobs/s, concurrency 50 from
-      // 23,393-24,776 to 24,848-28,037. sql.ts writes those statements so that any generic plan is
-      // the right one (claim sizes, ids looked up by id; postgres-prepared.test.ts checks the plans).
-      // Flow-controlled claims set their own mode (flow.ts).
+      // generic plan of each after five executions instead of planning every call (planning was
+      // 273 of 1,208 ms per 1,000 claims of a concurrency-50 drain, pg_stat_statements). Drains of
+      // one node, 3 alternated rounds each, with and without ANALYZE first: concurrency 1 from
+      // 1,613-1,666 to 2,394-2,615 jobs/s, concurrency 50 from 23,393-24,776 to 24,848-28,037.
+      // sql.ts writes those statements so that any generic plan is the right one (claim sizes,
+      // ids looked up by id; postgres-prepared.test.ts checks the plans). Flow-controlled claims
+      // set their own mode (flow.ts).
       options: '-c synchronous_commit=off -c enable_bitmapscan=off -c plan_cache_mode=auto',
     });
     // An idle client losing its connection (server restart) must not crash the process.
