@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { IngestRecordsParams, IngestRecordsResult, OutboxEntry } from '../../contracts/store.js';
 import { ifOrdered, plainClaimable } from './ordering.js';
 import { OUTBOX_INSERT_TRIGGER, OUTBOX_TRIGGERS } from './outbox-schema.js';
+import { unindexed } from './sql.js';
 
 export function outboxStatements(s: string, schema: string) {
   return {
@@ -64,7 +65,7 @@ export function outboxStatements(s: string, schema: string) {
 function claimByIds(s: string, ordered: boolean): string {
   return `
       UPDATE ${s}.jobs j SET status = 'processing', attempts = j.attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5
-       WHERE j.id = ANY($1::uuid[]) AND j.status || '' = 'pending' AND j.queue || '' = $6
+       WHERE j.id = ANY($1::uuid[]) AND ${unindexed('j.status')} = 'pending' AND ${unindexed('j.queue')} = $6
          AND ($2::text[] IS NULL OR j.type = ANY($2::text[]))${ifOrdered(ordered, s, 'j')}
          AND ${plainClaimable(s, '$6', '$3', ordered)}
       RETURNING j.*`;

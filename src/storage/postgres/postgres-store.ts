@@ -67,7 +67,7 @@ import { PgSchedules } from './schedules.js';
 import { PgTokens } from './tokens.js';
 import { inTransaction } from './transaction.js';
 import { migrate, quoteIdent } from './migrations.js';
-import { CLAIM_SIZES, claimSize, jobStatements, sizedClaims, type ClaimKind, type JobStatements } from './sql.js';
+import { claimFor, claimStatements, jobStatements, type ClaimKind, type JobStatements } from './sql.js';
 import { DEFAULT_RETRY, withTransientRetry } from './transient.js';
 
 export interface PostgresStoreOptions {
@@ -133,7 +133,7 @@ export class PostgresStore extends PgCluster implements Store {
    */
   private readonly workerPool: pg.Pool;
   private readonly sql: JobStatements;
-  /** The plain claims in each size (sql.ts, CLAIM_SIZES). */
+  /** The plain claims of each kind, in each size (sql.ts). */
   private readonly claims: Record<ClaimKind, string[]>;
   private readonly lsql: LinkStatements;
   private readonly fsql: FlowStatements;
@@ -163,7 +163,7 @@ export class PostgresStore extends PgCluster implements Store {
     const s = quoteIdent(this.schema);
     this.channel = `jobq_${this.schema}`;
     this.sql = jobStatements(s, this.channel);
-    this.claims = sizedClaims(s);
+    this.claims = claimStatements(s);
     this.lsql = linkStatements(s, this.channel);
     this.fsql = flowStatements(s);
     this.osql = outboxStatements(s, this.schema);
@@ -394,18 +394,9 @@ export class PostgresStore extends PgCluster implements Store {
   }
 
   private async claimPlain(p: JobClaimParams): Promise<LeasedJob[]> {
-    const ordered = this.orderedQueues.has(p.queue);
-    const { sql } = this;
     const one = p.types?.length === 1;
-    const size = claimSize(p.limit);
-    let text: string;
-    if (size !== null) {
-      const kind: ClaimKind = `${p.types === null ? 'any' : one ? 'oneType' : 'types'}${ordered ? 'Ordered' : ''}`;
-      text = this.claims[kind][CLAIM_SIZES.indexOf(size as (typeof CLAIM_SIZES)[number])]!;
-    } else {
-      const [plain, inOrder] = p.types === null ? [sql.claimAny, sql.claimAnyOrdered] : one ? [sql.claimOneType, sql.claimOneTypeOrdered] : [sql.claimTypes, sql.claimTypesOrdered];
-      text = ordered ? inOrder : plain;
-    }
+    const kind: ClaimKind = `${p.types === null ? 'any' : one ? 'oneType' : 'types'}${this.orderedQueues.has(p.queue) ? 'Ordered' : ''}`;
+    const text = claimFor(this.claims[kind], p.limit);
     const values: unknown[] = [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs];
     if (p.types !== null) values.push(one ? p.types[0] : p.types);
     let attempt = 0;

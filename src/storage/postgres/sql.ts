@@ -9,13 +9,19 @@ import { ifOrdered, plainClaimable } from './ordering.js';
 import { pendingTypesSql } from './pending-types.js';
 
 /**
- * A leased job looked up by id: its status tested as an expression, so that no partial index on
- * status can serve the statement. The worker pool keeps generic plans (postgres-store.ts), and
- * with statistics taken while nothing was processing a generic finish walked jobs_leases (every
+ * A column tested as an expression (`column || ''`): no index, partial or not, can serve the
+ * test, so a statement that finds its rows by id keeps to the id index whatever the planner's
+ * statistics say (claims by id, outbox.ts; leased jobs, below).
+ */
+export const unindexed = (column: string) => `${column} || ''`;
+
+/**
+ * A leased job looked up by id. The worker pool keeps generic plans (postgres-store.ts), and with
+ * statistics taken while nothing was processing a generic finish walked jobs_leases (every
  * processing row, and the dead ones of a busy drain) instead of looking each id up: a
  * concurrency-50 drain fell from about 23,000 to 17,300-18,100 jobs/s (measured).
  */
-const BY_ID_PROCESSING = (j: string) => `${j}status || '' = 'processing'`;
+const BY_ID_PROCESSING = (j: string) => `${unindexed(`${j}status`)} = 'processing'`;
 
 const LEASE = (j: string) => `status = 'processing', attempts = ${j}attempts + 1, started_at = $3, updated_at = $3, lease_token = $4, lease_expires_at = $5`;
 
@@ -30,8 +36,8 @@ const LEASE = (j: string) => `status = 'processing', attempts = ${j}attempts + 1
 /**
  * `types`: the SQL of the wanted types, or ONE_TYPE for a claim of a single
  * type ($6 a text): one range without the lateral join, which Postgres plans
- * in 0.22 instead of 0.27 ms (measured with EXPLAIN ANALYZE; every claim is
- * planned, see plan_cache_mode in prepared.ts).
+ * in 0.22 instead of 0.27 ms (measured with EXPLAIN ANALYZE, when every claim
+ * was planned).
  */
 function claim(s: string, types: string, ordered: boolean, size: number | null = null): string {
   const head = ifOrdered(ordered, s, 'x');
@@ -79,24 +85,35 @@ function claim(s: string, types: string, ordered: boolean, size: number | null =
  */
 export const CLAIM_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] as const;
 
-/** The smallest claim size that holds `limit` jobs, or null above the largest. */
-export function claimSize(limit: number): number | null {
-  return CLAIM_SIZES.find((size) => size >= limit) ?? null;
-}
-
+/**
+ * Which types a claim wants ('any': the queue's pending types, found by skipping through
+ * jobs_claim, one index probe per type), and whether its queue holds ordering keys.
+ */
 export type ClaimKind = 'types' | 'typesOrdered' | 'oneType' | 'oneTypeOrdered' | 'any' | 'anyOrdered';
 
-/** Each claim statement in each size, in CLAIM_SIZES order. */
-export function sizedClaims(s: string): Record<ClaimKind, string[]> {
-  const sized = (types: string, ordered: boolean) => CLAIM_SIZES.map((size) => claim(s, types, ordered, size));
+/**
+ * Params: queue, limit, now, leaseToken, leaseExpiresAt, then the types ($6) unless 'any'.
+ * One round trip: each wanted type's ready jobs are one range of jobs_claim and due scheduled
+ * jobs one of jobs_scheduled, all locked with SKIP LOCKED (claimers on many nodes take disjoint
+ * rows without waiting), merged in claim order, first $2 leased. Each kind in every size of
+ * CLAIM_SIZES, in order, then in the $2 form (see claimFor).
+ */
+export function claimStatements(s: string): Record<ClaimKind, string[]> {
+  const all = (types: string, ordered: boolean) => [...CLAIM_SIZES.map((size) => claim(s, types, ordered, size)), claim(s, types, ordered)];
   return {
-    types: sized(TYPES, false),
-    typesOrdered: sized(TYPES, true),
-    oneType: sized(ONE_TYPE, false),
-    oneTypeOrdered: sized(ONE_TYPE, true),
-    any: sized(anyType(s), false),
-    anyOrdered: sized(anyType(s), true),
+    types: all(TYPES, false),
+    typesOrdered: all(TYPES, true),
+    oneType: all(ONE_TYPE, false),
+    oneTypeOrdered: all(ONE_TYPE, true),
+    any: all(anyType(s), false),
+    anyOrdered: all(anyType(s), true),
   };
+}
+
+/** The statement of claimStatements' list for a claim of `limit` jobs: the smallest size that holds them. */
+export function claimFor(statements: readonly string[], limit: number): string {
+  const i = CLAIM_SIZES.findIndex((size) => size >= limit);
+  return statements[i < 0 ? CLAIM_SIZES.length : i]!;
 }
 
 const TYPES = `SELECT unnest($6::text[]) AS type`;
@@ -144,19 +161,6 @@ export function jobStatements(s: string, channel: string) {
        WHERE seq IN (SELECT seq FROM ${s}.jobs
                       WHERE status = 'scheduled' AND run_at <= $1
                       FOR UPDATE SKIP LOCKED)`,
-
-    // Params: queue, limit, now, leaseToken, leaseExpiresAt, types
-    // One round trip: each wanted type's ready jobs are one range of jobs_claim and due
-    // scheduled jobs one of jobs_scheduled, all locked with SKIP LOCKED (claimers on many
-    // nodes take disjoint rows without waiting), merged in claim order, first $2 leased.
-    claimTypes: claim(s, TYPES, false),
-    claimTypesOrdered: claim(s, TYPES, true),
-    claimOneType: claim(s, ONE_TYPE, false),
-    claimOneTypeOrdered: claim(s, ONE_TYPE, true),
-    // Params: queue, limit, now, leaseToken, leaseExpiresAt. Any type: the queue's pending
-    // types found by skipping through jobs_claim (one index probe per type).
-    claimAny: claim(s, anyType(s), false),
-    claimAnyOrdered: claim(s, anyType(s), true),
 
     // Params: leaseToken. What a claim under this token took (its reply may have been lost).
     claimedBy: `SELECT * FROM ${s}.jobs WHERE status = 'processing' AND lease_token = $1`,
