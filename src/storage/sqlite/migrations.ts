@@ -3,8 +3,6 @@
  * shipped entry; append a new one. A database whose schema is newer than
  * this code is refused: an older jobq must not write to it.
  */
-import type Database from 'better-sqlite3';
-import { schemaTooNew } from '../errors.js';
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   {
@@ -177,18 +175,3 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-
-export function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS jobq_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-  // IMMEDIATE takes the write lock first, so two processes opening a new file migrate once.
-  const apply = db.transaction(() => {
-    const row = db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM jobq_migrations').get() as { v: number };
-    if (row.v > SCHEMA_VERSION) throw schemaTooNew(row.v, SCHEMA_VERSION);
-    for (const m of MIGRATIONS) {
-      if (m.version <= row.v) continue;
-      db.exec(m.sql);
-      db.prepare('INSERT INTO jobq_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-    }
-  });
-  apply.immediate();
-}

@@ -57,7 +57,7 @@ import { cascade, insertLinked, retakeKey } from './links.js';
 import { listJobs } from './lists.js';
 import * as schedules from './schedules.js';
 import * as tokens from './tokens.js';
-import { migrate } from './migrations.js';
+import { migrate } from './migrate.js';
 import { WalSyncer } from './wal-syncer.js';
 
 export interface SqliteStoreOptions {
