@@ -43,6 +43,26 @@ it('claims with a named prepared statement when on (its plan cached in auto mode
   }
 });
 
+it('a plain insert goes on connections of its own, named jobq/<pid>/insert, where Postgres keeps a generic plan of it after five custom ones', async () => {
+  const url = await testDatabaseUrl();
+  const store = await PostgresStore.open({ connectionString: url, schema: freshSchema(), poolSize: 1 });
+  try {
+    for (let i = 0; i < 8; i++) await store.jobInsertMany({ jobs: [newRecord(Date.now(), { queue: 'q' })] });
+    // Sequential inserts reuse the pool's one idle connection, so this query lands on it too.
+    const pool = (store as unknown as { insertPool: pg.Pool }).insertPool;
+    const { rows } = await pool.query<{ statement: string; generic_plans: string; custom_plans: string; app: string }>(
+      `SELECT statement, generic_plans, custom_plans, current_setting('application_name') AS app FROM pg_prepared_statements WHERE name LIKE 'jobq_%'`,
+    );
+    assert.equal(rows.length, 1, 'the insert is the one statement prepared there');
+    assert.match(rows[0]!.statement, /INSERT INTO .*\.jobs/);
+    assert.equal(Number(rows[0]!.custom_plans), 5, 'planned for its parameters five times');
+    assert.equal(Number(rows[0]!.generic_plans), 3, 'then the generic plan kept');
+    assert.equal(rows[0]!.app, `jobq/${process.pid}/insert`);
+  } finally {
+    await store.close();
+  }
+});
+
 for (const limited of [false, true]) {
   it(`a column added to jobs under a running store (a newer node migrating): the stale statement is sent again unnamed, names go off with a warning, claims go on${limited ? ' (a flow-controlled queue: its claim transaction runs again)' : ''}`, async () => {
     const url = await testDatabaseUrl();
