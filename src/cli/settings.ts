@@ -5,6 +5,7 @@
  * each setting is spelled, where it applies, and how it is checked.
  */
 import { DEFAULTS, NAME_PATTERN } from '../core/options.js';
+import { MAX_PREFETCH } from '../core/worker/claim-ahead.js';
 import { HTTP_DEFAULTS } from '../http/defaults.js';
 import { MEMORY_DEFAULTS } from '../storage/memory/defaults.js';
 import { POSTGRES_DEFAULTS } from '../storage/postgres/defaults.js';
@@ -29,6 +30,8 @@ export interface ServerSettings {
   /** False with --no-workers: an API-only node. */
   workers: boolean;
   concurrency: number;
+  /** Jobs claimed ahead of the free slots per queue (QueueOptions.prefetch). */
+  prefetch: number | 'auto';
   queues: string[];
   handlers: string | undefined;
   /** A JSON file of cron schedules declared at start. */
@@ -115,6 +118,13 @@ export const SETTINGS = {
     scope: 'store',
   },
   concurrency: { flag: '--concurrency <n>', env: 'JOBQ_CONCURRENCY', default: String(DEFAULTS.concurrency), help: 'jobs run at once per queue', scope: 'workers' },
+  prefetch: {
+    flag: '--prefetch <n|auto>',
+    env: 'JOBQ_PREFETCH',
+    default: 'auto',
+    help: 'jobs claimed ahead of free slots per queue, to start the moment one frees (auto: short jobs only; 0 off)',
+    scope: 'workers',
+  },
   queues: { flag: '--queues <names>', env: 'JOBQ_QUEUES', default: DEFAULTS.jobDefaults.queue, help: 'queues this process works; name:concurrency overrides', scope: 'workers' },
   handlers: { flag: '--handlers <module>', env: 'JOBQ_HANDLERS', default: undefined, help: 'ES module exporting { [type]: async (job, ctx) => result }', scope: 'workers' },
   schedules: {
@@ -240,6 +250,13 @@ function int(key: Key, raw: string, min: number, max = Number.MAX_SAFE_INTEGER):
   return n;
 }
 
+function prefetchSetting(raw: string): number | 'auto' {
+  if (raw.trim() === 'auto') return 'auto';
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n > MAX_PREFETCH) throw new SettingsError(`invalid ${label('prefetch')}: expected auto or an integer from 0 to ${MAX_PREFETCH}, got "${raw}"`);
+  return n;
+}
+
 function oneOf<T extends string>(key: Key, raw: string, allowed: readonly T[]): T {
   if (!allowed.includes(raw as T)) throw new SettingsError(`invalid ${label(key)}: expected one of ${allowed.join(', ')}, got "${raw}"`);
   return raw as T;
@@ -308,6 +325,7 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
     memoryMaxBytes: int('memoryMaxBytes', get('memoryMaxBytes'), 1024 * 1024),
     workers: raw.workers !== false && workersEnv !== false,
     concurrency: int('concurrency', get('concurrency'), 1, 10_000),
+    prefetch: prefetchSetting(get('prefetch')),
     queues,
     handlers: handlers === '' ? undefined : handlers,
     schedules,
@@ -334,12 +352,12 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
 }
 
 /** `["a", "b:5"]` with default concurrency → `{ a: {concurrency}, b: {concurrency: 5} }`; none with --no-workers. */
-export function queueOptions(settings: ServerSettings): Record<string, { concurrency: number }> {
+export function queueOptions(settings: ServerSettings): Record<string, { concurrency: number; prefetch: number | 'auto' }> {
   if (!settings.workers) return {};
   return Object.fromEntries(
     settings.queues.map((q) => {
       const [name, conc] = q.split(':');
-      return [name!, { concurrency: conc === undefined ? settings.concurrency : Number(conc) }];
+      return [name!, { concurrency: conc === undefined ? settings.concurrency : Number(conc), prefetch: settings.prefetch }];
     }),
   );
 }

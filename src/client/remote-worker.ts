@@ -17,7 +17,7 @@ import { JobqError } from '../contracts/errors.js';
 import type { Job, LeasedJob } from '../contracts/job.js';
 import type { DefaultJobTypes, Handler, HandlerMap, JobTypes } from '../core/handler.js';
 import { Backoff } from './backoff.js';
-import { ClaimAhead } from './claim-ahead.js';
+import { ClaimAhead, MAX_PREFETCH } from '../core/worker/claim-ahead.js';
 import type { JobJson } from './wire-types.js';
 import type { FinishJson, LeaseClient } from './lease-client.js';
 import { RemoteFinisher } from './remote-finisher.js';
@@ -69,7 +69,6 @@ export interface RemoteWorker {
 const immediate = () => new Promise<void>((r) => setImmediate(r));
 
 
-const MAX_PREFETCH = 1000;
 
 /** The server takes a lease of 1 s to 1 h (POST /v1/queues/{name}/claim). */
 const LEASE_MS = { min: 1000, max: 3_600_000 } as const;

@@ -107,7 +107,11 @@ export type JobOutcome =
  * freed slot may let more start: claim again then), and `wakeAt`, when a
  * rate limit or a hold decides it, says when the next job may start.
  */
-export type ClaimedJobs = LeasedJob[] & { wakeAt?: number; limited?: boolean };
+/**
+ * `flowControlled`: the queue has cluster-wide limits (its claims went through flow-plan.ts);
+ * `limited`: a limit held jobs back; `wakeAt`: when the next held-back job may start.
+ */
+export type ClaimedJobs = LeasedJob[] & { wakeAt?: number; limited?: boolean; flowControlled?: boolean };
 
 /** Whether any flow control applies (else claims take the plain path). */
 export function hasLimits(s: QueueSettings | null | undefined): s is QueueSettings {

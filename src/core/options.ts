@@ -11,11 +11,24 @@ import type { Store } from '../contracts/store.js';
 import type { Clock } from './clock.js';
 import type { DefaultJobTypes, HandlerMap, JobTypes } from './handler.js';
 import type { ScheduleInput } from './schedules/schedule-api.js';
+import { MAX_PREFETCH } from './worker/claim-ahead.js';
 import type { DispatchFactory } from './worker/claim-source.js';
 
 export interface QueueOptions {
   /** Jobs of this queue run at once by this process. @defaultValue 10 */
   concurrency?: number;
+  /**
+   * Jobs claimed beyond the free slots, to start the moment a slot frees
+   * while the claim that refills them travels. They are leased (status
+   * `processing`) and heartbeated while they wait; on stop they are released
+   * unstarted. 'auto' holds what the slots finish during one claim (up to
+   * the concurrency), and none while that is under one job, so long jobs
+   * are never held back from other nodes. A node killed with jobs claimed
+   * ahead spends their attempt, as it does the running ones' (the rescuer
+   * puts them back when their lease expires). 0 turns it off.
+   * @defaultValue 'auto'
+   */
+  prefetch?: number | 'auto';
 }
 
 export interface RetryOptions {
@@ -124,6 +137,7 @@ const DAY_MS = 24 * 3600 * 1000;
 
 export const DEFAULTS = Object.freeze({
   concurrency: 10,
+  prefetch: 'auto' as number | 'auto',
   leaseMs: 30_000,
   pollIntervalMs: 1000,
   rescueIntervalMs: 5000,
@@ -166,7 +180,11 @@ export function resolveOptions<T extends JobTypes>(o: JobqOptions<T>): ResolvedO
   const queues: Record<string, Required<QueueOptions>> = {};
   for (const [name, q] of Object.entries(o.queues ?? { [DEFAULTS.jobDefaults.queue]: {} })) {
     if (!NAME_PATTERN.test(name)) throw invalid('queues', `has a name that is not allowed: "${name}"`);
-    queues[name] = { concurrency: positiveInt(`queues.${name}.concurrency`, q.concurrency ?? DEFAULTS.concurrency) };
+    const prefetch = q.prefetch ?? DEFAULTS.prefetch;
+    if (prefetch !== 'auto' && (positiveInt(`queues.${name}.prefetch`, prefetch, { allowZero: true }) > MAX_PREFETCH)) {
+      throw invalid(`queues.${name}.prefetch`, `must be 'auto' or an integer from 0 to ${MAX_PREFETCH}, got ${prefetch}`);
+    }
+    queues[name] = { concurrency: positiveInt(`queues.${name}.concurrency`, q.concurrency ?? DEFAULTS.concurrency), prefetch };
   }
   const retry = { ...DEFAULTS.retry, ...o.retry };
   positiveInt('retry.baseDelayMs', retry.baseDelayMs, { allowZero: true });

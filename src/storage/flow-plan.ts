@@ -14,7 +14,7 @@
  * because of a limit says so (`limited`) and, when a rate window or a hold
  * decides it, when the next job may start (`wakeAt`).
  */
-import type { QueueSettings } from '../contracts/store.js';
+import type { ClaimedJobs, QueueSettings } from '../contracts/store.js';
 import type { UsageOf } from './flow-usage.js';
 
 /**
@@ -68,6 +68,20 @@ export interface FlowPlan {
    * deeper (a job of a free rate key can sit behind them) and plan again.
    */
   rateStarved: number[];
+}
+
+/**
+ * What a claim on a flow-controlled queue tells the worker beside its jobs:
+ * that the queue is flow-controlled (the worker claims none ahead of its
+ * slots: jobs held waiting would take slots, and turns, that another key or
+ * node could use now), whether a limit held jobs back, and when the next may
+ * start.
+ */
+export function flowClaimed(claimed: ClaimedJobs, plan: FlowPlan): ClaimedJobs {
+  claimed.flowControlled = true;
+  if (plan.limited) claimed.limited = true;
+  if (plan.wakeAt !== undefined) claimed.wakeAt = plan.wakeAt;
+  return claimed;
 }
 
 /** The most jobs of one group a claim looks at when their rate keys hold the first ones back. */

@@ -10,11 +10,11 @@ describe('CLI settings', () => {
     assert.equal(s.store, 'sqlite');
     assert.equal(s.concurrency, 10);
     assert.equal(s.shutdownTimeoutMs, 30_000);
-    assert.deepEqual(queueOptions(s), { default: { concurrency: 10 } });
+    assert.deepEqual(queueOptions(s), { default: { concurrency: 10, prefetch: 'auto' } });
   });
 
-  it('reads per-queue concurrency', () => {
-    assert.deepEqual(queueOptions(parseSettings({ queues: 'a, b:3', concurrency: '7' })), { a: { concurrency: 7 }, b: { concurrency: 3 } });
+  it('reads per-queue concurrency, and the prefetch every queue gets', () => {
+    assert.deepEqual(queueOptions(parseSettings({ queues: 'a, b:3', concurrency: '7', prefetch: '2' })), { a: { concurrency: 7, prefetch: 2 }, b: { concurrency: 3, prefetch: 2 } });
   });
 
   for (const [key, value, pattern] of [
@@ -22,6 +22,8 @@ describe('CLI settings', () => {
     ['port', '80x', /--port \(JOBQ_PORT\)/],
     ['store', 'redis', /--store \(JOBQ_STORE\): expected one of sqlite, memory/],
     ['concurrency', '0', /--concurrency \(JOBQ_CONCURRENCY\)/],
+    ['prefetch', '-1', /--prefetch \(JOBQ_PREFETCH\): expected auto or an integer from 0 to 1000/],
+    ['prefetch', 'soon', /--prefetch \(JOBQ_PREFETCH\)/],
     ['shutdownTimeoutMs', '-1', /--shutdown-timeout-ms \(JOBQ_SHUTDOWN_TIMEOUT_MS\)/],
     ['logLevel', 'loud', /--log-level \(JOBQ_LOG_LEVEL\)/],
     ['queues', 'a b', /--queues \(JOBQ_QUEUES\)/],

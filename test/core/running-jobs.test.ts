@@ -10,6 +10,7 @@ const rj = (id: string, attempts: number): RunningJob => ({
   abortReason: null,
   timeoutTimer: null,
   done: false,
+  startedAt: 0,
 });
 
 describe('RunningJobs', () => {

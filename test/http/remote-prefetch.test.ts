@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { JobqClient } from '../../src/client/index.js';
-import { ClaimAhead } from '../../src/client/claim-ahead.js';
+import { ClaimAhead } from '../../src/core/worker/claim-ahead.js';
 import { consoleLogger } from '../../src/client/worker-logger.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
 import { waitFor } from '../helpers/wait-for.js';

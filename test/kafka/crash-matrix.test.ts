@@ -96,14 +96,16 @@ for (const mode of MODES) {
       const args = { url, schema, brokers: broker.bootstrap, mode, concurrency: 6 };
       const workers = [await startWorker('A', args), await startWorker('B', args), await startWorker('C', args)];
       try {
-        const ids = await enqueueWork(api, 2000, 30);
+        // Enough work left when D joins for it to get a share after its rebalance (a few seconds): since the
+        // workers claim ahead of their slots (prefetch), three of them finished 1,600 jobs of 30 ms in under 5 s.
+        const ids = await enqueueWork(api, 4000, 30);
         await waitFor(() => doneCount(workers) >= 400, { what: '400 jobs done', timeoutMs: 30_000, intervalMs: 20 });
         const joinedAt = Date.now();
         const d = await startWorker('D', args);
         workers.push(d);
         const result = await account(api, ids, 60_000);
         const dups = duplicates(workers);
-        report(mode, '4th worker joins mid-run (2,000 jobs of 30 ms)', result, dups.length, `D ran ${d.done.size} jobs; all done ${Date.now() - joinedAt} ms after it started`);
+        report(mode, '4th worker joins mid-run (4,000 jobs of 30 ms)', result, dups.length, `D ran ${d.done.size} jobs; all done ${Date.now() - joinedAt} ms after it started`);
         await assertNothingLost(result, api, workers);
         assert.ok(d.done.size > 0, 'the new worker ran some jobs');
         assert.deepEqual(dups, [], 'a rebalance without a crash runs nothing twice');

@@ -28,6 +28,7 @@ const BAD: Record<Key, string> = {
   memoryMaxJobs: '0',
   memoryMaxBytes: '10',
   concurrency: '0',
+  prefetch: '1001',
   queues: 'a b',
   handlers: '/nonexistent/handlers.js',
   schedules: '/nonexistent/schedules.json',

@@ -421,7 +421,10 @@ async function run(seed: number, steps: number, kind: StoreKind, store: Store, c
       nodeHeartbeatMs: NODE_HEARTBEAT_MS,
       retry: { baseDelayMs: 50, factor: 2, maxDelayMs: 1000, jitter: 0.25 },
       retention: { completed: null, failed: null, cancelled: null },
-      queues: { [QUEUE]: { concurrency } },
+      // No jobs claimed ahead: the model has no state for a job leased and waiting for a slot, and its
+      // attempt check (A2) would read one as an attempt spent without a start. test/core/prefetch.test.ts
+      // covers prefetch.
+      queues: { [QUEUE]: { concurrency, prefetch: 0 } },
       handlers: Object.fromEntries(types.map((t) => [t, handler])),
     });
     node.jobq.events.subscribe(

@@ -5,15 +5,15 @@
  * the next scheduled one falls due.
  */
 import type { LeasedJob } from '../../contracts/job.js';
-import type { Store } from '../../contracts/store.js';
+import type { ClaimedJobs, Store } from '../../contracts/store.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ClaimRequest, LeaseApi } from '../leases/lease-api.js';
 
 export interface ClaimSource {
-  /** Leased jobs; `wakeAt` set when flow control held some back (the loop wakes then, not at the next poll). */
-  claim(req: ClaimRequest): Promise<LeasedJob[] & { wakeAt?: number; limited?: boolean }>;
+  /** Leased jobs; `wakeAt` set when flow control held some back (the loop wakes then, not at the next poll); `flowControlled` on a flow-controlled queue. */
+  claim(req: ClaimRequest): Promise<ClaimedJobs>;
   /** Earliest run time of a scheduled job of the queue, for the loop's wake-up timer. */
   nextRunAt(queue: string): Promise<number | null>;
   /**

@@ -3,10 +3,14 @@
  * hands them to the pool. It claims again when woken: a local enqueue, a
  * commit by another process on a shared store, a freed slot while more work
  * may be waiting, the next scheduled job falling due, or the poll interval.
+ * Short jobs are claimed a few ahead of the free slots (claim-ahead.ts):
+ * they wait here, leased, and start the moment a slot frees.
  */
 import type { Logger } from 'pino';
 import type { LeasedJob } from '../../contracts/job.js';
+import type { ClaimedJobs } from '../../contracts/store.js';
 import type { Clock, TimerHandle } from '../clock.js';
+import { ClaimAhead } from './claim-ahead.js';
 import type { ClaimSource } from './claim-source.js';
 import type { RunningJobs } from './running-jobs.js';
 
@@ -20,6 +24,10 @@ export interface DispatchLoopDeps {
   /** The job types this node has handlers for: it claims nothing else. */
   types(): readonly string[];
   run(job: LeasedJob): void;
+  /** Jobs claimed ahead (a number, or null for 'auto': see claim-ahead.ts). */
+  prefetch: number | null;
+  /** Jobs claimed ahead that came back after stop(): to be released unstarted. */
+  giveBack(jobs: LeasedJob[]): void;
 }
 
 export class DispatchLoop {
@@ -30,16 +38,41 @@ export class DispatchLoop {
   private maybeMore = true;
   /** The last claim was held back by a cluster-wide limit. */
   private limited = false;
+  /** The queue's claims go through flow control (or no claim said yet): nothing is claimed ahead of the slots. */
+  private flowControlled = true;
   private wokenWhileClaiming = false;
   private pollTimer: TimerHandle | null = null;
   private dueTimer: TimerHandle | null = null;
   private dueAt = Infinity;
+  private readonly ahead: ClaimAhead;
+  /** Claimed ahead, in claim order, leased: the next to start when a slot frees. */
+  private waiting: LeasedJob[] = [];
 
   constructor(
     readonly queue: string,
     readonly concurrency: number,
     private readonly deps: DispatchLoopDeps,
-  ) {}
+  ) {
+    this.ahead = new ClaimAhead(concurrency, deps.prefetch);
+  }
+
+  /** Jobs claimed ahead and not started (the lease keeper heartbeats them too). */
+  get waitingJobs(): readonly LeasedJob[] {
+    return this.waiting;
+  }
+
+  /** Takes a waiting job out (its row changed elsewhere, or its lease was lost); false if it was not waiting here. */
+  dropWaiting(id: string): boolean {
+    const at = this.waiting.findIndex((j) => j.id === id);
+    if (at < 0) return false;
+    this.waiting.splice(at, 1);
+    return true;
+  }
+
+  /** A job of this queue held its slot this long (handler start to settle): the 'auto' prefetch follows it. */
+  ran(ms: number): void {
+    this.ahead.ran(ms);
+  }
 
   start(): void {
     this.stopped = false;
@@ -47,12 +80,16 @@ export class DispatchLoop {
     this.schedule();
   }
 
-  stop(): void {
+  /** Stops claiming; returns the jobs claimed ahead, for the caller to release. */
+  stop(): LeasedJob[] {
     this.stopped = true;
     this.pollTimer?.cancel();
     this.dueTimer?.cancel();
     this.pollTimer = this.dueTimer = null;
     this.dueAt = Infinity;
+    const waiting = this.waiting;
+    this.waiting = [];
+    return waiting;
   }
 
   /** Work may have arrived. */
@@ -64,6 +101,9 @@ export class DispatchLoop {
 
   /** A slot of this queue freed; claim again only if the queue may still hold work. */
   slotFreed(): void {
+    // A job claimed ahead takes the slot at once; the claim that refills the line goes after it.
+    const next = this.stopped ? undefined : this.waiting.shift();
+    if (next) this.deps.run(next);
     if (!this.maybeMore) return;
     // A slot freed under a claim in flight (a cluster-wide limit may have counted it as taken): claim again after it.
     if (this.claiming) this.wokenWhileClaiming = true;
@@ -89,15 +129,23 @@ export class DispatchLoop {
   }
 
   private async pump(): Promise<void> {
-    const free = this.concurrency - this.deps.running.count(this.queue);
-    if (this.stopped || this.claiming || free <= 0) return;
+    let free = this.concurrency - this.deps.running.count(this.queue);
+    while (!this.stopped && free > 0 && this.waiting.length > 0) {
+      this.deps.run(this.waiting.shift()!);
+      free--;
+    }
+    // Not on a flow-controlled queue: jobs held here would take slots, and turns, that other keys or nodes could use now.
+    const want = free + (this.flowControlled ? 0 : this.ahead.jobs) - this.waiting.length;
+    if (this.stopped || this.claiming || want <= 0) return;
     this.claiming = true;
     this.wokenWhileClaiming = false;
     this.pollTimer?.cancel();
     this.pollTimer = null;
-    let jobs: LeasedJob[] & { wakeAt?: number; limited?: boolean };
+    let jobs: ClaimedJobs;
+    const sent = performance.now();
     try {
-      jobs = await this.deps.source.claim({ queue: this.queue, max: free, types: this.deps.types(), leaseMs: this.deps.leaseMs });
+      jobs = await this.deps.source.claim({ queue: this.queue, max: want, types: this.deps.types(), leaseMs: this.deps.leaseMs });
+      this.ahead.travelled(performance.now() - sent);
     } catch (err) {
       this.claiming = false;
       this.deps.logger.error({ err, queue: this.queue }, 'claim failed; retrying after the poll interval');
@@ -106,9 +154,20 @@ export class DispatchLoop {
     }
     this.claiming = false;
     this.limited = jobs.limited === true;
-    for (const job of jobs) this.deps.run(job);
-    if (this.stopped) return;
-    if (jobs.length === free || this.wokenWhileClaiming) {
+    this.flowControlled = jobs.flowControlled === true;
+    // Slots may have freed while the claim travelled (and waiting jobs taken them): fill what is free now.
+    let room = this.concurrency - this.deps.running.count(this.queue);
+    const extra: LeasedJob[] = [];
+    for (const job of jobs) {
+      if (room-- > 0) this.deps.run(job);
+      else extra.push(job);
+    }
+    if (this.stopped) {
+      if (extra.length > 0) this.deps.giveBack(extra);
+      return;
+    }
+    this.waiting.push(...extra);
+    if (jobs.length === want || this.wokenWhileClaiming) {
       this.maybeMore = true;
       if (this.deps.running.count(this.queue) < this.concurrency) this.schedule();
     } else {

@@ -52,7 +52,7 @@ export class Executor implements ContextHost<RunningJob> {
 
   run(job: LeasedJob): RunningJob {
     const { deps } = this;
-    const rj: RunningJob = { job, controller: null, abortReason: null, timeoutTimer: null, done: false };
+    const rj: RunningJob = { job, controller: null, abortReason: null, timeoutTimer: null, done: false, startedAt: performance.now() };
     const stale = deps.running.add(rj);
     const ctx = new RunContext(rj, this);
     if (stale) {

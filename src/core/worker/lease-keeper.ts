@@ -10,6 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../clock.js';
+import type { LeasedJob } from '../../contracts/job.js';
 import type { LeaseApi } from '../leases/lease-api.js';
 import type { RunningJob, RunningJobs } from './running-jobs.js';
 
@@ -21,6 +22,10 @@ export interface LeaseKeeperDeps {
   leaseMs: number;
   intervalMs: number;
   lost(rj: RunningJob): void;
+  /** Jobs claimed ahead, leased and not started: heartbeated with the running ones. */
+  waiting(): readonly LeasedJob[];
+  /** A waiting job whose lease could not be extended: it must not start. */
+  lostWaiting(job: LeasedJob): void;
 }
 
 export class LeaseKeeper {
@@ -54,10 +59,13 @@ export class LeaseKeeper {
 
   private async heartbeat(): Promise<void> {
     const live = this.deps.running.list().filter((rj) => !rj.done);
-    if (live.length === 0) return;
+    const waiting = [...this.deps.waiting()];
+    if (live.length === 0 && waiting.length === 0) return;
+    const leases = [...live.map((rj) => rj.job), ...waiting].map((j) => ({ id: j.id, leaseToken: j.leaseToken }));
     try {
-      const kept = new Set(await this.deps.leases.extend(live.map((rj) => ({ id: rj.job.id, leaseToken: rj.job.leaseToken })), this.deps.leaseMs));
+      const kept = new Set(await this.deps.leases.extend(leases, this.deps.leaseMs));
       for (const rj of live) if (!kept.has(rj.job.id) && !rj.done) this.deps.lost(rj);
+      for (const job of waiting) if (!kept.has(job.id)) this.deps.lostWaiting(job);
     } catch (err) {
       this.deps.logger.error({ err }, 'heartbeat failed; leases may expire');
     }

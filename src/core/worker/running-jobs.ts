@@ -17,6 +17,8 @@ export interface RunningJob {
   timeoutTimer: TimerHandle | null;
   /** Set once the slot is given back; later settles of the handler are ignored. */
   done: boolean;
+  /** performance.now() when its handler started (the prefetch follows run times). */
+  startedAt: number;
 }
 
 export class RunningJobs {

@@ -24,7 +24,7 @@ export interface WorkerPoolDeps {
   handlers: HandlerMap;
   /** The Jobq's wrappers around each handler run. */
   hooks: RunHooks;
-  queues: Readonly<Record<string, { concurrency: number }>>;
+  queues: Readonly<Record<string, { concurrency: number; prefetch: number | 'auto' }>>;
   clock: Clock;
   logger: Logger;
   leaseMs: number;
@@ -68,6 +68,12 @@ export class WorkerPool {
       lost: (rj) => {
         if (this.giveUp(rj, 'lease_lost')) this.leaseLost(rj.job);
       },
+      waiting: () => [...this.loops.values()].flatMap((loop) => loop.waitingJobs),
+      lostWaiting: (job) => {
+        if (!this.loops.get(job.queue)?.dropWaiting(job.id)) return;
+        this.deps.source.done?.(job);
+        this.leaseLost(job);
+      },
     });
     // Handlers may be registered until start(); the list is fixed then.
     let types: string[] | null = null;
@@ -84,6 +90,8 @@ export class WorkerPool {
           pollIntervalMs: deps.pollIntervalMs,
           types: typesNow,
           run: (job) => this.executor.run(job),
+          prefetch: q.prefetch === 'auto' ? null : q.prefetch,
+          giveBack: (jobs) => void this.release(jobs),
         }),
       );
     }
@@ -130,6 +138,18 @@ export class WorkerPool {
   abortLocal(id: string, reason: AbortReason): void {
     const rj = this.running.get(id);
     if (rj) this.giveUp(rj, reason);
+    else this.dropWaiting(id);
+  }
+
+  /** A job claimed ahead whose row changed elsewhere never starts. */
+  private dropWaiting(id: string): void {
+    for (const loop of this.loops.values()) {
+      const job = loop.waitingJobs.find((j) => j.id === id);
+      if (job && loop.dropWaiting(id)) {
+        this.deps.source.done?.(job);
+        return;
+      }
+    }
   }
 
   /** Frees the slot; the row is left to whoever changed it (cancel, rescuer) or to release on shutdown. False if it was already given back. */
@@ -149,7 +169,9 @@ export class WorkerPool {
 
   private settled(rj: RunningJob, ok: boolean, value: unknown): void {
     const { job } = rj;
-    this.loops.get(job.queue)?.slotFreed();
+    const loop = this.loops.get(job.queue);
+    loop?.ran(performance.now() - rj.startedAt);
+    loop?.slotFreed();
     const now = this.deps.clock.now();
     const outcome = ok ? successOutcome(value, job, now, this.deps.maxResultBytes) : failureOutcome(value, job, now, this.deps.retryDelay);
     const log = this.deps.logger;
@@ -175,6 +197,16 @@ export class WorkerPool {
     void this.track(write);
   }
 
+  /** Back to pending, attempt unspent, for any node to take; returns how many were still held. */
+  private async release(jobs: readonly LeasedJob[]): Promise<number> {
+    if (jobs.length === 0) return 0;
+    const released = await this.track(this.deps.leases.release(jobs));
+    for (const job of jobs) this.deps.source.done?.(job);
+    const held = new Set(released);
+    if (released) for (const job of jobs) if (!held.has(job.id)) this.leaseLost(job);
+    return released?.length ?? 0;
+  }
+
   private track<T>(p: Promise<T>): Promise<T | undefined> {
     const guarded = p.catch((err: unknown) => {
       this.deps.logger.error({ err }, 'store write failed');
@@ -196,7 +228,10 @@ export class WorkerPool {
   }
 
   private async drainAndRelease(graceMs: number): Promise<void> {
-    for (const loop of this.loops.values()) loop.stop();
+    const unstarted: LeasedJob[] = [];
+    for (const loop of this.loops.values()) unstarted.push(...loop.stop());
+    // Claimed ahead and never started: back to pending now, not after the drain.
+    const releasing = this.release(unstarted);
     if (this.running.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = this.deps.clock.setTimer(resolve, graceMs);
@@ -213,12 +248,10 @@ export class WorkerPool {
       abortRun(rj, 'shutdown');
     }
     if (leftover.length > 0) {
-      const released = await this.track(this.deps.leases.release(leftover.map((rj) => rj.job)));
-      for (const rj of leftover) this.deps.source.done?.(rj.job);
-      const held = new Set(released);
-      if (released) for (const rj of leftover) if (!held.has(rj.job.id)) this.leaseLost(rj.job);
-      this.deps.logger.info({ released: released?.length ?? 0 }, 'released unfinished jobs back to pending');
+      const released = await this.release(leftover.map((rj) => rj.job));
+      this.deps.logger.info({ released }, 'released unfinished jobs back to pending');
     }
+    await releasing;
     await this.deps.leases.drain();
     while (this.writes.size > 0) await Promise.all([...this.writes]);
   }

@@ -34,7 +34,7 @@ import type {
 import { emptyCounts, hasLimits, NO_LIMITS, NOTHING_SPECIAL, type ClaimedJobs, type QueueSettings } from '../../contracts/store.js';
 import { storeClosed } from '../errors.js';
 import { MEMORY_DEFAULTS } from './defaults.js';
-import { planClaim, roundRobin, type Window } from '../flow-plan.js';
+import { flowClaimed, planClaim, roundRobin, type Window } from '../flow-plan.js';
 import { Heap } from './heap.js';
 import { MemFlow } from './mem-flow.js';
 import { MemTokens } from './mem-tokens.js';
@@ -372,9 +372,7 @@ export class MemoryStore extends MemoryCluster implements Store {
       if (settings.perKeyRateLimit && rateKey !== null) this.flow.started(p.queue, rateKey, p.now);
       return this.lease(job, p);
     });
-    if (plan.limited) claimed.limited = true;
-    if (plan.wakeAt !== undefined) claimed.wakeAt = plan.wakeAt;
-    return claimed;
+    return flowClaimed(claimed, plan);
   }
 
   async jobExtendLeases(p: JobExtendLeasesParams): Promise<string[]> {

@@ -9,7 +9,7 @@
  */
 import type { ClaimedJobs, JobClaimParams, QueueSettings } from '../../contracts/store.js';
 import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
-import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
+import { flowClaimed, KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import type { KeyUsage } from '../flow-usage.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import { ifOrdered } from './ordering.js';
@@ -207,7 +207,5 @@ export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClai
   } else if (cursor !== null) await c.query(sql.cursor, [queue, cursor]);
   const longest = Math.max(settings.rateLimit?.intervalMs ?? 0, settings.perKeyRateLimit?.intervalMs ?? 0);
   if (longest > 0) await c.query(sql.forget, [queue, now - longest]);
-  if (plan.limited) claimed.limited = true;
-  if (plan.wakeAt !== undefined) claimed.wakeAt = plan.wakeAt;
-  return claimed;
+  return flowClaimed(claimed, plan);
 }

@@ -5,7 +5,7 @@
  * which jobs may start, leases them, and records their starts.
  */
 import { hasLimits, type ClaimedJobs, type JobClaimParams, type QueueSettings } from '../../contracts/store.js';
-import { KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
+import { flowClaimed, KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import type { KeyUsage } from '../flow-usage.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
@@ -137,9 +137,7 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
   }
   // '' is the keyless group's place in the round ("after it" is: every key); NULL, no cursor yet.
   if (plan.lastKey !== undefined && hasLimits(settings)) c.stmt(S.cursor).run({ queue, cursor: plan.lastKey ?? KEYLESS });
-  if (plan.limited) claimed.limited = true;
-  if (plan.wakeAt !== undefined) claimed.wakeAt = plan.wakeAt;
-  return claimed;
+  return flowClaimed(claimed, plan);
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
- * How many jobs a remote worker claims beyond its free slots, per queue
- * (`prefetch`). With one claim in flight the worker and the server take
- * turns: while the next claim travels, slots whose jobs already finished
- * stand idle, and while the worker runs a batch the server waits for its
- * next claim. Jobs claimed ahead start the moment a slot frees, and the
+ * How many jobs a worker claims beyond its free slots, per queue
+ * (`prefetch`): a remote worker (client/remote-worker.ts) and a node's own
+ * dispatch loops alike. With one claim in flight the worker and the store
+ * take turns: while the next claim travels, slots whose jobs already
+ * finished stand idle, and while the worker runs a batch the store waits for
+ * its next claim. Jobs claimed ahead start the moment a slot frees, and the
  * claim that refills them travels meanwhile.
  *
  * 'auto' claims ahead what the slots will finish during one claim round
@@ -16,6 +17,9 @@
 /** Weight of the newest sample in each moving average. */
 const RUN_WEIGHT = 0.1;
 const TRIP_WEIGHT = 0.3;
+
+/** The most a queue's `prefetch` may be set to. */
+export const MAX_PREFETCH = 1000;
 
 const blend = (avg: number | null, sample: number, weight: number) => (avg === null ? sample : avg + weight * (sample - avg));
 
