@@ -22,7 +22,8 @@ export interface QueueOptions {
    * while the claim that refills them travels. They are leased (status
    * `processing`) and heartbeated while they wait; on stop they are released
    * unstarted. 'auto' holds what the slots finish during one claim (up to
-   * the concurrency), and none while that is under one job, so long jobs
+   * the concurrency and 16), none on a flow-controlled queue, and none
+   * while that is under one job, so long jobs
    * are never held back from other nodes. A node killed with jobs claimed
    * ahead spends their attempt, as it does the running ones' (the rescuer
    * puts them back when their lease expires). 0 turns it off.

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { LeasedJob } from '../../contracts/job.js';
 import type { ClaimedJobs } from '../../contracts/store.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { ClaimAhead } from './claim-ahead.js';
+import { ClaimAhead, IN_PROCESS_AUTO_MAX } from './claim-ahead.js';
 import type { ClaimSource } from './claim-source.js';
 import type { RunningJobs } from './running-jobs.js';
 
@@ -53,7 +53,7 @@ export class DispatchLoop {
     readonly concurrency: number,
     private readonly deps: DispatchLoopDeps,
   ) {
-    this.ahead = new ClaimAhead(concurrency, deps.prefetch);
+    this.ahead = new ClaimAhead(concurrency, deps.prefetch, IN_PROCESS_AUTO_MAX);
   }
 
   /** Jobs claimed ahead and not started (the lease keeper heartbeats them too). */
