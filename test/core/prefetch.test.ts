@@ -24,16 +24,22 @@ function gated() {
   };
 }
 
+/** One slot, two jobs claimed ahead, gated handlers; `add` enqueues jobs by name and lets the loop claim. */
+function oneSlotTwoAhead(options: { leaseMs?: number } = {}) {
+  const { jobq, clock } = fakeJobq({ queues: { default: { concurrency: 1, prefetch: 2 } }, ...options });
+  const g = gated();
+  jobq.register('work', g.handler);
+  const ids: Record<string, string> = {};
+  const add = async (...names: string[]) => {
+    for (const name of names) ids[name] = (await jobq.enqueue({ type: 'work', payload: { name } })).id;
+    await clock.advance(0);
+  };
+  return { jobq, clock, g, ids, add };
+}
+
 describe('prefetch', () => {
   it('holds jobs claimed ahead, leased and heartbeated past their first lease, and starts them in claim order as the slot frees', async () => {
-    const { jobq, clock } = fakeJobq({ queues: { default: { concurrency: 1, prefetch: 2 } }, leaseMs: 3000 });
-    const g = gated();
-    jobq.register('work', g.handler);
-    const ids: Record<string, string> = {};
-    const add = async (...names: string[]) => {
-      for (const name of names) ids[name] = (await jobq.enqueue({ type: 'work', payload: { name } })).id;
-      await clock.advance(0);
-    };
+    const { jobq, clock, g, ids, add } = oneSlotTwoAhead({ leaseMs: 3000 });
     // The first claim takes the free slot only: it tells the loop whether the queue is flow-controlled.
     jobq.startWorkers();
     await add('a');
@@ -66,14 +72,7 @@ describe('prefetch', () => {
   });
 
   it('a job claimed ahead and cancelled never starts; stop releases the waiting ones at once, attempt unspent, while the running one drains', async () => {
-    const { jobq, clock } = fakeJobq({ queues: { default: { concurrency: 1, prefetch: 2 } } });
-    const g = gated();
-    jobq.register('work', g.handler);
-    const ids: Record<string, string> = {};
-    const add = async (...names: string[]) => {
-      for (const name of names) ids[name] = (await jobq.enqueue({ type: 'work', payload: { name } })).id;
-      await clock.advance(0);
-    };
+    const { jobq, clock, g, ids, add } = oneSlotTwoAhead();
     jobq.startWorkers();
     await add('a');
     await add('b', 'c', 'd');
