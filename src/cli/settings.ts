@@ -5,7 +5,7 @@
  * each setting is spelled, where it applies, and how it is checked.
  */
 import { DEFAULTS, NAME_PATTERN } from '../core/options.js';
-import { MAX_PREFETCH } from '../core/worker/claim-ahead.js';
+import { isPrefetch, MAX_PREFETCH } from '../core/worker/claim-ahead.js';
 import { HTTP_DEFAULTS } from '../http/defaults.js';
 import { MEMORY_DEFAULTS } from '../storage/memory/defaults.js';
 import { POSTGRES_DEFAULTS } from '../storage/postgres/defaults.js';
@@ -251,10 +251,9 @@ function int(key: Key, raw: string, min: number, max = Number.MAX_SAFE_INTEGER):
 }
 
 function prefetchSetting(raw: string): number | 'auto' {
-  if (raw.trim() === 'auto') return 'auto';
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || n > MAX_PREFETCH) throw new SettingsError(`invalid ${label('prefetch')}: expected auto or an integer from 0 to ${MAX_PREFETCH}, got "${raw}"`);
-  return n;
+  const value = raw.trim() === 'auto' ? 'auto' : /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!isPrefetch(value)) throw new SettingsError(`invalid ${label('prefetch')}: expected auto or an integer from 0 to ${MAX_PREFETCH}, got "${raw}"`);
+  return value;
 }
 
 function oneOf<T extends string>(key: Key, raw: string, allowed: readonly T[]): T {

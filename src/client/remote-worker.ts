@@ -17,7 +17,7 @@ import { JobqError } from '../contracts/errors.js';
 import type { Job, LeasedJob } from '../contracts/job.js';
 import type { DefaultJobTypes, Handler, HandlerMap, JobTypes } from '../core/handler.js';
 import { Backoff } from './backoff.js';
-import { ClaimAhead, MAX_PREFETCH } from '../core/worker/claim-ahead.js';
+import { ClaimAhead, isPrefetch, MAX_PREFETCH } from '../core/worker/claim-ahead.js';
 import type { JobJson } from './wire-types.js';
 import type { FinishJson, LeaseClient } from './lease-client.js';
 import { RemoteFinisher } from './remote-finisher.js';
@@ -82,7 +82,7 @@ function checkTimes(o: RemoteWorkerOptions): void {
   if (!int(o.heartbeatIntervalMs, 1, leaseMs - 1)) throw bad('heartbeatIntervalMs', `a positive integer below leaseMs (${leaseMs})`);
   if (!int(o.waitMs, 0)) throw bad('waitMs', 'an integer from 0 (at most 30,000 is used)');
   if (!int(o.shutdownTimeoutMs, 0)) throw bad('shutdownTimeoutMs', 'an integer from 0');
-  if (o.prefetch !== 'auto' && !int(o.prefetch, 0, MAX_PREFETCH)) throw bad('prefetch', `'auto' or an integer from 0 to ${MAX_PREFETCH}`);
+  if (o.prefetch !== undefined && !isPrefetch(o.prefetch)) throw bad('prefetch', `'auto' or an integer from 0 to ${MAX_PREFETCH}`);
 }
 
 /** A claim the server will refuse every time (a bad option, an old server): no use retrying. */

@@ -11,7 +11,7 @@ import type { Store } from '../contracts/store.js';
 import type { Clock } from './clock.js';
 import type { DefaultJobTypes, HandlerMap, JobTypes } from './handler.js';
 import type { ScheduleInput } from './schedules/schedule-api.js';
-import { MAX_PREFETCH } from './worker/claim-ahead.js';
+import { isPrefetch, MAX_PREFETCH } from './worker/claim-ahead.js';
 import type { DispatchFactory } from './worker/claim-source.js';
 
 export interface QueueOptions {
@@ -182,9 +182,7 @@ export function resolveOptions<T extends JobTypes>(o: JobqOptions<T>): ResolvedO
   for (const [name, q] of Object.entries(o.queues ?? { [DEFAULTS.jobDefaults.queue]: {} })) {
     if (!NAME_PATTERN.test(name)) throw invalid('queues', `has a name that is not allowed: "${name}"`);
     const prefetch = q.prefetch ?? DEFAULTS.prefetch;
-    if (prefetch !== 'auto' && (positiveInt(`queues.${name}.prefetch`, prefetch, { allowZero: true }) > MAX_PREFETCH)) {
-      throw invalid(`queues.${name}.prefetch`, `must be 'auto' or an integer from 0 to ${MAX_PREFETCH}, got ${prefetch}`);
-    }
+    if (!isPrefetch(prefetch)) throw invalid(`queues.${name}.prefetch`, `must be 'auto' or an integer from 0 to ${MAX_PREFETCH}, got ${String(prefetch)}`);
     queues[name] = { concurrency: positiveInt(`queues.${name}.concurrency`, q.concurrency ?? DEFAULTS.concurrency), prefetch };
   }
   const retry = { ...DEFAULTS.retry, ...o.retry };

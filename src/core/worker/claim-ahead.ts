@@ -22,6 +22,11 @@ const TRIP_WEIGHT = 0.3;
 /** The most a queue's `prefetch` may be set to. */
 export const MAX_PREFETCH = 1000;
 
+/** A `prefetch` setting: 'auto', or a whole number of jobs from 0 to MAX_PREFETCH. */
+export function isPrefetch(v: unknown): v is number | 'auto' {
+  return v === 'auto' || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_PREFETCH);
+}
+
 /**
  * The most 'auto' holds in a node's own dispatch loops. Past a dozen or so jobs a claim's batch is large
  * enough that holding more buys little overlap, and the jobs held live

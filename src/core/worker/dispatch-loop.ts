@@ -61,12 +61,10 @@ export class DispatchLoop {
     return this.waiting;
   }
 
-  /** Takes a waiting job out (its row changed elsewhere, or its lease was lost); false if it was not waiting here. */
-  dropWaiting(id: string): boolean {
+  /** Takes a waiting job out (its row changed elsewhere, or its lease was lost); undefined if it was not waiting here. */
+  dropWaiting(id: string): LeasedJob | undefined {
     const at = this.waiting.findIndex((j) => j.id === id);
-    if (at < 0) return false;
-    this.waiting.splice(at, 1);
-    return true;
+    return at < 0 ? undefined : this.waiting.splice(at, 1)[0];
   }
 
   /** A job of this queue held its slot this long (handler start to settle): the 'auto' prefetch follows it. */
@@ -102,8 +100,7 @@ export class DispatchLoop {
   /** A slot of this queue freed; claim again only if the queue may still hold work. */
   slotFreed(): void {
     // A job claimed ahead takes the slot at once; the claim that refills the line goes after it.
-    const next = this.stopped ? undefined : this.waiting.shift();
-    if (next) this.deps.run(next);
+    this.startWaiting(1);
     if (!this.maybeMore) return;
     // A slot freed under a claim in flight (a cluster-wide limit may have counted it as taken): claim again after it.
     if (this.claiming) this.wokenWhileClaiming = true;
@@ -128,12 +125,14 @@ export class DispatchLoop {
     });
   }
 
+  /** Starts up to `n` jobs claimed ahead, oldest first (none once stopped). */
+  private startWaiting(n: number): void {
+    for (let i = 0; i < n && !this.stopped && this.waiting.length > 0; i++) this.deps.run(this.waiting.shift()!);
+  }
+
   private async pump(): Promise<void> {
-    let free = this.concurrency - this.deps.running.count(this.queue);
-    while (!this.stopped && free > 0 && this.waiting.length > 0) {
-      this.deps.run(this.waiting.shift()!);
-      free--;
-    }
+    this.startWaiting(this.concurrency - this.deps.running.count(this.queue));
+    const free = this.concurrency - this.deps.running.count(this.queue);
     // Not on a flow-controlled queue: jobs held here would take slots, and turns, that other keys or nodes could use now.
     const want = free + (this.flowControlled ? 0 : this.ahead.jobs) - this.waiting.length;
     if (this.stopped || this.claiming || want <= 0) return;

@@ -144,11 +144,8 @@ export class WorkerPool {
   /** A job claimed ahead whose row changed elsewhere never starts. */
   private dropWaiting(id: string): void {
     for (const loop of this.loops.values()) {
-      const job = loop.waitingJobs.find((j) => j.id === id);
-      if (job && loop.dropWaiting(id)) {
-        this.deps.source.done?.(job);
-        return;
-      }
+      const job = loop.dropWaiting(id);
+      if (job) return void this.deps.source.done?.(job);
     }
   }
 

@@ -219,8 +219,13 @@ export class PostgresStore extends PgCluster implements Store {
     });
     this.insertPool = new pg.Pool({ connectionString: options.connectionString, max: 2, types: TYPES, application_name: `${application_name}/insert`, ...limits, options: '-c plan_cache_mode=auto' });
     // An idle client losing its connection (server restart) must not crash the process.
-    for (const p of [this.pool, this.workerPool, this.insertPool]) p.on('error', (err) => this.onWarning('idle Postgres connection lost', err));
+    for (const p of this.pools()) p.on('error', (err) => this.onWarning('idle Postgres connection lost', err));
     this.feed = new PgEventFeed(this.pool, this.csql, `jobq_events_${this.schema}`, () => this.ensureListener(), () => this.closed);
+  }
+
+  /** Every connection pool of this store (error handlers, closing). */
+  private pools(): pg.Pool[] {
+    return [this.pool, this.workerPool, this.insertPool];
   }
 
   /** Connects (retrying while the server is not up yet) and migrates. */
@@ -229,7 +234,7 @@ export class PostgresStore extends PgCluster implements Store {
     try {
       if (options.migrate ?? true) await withTransientRetry(() => migrate(store.pool, store.schema));
     } catch (err) {
-      await Promise.all([store.pool.end(), store.workerPool.end(), store.insertPool.end()]).catch(() => {});
+      await Promise.all(store.pools().map((p) => p.end())).catch(() => {});
       if (err instanceof JobqError) throw err;
       const code = (err as { code?: string }).code;
       throw storeUnavailable(`cannot open the Postgres store: ${code ?? (err as Error).message}`, err);
@@ -780,7 +785,7 @@ export class PostgresStore extends PgCluster implements Store {
       this.closed = true;
       this.feed.close();
       await this.listener?.stop();
-      await Promise.all([this.pool.end(), this.workerPool.end(), this.insertPool.end()]);
+      await Promise.all(this.pools().map((p) => p.end()));
     })();
     return this.closing;
   }
