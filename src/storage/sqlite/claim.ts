@@ -12,7 +12,7 @@ import { pendingTypes } from './pending-types.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
-import { leasedRows } from './leased-rows.js';
+import { leaseSeqs } from './leased-rows.js';
 
 interface Candidate {
   seq: number;
@@ -38,14 +38,12 @@ export function claim(c: SqliteConn, p: JobClaimParams, usage: KeyUsage): Claime
     }
     const types = p.types ?? pendingTypes(c, p.queue);
     if (types.length === 0) return [];
-    if (types.length === 1) return leasedRows(c, SQL.CLAIM_ONE_TYPE, { queue: p.queue, type: types[0], limit: p.limit, ...lease });
+    if (types.length === 1) return leaseSeqs(c, c.stmt(SQL.CLAIM_HEAD).pluck().all(p.queue, types[0], p.limit) as number[], lease);
     const candidates: Candidate[] = [];
     const head = c.stmt(SQL.CLAIM_CANDIDATES);
     for (const type of types) candidates.push(...(head.all({ queue: p.queue, type, limit: p.limit }) as Candidate[]));
-    if (candidates.length === 0) return [];
     candidates.sort(claimOrder);
-    const seqs = JSON.stringify(candidates.slice(0, p.limit).map((x) => x.seq));
-    return leasedRows(c, SQL.CLAIM_SEQS, { seqs, ...lease });
+    return leaseSeqs(c, candidates.slice(0, p.limit).map((x) => x.seq), lease);
   });
   if (limited) return limited;
   // RETURNING gives no order guarantee; hand jobs out in claim order.

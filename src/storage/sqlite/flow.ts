@@ -10,7 +10,7 @@ import type { KeyUsage } from '../flow-usage.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
-import { leasedRows } from './leased-rows.js';
+import { leaseSeqs } from './leased-rows.js';
 import { pendingTypes } from './pending-types.js';
 
 /** A key's first ready jobs in claim order, of the types `typeFilter` lets through. */
@@ -123,7 +123,7 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
   const claimed: ClaimedJobs =
     plan.picks.length === 0
       ? []
-      : leasedRows(c, SQL.CLAIM_SEQS, { seqs: JSON.stringify(plan.picks.map((x) => x.seq)), now, leaseToken: p.leaseToken, leaseExpiresAt: now + p.leaseMs })
+      : leaseSeqs(c, plan.picks.map((x) => x.seq), { now, leaseToken: p.leaseToken, leaseExpiresAt: now + p.leaseMs })
           .sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq)
           .map(rowToLeasedJob);
   usage.started(queue, plan.picks);

@@ -71,17 +71,18 @@ export const QUEUE_STATE = `SELECT q.paused, q.settings, q.rr_cursor, EXISTS (SE
 const LEASE = `status = 'processing', attempts = attempts + 1, started_at = @now, updated_at = @now,
                lease_token = @leaseToken, lease_expires_at = @leaseExpiresAt`;
 
-// Params: queue, type, limit, now, leaseExpiresAt, leaseToken
-// One type (the common case): the subquery walks jobs_claim in claim order. Claims return only the
-// seqs and the rows are read after (leased-rows.ts): SQLite's RETURNING of all 25 columns cost more
-// than the UPDATE and a SELECT together (57 against 26 µs for one job, 242 against 197 for 50).
-export const CLAIM_ONE_TYPE = `
-  UPDATE jobs SET ${LEASE}
-   WHERE seq IN (SELECT seq FROM jobs
-                  WHERE status = 'pending' AND queue = @queue AND type = @type
-                  ORDER BY priority DESC, run_at, seq
-                  LIMIT @limit)
-  RETURNING seq`;
+// Positional: queue, type, limit. One type's ready jobs in claim order (a walk of jobs_claim): what a
+// claim leases, by seq (leased-rows.ts).
+export const CLAIM_HEAD = `
+  SELECT seq FROM jobs
+   WHERE status = 'pending' AND queue = ? AND type = ?
+   ORDER BY priority DESC, run_at, seq
+   LIMIT ?`;
+
+// Positional: now, now, leaseToken, leaseExpiresAt, seq. One job of a claim's few.
+export const LEASE_SEQ = `
+  UPDATE jobs SET status = 'processing', attempts = attempts + 1, started_at = ?, updated_at = ?, lease_token = ?, lease_expires_at = ?
+   WHERE seq = ? AND status = 'pending'`;
 
 // Positional: seq. One leased job, as a claim hands it out.
 export const JOB_BY_SEQ = `SELECT ${JOB_COLUMNS} FROM jobs WHERE seq = ?`;
@@ -99,7 +100,7 @@ export const CLAIM_CANDIDATES = `
 export const NEXT_PENDING_TYPE = `
   SELECT type FROM jobs WHERE status = 'pending' AND queue = @queue AND type > @after ORDER BY type LIMIT 1`;
 
-// Params: seqs (JSON array), now, leaseExpiresAt, leaseToken
+// Params: seqs (JSON array), now, leaseExpiresAt, leaseToken. A claim's many jobs at once.
 export const CLAIM_SEQS = `
   UPDATE jobs SET ${LEASE}
    WHERE seq IN (SELECT value FROM json_each(@seqs)) AND status = 'pending'

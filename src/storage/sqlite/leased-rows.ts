@@ -1,12 +1,43 @@
-/** The rows a claim leased, read after its UPDATE returned their seqs (see CLAIM_ONE_TYPE in job-sql.ts). */
+/**
+ * Leasing the jobs a claim picked, by seq, inside the claim's write
+ * transaction, and reading back the rows it leased.
+ *
+ * A claim first reads the seqs it will lease (jobs_claim, in claim order),
+ * then updates them by primary key. One UPDATE whose WHERE reads
+ * `seq IN (SELECT … LIMIT n)` materializes its subquery first, and for the
+ * claim of one job cost 0.12–0.23 ms against 0.05 for the select and an
+ * update by seq. A few jobs are updated one statement each; many go in one
+ * UPDATE over a JSON list of seqs (50 jobs: 0.22–0.28 ms against 0.30–0.48
+ * one by one). The rows are read after the update: SQLite's RETURNING of
+ * all 25 columns cost more than the UPDATE and a SELECT together (57 against
+ * 26 µs for one job, 242 against 197 for 50).
+ */
 import type { JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
 
-/** Runs a claim statement (RETURNING seq) and reads the rows it leased, inside the caller's write transaction. */
-export function leasedRows(c: SqliteConn, claimSql: string, params: Record<string, unknown>): JobRow[] {
-  const seqs = c.stmt(claimSql).pluck().all(params) as number[];
+export interface Lease {
+  now: number;
+  leaseToken: string;
+  leaseExpiresAt: number;
+}
+
+/** Up to this many seqs, a statement each; more take the JSON list. */
+const ONE_BY_ONE_MAX = 8;
+
+/** Leases those of `seqs` still pending and returns their rows (in no particular order). */
+export function leaseSeqs(c: SqliteConn, seqs: readonly number[], lease: Lease): JobRow[] {
   if (seqs.length === 0) return [];
-  if (seqs.length === 1) return [c.stmt(SQL.JOB_BY_SEQ).get(seqs[0]) as JobRow];
-  return c.stmt(SQL.JOBS_BY_SEQS).all(JSON.stringify(seqs)) as JobRow[];
+  if (seqs.length <= ONE_BY_ONE_MAX) {
+    const update = c.stmt(SQL.LEASE_SEQ);
+    const read = c.stmt(SQL.JOB_BY_SEQ);
+    const rows: JobRow[] = [];
+    for (const seq of seqs) {
+      if (update.run(lease.now, lease.now, lease.leaseToken, lease.leaseExpiresAt, seq).changes === 1) rows.push(read.get(seq) as JobRow);
+    }
+    return rows;
+  }
+  const leased = c.stmt(SQL.CLAIM_SEQS).pluck().all({ seqs: JSON.stringify(seqs), ...lease }) as number[];
+  if (leased.length === 0) return [];
+  return c.stmt(SQL.JOBS_BY_SEQS).all(JSON.stringify(leased)) as JobRow[];
 }
