@@ -18,8 +18,15 @@ function nextWake(store: SqliteStore): { woken: Promise<readonly string[] | unde
   return { woken, stop };
 }
 
-const within = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
+/** The timer is what keeps the process alive while it waits: the store's wake-up socket is unref'd. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 it('sqlite wake-ups: another connection enqueuing a pending job wakes a watcher by datagram, naming its queue; a scheduled one does not', async () => {
   const dir = tempDir();

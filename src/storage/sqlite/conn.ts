@@ -1,7 +1,7 @@
 /**
  * One SQLite connection as the backend's modules use it: cached prepared
  * statements, write transactions that take the lock up front, durable writes
- * fsynced off the main thread, and every failure mapped to a jobq error.
+ * fsynced before they resolve, and every failure mapped to a jobq error.
  */
 import type Database from 'better-sqlite3';
 import { JobqError } from '../../contracts/errors.js';
@@ -53,10 +53,10 @@ export class SqliteConn {
   }
 
   /**
-   * A change a client is told about: committed, then fsynced off the main
-   * thread before it resolves (`afterCommit` runs in between, e.g. to wake
-   * other processes). An fsync failure after the commit is not
-   * "nothing was stored": the error says the change was written and may exist.
+   * A change a client is told about: committed, then fsynced before it
+   * resolves (`afterCommit` runs in between, e.g. to wake other processes).
+   * An fsync failure after the commit is not "nothing was stored": the error
+   * says the change was written and may exist.
    */
   async durable<T>(fn: () => T, afterCommit?: (result: T) => void): Promise<T> {
     const result = this.write(fn);
@@ -64,7 +64,7 @@ export class SqliteConn {
     afterCommit?.(result);
     if (this.walSyncer) {
       try {
-        await this.walSyncer.sync();
+        this.walSyncer.sync();
       } catch (err) {
         throw new JobqError(
           'store_unavailable',

@@ -101,7 +101,7 @@ export class SqliteStore implements Store {
       if (!existsSync(options.path)) closeSync(openSync(options.path, constants.O_CREAT | constants.O_WRONLY | constants.O_EXCL, 0o600));
       db = new Database(options.path);
       db.pragma('journal_mode = WAL');
-      // Commits never fsync on the main thread; durable ones are fsynced by WalSyncer.
+      // No fsync inside COMMIT; the durable ones are fsynced by WalSyncer (a worker's own transitions are not).
       db.pragma('synchronous = NORMAL');
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? SQLITE_DEFAULTS.busyTimeoutMs}`);
       migrate(db);
@@ -387,7 +387,7 @@ export class SqliteStore implements Store {
       // The feed first: it removes its wake-up listener row while the database is open.
       this.feed.close();
       this.c.closed = true;
-      await this.walSyncer?.close();
+      this.walSyncer?.close();
       this.c.db.close();
     })();
     return this.closing;
