@@ -2,11 +2,15 @@
  * Jobs claimed ahead of the free slots (`queues.<name>.prefetch`,
  * core/worker/claim-ahead.ts): leased and heartbeated while they wait, started
  * in claim order as slots free, never started once cancelled, released
- * unstarted on stop, and never on a flow-controlled queue.
+ * unstarted on stop, given back when a slow job keeps the slot ('auto'), and
+ * never on a flow-controlled queue.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ClaimedJobs, JobClaimParams, JobRef, JobReleaseManyParams } from '../../src/contracts/store.js';
+import { MemoryStore } from '../../src/storage/memory/memory-store.js';
 import { deferred, fakeJobq } from '../helpers/jobq-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** A handler that records each job's start and finishes it when the test says. */
 function gated() {
@@ -96,6 +100,62 @@ describe('prefetch', () => {
     assert.deepEqual(g.started, ['a', 'c'], 'neither b nor d started');
     await jobq.close();
   });
+
+  for (const announces of [true, false]) {
+    it(`'auto' at concurrency 1 holds quick jobs ahead; when a slow job keeps the slot they go back to the queue, attempt unspent, and none are claimed ahead until it frees (a store that ${announces ? 'announces releases to this node too, as Postgres' : 'does not announce releases to this node, as SQLite'})`, async () => {
+      // Claims that take a few real milliseconds: the loop learns that quick jobs finish many times over during one
+      // claim's trip. Released jobs are announced to every watcher (when `announces`), this node's own loops too.
+      class SlowClaims extends MemoryStore {
+        private readonly watchers = new Set<(queues?: readonly string[]) => void>();
+        override async jobClaim(p: JobClaimParams): Promise<ClaimedJobs> {
+          await new Promise((r) => setTimeout(r, 3));
+          return super.jobClaim(p);
+        }
+        watchChanges(onChange: (queues?: readonly string[]) => void): () => void {
+          this.watchers.add(onChange);
+          return () => this.watchers.delete(onChange);
+        }
+        override async jobReleaseMany(p: JobReleaseManyParams): Promise<JobRef[]> {
+          const released = await super.jobReleaseMany(p);
+          if (announces) for (const w of this.watchers) w(released.map((r) => r.queue));
+          return released;
+        }
+      }
+      const { jobq, clock } = fakeJobq({ store: new SlowClaims(), queues: { default: { concurrency: 1 } } });
+      const g = gated();
+      jobq.register('quick', () => {});
+      jobq.register('slow', g.handler);
+      const count = async (status: 'completed' | 'processing' | 'pending') => (await jobq.list({ status, limit: 100 })).jobs.length;
+      const settle = async () => {
+        await clock.advance(0);
+        return true;
+      };
+      await jobq.enqueueMany(Array.from({ length: 20 }, () => ({ type: 'quick', payload: {} })));
+      jobq.startWorkers();
+      await waitFor(async () => (await settle()) && (await count('completed')) === 20, { what: 'the quick jobs done' });
+      // One batch: the slow job first in line, then quick ones.
+      const batch = await jobq.enqueueMany([{ type: 'slow', payload: { name: 'slow' } }, ...Array.from({ length: 5 }, () => ({ type: 'quick', payload: {} }))]);
+      const ids = batch.map((r) => r.id);
+      await waitFor(async () => (await settle()) && g.started.length === 1 && (await count('processing')) === 6, { what: 'the slow job running, five held' });
+      assert.equal(await count('completed'), 20, 'the held jobs did not start');
+      // Past the floor of the hold (50 ms), with nothing run meanwhile.
+      await clock.advance(60);
+      await waitFor(async () => (await settle()) && (await count('pending')) === 5, { what: 'the held jobs given back' });
+      for (const id of ids.slice(1)) {
+        const job = (await jobq.get(id))!;
+        assert.equal(job.status, 'pending', 'back in the queue for any worker');
+        assert.equal(job.attempts, 0, 'attempt given back');
+      }
+      // Its slot is still taken (and when the release woke it, the loop did not take them back).
+      await new Promise((r) => setTimeout(r, 20));
+      await settle();
+      assert.equal(await count('processing'), 1, 'only the slow job is leased');
+      g.open('slow');
+      await waitFor(async () => (await settle()) && (await count('completed')) === 26, { what: 'everything done once the slot freed' });
+      for (const id of ids.slice(1)) assert.equal((await jobq.get(id))!.attempts, 1, 'each quick job ran once');
+      await jobq.close();
+    });
+  }
 
   it('a flow-controlled queue gets nothing claimed ahead, even under a limit that does not bind', async () => {
     const { jobq, clock } = fakeJobq({ queues: { default: { concurrency: 1, prefetch: 2 } } });

@@ -8,10 +8,11 @@
  * claim that refills them travels meanwhile.
  *
  * 'auto' claims ahead what the slots will finish during one claim round
- * trip (Little's law: concurrency × round trip ÷ run time), at most one more
- * batch (the concurrency; a node's own loops IN_PROCESS_AUTO_MAX), and
- * nothing while that is under one job: short
- * jobs get the overlap, long ones are never held back from other workers.
+ * trip (Little's law: concurrency × round trip ÷ run time), at most
+ * `autoMax` (a remote worker: one more batch, its concurrency; a node's own
+ * loops: IN_PROCESS_AUTO_MAX, whatever their concurrency), and nothing while
+ * that is under one job: short jobs get the overlap, long ones are never
+ * held back from other workers.
  * Both times are moving averages, so the figure follows the work.
  */
 
@@ -40,6 +41,16 @@ export function isPrefetch(v: unknown): v is number | 'auto' {
  */
 export const IN_PROCESS_AUTO_MAX = 16;
 
+/**
+ * In 'auto', jobs held ahead go back to the queue when none of them got a
+ * slot for this many of the usual run times, and at least HOLD_FLOOR_MS: a
+ * slot taken far longer than its jobs usually take (a slow job among quick
+ * ones) would otherwise keep them from the other workers. A set number is
+ * held as set, heartbeated, however long.
+ */
+const HOLD_RUNS = 4;
+const HOLD_FLOOR_MS = 50;
+
 const blend = (avg: number | null, sample: number, weight: number) => (avg === null ? sample : avg + weight * (sample - avg));
 
 export class ClaimAhead {
@@ -63,12 +74,17 @@ export class ClaimAhead {
     this.tripMs = blend(this.tripMs, ms, TRIP_WEIGHT);
   }
 
+  /** How long jobs held ahead may wait for a slot before they go back (see HOLD_RUNS); null: as long as it takes. */
+  get holdMs(): number | null {
+    return this.fixed !== null ? null : Math.max(HOLD_FLOOR_MS, HOLD_RUNS * (this.runMs ?? 0));
+  }
+
   /** Jobs to hold beyond the free slots now. */
   get jobs(): number {
     if (this.fixed !== null) return this.fixed;
     if (this.runMs === null || this.tripMs === null) return 0;
     // A floor on the run time: a no-op handler's few microseconds would otherwise read as infinite turnover.
     const finishing = (this.concurrency * this.tripMs) / Math.max(this.runMs, 0.01);
-    return finishing < 1 ? 0 : Math.min(this.concurrency, this.autoMax, Math.round(finishing));
+    return finishing < 1 ? 0 : Math.min(this.autoMax, Math.round(finishing));
   }
 }

@@ -26,7 +26,7 @@ export interface DispatchLoopDeps {
   run(job: LeasedJob): void;
   /** Jobs claimed ahead (a number, or null for 'auto': see claim-ahead.ts). */
   prefetch: number | null;
-  /** Jobs claimed ahead that came back after stop(): to be released unstarted. */
+  /** Jobs claimed ahead that will not start here (they came back after stop(), or waited too long): to be released unstarted. */
   giveBack(jobs: LeasedJob[]): void;
 }
 
@@ -47,6 +47,12 @@ export class DispatchLoop {
   private readonly ahead: ClaimAhead;
   /** Claimed ahead, in claim order, leased: the next to start when a slot frees. */
   private waiting: LeasedJob[] = [];
+  /** Gives the waiting jobs back when none of them started for a while (claim-ahead.ts, holdMs). */
+  private holdTimer: TimerHandle | null = null;
+  /** When a waiting job last started (or the line formed): the hold counts from here. */
+  private lineMovedAt = 0;
+  /** Held jobs were given back while every slot stayed taken: none are claimed ahead again until a slot frees. */
+  private slotsStuck = false;
 
   constructor(
     readonly queue: string,
@@ -64,7 +70,10 @@ export class DispatchLoop {
   /** Takes a waiting job out (its row changed elsewhere, or its lease was lost); undefined if it was not waiting here. */
   dropWaiting(id: string): LeasedJob | undefined {
     const at = this.waiting.findIndex((j) => j.id === id);
-    return at < 0 ? undefined : this.waiting.splice(at, 1)[0];
+    if (at < 0) return undefined;
+    const [job] = this.waiting.splice(at, 1);
+    if (this.waiting.length === 0) this.cancelHold();
+    return job;
   }
 
   /** A job of this queue held its slot this long (handler start to settle): the 'auto' prefetch follows it. */
@@ -85,6 +94,7 @@ export class DispatchLoop {
     this.dueTimer?.cancel();
     this.pollTimer = this.dueTimer = null;
     this.dueAt = Infinity;
+    this.cancelHold();
     const waiting = this.waiting;
     this.waiting = [];
     return waiting;
@@ -99,6 +109,7 @@ export class DispatchLoop {
 
   /** A slot of this queue freed; claim again only if the queue may still hold work. */
   slotFreed(): void {
+    this.slotsStuck = false;
     // A job claimed ahead takes the slot at once; the claim that refills the line goes after it.
     this.startWaiting(1);
     if (!this.maybeMore) return;
@@ -127,14 +138,43 @@ export class DispatchLoop {
 
   /** Starts up to `n` jobs claimed ahead, oldest first (none once stopped). */
   private startWaiting(n: number): void {
-    for (let i = 0; i < n && !this.stopped && this.waiting.length > 0; i++) this.deps.run(this.waiting.shift()!);
+    let started = 0;
+    for (; started < n && !this.stopped && this.waiting.length > 0; started++) this.deps.run(this.waiting.shift()!);
+    // The line moved: the rest may wait as long again (the armed timer looks at this when it fires).
+    if (started > 0) this.lineMovedAt = this.deps.clock.now();
+    if (this.waiting.length === 0) this.cancelHold();
+  }
+
+  /** Arms the wait of the jobs held ahead, unless armed already; one timer per line, not one per job started. */
+  private holdWaiting(delayMs = this.ahead.holdMs): void {
+    if (this.holdTimer || this.waiting.length === 0 || this.stopped || delayMs === null) return;
+    this.holdTimer = this.deps.clock.setTimer(() => {
+      this.holdTimer = null;
+      const holdMs = this.ahead.holdMs;
+      if (this.waiting.length === 0 || holdMs === null) return;
+      const waited = this.deps.clock.now() - this.lineMovedAt;
+      if (waited < holdMs) return this.holdWaiting(holdMs - waited);
+      const held = this.waiting;
+      this.waiting = [];
+      // A store that announces the release wakes this loop too: it must not take them straight back, but
+      // claims again when a slot frees (whether or not the store announced them).
+      this.slotsStuck = true;
+      this.maybeMore = true;
+      this.deps.logger.debug({ queue: this.queue, jobs: held.length }, 'jobs claimed ahead waited too long for a slot; given back to the queue');
+      this.deps.giveBack(held);
+    }, delayMs);
+  }
+
+  private cancelHold(): void {
+    this.holdTimer?.cancel();
+    this.holdTimer = null;
   }
 
   private async pump(): Promise<void> {
     this.startWaiting(this.concurrency - this.deps.running.count(this.queue));
     const free = this.concurrency - this.deps.running.count(this.queue);
     // Not on a flow-controlled queue: jobs held here would take slots, and turns, that other keys or nodes could use now.
-    const want = free + (this.flowControlled ? 0 : this.ahead.jobs) - this.waiting.length;
+    const want = free + (this.flowControlled || this.slotsStuck ? 0 : this.ahead.jobs) - this.waiting.length;
     if (this.stopped || this.claiming || want <= 0) return;
     this.claiming = true;
     this.wokenWhileClaiming = false;
@@ -165,7 +205,11 @@ export class DispatchLoop {
       if (extra.length > 0) this.deps.giveBack(extra);
       return;
     }
-    this.waiting.push(...extra);
+    if (extra.length > 0) {
+      if (this.waiting.length === 0) this.lineMovedAt = this.deps.clock.now();
+      this.waiting.push(...extra);
+      this.holdWaiting();
+    }
     if (jobs.length === want || this.wokenWhileClaiming) {
       this.maybeMore = true;
       if (this.deps.running.count(this.queue) < this.concurrency) this.schedule();

@@ -214,12 +214,16 @@ export function jobStatements(s: string, channel: string) {
        WHERE id = ANY($1::uuid[]) AND updated_at = $2 AND lease_token IS NULL AND status = ANY($3::text[])`,
 
     // Params: ids, tokens, now. Gives the attempt back: the job did not fail.
+    // Wakes the other nodes, once per batch: jobs given back unstarted (on stop, or held ahead too long) are for them now.
     release: `
-      UPDATE ${s}.jobs j SET status = 'pending', attempts = j.attempts - 1, run_at = $3, updated_at = $3,
-                             lease_token = NULL, lease_expires_at = NULL
-        FROM unnest($1::uuid[], $2::text[]) AS v(id, token)
-       WHERE j.id = v.id AND ${BY_ID_PROCESSING('j.')} AND j.lease_token = v.token
-      RETURNING j.id, j.queue, j.type, j.attempts`,
+      WITH r AS (
+        UPDATE ${s}.jobs j SET status = 'pending', attempts = j.attempts - 1, run_at = $3, updated_at = $3,
+                               lease_token = NULL, lease_expires_at = NULL
+          FROM unnest($1::uuid[], $2::text[]) AS v(id, token)
+         WHERE j.id = v.id AND ${BY_ID_PROCESSING('j.')} AND j.lease_token = v.token
+        RETURNING j.id, j.queue, j.type, j.attempts),
+      woken AS (SELECT pg_notify('${channel}', string_agg(DISTINCT queue, ',')) FROM r HAVING count(*) > 0)
+      SELECT r.* FROM r LEFT JOIN woken ON true`,
 
     // Params: token, now. Everything a lost claim took, back unspent.
     releaseClaim: `
