@@ -11,6 +11,7 @@ import type { LeasedJob } from '../../contracts/job.js';
 import type { ClaimedJobs } from '../../contracts/store.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { ClaimAhead, IN_PROCESS_AUTO_MAX } from './claim-ahead.js';
+import { HeldJobs } from './held-jobs.js';
 import type { ClaimSource } from './claim-source.js';
 import type { RunningJobs } from './running-jobs.js';
 
@@ -45,12 +46,8 @@ export class DispatchLoop {
   private dueTimer: TimerHandle | null = null;
   private dueAt = Infinity;
   private readonly ahead: ClaimAhead;
-  /** Claimed ahead, in claim order, leased: the next to start when a slot frees. */
-  private waiting: LeasedJob[] = [];
-  /** Gives the waiting jobs back when none of them started for a while (claim-ahead.ts, holdMs). */
-  private holdTimer: TimerHandle | null = null;
-  /** When a waiting job last started (or the line formed): the hold counts from here. */
-  private lineMovedAt = 0;
+  /** Claimed ahead, leased: the next to start when a slot frees. */
+  private readonly held: HeldJobs;
   /** Held jobs were given back while every slot stayed taken: none are claimed ahead again until a slot frees. */
   private slotsStuck = false;
 
@@ -60,20 +57,17 @@ export class DispatchLoop {
     private readonly deps: DispatchLoopDeps,
   ) {
     this.ahead = new ClaimAhead(concurrency, deps.prefetch, IN_PROCESS_AUTO_MAX);
+    this.held = new HeldJobs(deps.clock, () => this.ahead.holdMs, (jobs) => this.giveBackStale(jobs));
   }
 
   /** Jobs claimed ahead and not started (the lease keeper heartbeats them too). */
   get waitingJobs(): readonly LeasedJob[] {
-    return this.waiting;
+    return this.held.jobs;
   }
 
   /** Takes a waiting job out (its row changed elsewhere, or its lease was lost); undefined if it was not waiting here. */
   dropWaiting(id: string): LeasedJob | undefined {
-    const at = this.waiting.findIndex((j) => j.id === id);
-    if (at < 0) return undefined;
-    const [job] = this.waiting.splice(at, 1);
-    if (this.waiting.length === 0) this.cancelHold();
-    return job;
+    return this.held.drop(id);
   }
 
   /** A job of this queue held its slot this long (handler start to settle): the 'auto' prefetch follows it. */
@@ -94,10 +88,7 @@ export class DispatchLoop {
     this.dueTimer?.cancel();
     this.pollTimer = this.dueTimer = null;
     this.dueAt = Infinity;
-    this.cancelHold();
-    const waiting = this.waiting;
-    this.waiting = [];
-    return waiting;
+    return this.held.takeAll();
   }
 
   /** Work may have arrived. */
@@ -138,43 +129,28 @@ export class DispatchLoop {
 
   /** Starts up to `n` jobs claimed ahead, oldest first (none once stopped). */
   private startWaiting(n: number): void {
-    let started = 0;
-    for (; started < n && !this.stopped && this.waiting.length > 0; started++) this.deps.run(this.waiting.shift()!);
-    // The line moved: the rest may wait as long again (the armed timer looks at this when it fires).
-    if (started > 0) this.lineMovedAt = this.deps.clock.now();
-    if (this.waiting.length === 0) this.cancelHold();
+    for (let i = 0; i < n && !this.stopped; i++) {
+      const job = this.held.next();
+      if (!job) return;
+      this.deps.run(job);
+    }
   }
 
-  /** Arms the wait of the jobs held ahead, unless armed already; one timer per line, not one per job started. */
-  private holdWaiting(delayMs = this.ahead.holdMs): void {
-    if (this.holdTimer || this.waiting.length === 0 || this.stopped || delayMs === null) return;
-    this.holdTimer = this.deps.clock.setTimer(() => {
-      this.holdTimer = null;
-      const holdMs = this.ahead.holdMs;
-      if (this.waiting.length === 0 || holdMs === null) return;
-      const waited = this.deps.clock.now() - this.lineMovedAt;
-      if (waited < holdMs) return this.holdWaiting(holdMs - waited);
-      const held = this.waiting;
-      this.waiting = [];
-      // A store that announces the release wakes this loop too: it must not take them straight back, but
-      // claims again when a slot frees (whether or not the store announced them).
-      this.slotsStuck = true;
-      this.maybeMore = true;
-      this.deps.logger.debug({ queue: this.queue, jobs: held.length }, 'jobs claimed ahead waited too long for a slot; given back to the queue');
-      this.deps.giveBack(held);
-    }, delayMs);
-  }
-
-  private cancelHold(): void {
-    this.holdTimer?.cancel();
-    this.holdTimer = null;
+  /** Held jobs that got no slot for too long (held-jobs.ts), given back to the queue. */
+  private giveBackStale(jobs: LeasedJob[]): void {
+    // A store that announces the release wakes this loop too: it must not take them straight back, but
+    // claims again when a slot frees (whether or not the store announced them).
+    this.slotsStuck = true;
+    this.maybeMore = true;
+    this.deps.logger.debug({ queue: this.queue, jobs: jobs.length }, 'jobs claimed ahead waited too long for a slot; given back to the queue');
+    this.deps.giveBack(jobs);
   }
 
   private async pump(): Promise<void> {
     this.startWaiting(this.concurrency - this.deps.running.count(this.queue));
     const free = this.concurrency - this.deps.running.count(this.queue);
     // Not on a flow-controlled queue: jobs held here would take slots, and turns, that other keys or nodes could use now.
-    const want = free + (this.flowControlled || this.slotsStuck ? 0 : this.ahead.jobs) - this.waiting.length;
+    const want = free + (this.flowControlled || this.slotsStuck ? 0 : this.ahead.jobs) - this.held.size;
     if (this.stopped || this.claiming || want <= 0) return;
     this.claiming = true;
     this.wokenWhileClaiming = false;
@@ -205,11 +181,7 @@ export class DispatchLoop {
       if (extra.length > 0) this.deps.giveBack(extra);
       return;
     }
-    if (extra.length > 0) {
-      if (this.waiting.length === 0) this.lineMovedAt = this.deps.clock.now();
-      this.waiting.push(...extra);
-      this.holdWaiting();
-    }
+    this.held.add(extra);
     if (jobs.length === want || this.wokenWhileClaiming) {
       this.maybeMore = true;
       if (this.deps.running.count(this.queue) < this.concurrency) this.schedule();
