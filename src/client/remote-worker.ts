@@ -17,7 +17,9 @@ import { JobqError } from '../contracts/errors.js';
 import type { Job, LeasedJob } from '../contracts/job.js';
 import type { DefaultJobTypes, Handler, HandlerMap, JobTypes } from '../core/handler.js';
 import { Backoff } from './backoff.js';
+import { systemClock } from '../core/clock.js';
 import { ClaimAhead, isPrefetch, MAX_PREFETCH } from '../core/worker/claim-ahead.js';
+import { HeldJobs } from '../core/worker/held-jobs.js';
 import type { JobJson } from './wire-types.js';
 import type { FinishJson, LeaseClient } from './lease-client.js';
 import { RemoteFinisher } from './remote-finisher.js';
@@ -96,8 +98,10 @@ export class RemoteWorkerRunner implements RemoteWorker {
   private readonly running_ = new Map<string, RemoteRunning>();
   private readonly perQueue = new Map<string, number>();
   /** Jobs claimed ahead, waiting for a slot of their queue (leased: heartbeats cover them). */
-  private readonly waiting = new Map<string, LeasedJob[]>();
+  private readonly held = new Map<string, HeldJobs>();
   private readonly ahead = new Map<string, ClaimAhead>();
+  /** Queues whose held jobs went back while every slot stayed taken: none claimed ahead until one frees. */
+  private readonly slotsStuck = new Set<string>();
   private readonly concurrency: Map<string, number>;
   private readonly handlers: Record<string, Handler | undefined>;
   private readonly types: string[];
@@ -145,8 +149,9 @@ export class RemoteWorkerRunner implements RemoteWorker {
     checkTimes(options);
     const prefetch = options.prefetch ?? 'auto';
     for (const [q, c] of this.concurrency) {
-      this.waiting.set(q, []);
-      this.ahead.set(q, new ClaimAhead(c, prefetch === 'auto' ? null : prefetch));
+      const ahead = new ClaimAhead(c, prefetch === 'auto' ? null : prefetch);
+      this.ahead.set(q, ahead);
+      this.held.set(q, new HeldJobs(systemClock, () => ahead.holdMs, (jobs) => this.giveBackStale(q, jobs)));
     }
     this.leaseMs = options.leaseMs ?? 30_000;
     this.waitMs = Math.min(options.waitMs ?? 25_000, 30_000);
@@ -209,10 +214,10 @@ export class RemoteWorkerRunner implements RemoteWorker {
     const backoff = new Backoff();
     const limit = this.concurrency.get(queue)!;
     const ahead = this.ahead.get(queue)!;
-    const waiting = this.waiting.get(queue)!;
+    const held = this.held.get(queue)!;
     while (!this.stopCtl.signal.aborted) {
-      const extra = ahead.jobs;
-      const free = Math.min(share + extra, limit + extra - this.count(queue) - waiting.length - (this.reserved.get(queue) ?? 0));
+      const extra = this.slotsStuck.has(queue) ? 0 : ahead.jobs;
+      const free = Math.min(share + extra, limit + extra - this.count(queue) - held.size - (this.reserved.get(queue) ?? 0));
       if (free <= 0) {
         await new Promise<void>((r) => (this.slotWaiters.get(queue) ?? this.slotWaiters.set(queue, []).get(queue)!).push(r));
         // Slots freed in the same tick are claimed for together.
@@ -274,7 +279,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
       return;
     }
     // Claimed ahead: it starts when a slot of its queue frees (see free).
-    if (this.count(job.queue) >= this.concurrency.get(job.queue)!) return void this.waiting.get(job.queue)!.push(job);
+    if (this.count(job.queue) >= this.concurrency.get(job.queue)!) return void this.held.get(job.queue)!.add([job]);
     this.perQueue.set(job.queue, this.count(job.queue) + 1);
     const rj = runRemote(job, handler, {
       logger: this.logger,
@@ -294,7 +299,8 @@ export class RemoteWorkerRunner implements RemoteWorker {
     if (this.running_.get(rj.job.id) === rj) this.running_.delete(rj.job.id);
     this.perQueue.set(rj.job.queue, this.count(rj.job.queue) - 1);
     this.ahead.get(rj.job.queue)!.ran(performance.now() - rj.startedAt);
-    const next = this.stopCtl.signal.aborted ? undefined : this.waiting.get(rj.job.queue)!.shift();
+    this.slotsStuck.delete(rj.job.queue);
+    const next = this.stopCtl.signal.aborted ? undefined : this.held.get(rj.job.queue)!.next();
     if (next) this.run(next);
     this.wakeSlots(rj.job.queue);
     if (this.running_.size === 0) for (const w of this.idleWaiters.splice(0)) w();
@@ -332,7 +338,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
   private beat(): Promise<void> {
     this.beating ??= (async () => {
       const running = [...this.running_.values()].filter((rj) => !rj.done).map((rj) => rj.job);
-      const live = [...running, ...[...this.waiting.values()].flat()];
+      const live = [...running, ...[...this.held.values()].flatMap((h) => h.jobs)];
       for (let i = 0; i < live.length; i += 1000) {
         const chunk = live.slice(i, i + 1000);
         try {
@@ -353,12 +359,18 @@ export class RemoteWorkerRunner implements RemoteWorker {
   private lost(id: string, leaseToken: string): void {
     const rj = this.running_.get(id);
     if (rj?.job.leaseToken === leaseToken) return this.giveUp(rj);
-    for (const [queue, waiting] of this.waiting) {
-      const at = waiting.findIndex((j) => j.id === id && j.leaseToken === leaseToken);
-      if (at < 0) continue;
-      waiting.splice(at, 1);
+    for (const [queue, held] of this.held) {
+      if (!held.jobs.some((j) => j.id === id && j.leaseToken === leaseToken)) continue;
+      held.drop(id);
       return this.wakeSlots(queue);
     }
+  }
+
+  /** Held jobs that got no slot for too long (held-jobs.ts): back to pending, attempt unspent, for any worker. */
+  private giveBackStale(queue: string, jobs: readonly LeasedJob[]): void {
+    this.slotsStuck.add(queue);
+    this.logger.debug({ queue, jobs: jobs.length }, 'jobs claimed ahead waited too long for a slot; given back to the queue');
+    for (const job of jobs) this.release(job);
   }
 
   /** A job that never started goes back to pending, its attempt unspent. */
@@ -390,7 +402,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
       for (const queue of this.slotWaiters.keys()) this.wakeSlots(queue);
       await Promise.allSettled(this.loops);
       // Claimed ahead, never started: back at once (claims that were in flight have released theirs in run).
-      for (const waiting of this.waiting.values()) for (const job of waiting.splice(0)) this.release(job);
+      for (const held of this.held.values()) for (const job of held.takeAll()) this.release(job);
       if (this.running_.size > 0 && graceMs > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);

@@ -184,6 +184,44 @@ describe('remote worker prefetch (jobs claimed ahead of free slots)', () => {
     }
   });
 
+  it("'auto' gives a job held ahead back, attempt unspent, when a slow job keeps the slot, and claims none ahead until the slot frees", async () => {
+    const q = queue();
+    let release!: () => void;
+    const holding = new Promise<void>((r) => (release = r));
+    const worker = client.runWorker({
+      queues: { [q]: { concurrency: 1 } },
+      heartbeatIntervalMs: 100,
+      handlers: { add: (job) => job.payload.a, hold: () => holding },
+      handleSignals: false,
+      logger: quiet,
+    });
+    try {
+      // Quick jobs first: the worker learns that its slot finishes one during each claim's trip.
+      await client.enqueueMany(Array.from({ length: 200 }, (_, i) => ({ type: 'add' as const, payload: { a: i }, queue: q })));
+      await waitFor(async () => (await counts(q)).completed === 200, { what: '200 quick jobs', timeoutMs: 20_000 });
+      const [slow, quick] = await client.enqueueMany([
+        { type: 'hold', payload: null, queue: q },
+        { type: 'add', payload: { a: 1 }, queue: q },
+      ]);
+      await waitFor(async () => worker.running === 1 && (await client.get(quick!.id)).status === 'processing', { what: 'the slow job running, the quick one held' });
+      // Held 50 ms at least (4 usual run times, here far less): then back, for any worker.
+      await waitFor(async () => (await client.get(quick!.id)).status === 'pending', { what: 'the held job given back', timeoutMs: 5000 });
+      assert.equal((await client.get(quick!.id)).attempts, 0, 'its attempt unspent');
+      const claimsBefore = asked.get(q)!.length;
+      const heartbeatsBefore = heartbeats;
+      await waitFor(() => heartbeats >= heartbeatsBefore + 3, { what: 'three heartbeats while the slot stays taken' });
+      assert.equal((await client.get(quick!.id)).status, 'pending', 'not taken back while the slot stays taken');
+      assert.deepEqual(asked.get(q)!.slice(claimsBefore), [], 'no claim meanwhile');
+      release();
+      await waitFor(async () => (await client.get(quick!.id)).status === 'completed', { what: 'the quick job run once the slot freed' });
+      assert.equal((await client.get(quick!.id)).attempts, 1);
+      assert.equal((await client.get(slow!.id)).status, 'completed');
+    } finally {
+      release();
+      await worker.stop();
+    }
+  });
+
   it('with two claims in flight and a fixed prefetch, no more than the concurrency runs and every job runs once', async () => {
     const q = queue();
     const { g, enter, leave } = gauge();
