@@ -47,6 +47,42 @@ export const LIGHT_COLUMNS =
  */
 export const JOB_COLUMNS = `${LIGHT_COLUMNS}, payload, result, lease_token, trace_context`;
 
+/**
+ * A JobRow from its values in JOB_COLUMNS order (keep the two together).
+ * SQLite's claims read their rows as arrays: better-sqlite3 built a row
+ * object of these 25 columns at 10.4 µs a row and an array at 4.6 (50-row
+ * reads, 2026-11-29), and this literal costs little.
+ */
+export function jobRowFromValues(v: readonly unknown[]): JobRow {
+  return {
+    seq: v[0] as number,
+    id: v[1] as string,
+    queue: v[2] as string,
+    type: v[3] as string,
+    status: v[4] as string,
+    priority: v[5] as number,
+    attempts: v[6] as number,
+    max_attempts: v[7] as number,
+    timeout_ms: v[8] as number | null,
+    run_at: v[9] as number,
+    created_at: v[10] as number,
+    started_at: v[11] as number | null,
+    finished_at: v[12] as number | null,
+    updated_at: v[13] as number,
+    errors: v[14] as string,
+    progress: v[15] as number | null,
+    lease_expires_at: v[16] as number | null,
+    key: v[17] as string | null,
+    depends_on: v[18] as string | null,
+    concurrency_key: v[19] as string | null,
+    rate_key: v[20] as string | null,
+    payload: v[21] as string,
+    result: v[22] as string | null,
+    lease_token: v[23] as string | null,
+    trace_context: v[24] as string | null,
+  };
+}
+
 export function listColumns(include: ListInclude): string {
   return `${LIGHT_COLUMNS}${include.payload ? ', payload' : ''}${include.result ? ', result' : ''}`;
 }
