@@ -100,8 +100,6 @@ export class RemoteWorkerRunner implements RemoteWorker {
   /** Jobs claimed ahead, waiting for a slot of their queue (leased: heartbeats cover them). */
   private readonly held = new Map<string, HeldJobs>();
   private readonly ahead = new Map<string, ClaimAhead>();
-  /** Queues whose held jobs went back while every slot stayed taken: none claimed ahead until one frees. */
-  private readonly slotsStuck = new Set<string>();
   private readonly concurrency: Map<string, number>;
   private readonly handlers: Record<string, Handler | undefined>;
   private readonly types: string[];
@@ -216,7 +214,7 @@ export class RemoteWorkerRunner implements RemoteWorker {
     const ahead = this.ahead.get(queue)!;
     const held = this.held.get(queue)!;
     while (!this.stopCtl.signal.aborted) {
-      const extra = this.slotsStuck.has(queue) ? 0 : ahead.jobs;
+      const extra = held.gaveBack ? 0 : ahead.jobs;
       const free = Math.min(share + extra, limit + extra - this.count(queue) - held.size - (this.reserved.get(queue) ?? 0));
       if (free <= 0) {
         await new Promise<void>((r) => (this.slotWaiters.get(queue) ?? this.slotWaiters.set(queue, []).get(queue)!).push(r));
@@ -299,7 +297,6 @@ export class RemoteWorkerRunner implements RemoteWorker {
     if (this.running_.get(rj.job.id) === rj) this.running_.delete(rj.job.id);
     this.perQueue.set(rj.job.queue, this.count(rj.job.queue) - 1);
     this.ahead.get(rj.job.queue)!.ran(performance.now() - rj.startedAt);
-    this.slotsStuck.delete(rj.job.queue);
     const next = this.stopCtl.signal.aborted ? undefined : this.held.get(rj.job.queue)!.next();
     if (next) this.run(next);
     this.wakeSlots(rj.job.queue);
@@ -359,16 +356,11 @@ export class RemoteWorkerRunner implements RemoteWorker {
   private lost(id: string, leaseToken: string): void {
     const rj = this.running_.get(id);
     if (rj?.job.leaseToken === leaseToken) return this.giveUp(rj);
-    for (const [queue, held] of this.held) {
-      if (!held.jobs.some((j) => j.id === id && j.leaseToken === leaseToken)) continue;
-      held.drop(id);
-      return this.wakeSlots(queue);
-    }
+    for (const [queue, held] of this.held) if (held.drop(id, leaseToken)) return this.wakeSlots(queue);
   }
 
   /** Held jobs that got no slot for too long (held-jobs.ts): back to pending, attempt unspent, for any worker. */
   private giveBackStale(queue: string, jobs: readonly LeasedJob[]): void {
-    this.slotsStuck.add(queue);
     this.logger.debug({ queue, jobs: jobs.length }, 'jobs claimed ahead waited too long for a slot; given back to the queue');
     for (const job of jobs) this.release(job);
   }

@@ -22,9 +22,10 @@ export interface QueueOptions {
    * while the claim that refills them travels. They are leased (status
    * `processing`) and heartbeated while they wait; on stop they are released
    * unstarted. 'auto' holds what the slots finish during one claim (up to
-   * the concurrency and 16), none on a flow-controlled queue, and none
-   * while that is under one job, so long jobs
-   * are never held back from other nodes. A node killed with jobs claimed
+   * 16), none on a flow-controlled queue, and none while that is under one
+   * job, so long jobs are never held back from other nodes; and it gives
+   * them back to the queue, attempt unspent, when a slow job keeps the slots
+   * (no start for 4 usual run times, at least 50 ms). A node killed with jobs claimed
    * ahead spends their attempt, as it does the running ones' (the rescuer
    * puts them back when their lease expires). 0 turns it off.
    * @defaultValue 'auto'

@@ -48,8 +48,6 @@ export class DispatchLoop {
   private readonly ahead: ClaimAhead;
   /** Claimed ahead, leased: the next to start when a slot frees. */
   private readonly held: HeldJobs;
-  /** Held jobs were given back while every slot stayed taken: none are claimed ahead again until a slot frees. */
-  private slotsStuck = false;
 
   constructor(
     readonly queue: string,
@@ -100,7 +98,6 @@ export class DispatchLoop {
 
   /** A slot of this queue freed; claim again only if the queue may still hold work. */
   slotFreed(): void {
-    this.slotsStuck = false;
     // A job claimed ahead takes the slot at once; the claim that refills the line goes after it.
     this.startWaiting(1);
     if (!this.maybeMore) return;
@@ -127,7 +124,7 @@ export class DispatchLoop {
     });
   }
 
-  /** Starts up to `n` jobs claimed ahead, oldest first (none once stopped). */
+  /** Starts up to `n` jobs claimed ahead, oldest first (none once stopped); `n` slots are free. */
   private startWaiting(n: number): void {
     for (let i = 0; i < n && !this.stopped; i++) {
       const job = this.held.next();
@@ -138,9 +135,7 @@ export class DispatchLoop {
 
   /** Held jobs that got no slot for too long (held-jobs.ts), given back to the queue. */
   private giveBackStale(jobs: LeasedJob[]): void {
-    // A store that announces the release wakes this loop too: it must not take them straight back, but
-    // claims again when a slot frees (whether or not the store announced them).
-    this.slotsStuck = true;
+    // It claims again when a slot frees, whether or not the store announces the release.
     this.maybeMore = true;
     this.deps.logger.debug({ queue: this.queue, jobs: jobs.length }, 'jobs claimed ahead waited too long for a slot; given back to the queue');
     this.deps.giveBack(jobs);
@@ -150,7 +145,7 @@ export class DispatchLoop {
     this.startWaiting(this.concurrency - this.deps.running.count(this.queue));
     const free = this.concurrency - this.deps.running.count(this.queue);
     // Not on a flow-controlled queue: jobs held here would take slots, and turns, that other keys or nodes could use now.
-    const want = free + (this.flowControlled || this.slotsStuck ? 0 : this.ahead.jobs) - this.held.size;
+    const want = free + (this.flowControlled || this.held.gaveBack ? 0 : this.ahead.jobs) - this.held.size;
     if (this.stopped || this.claiming || want <= 0) return;
     this.claiming = true;
     this.wokenWhileClaiming = false;

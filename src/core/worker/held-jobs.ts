@@ -3,7 +3,10 @@
  * leased (the lease keeper heartbeats them), in claim order, the next to
  * start when a slot frees. When none of them got a slot for `holdMs()` (a
  * slow job keeps the slots), the whole line goes to `onStale`, to be given
- * back to the queue; a null holdMs holds them however long.
+ * back to the queue, and `gaveBack` says so until a slot frees (`next()`):
+ * the owner claims none ahead meanwhile, or a store that announces the
+ * release would have it take them straight back. A null holdMs holds them
+ * however long.
  */
 import type { LeasedJob } from '../../contracts/job.js';
 import type { Clock, TimerHandle } from '../clock.js';
@@ -14,6 +17,7 @@ export class HeldJobs {
   private timer: TimerHandle | null = null;
   /** When a job of the line last started, or the line formed: the hold counts from here. */
   private movedAt = 0;
+  private gave = false;
 
   constructor(
     private readonly clock: Clock,
@@ -29,6 +33,11 @@ export class HeldJobs {
     return this.line.length;
   }
 
+  /** The line went back to the queue (onStale) and no slot has freed since. */
+  get gaveBack(): boolean {
+    return this.gave;
+  }
+
   add(jobs: readonly LeasedJob[]): void {
     if (jobs.length === 0) return;
     if (this.line.length === 0) this.movedAt = this.clock.now();
@@ -36,17 +45,18 @@ export class HeldJobs {
     this.arm(this.holdMs());
   }
 
-  /** The next in claim order, taken out; the rest may wait as long again. */
+  /** A slot freed: the next in claim order, taken out (the rest may wait as long again). */
   next(): LeasedJob | undefined {
+    this.gave = false;
     const job = this.line.shift();
     if (job) this.movedAt = this.clock.now();
     if (this.line.length === 0) this.disarm();
     return job;
   }
 
-  /** Takes one out (its row changed elsewhere, or its lease was lost); undefined if it is not held here. */
-  drop(id: string): LeasedJob | undefined {
-    const at = this.line.findIndex((j) => j.id === id);
+  /** Takes one out (its row changed elsewhere, or its lease was lost); undefined if it is not held here (under that lease, when given). */
+  drop(id: string, leaseToken?: string): LeasedJob | undefined {
+    const at = this.line.findIndex((j) => j.id === id && (leaseToken === undefined || j.leaseToken === leaseToken));
     if (at < 0) return undefined;
     const [job] = this.line.splice(at, 1);
     if (this.line.length === 0) this.disarm();
@@ -69,6 +79,7 @@ export class HeldJobs {
       if (this.line.length === 0 || holdMs === null) return;
       const waited = this.clock.now() - this.movedAt;
       if (waited < holdMs) return this.arm(holdMs - waited);
+      this.gave = true;
       this.onStale(this.takeAll());
     }, delayMs);
   }

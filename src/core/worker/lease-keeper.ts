@@ -22,7 +22,7 @@ export interface LeaseKeeperDeps {
   leaseMs: number;
   intervalMs: number;
   lost(rj: RunningJob): void;
-  /** Jobs claimed ahead, leased and not started: heartbeated with the running ones. */
+  /** Jobs claimed ahead, leased and not started: heartbeated with the running ones (a fresh list: losing one drops it from its line). */
   waiting(): readonly LeasedJob[];
   /** A waiting job whose lease could not be extended: it must not start. */
   lostWaiting(job: LeasedJob): void;
@@ -59,7 +59,7 @@ export class LeaseKeeper {
 
   private async heartbeat(): Promise<void> {
     const live = this.deps.running.list().filter((rj) => !rj.done);
-    const waiting = [...this.deps.waiting()];
+    const waiting = this.deps.waiting();
     if (live.length === 0 && waiting.length === 0) return;
     const leases = [...live.map((rj) => rj.job), ...waiting].map((j) => ({ id: j.id, leaseToken: j.leaseToken }));
     try {

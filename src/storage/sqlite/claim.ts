@@ -41,12 +41,12 @@ export function claim(c: SqliteConn, p: JobClaimParams, usage: KeyUsage): Claime
     if (types.length === 1) return leaseSeqs(c, c.stmt(SQL.CLAIM_HEAD).pluck().all(p.queue, types[0], p.limit) as number[], lease);
     const candidates: Candidate[] = [];
     const head = c.stmt(SQL.CLAIM_CANDIDATES);
-    for (const type of types) candidates.push(...(head.all({ queue: p.queue, type, limit: p.limit }) as Candidate[]));
+    for (const type of types) candidates.push(...(head.all(p.queue, type, p.limit) as Candidate[]));
     candidates.sort(claimOrder);
     return leaseSeqs(c, candidates.slice(0, p.limit).map((x) => x.seq), lease);
   });
   if (limited) return limited;
-  // RETURNING gives no order guarantee; hand jobs out in claim order.
+  // Rows read back by a JSON list of seqs come in no set order; hand jobs out in claim order.
   rows.sort(claimOrder);
   return rows.map(rowToLeasedJob);
 }

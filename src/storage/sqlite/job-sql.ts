@@ -71,13 +71,16 @@ export const QUEUE_STATE = `SELECT q.paused, q.settings, q.rr_cursor, EXISTS (SE
 const LEASE = `status = 'processing', attempts = attempts + 1, started_at = @now, updated_at = @now,
                lease_token = @leaseToken, lease_expires_at = @leaseExpiresAt`;
 
-// Positional: queue, type, limit. One type's ready jobs in claim order (a walk of jobs_claim): what a
-// claim leases, by seq (leased-rows.ts).
-export const CLAIM_HEAD = `
-  SELECT seq FROM jobs
+// Positional: queue, type, limit. One type's ready jobs in claim order (a walk of jobs_claim).
+const typeRange = (columns: string) => `
+  SELECT ${columns} FROM jobs
    WHERE status = 'pending' AND queue = ? AND type = ?
    ORDER BY priority DESC, run_at, seq
    LIMIT ?`;
+// What a claim of one type leases, by seq (leased-rows.ts).
+export const CLAIM_HEAD = typeRange('seq');
+// The head of one type's range, for merging several types in claim order.
+export const CLAIM_CANDIDATES = typeRange('seq, priority, run_at');
 
 // Positional: now, now, leaseToken, leaseExpiresAt, seq. One job of a claim's few.
 export const LEASE_SEQ = `
@@ -88,13 +91,6 @@ export const LEASE_SEQ = `
 export const JOB_BY_SEQ = `SELECT ${JOB_COLUMNS} FROM jobs WHERE seq = ?`;
 // Positional: seqs (JSON array).
 export const JOBS_BY_SEQS = `SELECT ${JOB_COLUMNS} FROM jobs WHERE seq IN (SELECT value FROM json_each(?))`;
-
-// Params: queue, type, limit. The head of one type's range, for merging several types in claim order.
-export const CLAIM_CANDIDATES = `
-  SELECT seq, priority, run_at FROM jobs
-   WHERE status = 'pending' AND queue = @queue AND type = @type
-   ORDER BY priority DESC, run_at, seq
-   LIMIT @limit`;
 
 // Params: queue, after. The next type with pending jobs (a skip scan of jobs_claim).
 export const NEXT_PENDING_TYPE = `
