@@ -97,6 +97,20 @@ export function residualCondition(
 }
 
 /**
+ * The SELECT of a range's first `limit` rows in order (`cols` of each), after
+ * `offset` of them when given; `limit` and `offset` are SQL (placeholders).
+ * A plain table reads the range from one index; Postgres merges two for a
+ * listing in creation order (postgres/lists.ts).
+ */
+export type RangeRows = (part: ListQueryPart, cols: string, limit: string, offset?: string) => string;
+
+/** The range read straight from `table` (a name, or a name with SQLite's INDEXED BY). */
+export function tableRows(table: string): RangeRows {
+  return (part, cols, limit, offset) =>
+    `SELECT ${cols} FROM ${table} WHERE ${part.where} ORDER BY ${part.orderBy} LIMIT ${limit}${offset === undefined ? '' : ` OFFSET ${offset}`}`;
+}
+
+/**
  * The three statements of a filtered walk over one range (see filtered-walk.ts),
  * each an index range like the plain listing's. The matches among the range's
  * first `within` rows: the subquery reads the range in order and stops at
@@ -107,19 +121,16 @@ export function residualCondition(
  * SQLite drop type from the ORDER BY and then sort the rest (a temp B-tree
  * over the whole range).
  */
-export function filteredHitsSql(part: ListQueryPart, from: string, match: string, cols: { inner: string; outer: string }, within: string, max: string): string {
-  return (
-    `SELECT ${cols.outer} FROM (SELECT ${cols.inner}, CASE WHEN ${match} THEN 1 ELSE 0 END AS hit FROM ${from} WHERE ${part.where} ORDER BY ${part.orderBy} LIMIT ${within}) AS walk ` +
-    `WHERE hit = 1 ORDER BY ${part.orderBy} LIMIT ${max}`
-  );
+export function filteredHitsSql(part: ListQueryPart, rows: RangeRows, match: string, cols: { inner: string; outer: string }, within: string, max: string): string {
+  return `SELECT ${cols.outer} FROM (${rows(part, `${cols.inner}, CASE WHEN ${match} THEN 1 ELSE 0 END AS hit`, within)}) AS walk WHERE hit = 1 ORDER BY ${part.orderBy} LIMIT ${max}`;
 }
 
 /** How many rows the range holds, counted up to `upTo`, as `n`. */
-export function rangeCountSql(part: ListQueryPart, from: string, upTo: string): string {
-  return `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${part.where} ORDER BY ${part.orderBy} LIMIT ${upTo}) AS walk`;
+export function rangeCountSql(part: ListQueryPart, rows: RangeRows, upTo: string): string {
+  return `SELECT count(*) AS n FROM (${rows(part, '1', upTo)}) AS walk`;
 }
 
 /** The row at offset `at` of the range. */
-export function rangeRowAtSql(part: ListQueryPart, from: string, cols: string, at: string): string {
-  return `SELECT ${cols} FROM ${from} WHERE ${part.where} ORDER BY ${part.orderBy} LIMIT 1 OFFSET ${at}`;
+export function rangeRowAtSql(part: ListQueryPart, rows: RangeRows, cols: string, at: string): string {
+  return rows(part, cols, '1', at);
 }

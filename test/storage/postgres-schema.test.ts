@@ -4,7 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { after, it } from 'node:test';
 import pg from 'pg';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
+import { isOwnIdConflict } from '../../src/storage/postgres/errors.js';
 import { dumpSchema } from '../../src/storage/postgres/schema-dump.js';
+import { newRecords } from '../helpers/job-factory.js';
 import { freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
 
 after(stopSharedCluster);
@@ -84,4 +86,43 @@ it('migration 9 turns outbox rows waiting at upgrade time into one-job rows, in 
       assert.notEqual(entries[0]!.seq, entries[1]!.seq, 'still one row each');
     },
   );
+});
+
+it('migration 10 moves the primary key to id and keeps processing jobs out of the creation-order indexes; listings still show them in order', async () => {
+  await migratedAgain(
+    async (client, q) => {
+      // Back to version 9's indexes, with a job of each status the listing merges.
+      await client.query(`DELETE FROM ${q}.jobq_migrations WHERE version >= 10;
+        ALTER TABLE ${q}.jobs DROP CONSTRAINT jobs_pkey, ADD CONSTRAINT jobs_id_key UNIQUE (id), ADD CONSTRAINT jobs_pkey PRIMARY KEY (seq);
+        DROP INDEX ${q}.jobs_seq; DROP INDEX ${q}.jobs_list; CREATE INDEX jobs_list ON ${q}.jobs (queue, seq)`);
+      const insert = `INSERT INTO ${q}.jobs (id, queue, type, payload, status, priority, max_attempts, run_at, created_at, updated_at, lease_token, lease_expires_at)
+        VALUES ($1, 'a', 't', 'null', $2, 0, 3, 0, 0, 0, $3, $4)`;
+      for (const [i, status] of ['pending', 'processing', 'completed', 'processing', 'pending'].entries()) {
+        await client.query(insert, [`5b0c6c1e-0000-4000-8000-00000000000${i}`, status, status === 'processing' ? 'tok' : null, status === 'processing' ? 9e12 : null]);
+      }
+    },
+    async (store, client, q) => {
+      assert.equal(await dumpSchema(client, q.slice(1, -1)), readFileSync(DUMP, 'utf8'), 'the upgraded schema is the committed one');
+      const page = await store.jobList({ queue: 'a', limit: 3, include: { payload: false, result: false }, maxBytes: 1e9 });
+      assert.deepEqual(page.jobs.map((j) => j.status), ['pending', 'processing', 'completed']);
+      const rest = await store.jobList({ queue: 'a', limit: 3, cursor: page.nextCursor!, include: { payload: false, result: false }, maxBytes: 1e9 });
+      assert.deepEqual(rest.jobs.map((j) => j.status), ['processing', 'pending']);
+      assert.equal(rest.nextCursor, null);
+    },
+  );
+});
+
+it("a second insert of the same job id is recognised as the id's own conflict (what a retried insert whose first reply was lost meets), a key's is not", async () => {
+  const url = await testDatabaseUrl();
+  const store = await PostgresStore.open({ connectionString: url, schema: freshSchema() });
+  try {
+    const [job] = newRecords(Date.now(), 1, { queue: 'q' });
+    await store.jobInsertMany({ jobs: [job!] });
+    const err = await store.jobInsertMany({ jobs: [job!] }).then(() => null, (e: unknown) => e);
+    assert.ok(err !== null, 'the same id twice is refused');
+    assert.equal(isOwnIdConflict(err), true, `the constraint the schema names: ${(err as { constraint?: string }).constraint}`);
+    assert.equal(isOwnIdConflict(Object.assign(new Error('dup'), { code: '23505', constraint: 'jobs_unique_key' })), false);
+  } finally {
+    await store.close();
+  }
 });

@@ -37,3 +37,9 @@ export function mapPgError(err: unknown): unknown {
   if (isTransient(err)) return storeUnavailable(code ?? 'connection lost', err);
   return err;
 }
+
+/** A unique violation of the job id itself (the primary key since migration 10, not a key): our own retried insert. */
+export function isOwnIdConflict(err: unknown): boolean {
+  const cause = (err instanceof JobqError ? err.cause : err) as { code?: string; constraint?: string } | undefined;
+  return cause?.code === '23505' && (cause.constraint === undefined || cause.constraint === 'jobs_pkey');
+}

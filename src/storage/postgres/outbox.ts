@@ -14,7 +14,7 @@ import { unindexed } from './sql.js';
 export function outboxStatements(s: string, schema: string) {
   return {
     // Params: ids, types (null: any), now, leaseToken, leaseExpiresAt, queue.
-    // One UPDATE that finds each row by its id (jobs_id_key) and changes it in place. Status and
+    // One UPDATE that finds each row by its id (jobs_pkey) and changes it in place. Status and
     // queue are tested as expressions (`|| ''`) so that no other index can serve them: given
     // `queue = $6` or `status = 'pending'`, the planner on stale statistics walked jobs_list or
     // jobs_claim and filtered by id, reading every pending row of the queue for each claim
@@ -48,8 +48,8 @@ export function outboxStatements(s: string, schema: string) {
     // Params: queues, now, limit. Through the trigger, each promoted job writes its outbox entry.
     promoteDue: `
       UPDATE ${s}.jobs SET status = 'pending', updated_at = $2
-       WHERE seq IN (SELECT seq FROM ${s}.jobs WHERE status = 'scheduled' AND queue = ANY($1::text[]) AND run_at <= $2
-                      ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED)`,
+       WHERE id IN (SELECT id FROM ${s}.jobs WHERE status = 'scheduled' AND queue = ANY($1::text[]) AND run_at <= $2
+                     ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED)`,
     // Params: queues. One index probe per queue (jobs_scheduled).
     nextDue: `
       SELECT min(x.run_at) AS next FROM unnest($1::text[]) AS q(name)

@@ -53,7 +53,7 @@ import { clusterStatements, type ClusterStatements } from './cluster-sql.js';
 import { PgCluster } from './cluster.js';
 import { COPY_MIN_JOBS, copyInsert } from './copy-insert.js';
 import { POSTGRES_DEFAULTS } from './defaults.js';
-import { isSchemaMissing, mapPgError } from './errors.js';
+import { isOwnIdConflict, isSchemaMissing, mapPgError } from './errors.js';
 import { PgEventFeed } from './event-feed.js';
 import { AdvisoryLeaderLock, advisoryKey } from './leader-lock.js';
 import { Listener } from './listener.js';
@@ -113,12 +113,6 @@ interface FinishRow {
 
 function isLinked(jobs: readonly NewJobRecord[]): boolean {
   return jobs.some((j) => j.key !== null || j.dependsOn !== null);
-}
-
-/** A unique violation of the job id itself (not of a key): our own retried insert. */
-function isOwnIdConflict(err: unknown): boolean {
-  const cause = (err instanceof JobqError ? err.cause : err) as { code?: string; constraint?: string } | undefined;
-  return cause?.code === '23505' && (cause.constraint === undefined || cause.constraint === 'jobs_id_key');
 }
 
 export class PostgresStore extends PgCluster implements Store {

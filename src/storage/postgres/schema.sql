@@ -55,17 +55,17 @@ CREATE TABLE jobq.jobs (
   ordering_key text,
   trace_context jsonb
 );
-ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_id_key UNIQUE (id);
-ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_pkey PRIMARY KEY (seq);
+ALTER TABLE jobq.jobs ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
 CREATE INDEX jobs_cancelled ON jobq.jobs USING btree (queue, finished_at, seq) WHERE (status = 'cancelled'::text);
 CREATE INDEX jobs_claim ON jobq.jobs USING btree (queue, type, priority DESC, run_at, seq) WHERE (status = 'pending'::text);
 CREATE INDEX jobs_claim_key ON jobq.jobs USING btree (queue, concurrency_key, priority DESC, run_at, seq) WHERE ((status = 'pending'::text) AND (concurrency_key IS NOT NULL));
 CREATE INDEX jobs_completed ON jobq.jobs USING btree (queue, finished_at, seq) WHERE (status = 'completed'::text);
 CREATE INDEX jobs_failed ON jobq.jobs USING btree (queue, finished_at, seq) WHERE (status = 'failed'::text);
 CREATE INDEX jobs_leases ON jobq.jobs USING btree (lease_expires_at, seq) WHERE (status = 'processing'::text);
-CREATE INDEX jobs_list ON jobq.jobs USING btree (queue, seq);
+CREATE INDEX jobs_list ON jobq.jobs USING btree (queue, seq) WHERE (status <> 'processing'::text);
 CREATE INDEX jobs_ordering ON jobq.jobs USING btree (queue, ordering_key, seq) WHERE ((ordering_key IS NOT NULL) AND (status = ANY (ARRAY['waiting'::text, 'scheduled'::text, 'pending'::text, 'processing'::text])));
 CREATE INDEX jobs_scheduled ON jobq.jobs USING btree (queue, run_at, seq) WHERE (status = 'scheduled'::text);
+CREATE INDEX jobs_seq ON jobq.jobs USING btree (seq) WHERE (status <> 'processing'::text);
 CREATE UNIQUE INDEX jobs_unique_key ON jobq.jobs USING btree (unique_key) WHERE (unique_key IS NOT NULL);
 CREATE INDEX jobs_waiting ON jobq.jobs USING btree (queue, seq) WHERE (status = 'waiting'::text);
 

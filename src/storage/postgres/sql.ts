@@ -47,20 +47,20 @@ function claim(s: string, types: string, ordered: boolean, size: number | null =
   return `
       WITH ${one ? '' : `types AS (${types}),`}
       ready AS (
-        ${one ? '' : 'SELECT c.seq, c.priority, c.run_at FROM types t CROSS JOIN LATERAL ('}
-          SELECT seq, priority, run_at FROM ${s}.jobs x
+        ${one ? '' : 'SELECT c.id, c.seq, c.priority, c.run_at FROM types t CROSS JOIN LATERAL ('}
+          SELECT id, seq, priority, run_at FROM ${s}.jobs x
            WHERE status = 'pending' AND queue = $1 AND type = ${one ? '$6' : 't.type'}${head}
            ORDER BY priority DESC, run_at, seq
            LIMIT ${take}
            FOR UPDATE SKIP LOCKED${one ? '' : ') c'}),
       due AS (
-        SELECT seq, priority, run_at FROM ${s}.jobs x
+        SELECT id, seq, priority, run_at FROM ${s}.jobs x
          WHERE status = 'scheduled' AND queue = $1 AND run_at <= $3 AND ${one ? 'type = $6' : 'type IN (SELECT type FROM types)'}${head}
          ORDER BY run_at, seq
          LIMIT ${take}
          FOR UPDATE SKIP LOCKED),
       next AS (
-        SELECT seq${size === null ? '' : ', row_number() OVER (ORDER BY priority DESC, run_at, seq) AS n'}
+        SELECT id${size === null ? '' : ', row_number() OVER (ORDER BY priority DESC, run_at, seq) AS n'}
           FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) c
          -- A paused queue gives nothing; so does one with flow control or held by a throttled job (its claims go
          -- through flow.ts), and, to the plain statement, one holding ordering keys.
@@ -70,7 +70,7 @@ function claim(s: string, types: string, ordered: boolean, size: number | null =
       UPDATE ${s}.jobs j SET ${LEASE('j.')}
         -- Sized: the first $2 by number, so that the planner counts on at most \`size\` rows here
         -- (a LIMIT $2 it would guess at a tenth of what comes in: many rows from many types).
-        FROM next WHERE j.seq = next.seq${size === null ? '' : ' AND next.n <= $2'}
+        FROM next WHERE j.id = next.id${size === null ? '' : ' AND next.n <= $2'}
       RETURNING j.*`;
 }
 
@@ -78,7 +78,7 @@ function claim(s: string, types: string, ordered: boolean, size: number | null =
  * The claim statements come in these sizes: each reads and locks at most its size of rows per
  * range, written as a literal, and leases the first $2 of them. With the size in the text, a
  * plan cached for the statement (plan_cache_mode=auto on the worker pool, postgres-store.ts)
- * knows how few rows come back and joins them to the table by seq; with LIMIT $2 the planner
+ * knows how few rows come back and joins them to the table by id; with LIMIT $2 the planner
  * guessed a tenth of the table and, once ANALYZE had run, hash-joined a full scan of it (a
  * concurrency-50 drain fell from 21,674 to 18,473 jobs/s, measured). A claim of more than the
  * largest size takes the $2 form.
@@ -158,9 +158,9 @@ export function jobStatements(s: string, channel: string) {
     // statuses stay truthful); claims do not wait for it.
     promote: `
       UPDATE ${s}.jobs SET status = 'pending', updated_at = $1
-       WHERE seq IN (SELECT seq FROM ${s}.jobs
-                      WHERE status = 'scheduled' AND run_at <= $1
-                      FOR UPDATE SKIP LOCKED)`,
+       WHERE id IN (SELECT id FROM ${s}.jobs
+                     WHERE status = 'scheduled' AND run_at <= $1
+                     FOR UPDATE SKIP LOCKED)`,
 
     // Params: leaseToken. What a claim under this token took (its reply may have been lost).
     claimedBy: `SELECT * FROM ${s}.jobs WHERE status = 'processing' AND lease_token = $1`,
@@ -276,8 +276,8 @@ export function jobStatements(s: string, channel: string) {
     prune: Object.fromEntries(
       FINISHED_STATUSES.map((status) => [
         status,
-        `DELETE FROM ${s}.jobs WHERE seq IN (
-           SELECT seq FROM ${s}.jobs WHERE status = '${status}' AND queue = $1 AND finished_at < $2 LIMIT $3)`,
+        `DELETE FROM ${s}.jobs WHERE id IN (
+           SELECT id FROM ${s}.jobs WHERE status = '${status}' AND queue = $1 AND finished_at < $2 LIMIT $3)`,
       ]),
     ) as Record<FinishedStatus, string>,
 

@@ -8,7 +8,7 @@ import type { JobListPage, JobListParams, ListedJob } from '../../contracts/stor
 import { walkFiltered, type WalkRange } from '../filtered-walk.js';
 import { listColumns, rowHeavyBytes, rowSortValues, rowToListedJob, SORT_COLUMNS, type JobRow, type SortRow } from '../job-row.js';
 import { decodeCursor, encodeCursor, listOrder, type KeyValue, type ListOrder } from '../list-order.js';
-import { filteredHitsSql, listQueryParts, rangeCountSql, rangeRowAtSql, residualCondition, type ListQueryPart } from '../sql-keyset.js';
+import { filteredHitsSql, listQueryParts, rangeCountSql, rangeRowAtSql, residualCondition, tableRows, type ListQueryPart, type RangeRows } from '../sql-keyset.js';
 import type { SqliteConn } from './conn.js';
 
 export function listJobs(c: SqliteConn, p: JobListParams): JobListPage | Promise<JobListPage> {
@@ -16,7 +16,7 @@ export function listJobs(c: SqliteConn, p: JobListParams): JobListPage | Promise
   const after = decodeCursor(order, p.cursor);
   const columns = listColumns(p.include);
   // Processing jobs are few (at most the running ones): the lease index holds them all.
-  const from = p.status === 'processing' ? 'jobs INDEXED BY jobs_leases' : 'jobs';
+  const rows = tableRows(p.status === 'processing' ? 'jobs INDEXED BY jobs_leases' : 'jobs');
   const parts = listQueryParts(order, p.queue === undefined ? [] : [p.queue], after, (n) => `@p${n}`);
   const residual: Record<string, KeyValue> = {};
   const match = residualCondition(p, (v) => {
@@ -24,7 +24,7 @@ export function listJobs(c: SqliteConn, p: JobListParams): JobListPage | Promise
     residual[name] = v;
     return `@${name}`;
   });
-  if (match !== null) return listFiltered(c, p, order, parts, from, match, residual);
+  if (match !== null) return listFiltered(c, p, order, parts, rows, match, residual);
   const out: ListedJob[] = [];
   let bytes = 0;
   let last: KeyValue[] | null = null;
@@ -32,7 +32,7 @@ export function listJobs(c: SqliteConn, p: JobListParams): JobListPage | Promise
     for (const part of parts) {
       const params: Record<string, KeyValue> = { limit: p.limit + 1 - out.length };
       part.values.forEach((v, i) => (params[`p${i + 1}`] = v));
-      const stmt = c.stmt(`SELECT ${columns} FROM ${from} WHERE ${part.where} ORDER BY ${part.orderBy} LIMIT @limit`);
+      const stmt = c.stmt(rows(part, columns, '@limit'));
       for (const row of stmt.iterate(params) as IterableIterator<JobRow>) {
         if (out.length === p.limit || (out.length > 0 && bytes >= p.maxBytes)) {
           return { jobs: out, nextCursor: encodeCursor(order, last!) };
@@ -47,12 +47,12 @@ export function listJobs(c: SqliteConn, p: JobListParams): JobListPage | Promise
 }
 
 /** With residual filters (see filtered-walk.ts): the matches' sort keys come from SQLite, then each match is read whole by its rowid. */
-function listFiltered(c: SqliteConn, p: JobListParams, order: ListOrder, parts: ListQueryPart[], from: string, match: string, residual: Record<string, KeyValue>) {
+function listFiltered(c: SqliteConn, p: JobListParams, order: ListOrder, parts: ListQueryPart[], rows: RangeRows, match: string, residual: Record<string, KeyValue>) {
   const whole = c.stmt(`SELECT ${listColumns(p.include)} FROM jobs WHERE seq = @seq`);
   const ranges = parts.map((part): WalkRange<SortRow> => {
-    const hits = filteredHitsSql(part, from, match, { inner: SORT_COLUMNS, outer: SORT_COLUMNS }, '@within', '@max');
-    const count = rangeCountSql(part, from, '@upTo');
-    const rowAt = rangeRowAtSql(part, from, SORT_COLUMNS, '@at');
+    const hits = filteredHitsSql(part, rows, match, { inner: SORT_COLUMNS, outer: SORT_COLUMNS }, '@within', '@max');
+    const count = rangeCountSql(part, rows, '@upTo');
+    const rowAt = rangeRowAtSql(part, rows, SORT_COLUMNS, '@at');
     const params: Record<string, KeyValue> = { ...residual };
     part.values.forEach((v, i) => (params[`p${i + 1}`] = v));
     return {
