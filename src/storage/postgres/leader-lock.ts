@@ -4,8 +4,9 @@
  * SIGKILL, or cut off from the database, loses it at once, and the next node
  * to try takes it.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { LeaderLock } from '../../contracts/store.js';
+import { Client } from './driver.js';
 
 export function advisoryKey(text: string): number {
   let h = 0;
@@ -42,7 +43,7 @@ export class AdvisoryLeaderLock implements LeaderLock {
 
   private async connect(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client(this.config);
+    const client = new Client(this.config);
     client.on('error', (err) => this.drop(err));
     client.on('end', () => this.drop());
     this.client = client;

@@ -5,7 +5,8 @@
  * on every channel, and calls `onReconnect` since notifications sent while it
  * was away are lost.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { Client } from './driver.js';
 
 export class Listener {
   private client: pg.Client | null = null;
@@ -35,7 +36,7 @@ export class Listener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client(this.config);
+    const client = new Client(this.config);
     this.client = client;
     this.connected = false;
     client.on('notification', (msg) => this.channels.get(msg.channel)?.(msg.payload));

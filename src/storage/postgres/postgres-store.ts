@@ -5,7 +5,7 @@
  * every node's LISTEN connection, with polling as the fallback (PgBouncer).
  * Listings, queues and nodes, and the event feed live in their own modules.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { JobqError } from '../../contracts/errors.js';
 import type { JobEvent } from '../../contracts/events.js';
 import type { Job, JobStatus, LeasedJob } from '../../contracts/job.js';
@@ -69,6 +69,7 @@ import { inTransaction } from './transaction.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { claimFor, claimStatements, jobStatements, type ClaimKind, type JobStatements } from './sql.js';
 import { DEFAULT_RETRY, withTransientRetry } from './transient.js';
+import { Pool, types } from './driver.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:pass@host:port/db */
@@ -87,13 +88,12 @@ export interface PostgresStoreOptions {
   onWarning?: (message: string, err: unknown) => void;
 }
 
-
 /** bigint as number (epoch ms and seq fit easily), JSON left as text: rowToJob parses it once. */
 const TYPES = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 20) return (v: string) => Number(v);
     if (oid === 114 || oid === 3802) return (v: string) => v;
-    return pg.types.getTypeParser(oid, format as 'text');
+    return types.getTypeParser(oid, format as 'text');
   },
 } as unknown as pg.CustomTypesConfig;
 
@@ -187,13 +187,13 @@ export class PostgresStore extends PgCluster implements Store {
     // its statements are not all safe with a generic plan (a list's filters), and a plan made for
     // one queue's parameters is no guide to another's.
     const planning = '-c plan_cache_mode=force_custom_plan';
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max, types: TYPES, application_name, ...limits, options: planning });
+    this.pool = new Pool({ connectionString: options.connectionString, max, types: TYPES, application_name, ...limits, options: planning });
     // enable_bitmapscan=off: with stale statistics (a bulk load not yet analyzed) the planner
     // chose a bitmap scan of every pending row plus a sort for each claim (7.3 ms for 18k
     // pending rows, measured); the ordered scan of jobs_claim stops after LIMIT rows.
     // pipeline: statements issued together on one client (a limited claim's first four, flow.ts)
     // go out in one write and are answered in order; pg 8 deprecates queueing them otherwise.
-    this.workerPool = new pg.Pool({
+    this.workerPool = new Pool({
       connectionString: options.connectionString,
       max,
       types: TYPES,
@@ -211,7 +211,7 @@ export class PostgresStore extends PgCluster implements Store {
       // set their own mode (flow.ts).
       options: '-c synchronous_commit=off -c enable_bitmapscan=off -c plan_cache_mode=auto',
     });
-    this.insertPool = new pg.Pool({ connectionString: options.connectionString, max: 2, types: TYPES, application_name: `${application_name}/insert`, ...limits, options: '-c plan_cache_mode=auto' });
+    this.insertPool = new Pool({ connectionString: options.connectionString, max: 2, types: TYPES, application_name: `${application_name}/insert`, ...limits, options: '-c plan_cache_mode=auto' });
     // An idle client losing its connection (server restart) must not crash the process.
     for (const p of this.pools()) p.on('error', (err) => this.onWarning('idle Postgres connection lost', err));
     this.feed = new PgEventFeed(this.pool, this.csql, `jobq_events_${this.schema}`, () => this.ensureListener(), () => this.closed);
