@@ -2,7 +2,6 @@
 // and graphile-worker (the harness's PG_URL), in schema "jobq_peers". Build
 // first (npm run build), then:
 //   BENCH_EXTRA_ADAPTERS=jobq-pg=/path/to/jobq/bench/peers-adapter-postgres.mjs npm --prefix <copy of peers> run bench
-import pg from 'pg';
 import { PostgresStore } from '../dist/src/storage/postgres/index.js';
 import { makeAdapter } from './peers-adapter-common.mjs';
 
@@ -19,6 +18,9 @@ export const producerSettings = {
 const adapter = makeAdapter({
   openStore: (cfg) => PostgresStore.open({ connectionString: cfg.pgUrl, schema: SCHEMA }),
   openBook: async (cfg) => {
+    // Loaded here, in the producer only: imported at the top, the harness's own driver would be
+    // loaded into the worker's process too, before the store's (see src/storage/postgres/driver.ts).
+    const { default: pg } = await import('pg');
     const db = new pg.Pool({ connectionString: cfg.pgUrl, max: 2 });
     const one = async (sql) => (await db.query(sql)).rows;
     return {
