@@ -21,4 +21,7 @@ function load(): typeof pg {
   }
 }
 
-export const { Pool, Client, types } = load();
+const driver = load();
+export const Pool: typeof pg.Pool = driver.Pool;
+export const Client: typeof pg.Client = driver.Client;
+export const types: typeof pg.types = driver.types;
