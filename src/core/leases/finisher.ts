@@ -36,9 +36,8 @@ export class Finisher {
   }
 
   /** Resolves with what was written, or null when the lease had been lost. */
-  async finish(req: FinishRequest): Promise<Finished | null> {
-    const [ref] = await this.committer.add([req]);
-    return ref ?? null;
+  finish(req: FinishRequest): Promise<Finished | null> {
+    return this.committer.add([req]).then(firstOrNull);
   }
 
   drain(): Promise<void> {
@@ -85,6 +84,9 @@ export class Finisher {
     }
   }
 }
+
+/** One module-level function, not a closure per finish: every job finished goes through it. */
+const firstOrNull = (written: (Finished | null)[]): Finished | null => written[0] ?? null;
 
 function byId(reqs: readonly FinishRequest[], refs: readonly JobRef[]): (Finished | null)[] {
   const map = new Map(refs.map((r) => [r.id, r]));

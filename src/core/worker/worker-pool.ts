@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Job, JobStatus, LeasedJob } from '../../contracts/job.js';
+import type { JobOutcome } from '../../contracts/store.js';
 import type { Clock } from '../clock.js';
 import type { AbortReason, HandlerMap } from '../handler.js';
 import type { LeaseApi } from '../leases/lease-api.js';
@@ -171,27 +172,47 @@ export class WorkerPool {
     loop?.slotFreed();
     const now = this.deps.clock.now();
     const outcome = ok ? successOutcome(value, job, now, this.deps.maxResultBytes) : failureOutcome(value, job, now, this.deps.retryDelay);
+    const write = this.record(job, outcome);
+    this.writes.add(write);
+    void write.then(() => this.writes.delete(write));
+  }
+
+  /**
+   * Writes a finished job's outcome and logs what became of it; never rejects. One async call per
+   * job: written as a chain of then, finally and track's catch and finally, it made seven promises
+   * and as many closures for every job (2.4 of the 10.6 KB a Postgres drain allocated per job).
+   */
+  private async record(job: LeasedJob, outcome: JobOutcome): Promise<void> {
     const log = this.deps.logger;
-    const write = this.deps.leases.finish(job, outcome).then(
-      (applied) => {
-        const where = { jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts };
-        this.loops.get(job.queue)?.finishCommitted();
-        if (!applied) {
-          log.warn(where, 'lease lost before the job finished; outcome discarded');
-          this.leaseLost(job);
-        }
-        else if (outcome.kind === 'throttled') {
-          log.warn({ ...where, runAt: new Date(outcome.runAt).toISOString(), key: outcome.holdKey }, 'throttled by the remote side; back in line, attempt not spent');
-          this.scheduledAt(job.queue, outcome.runAt);
-        } else if (outcome.kind === 'retry') {
-          log.warn({ ...where, runAt: new Date(outcome.runAt).toISOString(), err: outcome.error.message }, 'job failed; retry scheduled');
-          this.scheduledAt(job.queue, outcome.runAt);
-        } else if (outcome.kind === 'failed') log.warn({ ...where, err: outcome.error.message }, 'job failed for good');
-        else if (log.isLevelEnabled('debug')) log.debug(where, 'job completed');
-      },
-      (err: unknown) => log.error({ err, jobId: job.id }, 'could not record the job outcome; the lease will expire and the job run again'),
-    ).finally(() => this.deps.source.done?.(job));
-    void this.track(write);
+    try {
+      let applied: boolean;
+      try {
+        applied = await this.deps.leases.finish(job, outcome);
+      } catch (err) {
+        log.error({ err, jobId: job.id }, 'could not record the job outcome; the lease will expire and the job run again');
+        return;
+      }
+      this.loops.get(job.queue)?.finishCommitted();
+      if (!applied) {
+        log.warn(this.where(job), 'lease lost before the job finished; outcome discarded');
+        this.leaseLost(job);
+      } else if (outcome.kind === 'throttled') {
+        log.warn({ ...this.where(job), runAt: new Date(outcome.runAt).toISOString(), key: outcome.holdKey }, 'throttled by the remote side; back in line, attempt not spent');
+        this.scheduledAt(job.queue, outcome.runAt);
+      } else if (outcome.kind === 'retry') {
+        log.warn({ ...this.where(job), runAt: new Date(outcome.runAt).toISOString(), err: outcome.error.message }, 'job failed; retry scheduled');
+        this.scheduledAt(job.queue, outcome.runAt);
+      } else if (outcome.kind === 'failed') log.warn({ ...this.where(job), err: outcome.error.message }, 'job failed for good');
+      else if (log.isLevelEnabled('debug')) log.debug(this.where(job), 'job completed');
+    } catch (err) {
+      log.error({ err }, 'store write failed');
+    } finally {
+      this.deps.source.done?.(job);
+    }
+  }
+
+  private where(job: LeasedJob) {
+    return { jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts };
   }
 
   /** Back to pending, attempt unspent, for any node to take; returns how many were still held. */
