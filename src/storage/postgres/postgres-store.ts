@@ -51,6 +51,7 @@ import { storeClosed, storeUnavailable } from '../errors.js';
 import { rowToJob, rowToLeasedJob, type JobRow } from '../job-row.js';
 import { clusterStatements, type ClusterStatements } from './cluster-sql.js';
 import { PgCluster } from './cluster.js';
+import { arrayLiteral, arrayLiteralOrNull } from './array-literal.js';
 import { COPY_MIN_JOBS, copyInsert } from './copy-insert.js';
 import { POSTGRES_DEFAULTS } from './defaults.js';
 import { isOwnIdConflict, isSchemaMissing, mapPgError } from './errors.js';
@@ -275,20 +276,20 @@ export class PostgresStore extends PgCluster implements Store {
   private insertValues(p: JobInsertManyParams): unknown[] {
     const j = p.jobs;
     return [
-      j.map((r) => r.id),
-      j.map((r) => r.queue),
-      j.map((r) => r.type),
-      j.map((r) => r.payloadJson),
-      j.map((r) => r.status),
-      j.map((r) => r.priority),
-      j.map((r) => r.maxAttempts),
-      nullsOrNull(j.map((r) => r.timeoutMs)),
-      j.map((r) => r.runAt),
+      arrayLiteral(j, (r) => r.id),
+      arrayLiteral(j, (r) => r.queue),
+      arrayLiteral(j, (r) => r.type),
+      arrayLiteral(j, (r) => r.payloadJson),
+      arrayLiteral(j, (r) => r.status),
+      arrayLiteral(j, (r) => r.priority),
+      arrayLiteral(j, (r) => r.maxAttempts),
+      arrayLiteralOrNull(j, (r) => r.timeoutMs),
+      arrayLiteral(j, (r) => r.runAt),
       j[0]?.createdAt ?? 0,
-      nullsOrNull(j.map((r) => r.concurrencyKey)),
-      nullsOrNull(j.map((r) => r.rateKey)),
-      nullsOrNull(j.map((r) => r.orderingKey ?? null)),
-      nullsOrNull(j.map((r) => (r.traceContext ? JSON.stringify(r.traceContext) : null))),
+      arrayLiteralOrNull(j, (r) => r.concurrencyKey),
+      arrayLiteralOrNull(j, (r) => r.rateKey),
+      arrayLiteralOrNull(j, (r) => r.orderingKey ?? null),
+      arrayLiteralOrNull(j, (r) => (r.traceContext ? JSON.stringify(r.traceContext) : null)),
     ];
   }
 
@@ -482,14 +483,14 @@ export class PostgresStore extends PgCluster implements Store {
 
   private finishValues(finishes: readonly JobFinish[], now: number): unknown[] {
     return [
-      finishes.map((f) => f.id),
-      finishes.map((f) => f.leaseToken),
-      finishes.map((f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'throttled' ? f.outcome.status : f.outcome.kind)),
-      finishes.map((f) => (f.outcome.kind === 'completed' ? f.outcome.resultJson : null)),
-      finishes.map((f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'throttled' ? f.outcome.runAt : null)),
-      finishes.map((f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'failed' ? JSON.stringify(f.outcome.error) : null)),
+      arrayLiteral(finishes, (f) => f.id),
+      arrayLiteral(finishes, (f) => f.leaseToken),
+      arrayLiteral(finishes, (f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'throttled' ? f.outcome.status : f.outcome.kind)),
+      arrayLiteral(finishes, (f) => (f.outcome.kind === 'completed' ? f.outcome.resultJson : null)),
+      arrayLiteral(finishes, (f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'throttled' ? f.outcome.runAt : null)),
+      arrayLiteral(finishes, (f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'failed' ? JSON.stringify(f.outcome.error) : null)),
       now,
-      finishes.map((f) => (f.outcome.kind === 'throttled' ? 1 : 0)),
+      arrayLiteral(finishes, (f) => (f.outcome.kind === 'throttled' ? 1 : 0)),
     ];
   }
 
@@ -783,15 +784,4 @@ export class PostgresStore extends PgCluster implements Store {
     })();
     return this.closing;
   }
-}
-
-/**
- * A column of nothing but nulls is sent as one NULL rather than an array of
- * them: unnest pads a missing array with nulls, and most batches carry no
- * keys, trace context or timeout (measured: 4 fewer arrays of 1,000 elements
- * to build, send and parse per bulk insert).
- */
-function nullsOrNull<T>(values: T[]): T[] | null {
-  for (const v of values) if (v !== null) return values;
-  return null;
 }
