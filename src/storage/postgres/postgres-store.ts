@@ -112,6 +112,14 @@ interface FinishRow {
   dep: string | null;
 }
 
+/**
+ * A finished job's row that moved no dependent, nor will (nearly every row): its ref is the row's,
+ * without the map finishedRefs builds to hang dependents on.
+ */
+const isPlainFinish = (r: FinishRow): boolean => r.kind === 'f' && !(r.has_dependents && r.status === 'failed');
+
+const refOf = (r: FinishRow): JobRef => ({ id: r.id, queue: r.queue, type: r.type, attempts: r.attempts });
+
 function isLinked(jobs: readonly NewJobRecord[]): boolean {
   return jobs.some((j) => j.key !== null || j.dependsOn !== null);
 }
@@ -505,8 +513,8 @@ export class PostgresStore extends PgCluster implements Store {
       const rest = p.finishes.filter((f) => !plain.has(f.id));
       rows = [...rows, ...(await this.query<FinishRow>(this.sql.finish, this.finishValues(rest, p.now), this.workerPool, onRetry)).rows];
     }
-    const refs = await this.finishedRefs(rows, p.now);
-    await this.holdThrottled(p, refs);
+    const refs = rows.every(isPlainFinish) ? rows.map(refOf) : await this.finishedRefs(rows, p.now);
+    if (p.finishes.some((f) => f.outcome.kind === 'throttled')) await this.holdThrottled(p, refs);
     this.slotsFreed(refs);
     if (!retried || refs.length === p.finishes.length) return refs;
     // A retried finish: the lost attempt may have written some rows; they carry this call's time.
@@ -521,9 +529,10 @@ export class PostgresStore extends PgCluster implements Store {
    * dependents its completion made ready; a failure's dependents are moved
    * right after, in their own transaction (the sweep repairs a crash between).
    */
+  /** The finished jobs with the dependents each moved (rows of kind 'd', and the cascade of a failed job's). */
   private async finishedRefs(rows: readonly FinishRow[], now: number): Promise<JobRef[]> {
     const refs = new Map<string, JobRef>();
-    for (const r of rows) if (r.kind === 'f') refs.set(r.id, { id: r.id, queue: r.queue, type: r.type, attempts: r.attempts });
+    for (const r of rows) if (r.kind === 'f') refs.set(r.id, refOf(r));
     for (const r of rows) {
       if (r.kind !== 'd') continue;
       const change: DependentChange = { id: r.id, queue: r.queue, type: r.type, attempts: r.attempts, status: r.status as 'pending' | 'scheduled', dependency: r.dep! };
