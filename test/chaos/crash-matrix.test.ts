@@ -151,7 +151,9 @@ for (const backendName of ['sqlite', 'postgres'] as const) {
       await waitFor(async () => ((await statusCounts(b)).completed ?? 0) >= 50, { what: 'the 50 normal jobs', timeoutMs: 30_000 });
       // Only now the job that kills its node: the hanging job must time out on a live node first.
       await waitFor(async () => ((await statusCounts(b)).failed ?? 0) >= 2, { what: 'the hanging and throwing jobs to fail', timeoutMs: 30_000 });
-      const [exiting] = await enqueueMany(url, 1, 'exitProcess', null, { maxAttempts: 2 });
+      // Due a moment after its enqueue: run at once, it can take the node down before the node has written
+      // the enqueue's reply (a full npm test on 2026-11-30 read "other side closed" here, on Postgres).
+      const [exiting] = await enqueueMany(url, 1, 'exitProcess', null, { maxAttempts: 2, delayMs: 300 });
       // Each attempt of exitProcess takes the node down; a supervisor would restart it, so this test does.
       const restarts: ServerProcess[] = [];
       let deaths = 0;
