@@ -13,9 +13,15 @@ import { adminQuery, freshSchema, stopSharedCluster, testDatabaseUrl } from '../
 after(stopSharedCluster);
 
 /** Enqueues one job and claims it through the store's single worker connection. */
-async function roundTrip(store: PostgresStore, n: number): Promise<number> {
+/**
+ * Enqueues a job and claims it; `read` also reads it back first (`SELECT *`: since a claim returns
+ * named columns, an added column leaves the claim's result as it was, and a read is what goes stale).
+ */
+async function roundTrip(store: PostgresStore, n: number, read = false): Promise<number> {
   const now = Date.now();
-  await store.jobInsertMany({ jobs: [newRecord(now, { queue: 'q' })] });
+  const job = newRecord(now, { queue: 'q' });
+  await store.jobInsertMany({ jobs: [job] });
+  if (read) assert.equal((await store.jobGet(job.id))?.id, job.id);
   return (await store.jobClaim({ queue: 'q', types: null, limit: 10, now: now + 1, leaseMs: 30_000, leaseToken: `lease-${n}` })).length;
 }
 
@@ -73,10 +79,12 @@ for (const limited of [false, true]) {
     await admin.connect();
     try {
       if (limited) await store.queueConfigure({ name: 'q', settings: { ...NO_LIMITS, concurrency: 100 }, maxQueues: 10, now: Date.now() });
-      for (let i = 0; i < 6; i++) assert.equal(await roundTrip(store, i), 1, 'claims before the change (their statements prepared)');
+      // The flow-controlled claim's lease returns `*` and goes stale itself; the plain claim's does not, so a read does.
+      const read = !limited;
+      for (let i = 0; i < 6; i++) assert.equal(await roundTrip(store, i, read), 1, 'claims before the change (their statements prepared)');
       await admin.query(`ALTER TABLE "${schema}".jobs ADD COLUMN added_by_a_newer_node int`);
-      assert.equal(await roundTrip(store, 10), 1, 'the claim after the change');
-      assert.equal(await roundTrip(store, 11), 1, 'and the next');
+      assert.equal(await roundTrip(store, 10, read), 1, 'the claim after the change');
+      assert.equal(await roundTrip(store, 11, read), 1, 'and the next');
       assert.equal(warnings.filter((w) => w.includes('prepared statements are off')).length, 1, `one warning (got: ${warnings.join(' | ')})`);
     } finally {
       await admin.end();
@@ -85,7 +93,7 @@ for (const limited of [false, true]) {
   });
 }
 
-it("the worker's statements have good generic plans once statistics exist: claims read jobs_claim and lease by seq, finishes and heartbeats look each job up by id", async (t) => {
+it("the worker's statements have good generic plans once statistics exist: claims read jobs_claim and lease by id, finishes and heartbeats look each job up by id", async (t) => {
   const url = await testDatabaseUrl();
   const version = Number((await adminQuery(url, 'SHOW server_version_num')).rows[0].server_version_num);
   if (version < 160000) {

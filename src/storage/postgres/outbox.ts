@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { IngestRecordsParams, IngestRecordsResult, OutboxEntry } from '../../contracts/store.js';
 import { ifOrdered, plainClaimable } from './ordering.js';
 import { OUTBOX_INSERT_TRIGGER, OUTBOX_TRIGGERS } from './outbox-schema.js';
-import { unindexed } from './sql.js';
+import { LEASED_COLUMNS, unindexed } from './sql.js';
 
 export function outboxStatements(s: string, schema: string) {
   return {
@@ -68,7 +68,7 @@ function claimByIds(s: string, ordered: boolean): string {
        WHERE j.id = ANY($1::uuid[]) AND ${unindexed('j.status')} = 'pending' AND ${unindexed('j.queue')} = $6
          AND ($2::text[] IS NULL OR j.type = ANY($2::text[]))${ifOrdered(ordered, s, 'j')}
          AND ${plainClaimable(s, '$6', '$3', ordered)}
-      RETURNING j.*`;
+      RETURNING ${LEASED_COLUMNS}`;
 }
 
 export type OutboxStatements = ReturnType<typeof outboxStatements>;

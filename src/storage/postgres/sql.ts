@@ -5,6 +5,7 @@
  * Status lists chosen by the core arrive as text[] parameters.
  */
 import { FINISHED_STATUSES, MAX_ERRORS_KEPT, type FinishedStatus } from '../../contracts/job.js';
+import { JOB_COLUMNS } from '../job-row.js';
 import { ifOrdered, plainClaimable } from './ordering.js';
 import { pendingTypesSql } from './pending-types.js';
 
@@ -71,8 +72,14 @@ function claim(s: string, types: string, ordered: boolean, size: number | null =
         -- Sized: the first $2 by number, so that the planner counts on at most \`size\` rows here
         -- (a LIMIT $2 it would guess at a tenth of what comes in: many rows from many types).
         FROM next WHERE j.id = next.id${size === null ? '' : ' AND next.n <= $2'}
-      RETURNING j.*`;
+      RETURNING ${LEASED_COLUMNS}`;
 }
+
+/**
+ * What a claim returns: the columns a leased job is built from (JobRow), not `j.*`, whose other
+ * eight (keys, dependency bookkeeping, the ordering key) every claimed row sent and the driver parsed.
+ */
+export const LEASED_COLUMNS = JOB_COLUMNS.split(', ').map((c) => `j.${c}`).join(', ');
 
 /**
  * The claim statements come in these sizes: each reads and locks at most its size of rows per
