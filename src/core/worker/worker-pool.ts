@@ -172,9 +172,7 @@ export class WorkerPool {
     loop?.slotFreed();
     const now = this.deps.clock.now();
     const outcome = ok ? successOutcome(value, job, now, this.deps.maxResultBytes) : failureOutcome(value, job, now, this.deps.retryDelay);
-    const write = this.record(job, outcome);
-    this.writes.add(write);
-    void write.then(() => this.writes.delete(write));
+    this.keep(this.record(job, outcome));
   }
 
   /**
@@ -230,9 +228,14 @@ export class WorkerPool {
       this.deps.logger.error({ err }, 'store write failed');
       return undefined;
     });
-    this.writes.add(guarded);
-    void guarded.finally(() => this.writes.delete(guarded));
+    this.keep(guarded);
     return guarded;
+  }
+
+  /** Holds a write that never rejects until it settles: stop() waits for every one. */
+  private keep(write: Promise<unknown>): void {
+    this.writes.add(write);
+    void write.then(() => this.writes.delete(write));
   }
 
   /**

@@ -49,11 +49,12 @@ import type {
 import { NOTHING_SPECIAL } from '../../contracts/store.js';
 import { storeClosed, storeUnavailable } from '../errors.js';
 import { rowToJob, rowToLeasedJob, type JobRow } from '../job-row.js';
+import { arrayLiteral, arrayLiteralOrNull } from './array-literal.js';
 import { clusterStatements, type ClusterStatements } from './cluster-sql.js';
 import { PgCluster } from './cluster.js';
-import { arrayLiteral, arrayLiteralOrNull } from './array-literal.js';
 import { COPY_MIN_JOBS, copyInsert } from './copy-insert.js';
 import { POSTGRES_DEFAULTS } from './defaults.js';
+import { Pool, types } from './driver.js';
 import { isOwnIdConflict, isSchemaMissing, mapPgError } from './errors.js';
 import { PgEventFeed } from './event-feed.js';
 import { AdvisoryLeaderLock, advisoryKey } from './leader-lock.js';
@@ -70,7 +71,6 @@ import { inTransaction } from './transaction.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { claimFor, claimStatements, jobStatements, type ClaimKind, type JobStatements } from './sql.js';
 import { DEFAULT_RETRY, withTransientRetry } from './transient.js';
-import { Pool, types } from './driver.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:pass@host:port/db */
@@ -513,8 +513,8 @@ export class PostgresStore extends PgCluster implements Store {
       const rest = p.finishes.filter((f) => !plain.has(f.id));
       rows = [...rows, ...(await this.query<FinishRow>(this.sql.finish, this.finishValues(rest, p.now), this.workerPool, onRetry)).rows];
     }
-    const refs = rows.every(isPlainFinish) ? rows.map(refOf) : await this.finishedRefs(rows, p.now);
-    if (p.finishes.some((f) => f.outcome.kind === 'throttled')) await this.holdThrottled(p, refs);
+    const refs = await this.finishedRefs(rows, p.now);
+    await this.holdThrottled(p, refs);
     this.slotsFreed(refs);
     if (!retried || refs.length === p.finishes.length) return refs;
     // A retried finish: the lost attempt may have written some rows; they carry this call's time.
@@ -529,8 +529,8 @@ export class PostgresStore extends PgCluster implements Store {
    * dependents its completion made ready; a failure's dependents are moved
    * right after, in their own transaction (the sweep repairs a crash between).
    */
-  /** The finished jobs with the dependents each moved (rows of kind 'd', and the cascade of a failed job's). */
   private async finishedRefs(rows: readonly FinishRow[], now: number): Promise<JobRef[]> {
+    if (rows.every(isPlainFinish)) return rows.map(refOf);
     const refs = new Map<string, JobRef>();
     for (const r of rows) if (r.kind === 'f') refs.set(r.id, refOf(r));
     for (const r of rows) {
@@ -560,6 +560,7 @@ export class PostgresStore extends PgCluster implements Store {
 
   /** Throttled jobs hold their rate key (or their queue) until they run again. */
   private async holdThrottled(p: JobFinishManyParams, refs: readonly JobRef[]): Promise<void> {
+    if (!p.finishes.some((f) => f.outcome.kind === 'throttled')) return;
     const applied = new Map(refs.map((r) => [r.id, r]));
     for (const f of p.finishes) {
       const ref = applied.get(f.id);
