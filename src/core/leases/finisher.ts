@@ -9,7 +9,7 @@
 import { isJobqError } from '../../contracts/errors.js';
 import type { JobFinish, JobOutcome, JobRef, Store } from '../../contracts/store.js';
 import type { Clock } from '../clock.js';
-import { GroupCommitter } from '../group-commit.js';
+import { GroupCommitter, type Settled } from '../group-commit.js';
 import { unstorableOutcome } from '../lifecycle.js';
 
 export interface FinishRequest extends JobFinish {
@@ -38,6 +38,11 @@ export class Finisher {
   /** Resolves with what was written, or null when the lease had been lost. */
   finish(req: FinishRequest): Promise<Finished | null> {
     return this.committer.add([req]).then(firstOrNull);
+  }
+
+  /** As finish(), told through `settled` instead of a promise (see GroupCommitter.addOne). */
+  finishThen<Q extends FinishRequest>(req: Q, settled: Settled<Q, Finished | null>): void {
+    this.committer.addOne(req, settled as Settled<FinishRequest, Finished | null>);
   }
 
   drain(): Promise<void> {

@@ -13,7 +13,7 @@ import type { ClaimedJobs, JobOutcome, JobRef, Store } from '../../contracts/sto
 import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/event-bus.js';
 import { failureOutcome, retryAt, successOutcome, toJobError, type RetryDelay } from '../lifecycle.js';
-import { Finisher, type FinishRequest } from './finisher.js';
+import { Finisher, type Finished, type FinishRequest } from './finisher.js';
 
 export interface ClaimRequest {
   queue: string;
@@ -74,6 +74,12 @@ export function outcomeEvent(ref: JobRef, outcome: JobOutcome, at: number): JobE
   if (outcome.kind === 'failed') return event('failed', ref, 'failed', at, { error: outcome.error.message });
   if (outcome.kind === 'throttled') return event('throttled', { ...ref, attempts: ref.attempts }, outcome.status, at, { runAt: outcome.runAt });
   return event('retrying', ref, outcome.status, at, { runAt: outcome.runAt, error: outcome.error.message });
+}
+
+/** A finish handed to finishQueued(), carrying who to tell. */
+export interface QueuedFinish extends FinishRequest {
+  /** Called once, never throwing; `err` set when the write failed (then `applied` is false). */
+  done: (req: this, applied: boolean, err: unknown) => void;
 }
 
 export class LeaseApi {
@@ -149,6 +155,27 @@ export class LeaseApi {
     if (done) this.finished(done.ref, done.outcome);
     return done !== null;
   }
+
+  /**
+   * As finish(), for the worker pool's every job: `req.done` is told once it
+   * is written (`applied`: the lease still held) or failed (`err`), after
+   * its events. Nothing per job waits on a promise meanwhile (see
+   * GroupCommitter.addOne).
+   */
+  finishQueued<Q extends QueuedFinish>(req: Q): void {
+    this.finisher.finishThen(req, this.queuedWritten);
+  }
+
+  /** One function for every queued finish, not a closure each. */
+  private readonly queuedWritten = (req: QueuedFinish, written: Finished | null | undefined, err: unknown): void => {
+    try {
+      if (written) this.finished(written.ref, written.outcome);
+    } catch (e) {
+      // Written all the same; the rest of the batch must still be told.
+      this.deps.logger.error({ err: e, jobId: req.id }, 'a finished job could not announce its events');
+    }
+    req.done(req, written != null, err);
+  };
 
   /** After a finish: its event, then its dependents' (and a wake-up for those now ready). */
   private finished(ref: JobRef, outcome: JobOutcome): void {

@@ -6,10 +6,9 @@
  */
 import type { Logger } from 'pino';
 import type { Job, JobStatus, LeasedJob } from '../../contracts/job.js';
-import type { JobOutcome } from '../../contracts/store.js';
 import type { Clock } from '../clock.js';
 import type { AbortReason, HandlerMap } from '../handler.js';
-import type { LeaseApi } from '../leases/lease-api.js';
+import type { LeaseApi, QueuedFinish } from '../leases/lease-api.js';
 import { failureOutcome, successOutcome, type RetryDelay } from '../lifecycle.js';
 import type { ClaimSource } from './claim-source.js';
 import { DispatchLoop } from './dispatch-loop.js';
@@ -34,6 +33,11 @@ export interface WorkerPoolDeps {
   maxResultBytes: number;
   retryDelay: RetryDelay;
   dependencies(id: string): Promise<Job[]>;
+}
+
+/** A job's outcome on its way to the store, with the job it came from. */
+interface PoolFinish extends QueuedFinish {
+  job: LeasedJob;
 }
 
 export class WorkerPool {
@@ -172,21 +176,23 @@ export class WorkerPool {
     loop?.slotFreed();
     const now = this.deps.clock.now();
     const outcome = ok ? successOutcome(value, job, now, this.deps.maxResultBytes) : failureOutcome(value, job, now, this.deps.retryDelay);
-    this.keep(this.record(job, outcome));
+    this.deps.leases.finishQueued<PoolFinish>({ id: job.id, leaseToken: job.leaseToken, outcome, attempt: job.attempts, job, done: this.recorded });
   }
 
   /**
-   * Writes a finished job's outcome and logs what became of it; never rejects. One async call per
-   * job: written as a chain of then, finally and track's catch and finally, it made seven promises
-   * and as many closures for every job (2.4 of the 10.6 KB a Postgres drain allocated per job).
+   * A finished job's outcome was written, refused (lease lost) or failed to
+   * write: logs what became of it; never throws. One function for every job,
+   * told by the lease API's group commit. As an async call awaiting each
+   * job's own promise, every job kept a suspended call and five promises
+   * alive until its batch committed: in a Postgres drain at concurrency 50,
+   * 915 of the 2,911 bytes per job that outlived V8's young-generation
+   * collections (sampling heap profiler), the largest share.
    */
-  private async record(job: LeasedJob, outcome: JobOutcome): Promise<void> {
+  private readonly recorded = (req: PoolFinish, applied: boolean, err: unknown): void => {
+    const { job, outcome } = req;
     const log = this.deps.logger;
     try {
-      let applied: boolean;
-      try {
-        applied = await this.deps.leases.finish(job, outcome);
-      } catch (err) {
+      if (err !== undefined) {
         log.error({ err, jobId: job.id }, 'could not record the job outcome; the lease will expire and the job run again');
         return;
       }
@@ -202,12 +208,12 @@ export class WorkerPool {
         this.scheduledAt(job.queue, outcome.runAt);
       } else if (outcome.kind === 'failed') log.warn({ ...this.where(job), err: outcome.error.message }, 'job failed for good');
       else if (log.isLevelEnabled('debug')) log.debug(this.where(job), 'job completed');
-    } catch (err) {
-      log.error({ err }, 'store write failed');
+    } catch (e) {
+      log.error({ err: e }, 'store write failed');
     } finally {
       this.deps.source.done?.(job);
     }
-  }
+  };
 
   private where(job: LeasedJob) {
     return { jobId: job.id, queue: job.queue, type: job.type, attempt: job.attempts };
