@@ -55,6 +55,7 @@ import { PgCluster } from './cluster.js';
 import { COPY_MIN_JOBS, copyInsert } from './copy-insert.js';
 import { POSTGRES_DEFAULTS } from './defaults.js';
 import { Pool, types } from './driver.js';
+import { destroySilentConnections } from './silent-connections.js';
 import { isOwnIdConflict, isSchemaMissing, mapPgError } from './errors.js';
 import { PgEventFeed } from './event-feed.js';
 import { AdvisoryLeaderLock, advisoryKey } from './leader-lock.js';
@@ -83,6 +84,8 @@ export interface PostgresStoreOptions {
   listen?: boolean;
   /** Named prepared statements (parsed once per connection, planned per call); turn off behind PgBouncer in transaction mode before 1.21. @defaultValue true */
   prepare?: boolean;
+  /** How long a statement may wait without a byte from the server before its connection is dropped and the statement retried on another. @defaultValue 30000 */
+  replyTimeoutMs?: number;
   /** Apply migrations on open (and again if the schema disappears). @defaultValue true */
   migrate?: boolean;
   /** Told about transient errors being retried and listener reconnects. */
@@ -189,9 +192,9 @@ export class PostgresStore extends PgCluster implements Store {
     const max = options.poolSize ?? POSTGRES_DEFAULTS.poolSize;
     // Names this process's connections in pg_stat_activity (and lets operators target them).
     const application_name = `jobq/${process.pid}`;
-    // Nothing may wait forever on a half-dead connection: a stuck claim or finish would stall
-    // the whole node. Timeouts surface as transient errors and are retried.
-    const limits = { connectionTimeoutMillis: 10_000, query_timeout: 30_000, keepAlive: true };
+    // A connection that cannot be made in time fails as a transient error and is retried; one
+    // that goes silent under a statement is dropped (silent-connections.ts).
+    const limits = { connectionTimeoutMillis: 10_000, keepAlive: true };
     // Prepared statements (prepared.ts) on this pool are planned for their parameters every time:
     // its statements are not all safe with a generic plan (a list's filters), and a plan made for
     // one queue's parameters is no guide to another's.
@@ -221,8 +224,11 @@ export class PostgresStore extends PgCluster implements Store {
       options: '-c synchronous_commit=off -c enable_bitmapscan=off -c plan_cache_mode=auto',
     });
     this.insertPool = new Pool({ connectionString: options.connectionString, max: 2, types: TYPES, application_name: `${application_name}/insert`, ...limits, options: '-c plan_cache_mode=auto' });
-    // An idle client losing its connection (server restart) must not crash the process.
-    for (const p of this.pools()) p.on('error', (err) => this.onWarning('idle Postgres connection lost', err));
+    for (const p of this.pools()) {
+      // An idle client losing its connection (server restart) must not crash the process.
+      p.on('error', (err) => this.onWarning('idle Postgres connection lost', err));
+      destroySilentConnections(p, options.replyTimeoutMs ?? POSTGRES_DEFAULTS.replyTimeoutMs);
+    }
     this.feed = new PgEventFeed(this.pool, this.csql, `jobq_events_${this.schema}`, () => this.ensureListener(), () => this.closed);
   }
 
