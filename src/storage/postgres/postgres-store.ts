@@ -84,7 +84,7 @@ export interface PostgresStoreOptions {
   listen?: boolean;
   /** Named prepared statements (parsed once per connection, planned per call); turn off behind PgBouncer in transaction mode before 1.21. @defaultValue true */
   prepare?: boolean;
-  /** How long a statement may wait without a byte from the server before its connection is dropped and the statement retried on another. @defaultValue 30000 */
+  /** How long a statement may wait without a byte from the server before its connection is dropped and the statement retried on another; 0 never drops one. @defaultValue 30000 */
   replyTimeoutMs?: number;
   /** Apply migrations on open (and again if the schema disappears). @defaultValue true */
   migrate?: boolean;
