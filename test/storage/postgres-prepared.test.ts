@@ -12,9 +12,8 @@ import { adminQuery, freshSchema, stopSharedCluster, testDatabaseUrl } from '../
 
 after(stopSharedCluster);
 
-/** Enqueues one job and claims it through the store's single worker connection. */
 /**
- * Enqueues a job and claims it; `read` also reads it back first (`SELECT *`: since a claim returns
+ * Enqueues a job and claims it through the store's single worker connection; `read` also reads it back first (`SELECT *`: since a claim returns
  * named columns, an added column leaves the claim's result as it was, and a read is what goes stale).
  */
 async function roundTrip(store: PostgresStore, n: number, read = false): Promise<number> {

@@ -90,7 +90,7 @@ export class Finisher {
   }
 }
 
-/** One module-level function, not a closure per finish: every job finished goes through it. */
+/** One module-level function, not a closure per finish: every complete() and fail() goes through it (a remote worker's every job). */
 const firstOrNull = (written: (Finished | null)[]): Finished | null => written[0] ?? null;
 
 function byId(reqs: readonly FinishRequest[], refs: readonly JobRef[]): (Finished | null)[] {

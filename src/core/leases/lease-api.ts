@@ -151,9 +151,7 @@ export class LeaseApi {
   /** Writes an outcome the core decided (group-committed); false when the lease was lost. */
   async finish(ref: JobRef & LeaseRef, outcome: JobOutcome): Promise<boolean> {
     const req: FinishRequest = { id: ref.id, leaseToken: ref.leaseToken, outcome, attempt: ref.attempts };
-    const done = await this.finisher.finish(req);
-    if (done) this.finished(done.ref, done.outcome);
-    return done !== null;
+    return this.announced(await this.finisher.finish(req));
   }
 
   /**
@@ -169,7 +167,7 @@ export class LeaseApi {
   /** One function for every queued finish, not a closure each. */
   private readonly queuedWritten = (req: QueuedFinish, written: Finished | null | undefined, err: unknown): void => {
     try {
-      if (written) this.finished(written.ref, written.outcome);
+      this.announced(written);
     } catch (e) {
       // Written all the same; the rest of the batch must still be told.
       this.deps.logger.error({ err: e, jobId: req.id }, 'a finished job could not announce its events');
@@ -177,11 +175,14 @@ export class LeaseApi {
     req.done(req, written != null, err);
   };
 
-  /** After a finish: its event, then its dependents' (and a wake-up for those now ready). */
-  private finished(ref: JobRef, outcome: JobOutcome): void {
+  /** After a finish that was written: its event, then its dependents' (and a wake-up for those now ready). False when nothing was written (the lease was lost). */
+  private announced(written: Finished | null | undefined): boolean {
+    if (!written) return false;
+    const { ref, outcome } = written;
     const now = this.deps.clock.now();
     if (this.deps.events.wanted) this.deps.events.emit([outcomeEvent(ref, outcome, now), ...dependentEvents(ref, now)]);
     if (ref.dependents) this.readyDependents(ref);
+    return true;
   }
 
   readyDependents(ref: JobRef): void {
@@ -194,9 +195,7 @@ export class LeaseApi {
   async complete(lease: LeaseRef, result?: unknown): Promise<boolean> {
     const now = this.deps.clock.now();
     const outcome = successOutcome(result, { attempts: 0 } as LeasedJob, now, this.deps.maxResultBytes);
-    const done = await this.finisher.finish({ ...lease, outcome, attempt: 0 });
-    if (done) this.finished(done.ref, done.outcome);
-    return done !== null;
+    return this.announced(await this.finisher.finish({ ...lease, outcome, attempt: 0 }));
   }
 
   /** Fails an attempt: retried with backoff (or after `retryAfterMs`) while attempts remain, unless not retryable. */

@@ -234,14 +234,10 @@ export class WorkerPool {
       this.deps.logger.error({ err }, 'store write failed');
       return undefined;
     });
-    this.keep(guarded);
+    // Held until it settles (it never rejects): stop() waits for every one.
+    this.writes.add(guarded);
+    void guarded.then(() => this.writes.delete(guarded));
     return guarded;
-  }
-
-  /** Holds a write that never rejects until it settles: stop() waits for every one. */
-  private keep(write: Promise<unknown>): void {
-    this.writes.add(write);
-    void write.then(() => this.writes.delete(write));
   }
 
   /**
