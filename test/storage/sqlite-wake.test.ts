@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { newRecord } from '../helpers/job-factory.js';
@@ -58,6 +59,63 @@ it('sqlite wake-ups: another connection enqueuing a pending job wakes a watcher 
     await producer.jobInsertMany({ jobs: [newRecord(Date.now(), { queue: 'mail' })] });
   } finally {
     await worker.close();
+    await producer.close();
+    dir.remove();
+  }
+});
+
+/**
+ * A listener on its own thread, so that it receives while the main thread is
+ * blocked: it binds a loopback UDP port, posts the port, then posts the wall
+ * time of each datagram it receives.
+ */
+const LISTENER = `
+const { parentPort } = require('node:worker_threads');
+const socket = require('node:dgram').createSocket('udp4');
+socket.on('message', () => parentPort.postMessage({ receivedAt: performance.timeOrigin + performance.now() }));
+socket.bind(0, '127.0.0.1', () => parentPort.postMessage({ port: socket.address().port }));
+`;
+
+it('sqlite wake-ups: the datagram leaves when the commit is visible, before the fsync the enqueue waits for', async () => {
+  const dir = tempDir();
+  const path = dir.file('jobs.db');
+  const producer = new SqliteStore({ path, watchIntervalMs: 60_000 });
+  const listener = new Worker(LISTENER, { eval: true });
+  try {
+    const messages: { port?: number; receivedAt?: number }[] = [];
+    let arrived = () => {};
+    listener.on('message', (m: { port?: number; receivedAt?: number }) => {
+      messages.push(m);
+      arrived();
+    });
+    const next = () => new Promise<void>((resolve) => (arrived = resolve));
+    await within(next(), 5_000, 'listener bound');
+    const port = messages[0]!.port!;
+    const raw = new Database(path);
+    raw.prepare('INSERT INTO wake_listeners (port, expires_at) VALUES (?, ?)').run(port, Date.now() + 60_000);
+    raw.close();
+
+    // A disk whose fsync takes 300 ms: the store's own fdatasync, after the main thread was held that long.
+    const syncer = (producer as unknown as { walSyncer: { sync(): void } }).walSyncer;
+    const fsync = syncer.sync.bind(syncer);
+    const FSYNC_MS = 300;
+    syncer.sync = () => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, FSYNC_MS);
+      fsync();
+    };
+    const received = next();
+    const sentAt = performance.timeOrigin + performance.now();
+    await producer.jobInsertMany({ jobs: [newRecord(Date.now(), { queue: 'mail' })] });
+    const resolvedAt = performance.timeOrigin + performance.now();
+    await within(received, 5_000, 'datagram');
+    const receivedAt = messages[1]!.receivedAt!;
+    assert.ok(resolvedAt - sentAt >= FSYNC_MS, `the insert resolved after the fsync (${(resolvedAt - sentAt).toFixed(1)} ms)`);
+    assert.ok(
+      receivedAt - sentAt < FSYNC_MS / 2,
+      `the datagram arrived ${(receivedAt - sentAt).toFixed(1)} ms after the insert began, while its fsync ran (the insert resolved after ${(resolvedAt - sentAt).toFixed(1)} ms)`,
+    );
+  } finally {
+    await listener.terminate();
     await producer.close();
     dir.remove();
   }

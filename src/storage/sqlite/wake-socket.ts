@@ -102,8 +102,19 @@ export class WakeSocket {
   }
 }
 
+/**
+ * Every address here is 127.0.0.1. dgram resolves even an IP literal through
+ * dns.lookup, which answers on the next tick: the datagram of a durable
+ * commit then left only after its fsync, which runs synchronously right after
+ * notify(). Answered in place, the datagram is sent inside notify(), and the
+ * worker claims while the producer's fsync runs (enqueue -> handler start
+ * across two processes, p50 0.95 -> 0.75-0.84 ms, 2026-11-30).
+ */
+const loopbackOnly = (_host: string, _options: unknown, done: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void =>
+  done(null, '127.0.0.1', 4);
+
 function newSocket(): Socket {
-  const socket = createSocket('udp4');
+  const socket = createSocket({ type: 'udp4', lookup: loopbackOnly });
   // A datagram to a port whose process died is dropped by the kernel; nothing here may crash the process.
   socket.on('error', () => {});
   socket.unref();
