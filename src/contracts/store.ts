@@ -139,6 +139,13 @@ export const NO_LIMITS: Readonly<QueueSettings> = Object.freeze({ concurrency: n
 
 export interface JobFinish extends LeaseRef {
   outcome: JobOutcome;
+  /**
+   * The job as the worker finishing it holds it, when it does (in-process
+   * workers do; a remote worker's finish over HTTP names only the lease).
+   * None of these change while the lease holds, so a store may answer an
+   * applied finish with them instead of reading the row back.
+   */
+  leased?: Pick<JobRef, 'queue' | 'type' | 'attempts'>;
 }
 
 export interface JobFinishManyParams {

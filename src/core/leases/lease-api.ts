@@ -150,7 +150,7 @@ export class LeaseApi {
 
   /** Writes an outcome the core decided (group-committed); false when the lease was lost. */
   async finish(ref: JobRef & LeaseRef, outcome: JobOutcome): Promise<boolean> {
-    const req: FinishRequest = { id: ref.id, leaseToken: ref.leaseToken, outcome, attempt: ref.attempts };
+    const req: FinishRequest = { id: ref.id, leaseToken: ref.leaseToken, outcome, attempt: ref.attempts, leased: ref };
     return this.announced(await this.finisher.finish(req));
   }
 

@@ -176,7 +176,7 @@ export class WorkerPool {
     loop?.slotFreed();
     const now = this.deps.clock.now();
     const outcome = ok ? successOutcome(value, job, now, this.deps.maxResultBytes) : failureOutcome(value, job, now, this.deps.retryDelay);
-    this.deps.leases.finishQueued<PoolFinish>({ id: job.id, leaseToken: job.leaseToken, outcome, attempt: job.attempts, job, done: this.recorded });
+    this.deps.leases.finishQueued<PoolFinish>({ id: job.id, leaseToken: job.leaseToken, outcome, attempt: job.attempts, leased: job, job, done: this.recorded });
   }
 
   /**

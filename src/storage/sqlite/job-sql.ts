@@ -99,8 +99,7 @@ export const NEXT_PENDING_TYPE = `
 // Params: seqs (JSON array), now, leaseExpiresAt, leaseToken. A claim's many jobs at once.
 export const CLAIM_SEQS = `
   UPDATE jobs SET ${LEASE}
-   WHERE seq IN (SELECT value FROM json_each(@seqs)) AND status = 'pending'
-  RETURNING seq`;
+   WHERE seq IN (SELECT value FROM json_each(@seqs)) AND status = 'pending'`;
 
 const FENCE = `id = @id AND status = 'processing' AND lease_token = @leaseToken`;
 const CLEAR_LEASE = `lease_token = NULL, lease_expires_at = NULL`;
@@ -117,6 +116,16 @@ export const EXTEND_LEASE = `UPDATE jobs SET lease_expires_at = @leaseExpiresAt,
 export const COMPLETE = `
   UPDATE jobs SET status = 'completed', result = ?, finished_at = ?, updated_at = ?, ${CLEAR_LEASE}
    WHERE id = ? AND status = 'processing' AND lease_token = ? ${REF_DEPS}`;
+
+/**
+ * The same, for a job nothing depends on whose worker knows it
+ * (JobFinish.leased), so nothing is read back: SQLite's RETURNING cost more
+ * than the update (12.6 against 6.7 µs per job, 200-job batches). Zero rows
+ * changed: the lease was lost, or a dependent arrived; COMPLETE tells which.
+ */
+export const COMPLETE_PLAIN = `
+  UPDATE jobs SET status = 'completed', result = ?, finished_at = ?, updated_at = ?, ${CLEAR_LEASE}
+   WHERE id = ? AND status = 'processing' AND lease_token = ? AND has_dependents = 0`;
 
 // Params: id, leaseToken, status ('scheduled' | 'pending', decided by the core), runAt, error (JSON), now
 export const RETRY = `

@@ -184,6 +184,11 @@ export class SqliteStore implements Store {
           done.push(r);
           continue;
         }
+        const known = f.leased;
+        if (o.kind === 'completed' && known && c.stmt(SQL.COMPLETE_PLAIN).run(o.resultJson, p.now, p.now, f.id, f.leaseToken).changes === 1) {
+          done.push({ id: f.id, queue: known.queue, type: known.type, attempts: known.attempts });
+          continue;
+        }
         const row = (
           o.kind === 'completed'
             ? c.stmt(SQL.COMPLETE).get(o.resultJson, p.now, p.now, f.id, f.leaseToken)

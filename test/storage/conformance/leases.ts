@@ -72,6 +72,21 @@ export function leaseSection(ctx: Ctx): void {
       assert.equal(stored?.leaseExpiresAt, null);
     });
 
+    it('a completion carrying what its worker knows of the job (`leased`) is answered the same; a stale or repeated one changes nothing', async () => {
+      const job = await oneClaimed({ queue: 'q', type: 't' });
+      const leased = { queue: job.queue, type: job.type, attempts: job.attempts };
+      assert.deepEqual(await ctx.store.jobFinishMany({ finishes: [{ id: job.id, leaseToken: 'wrong', outcome: completed('1'), leased }], now: T0 + 1 }), []);
+      assert.equal((await ctx.store.jobGet(job.id))?.status, 'processing');
+      const done = await ctx.store.jobFinishMany({ finishes: [{ id: job.id, leaseToken: job.leaseToken, outcome: completed('{"ok":true}'), leased }], now: T0 + 2 });
+      assert.deepEqual(done, [{ id: job.id, queue: 'q', type: 't', attempts: 1 }]);
+      assert.deepEqual(await ctx.store.jobFinishMany({ finishes: [{ id: job.id, leaseToken: job.leaseToken, outcome: completed('2'), leased }], now: T0 + 3 }), [], 'once only');
+      const stored = await ctx.store.jobGet(job.id);
+      assert.equal(stored?.status, 'completed');
+      assert.deepEqual(stored?.result, { ok: true });
+      assert.equal(stored?.finishedAt, T0 + 2);
+      assert.equal(stored?.leaseExpiresAt, null);
+    });
+
     it('puts a retry back in line with the status the core chose, keeping the error', async () => {
       const job = await oneClaimed();
       await finish(ctx.store, job, retry(T0 + 4000, T0, 1, 'first'), T0);

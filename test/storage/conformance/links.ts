@@ -141,6 +141,22 @@ export function linkSection(ctx: Ctx): void {
       assert.deepEqual([await statusOf(ctx.store, plain.id), await statusOf(ctx.store, lost.id), await statusOf(ctx.store, child.id)], ['completed', 'processing', 'pending']);
     });
 
+    it('a dependent enqueued while its dependency runs is moved by the completion, also one carrying `leased`', async () => {
+      const dep = newRecord(T0, { queue: 'late' });
+      await ctx.store.jobInsertMany({ jobs: [dep] });
+      const [j] = await claim(ctx.store, 'late', 1);
+      assert.equal(j?.id, dep.id);
+      const child = after([dep.id], 'fail', { queue: 'late' });
+      assert.deepEqual((await ctx.store.jobInsertMany({ jobs: [child] })).initial, [{ index: 0, status: 'waiting' }]);
+      const [ref] = await ctx.store.jobFinishMany({
+        finishes: [{ id: dep.id, leaseToken: j!.leaseToken, outcome: completed('"done"'), leased: { queue: j!.queue, type: j!.type, attempts: j!.attempts } }],
+        now: T0 + 10,
+      });
+      assert.equal(ref?.id, dep.id);
+      assert.deepEqual(ref?.dependents?.map((d) => [d.id, d.status]), [[child.id, 'pending']]);
+      assert.equal(await statusOf(ctx.store, child.id), 'pending');
+    });
+
     it("a dependency that fails or is cancelled ends its dependents by their policy: 'fail', 'cancel', 'ignore', down the chain", async () => {
       const dep = newRecord(T0, { queue: 'p', maxAttempts: 1 });
       const onFail = after([dep.id], 'fail', { queue: 'p' });
