@@ -128,7 +128,7 @@ it("the worker's statements have good generic plans once statistics exist: claim
         }
       }
     }
-    const byId = { finishPlain: sql.finishPlain, finish: sql.finish, extend: sql.extend, progress: sql.progress, claimByIds: outboxStatements(s, schema).claimByIds };
+    const byId = { finishPlain: sql.finishPlain, finishPlainIds: sql.finishPlainIds, finish: sql.finish, extend: sql.extend, progress: sql.progress, claimByIds: outboxStatements(s, schema).claimByIds };
     for (const [name, text] of Object.entries(byId)) {
       const p = await planText(text);
       assert.match(p, /jobs_pkey on jobs j?/, `${name} looks jobs up by id:\n${p}`);

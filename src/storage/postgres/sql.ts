@@ -189,6 +189,14 @@ export function jobStatements(s: string, channel: string) {
        WHERE j.id = v.id AND ${BY_ID_PROCESSING('j.')} AND j.lease_token = v.token AND NOT j.has_dependents
       RETURNING 'f' AS kind, j.id, j.queue, j.type, j.attempts, j.status, false AS has_dependents, NULL AS dep`,
 
+    // Params: as finish. finishPlain for finishes whose workers know their jobs (JobFinish.leased): only the ids come back.
+    finishPlainIds: `
+      UPDATE ${s}.jobs j
+         SET ${FINISH_SET}
+        FROM ${FINISH_VALUES}
+       WHERE j.id = v.id AND ${BY_ID_PROCESSING('j.')} AND j.lease_token = v.token AND NOT j.has_dependents
+      RETURNING j.id`,
+
     // Params: ids, tokens, statuses (decided by the core), results, runAts, errors (JSON text or null), now, refunds
     // A completed job's waiting dependents count it off in the same statement, and the last one makes a
     // dependent ready: same transaction, no extra round trip (the join reads nothing for jobs without
