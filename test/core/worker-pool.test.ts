@@ -5,6 +5,7 @@ import { PermanentJobError } from '../../src/contracts/errors.js';
 import type { JobContext } from '../../src/core/handler.js';
 import { settle } from '../helpers/fake-clock.js';
 import { deferred, fakeJobq } from '../helpers/jobq-harness.js';
+import { watchStoreCalls } from '../helpers/store-calls.js';
 
 describe('worker pool', () => {
   it('runs a job and records its result, attempt and progress', async () => {
@@ -129,6 +130,27 @@ describe('worker pool', () => {
     assert.equal(q?.unhandled, 1);
     assert.deepEqual(q?.unhandledTypes, { nobody: 1 });
     await jobq.close();
+  });
+
+  it('an enqueue of a type it has no handler for wakes no claim here; one of a type it handles does', async () => {
+    const { jobq, clock, store } = fakeJobq();
+    let ran = 0;
+    jobq.register('known', () => void ran++);
+    jobq.start();
+    await clock.advance(0);
+    const calls = watchStoreCalls(store, 'default');
+    try {
+      await jobq.enqueue({ type: 'nobody' });
+      await settle(10);
+      assert.equal(calls.claims, 0, 'nobody here can run it: waking would be a claim that finds nothing');
+      await jobq.enqueue({ type: 'known' });
+      await settle(10);
+      assert.equal(ran, 1);
+      assert.equal(calls.claims >= 1, true, 'the handled type woke a claim');
+    } finally {
+      calls.restore();
+      await jobq.close();
+    }
   });
 
   it('warns once per queue and type that no live node handles, and never for a handled type', async () => {

@@ -120,9 +120,11 @@ export class WorkerPool {
   }
 
   /** Jobs that may now be claimed: wake the loops of their queues (or arm their due timers). */
-  ready(jobs: readonly { queue: string; status: JobStatus; runAt: number }[]): void {
+  ready(jobs: readonly { queue: string; type: string; status: JobStatus; runAt: number }[]): void {
     let last = '';
     for (const j of jobs) {
+      // Nodes with a handler for it claim it: a wake-up here would be a claim (a write transaction) that finds nothing.
+      if (!Object.hasOwn(this.deps.handlers, j.type)) continue;
       if (j.status === 'scheduled' && j.runAt > 0) this.scheduledAt(j.queue, j.runAt);
       else if ((j.status === 'pending' || j.status === 'scheduled') && j.queue !== last) this.notify([j.queue]);
       last = j.queue;
