@@ -125,6 +125,7 @@ const refOf = (r: FinishRow): JobRef => ({ id: r.id, queue: r.queue, type: r.typ
 
 type Known = JobFinish & { leased: NonNullable<JobFinish['leased']> };
 const hasLeased = (f: JobFinish): f is Known => f.leased !== undefined;
+const knownRef = (f: Known): JobRef => ({ id: f.id, queue: f.leased.queue, type: f.leased.type, attempts: f.leased.attempts });
 
 function isLinked(jobs: readonly NewJobRecord[]): boolean {
   return jobs.some((j) => j.key !== null || j.dependsOn !== null);
@@ -543,15 +544,12 @@ export class PostgresStore extends PgCluster implements Store {
    */
   private async finishKnown(finishes: readonly Known[], now: number, onRetry: () => void): Promise<JobRef[]> {
     const { rows } = await this.query<{ id: string }>(this.sql.finishPlainIds, this.finishValues(finishes, now), this.workerPool, onRetry);
-    const refs: JobRef[] = [];
-    if (rows.length === finishes.length) {
-      for (const f of finishes) refs.push({ id: f.id, queue: f.leased.queue, type: f.leased.type, attempts: f.leased.attempts });
-      return refs;
-    }
+    if (rows.length === finishes.length) return finishes.map(knownRef);
     const plain = new Set(rows.map((r) => r.id));
+    const refs: JobRef[] = [];
     const rest: JobFinish[] = [];
     for (const f of finishes) {
-      if (plain.has(f.id)) refs.push({ id: f.id, queue: f.leased.queue, type: f.leased.type, attempts: f.leased.attempts });
+      if (plain.has(f.id)) refs.push(knownRef(f));
       else rest.push(f);
     }
     const { rows: more } = await this.query<FinishRow>(this.sql.finish, this.finishValues(rest, now), this.workerPool, onRetry);
