@@ -12,12 +12,19 @@ import type { WalSyncer } from './wal-syncer.js';
 export class SqliteConn {
   private readonly statements = new Map<string, Database.Statement>();
   closed = false;
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rollback: Database.Statement;
 
   constructor(
     readonly db: Database.Database,
     /** Null when synchronous is 'normal'. */
     private readonly walSyncer: WalSyncer | null,
-  ) {}
+  ) {
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+  }
 
   /** A prepared statement, prepared once per SQL text. */
   stmt(sql: string): Database.Statement {
@@ -33,11 +40,27 @@ export class SqliteConn {
     if (this.closed) throw storeClosed();
   }
 
-  /** Runs `fn` in a write transaction, taking the lock up front (BEGIN IMMEDIATE). */
+  /**
+   * Runs `fn` in a write transaction, taking the lock up front (BEGIN
+   * IMMEDIATE). By prepared statements: better-sqlite3's `db.transaction(fn)`
+   * builds its wrapper functions on every call, 8-11 µs per transaction
+   * (a one-row update: 21.7-24.3 against 12.6-13.1 µs). Nested in another
+   * write, `fn` runs in a savepoint, as `db.transaction` does.
+   */
   write<T>(fn: () => T): T {
     this.assertOpen();
     try {
-      return this.db.transaction(fn).immediate();
+      if (this.db.inTransaction) return this.db.transaction(fn).immediate();
+      this.begin.run();
+      try {
+        const result = fn();
+        this.commit.run();
+        return result;
+      } catch (err) {
+        // A failed COMMIT may have ended the transaction already.
+        if (this.db.inTransaction) this.rollback.run();
+        throw err;
+      }
     } catch (err) {
       throw mapSqliteError(err);
     }
