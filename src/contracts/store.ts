@@ -148,6 +148,16 @@ export interface JobFinish extends LeaseRef {
   leased?: Pick<JobRef, 'queue' | 'type' | 'attempts'>;
 }
 
+/** A finish whose worker said what it knows of the job (JobFinish.leased). */
+export type LeasedFinish = JobFinish & { leased: NonNullable<JobFinish['leased']> };
+
+export const hasLeased = (f: JobFinish): f is LeasedFinish => f.leased !== undefined;
+
+/** The ref of an applied finish, from what its worker knows: nothing to read back. */
+export function leasedRef(f: LeasedFinish): JobRef {
+  return { id: f.id, queue: f.leased.queue, type: f.leased.type, attempts: f.leased.attempts };
+}
+
 export interface JobFinishManyParams {
   finishes: readonly JobFinish[];
   now: number;

@@ -37,7 +37,7 @@ export interface WorkerPoolDeps {
 
 /** A job's outcome on its way to the store, with the job it came from. */
 interface PoolFinish extends QueuedFinish {
-  job: LeasedJob;
+  leased: LeasedJob;
 }
 
 export class WorkerPool {
@@ -178,7 +178,7 @@ export class WorkerPool {
     loop?.slotFreed();
     const now = this.deps.clock.now();
     const outcome = ok ? successOutcome(value, job, now, this.deps.maxResultBytes) : failureOutcome(value, job, now, this.deps.retryDelay);
-    this.deps.leases.finishQueued<PoolFinish>({ id: job.id, leaseToken: job.leaseToken, outcome, attempt: job.attempts, leased: job, job, done: this.recorded });
+    this.deps.leases.finishQueued<PoolFinish>({ id: job.id, leaseToken: job.leaseToken, outcome, attempt: job.attempts, leased: job, done: this.recorded });
   }
 
   /**
@@ -191,7 +191,7 @@ export class WorkerPool {
    * collections (sampling heap profiler), the largest share.
    */
   private readonly recorded = (req: PoolFinish, applied: boolean, err: unknown): void => {
-    const { job, outcome } = req;
+    const { leased: job, outcome } = req;
     const log = this.deps.logger;
     try {
       if (err !== undefined) {

@@ -46,7 +46,7 @@ import type {
   IngestRecordsParams,
   IngestRecordsResult,
 } from '../../contracts/store.js';
-import { NOTHING_SPECIAL } from '../../contracts/store.js';
+import { hasLeased, leasedRef, NOTHING_SPECIAL, type LeasedFinish } from '../../contracts/store.js';
 import { storeClosed, storeUnavailable } from '../errors.js';
 import { rowToJob, rowToLeasedJob, type JobRow } from '../job-row.js';
 import { arrayLiteral, arrayLiteralOrNull } from './array-literal.js';
@@ -122,10 +122,6 @@ interface FinishRow {
 const isPlainFinish = (r: FinishRow): boolean => r.kind === 'f' && !(r.has_dependents && r.status === 'failed');
 
 const refOf = (r: FinishRow): JobRef => ({ id: r.id, queue: r.queue, type: r.type, attempts: r.attempts });
-
-type Known = JobFinish & { leased: NonNullable<JobFinish['leased']> };
-const hasLeased = (f: JobFinish): f is Known => f.leased !== undefined;
-const knownRef = (f: Known): JobRef => ({ id: f.id, queue: f.leased.queue, type: f.leased.type, attempts: f.leased.attempts });
 
 function isLinked(jobs: readonly NewJobRecord[]): boolean {
   return jobs.some((j) => j.key !== null || j.dependsOn !== null);
@@ -528,13 +524,12 @@ export class PostgresStore extends PgCluster implements Store {
     return [...refs, ...earlier];
   }
 
-  /** The rows of the finish statements: plain finishes first; jobs with dependents (and lost leases, which change nothing) then through the statement that moves dependents. */
+  /** The rows of the finish statements: plain finishes first, then the rest (finishRest). */
   private async finishRows(p: JobFinishManyParams, onRetry: () => void): Promise<FinishRow[]> {
     const { rows } = await this.query<FinishRow>(this.sql.finishPlain, this.finishValues(p.finishes, p.now), this.workerPool, onRetry);
     if (rows.length === p.finishes.length) return rows;
     const plain = new Set(rows.map((r) => r.id));
-    const rest = p.finishes.filter((f) => !plain.has(f.id));
-    return [...rows, ...(await this.query<FinishRow>(this.sql.finish, this.finishValues(rest, p.now), this.workerPool, onRetry)).rows];
+    return [...rows, ...(await this.finishRest(p.finishes.filter((f) => !plain.has(f.id)), p.now, onRetry))];
   }
 
   /**
@@ -542,18 +537,17 @@ export class PostgresStore extends PgCluster implements Store {
    * what the workers know, so Postgres sends back only their ids (a row of
    * eight columns per job was parsed, and allocated, only to be copied).
    */
-  private async finishKnown(finishes: readonly Known[], now: number, onRetry: () => void): Promise<JobRef[]> {
+  private async finishKnown(finishes: readonly LeasedFinish[], now: number, onRetry: () => void): Promise<JobRef[]> {
     const { rows } = await this.query<{ id: string }>(this.sql.finishPlainIds, this.finishValues(finishes, now), this.workerPool, onRetry);
-    if (rows.length === finishes.length) return finishes.map(knownRef);
+    if (rows.length === finishes.length) return finishes.map(leasedRef);
     const plain = new Set(rows.map((r) => r.id));
-    const refs: JobRef[] = [];
-    const rest: JobFinish[] = [];
-    for (const f of finishes) {
-      if (plain.has(f.id)) refs.push(knownRef(f));
-      else rest.push(f);
-    }
-    const { rows: more } = await this.query<FinishRow>(this.sql.finish, this.finishValues(rest, now), this.workerPool, onRetry);
-    return [...refs, ...(await this.finishedRefs(more, now))];
+    const more = await this.finishRest(finishes.filter((f) => !plain.has(f.id)), now, onRetry);
+    return [...finishes.filter((f) => plain.has(f.id)).map(leasedRef), ...(await this.finishedRefs(more, now))];
+  }
+
+  /** Finishes the plain statement left out, jobs with dependents (and lost leases, which change nothing): through the statement that moves dependents. */
+  private async finishRest(rest: readonly JobFinish[], now: number, onRetry: () => void): Promise<FinishRow[]> {
+    return (await this.query<FinishRow>(this.sql.finish, this.finishValues(rest, now), this.workerPool, onRetry)).rows;
   }
 
   /**

@@ -40,7 +40,7 @@ import type {
   Store,
   StoreCapabilities,
 } from '../../contracts/store.js';
-import { NOTHING_SPECIAL } from '../../contracts/store.js';
+import { hasLeased, leasedRef, NOTHING_SPECIAL } from '../../contracts/store.js';
 import { storeUnavailable } from '../errors.js';
 import { KeyUsage } from '../flow-usage.js';
 import { rowToJob, type JobRow } from '../job-row.js';
@@ -184,9 +184,8 @@ export class SqliteStore implements Store {
           done.push(r);
           continue;
         }
-        const known = f.leased;
-        if (o.kind === 'completed' && known && c.stmt(SQL.COMPLETE_PLAIN).run(o.resultJson, p.now, p.now, f.id, f.leaseToken).changes === 1) {
-          done.push({ id: f.id, queue: known.queue, type: known.type, attempts: known.attempts });
+        if (o.kind === 'completed' && hasLeased(f) && c.stmt(SQL.COMPLETE_PLAIN).run(o.resultJson, p.now, p.now, f.id, f.leaseToken).changes === 1) {
+          done.push(leasedRef(f));
           continue;
         }
         const row = (
