@@ -7,7 +7,7 @@
  * process). Each HTTP process is an API-only node with its own store
  * connection and its own group commit, so a 2xx still means committed (and
  * fsynced on SQLite); on one SQLite file their write transactions take turns
- * (see SqliteConn.durable). Metrics and live counters are per process.
+ * (see SqliteConn.durable). `/metrics` answers for all of them (process-metrics.ts).
  *
  * Lifecycle: the primary prints the `listening` line once every HTTP process
  * listens; a stop signal (or the primary's death: the IPC channel closes)

@@ -89,7 +89,9 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   }
   if (mode === 'serve' && !manyHttp) {
     const { createHttpApp } = await import('../http/app.js');
-    app = await createHttpApp({ jobq, logger, readiness, bodyLimitBytes: settings.bodyLimitBytes, auth });
+    // An HTTP process's /metrics answers for the whole server (process-metrics.ts).
+    const liveView = httpProcess ? { metrics: { processes: (await import('./process-metrics.js')).httpProcessMetrics() } } : undefined;
+    app = await createHttpApp({ jobq, logger, readiness, bodyLimitBytes: settings.bodyLimitBytes, auth, liveView });
   }
   // Run before the Jobq stops (Kafka ingest and the event feed: the last events out, partitions given up).
   const stopping: (() => Promise<void>)[] = [];
@@ -114,6 +116,9 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   }
   let http: HttpProcesses | null = null;
   if (manyHttp) {
+    // The workers' numbers live here; the HTTP processes' scrapes combine them with theirs.
+    const [{ createMetrics }, { serveProcessMetrics }] = await Promise.all([import('../metrics/metrics.js'), import('./process-metrics.js')]);
+    serveProcessMetrics(createMetrics(jobq).registry);
     try {
       http = await startHttpProcesses(settings.httpProcesses, logger);
     } catch (err) {

@@ -13,6 +13,10 @@
  *   scan per scrape.
  * - Label values are bounded: at most `maxLabelValues` queue names and as
  *   many types; later ones are counted under `other`. No job ids, ever.
+ * - Where one server is several processes (`jobq serve --http-processes`),
+ *   `processes` answers for all of them: each metric says how its values
+ *   combine (counters and histograms add up; the cluster-wide depth is the
+ *   same everywhere, so its maximum).
  */
 import client, { type Counter, type Gauge, type Registry } from 'prom-client';
 import type { JobEvent, JobEventKind } from '../contracts/events.js';
@@ -33,6 +37,16 @@ export interface MetricsOptions {
   maxDepthQueues?: number;
   /** Process metrics (CPU, memory, event loop lag, GC) with prom-client's defaults. @defaultValue true */
   processMetrics?: boolean;
+  /** This registry is one process's of several serving together; the exposition text is theirs combined. @defaultValue this process only */
+  processes?: ProcessGroupMetrics;
+}
+
+/** The metrics of the processes serving together (cli/process-metrics.ts does it over the cluster channel). */
+export interface ProcessGroupMetrics {
+  /** Called once with this process's registry, which the others may ask for. */
+  attach(registry: Registry): void;
+  /** Every process's metrics, combined by each metric's aggregator. */
+  text(): Promise<string>;
 }
 
 export const OTHER_LABEL = 'other';
@@ -126,6 +140,7 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     name: 'jobq_store_up',
     help: '1 while the store answers, 0 while it is failing',
     registers: [registry],
+    aggregator: 'min',
     collect() {
       this.set(jobq.health.healthy ? 1 : 0);
     },
@@ -177,6 +192,7 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     help: 'Jobs per queue and status, cluster-wide (read from the store at most every few seconds; the same on every node: aggregate with max, not sum)',
     labelNames: ['queue', 'status'],
     registers: [registry],
+    aggregator: 'max',
     async collect() {
       try {
         await readDepth();
@@ -193,6 +209,7 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     help: '1 for a paused queue (cluster-wide, as of the last depth read)',
     labelNames: ['queue'],
     registers: [registry],
+    aggregator: 'max',
     async collect() {
       await readDepth().catch(() => {});
       this.reset();
@@ -200,6 +217,8 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
     },
   });
   void paused;
+
+  options.processes?.attach(registry);
 
   const onEvent = (e: JobEvent) => {
     if (e.kind === 'lease_lost') return void leaseLosses.inc({ queue: queues.value(e.queue) });
@@ -253,7 +272,7 @@ export function createMetrics(jobq: Jobq, options: MetricsOptions = {}): JobqMet
       if (!child) httpChildren.set(key, (child = http.child({ method, route, status_code: String(status) })));
       child.observe(seconds);
     },
-    text: () => registry.metrics(),
+    text: options.processes ? options.processes.text.bind(options.processes) : () => registry.metrics(),
     close() {
       sub.unsubscribe();
       health.observe = observe;

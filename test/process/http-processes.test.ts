@@ -2,10 +2,12 @@
  * `jobq serve --http-processes 2` (issue #15): two HTTP processes share the
  * port, each committing its own enqueues to the one SQLite file, while the
  * primary runs the workers. Every acknowledged enqueue is stored once and
- * run; both processes serve; SIGTERM drains them all (exit 0, no process
+ * run; both processes serve; /metrics answers for the whole server from
+ * either; SIGTERM drains them all (exit 0, no process
  * left); a primary killed -9 takes its HTTP processes with it.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { describe, it } from 'node:test';
 import { spawnServer } from '../helpers/spawn-server.js';
@@ -24,6 +26,28 @@ function post(agent: Agent, url: string, path: string, body: string, headers: Re
     req.on('error', reject);
     req.end(body || undefined);
   });
+}
+
+/** Established TCP connections on local `port` held by process `pid`: its socket descriptors matched against /proc/net/tcp and tcp6. */
+function connectionsHeld(pid: number, port: number): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  let held = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+      if (parseInt(local!.split(':')[1]!, 16) === port && state === '01' && inodes.has(inode!)) held++;
+    }
+  }
+  return held;
 }
 
 const alive = (pid: number) => {
@@ -51,6 +75,10 @@ describe('jobq serve --http-processes 2 (real processes)', () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 40 });
       const n = 400;
       const answers = await Promise.all(Array.from({ length: n }, (_, i) => post(agent, srv.url, '/enqueue', JSON.stringify({ type: 'demo', payload: { ms: 0, i } }))));
+      // The client's keep-alive connections are still open: fresh connections went to the processes in turn.
+      const port = Number(new URL(srv.url).port);
+      const held = pids.map((pid) => connectionsHeld(pid, port));
+      assert.ok(held.every((c) => c > 0), `both HTTP processes hold connections of the client: ${held}`);
       agent.destroy();
       assert.deepEqual([...new Set(answers.map((a) => a.status))], [200]);
       const ids = answers.map((a) => (JSON.parse(a.text) as { id: string }).id);
@@ -59,18 +87,31 @@ describe('jobq serve --http-processes 2 (real processes)', () => {
         timeoutMs: 20_000,
         what: 'every job completed by the primary’s workers',
       });
-      // Each process counts the requests it served; fresh connections go to the processes in turn.
-      const counts = new Set<number>();
-      for (let i = 0; i < 6; i++) {
+      // Whichever process a scrape reaches answers for the whole server: both HTTP processes' requests, the primary's workers.
+      for (let i = 0; i < 4; i++) {
         const fresh = new Agent({ keepAlive: false });
         const text = (await post(fresh, srv.url, '/metrics', '', { connection: 'close' })).text;
         fresh.destroy();
-        const c = /jobq_http_request_duration_seconds_count\{[^}]*route="\/enqueue"[^}]*\} (\d+)/.exec(text);
-        counts.add(c ? Number(c[1]) : 0);
+        const value = (series: RegExp) => Number(series.exec(text)?.[1] ?? NaN);
+        assert.equal(value(/jobq_http_request_duration_seconds_count\{[^}]*route="\/enqueue"[^}]*\} (\d+)/), n, `scrape ${i}: the enqueues both processes served`);
+        assert.equal(value(/jobq_jobs_enqueued_total\{queue="default",type="demo"\} (\d+)/), n, `scrape ${i}: enqueued`);
+        assert.equal(value(/jobq_jobs_completed_total\{queue="default",type="demo"\} (\d+)/), n, `scrape ${i}: completed by the primary's workers`);
+        assert.equal(value(/jobq_queue_depth\{queue="default",status="completed"\} (\d+)/), n, `scrape ${i}: the cluster-wide depth, not once per process`);
       }
-      assert.equal(counts.size, 2, `two processes answered /metrics with their own counts: ${[...counts]}`);
-      assert.equal([...counts].reduce((a, b) => a + b, 0), n, 'the two processes served every enqueue between them');
-      assert.ok([...counts].every((c) => c > 0), 'both processes served enqueues');
+
+      // With the primary stopped (SIGSTOP), a scrape on an open connection gets a clear 504, never part of the numbers.
+      const held1 = new Agent({ keepAlive: true, maxSockets: 1 });
+      assert.equal((await post(held1, srv.url, '/healthz', '')).status, 200);
+      srv.child.kill('SIGSTOP');
+      let stalled: { status: number; text: string };
+      try {
+        stalled = await post(held1, srv.url, '/metrics', '');
+      } finally {
+        srv.child.kill('SIGCONT');
+        held1.destroy();
+      }
+      assert.equal(stalled.status, 504, stalled.text);
+      assert.equal((JSON.parse(stalled.text) as { error: { code: string } }).error.code, 'timeout');
 
       srv.child.kill('SIGTERM');
       const { code } = await srv.exited;

@@ -5,6 +5,7 @@
  * One LiveFeed per app feeds the stream and the charts.
  */
 import type { FastifyInstance } from 'fastify';
+import client, { type Registry } from 'prom-client';
 import { JobqError } from '../../contracts/errors.js';
 import type { Jobq } from '../../core/jobq.js';
 import { LiveFeed, type LiveFeedOptions } from '../../dashboard/live-feed.js';
@@ -76,6 +77,7 @@ function metricsRoute(app: FastifyInstance, metrics: JobqMetrics, view: LiveView
     done();
   });
   const sse = view.stream;
+  if (sse) streamMetrics(metrics.registry, sse);
   app.get(
     '/metrics',
     {
@@ -87,12 +89,30 @@ function metricsRoute(app: FastifyInstance, metrics: JobqMetrics, view: LiveView
         response: { 200: { description: 'text/plain; version=0.0.4', type: 'string' } },
       },
     },
-    async (_req, reply) => {
-      const text = await metrics.text();
-      const extra = sse ? `# HELP jobq_event_stream_clients Event-stream (SSE) connections open now\n# TYPE jobq_event_stream_clients gauge\njobq_event_stream_clients ${sse.connections()}\n# HELP jobq_event_stream_dropped_total Event-stream readers dropped for falling behind\n# TYPE jobq_event_stream_dropped_total counter\njobq_event_stream_dropped_total ${sse.dropped}\n` : '';
-      return reply.type(metrics.registry.contentType).send(text + extra);
-    },
+    async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()),
   );
+}
+
+/** The event stream's numbers, in the registry rather than appended to its text: across several HTTP processes they add up like the rest. */
+function streamMetrics(registry: Registry, sse: EventStreamStats): void {
+  new client.Gauge({
+    name: 'jobq_event_stream_clients',
+    help: 'Event-stream (SSE) connections open now',
+    registers: [registry],
+    collect() {
+      this.set(sse.connections());
+    },
+  });
+  let counted = 0;
+  new client.Counter({
+    name: 'jobq_event_stream_dropped_total',
+    help: 'Event-stream readers dropped for falling behind',
+    registers: [registry],
+    collect() {
+      this.inc(sse.dropped - counted);
+      counted = sse.dropped;
+    },
+  });
 }
 
 function statsRoutes(app: FastifyInstance, jobq: Jobq, view: LiveView): void {
