@@ -162,12 +162,34 @@ describe('worker pool', () => {
     await clock.advance(0);
     for (let i = 0; i < 3; i++) await jobq.enqueue({ type: 'nobody' });
     await jobq.enqueueMany([{ type: 'known' }, { type: 'nobody' }, { type: 'other' }]);
+    await settle(10); // each miss is confirmed on a fresh read of the nodes first
     const warnings = lines.filter((l) => l.msg.startsWith('no running node handles'));
     assert.deepEqual(
       warnings.map((w) => w.type),
       ['nobody', 'other'],
     );
     await jobq.close();
+  });
+
+  it('does not warn about a type a node handles that started after this one last looked (the primary of --http-processes)', async () => {
+    const lines: { msg: string; type?: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; type?: string }) });
+    const { jobq: api, clock, store } = fakeJobq({ logger, queues: {} });
+    await api.start();
+    await clock.advance(0); // the API node has read the live nodes: itself only
+    const { jobq: worker } = fakeJobq({ store, clock });
+    worker.register('late', () => undefined);
+    await worker.start();
+    await clock.advance(0);
+    await api.enqueue({ type: 'late' });
+    await api.enqueue({ type: 'nobody' });
+    await settle(10);
+    assert.deepEqual(
+      lines.filter((l) => l.msg.startsWith('no running node handles')).map((w) => w.type),
+      ['nobody'],
+    );
+    await worker.close();
+    await api.close();
   });
 
   it('times out an attempt, aborts its signal, frees the slot and retries', async () => {

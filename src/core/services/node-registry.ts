@@ -73,8 +73,11 @@ export class NodeRegistry {
   /**
    * Called after every enqueue, for each job: warns once per queue and type
    * that no live node handles. It reads the handled types as of the last
-   * refresh (a node that died since still counts until the next one), so the
-   * common case is two map lookups and no clock read.
+   * refresh, so the common case is two map lookups and no clock read. A miss
+   * is confirmed on a fresh read of the nodes before the warning: a node
+   * that started since the last refresh (the primary of `--http-processes`,
+   * which starts after its HTTP processes listen; a worker launched just
+   * after the server) handles it.
    */
   checkHandled(queue: string, type: string): void {
     if (!this.loaded) return;
@@ -84,6 +87,20 @@ export class NodeRegistry {
     const key = `${queue}\u0000${type}`;
     if (this.warned.has(key)) return;
     this.warned.add(key);
+    void this.confirmUnhandled(queue, type, key);
+  }
+
+  private async confirmUnhandled(queue: string, type: string, key: string): Promise<void> {
+    try {
+      this.nodes = await this.o.store.nodeList({ since: this.aliveSince });
+    } catch {
+      return; // the store's health monitor reports it; unsure, say nothing
+    }
+    this.handledCache.clear();
+    if (this.handledTypes(queue).has(type)) {
+      this.warned.delete(key); // handled after all: should its node go, a later miss looks again
+      return;
+    }
     this.o.logger.warn(
       { queue, type },
       `no running node handles type "${type}" in queue "${queue}"; its jobs stay pending until a node with that handler works the queue`,
