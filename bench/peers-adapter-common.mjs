@@ -1,18 +1,22 @@
 // What the two jobq adapters for the shared peer harness have in common; each
 // adapter supplies how to open the store and the harness's bookkeeping queries.
+// The worker process is set up as `jobq worker` sets up its own: with its heap
+// setting (the young generation kept at its first size, cli/heap-tuning.ts).
+import { keepYoungGenerationSmall } from '../dist/src/cli/heap-tuning.js';
 import { Jobq } from '../dist/src/core/jobq.js';
 
 const profile = (concurrency) => ({
-  describe: `new Jobq({ store, queues: { default: { concurrency: ${concurrency} } } }) - defaults otherwise`,
+  describe: `new Jobq({ store, queues: { default: { concurrency: ${concurrency} } } }) in a process with jobq worker's heap setting (v8 semi-space-growth-factor 1) - defaults otherwise`,
   concurrency,
 });
 export const workerProfiles = { c1: profile(1), c50: profile(50), tuned: profile(200) };
 
 /**
+ * @param store 'sqlite' | 'postgres'
  * @param openStore (cfg) => Promise<Store>
  * @param openBook (cfg) => Promise<{ clean, count(where), completions(): [{seq, done}], analyze, close }>
  */
-export function makeAdapter({ openStore, openBook }) {
+export function makeAdapter({ store, openStore, openBook }) {
   return {
     workerProfiles,
     async createProducer(cfg) {
@@ -39,6 +43,7 @@ export function makeAdapter({ openStore, openBook }) {
     },
     async createWorker(cfg, profileName, hooks) {
       const { concurrency } = workerProfiles[profileName];
+      keepYoungGenerationSmall('worker', store);
       const jobq = new Jobq({
         store: await openStore(cfg),
         queues: { default: { concurrency } },

@@ -16,6 +16,7 @@ export const producerSettings = {
 };
 
 const adapter = makeAdapter({
+  store: 'postgres',
   openStore: (cfg) => PostgresStore.open({ connectionString: cfg.pgUrl, schema: SCHEMA }),
   openBook: async (cfg) => {
     // Loaded here, in the producer only: imported at the top, the harness's own driver would be

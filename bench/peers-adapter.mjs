@@ -18,6 +18,7 @@ export const producerSettings = {
 };
 
 const adapter = makeAdapter({
+  store: 'sqlite',
   openStore: async () => new SqliteStore({ path: DB }),
   openBook: async () => {
     const db = new Database(DB);
