@@ -46,7 +46,11 @@ export async function spawnServer(
         }
       });
     }
-    void exited.then(({ code }) => reject(new Error(`server exited with ${code} before listening:\n${out}`)));
+    void exited.then(({ code }) => {
+      // Else the timer keeps the test file's process alive for up to timeoutMs after a server that was meant to fail.
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${out}`));
+    });
   });
   return { child, url, output: () => out, exited };
 }
