@@ -52,8 +52,25 @@ export function tuneHeapForServing(execArgv: readonly string[] = process.execArg
   if (!operatorSet('allocation-site-pretenuring', execArgv, nodeOptions)) setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
-/** For a `jobq worker` process on the SQLite or Postgres store; returns whether it set the flag. */
+/** The growth factor the operator gave node (`--semi-space-growth-factor=N`, with - or _, `=` or a space), if any. */
+function operatorGrowthFactor(execArgv: readonly string[], nodeOptions: string): number | undefined {
+  const m = /--semi[-_]space[-_]growth[-_]factor[= ](\d+)/.exec(`${execArgv.join(' ')} ${nodeOptions}`);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * For a `jobq worker` process on the SQLite or Postgres store; returns
+ * whether the young generation is kept small. A growth factor the operator
+ * gave node is applied again here, in any mode: Node 20 does not honour it
+ * as a node flag (the young generation still doubled to 16 MB semi-spaces),
+ * only set at run time.
+ */
 export function keepYoungGenerationSmall(mode: 'serve' | 'worker', store: string, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
+  const theirs = operatorGrowthFactor(execArgv, nodeOptions);
+  if (theirs !== undefined) {
+    setFlagsFromString(`--semi-space-growth-factor=${theirs}`);
+    return theirs <= 1;
+  }
   if (mode !== 'worker' || store === 'memory' || operatorSet('semi-space', execArgv, nodeOptions)) return false;
   setFlagsFromString('--semi-space-growth-factor=1');
   return true;
