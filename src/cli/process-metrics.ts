@@ -36,8 +36,9 @@ export function httpProcessMetrics(): ProcessGroupMetrics {
   let nextId = 0;
   const waiting = new Map<number, { resolve(text: string): void; reject(err: Error): void; timer: NodeJS.Timeout }>();
   process.on('message', (m: Message) => {
-    if (m?.jobq === 'registry?' && registry) {
-      void registry.getMetricsAsJSON().then((json) => process.send?.({ jobq: 'registry', id: m.id, json } satisfies Message));
+    if (m?.jobq === 'registry?') {
+      // Before its app has built the registry (at start), a process has nothing to add, and says so rather than let the scrape wait.
+      void (registry?.getMetricsAsJSON() ?? Promise.resolve([])).then((json) => process.send?.({ jobq: 'registry', id: m.id, json } satisfies Message));
     } else if (m?.jobq === 'metrics') {
       const w = waiting.get(m.id);
       if (!w) return;
