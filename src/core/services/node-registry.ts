@@ -52,9 +52,13 @@ export class NodeRegistry {
       host: hostname(),
       pid: process.pid,
     });
+    await this.refreshNodes();
+    this.loaded = true;
+  }
+
+  private async refreshNodes(): Promise<void> {
     this.nodes = await this.o.store.nodeList({ since: this.aliveSince });
     this.handledCache.clear();
-    this.loaded = true;
   }
 
   /** Live nodes as last seen (refreshed every interval). */
@@ -92,11 +96,10 @@ export class NodeRegistry {
 
   private async confirmUnhandled(queue: string, type: string, key: string): Promise<void> {
     try {
-      this.nodes = await this.o.store.nodeList({ since: this.aliveSince });
+      await this.refreshNodes();
     } catch {
       return; // the store's health monitor reports it; unsure, say nothing
     }
-    this.handledCache.clear();
     if (this.handledTypes(queue).has(type)) {
       this.warned.delete(key); // handled after all: should its node go, a later miss looks again
       return;

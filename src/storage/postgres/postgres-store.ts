@@ -524,12 +524,10 @@ export class PostgresStore extends PgCluster implements Store {
     return [...refs, ...earlier];
   }
 
-  /** The rows of the finish statements: plain finishes first, then the rest (finishRest). */
+  /** The rows of the finish statements: plain finishes first, then the rest. */
   private async finishRows(p: JobFinishManyParams, onRetry: () => void): Promise<FinishRow[]> {
-    const { rows } = await this.query<FinishRow>(this.sql.finishPlain, this.finishValues(p.finishes, p.now), this.workerPool, onRetry);
-    if (rows.length === p.finishes.length) return rows;
-    const plain = new Set(rows.map((r) => r.id));
-    return [...rows, ...(await this.finishRest(p.finishes.filter((f) => !plain.has(f.id)), p.now, onRetry))];
+    const { plain, rest } = await this.finishPlainFirst<FinishRow>(this.sql.finishPlain, p.finishes, p.now, onRetry);
+    return rest.length === 0 ? plain : [...plain, ...rest];
   }
 
   /**
@@ -538,16 +536,23 @@ export class PostgresStore extends PgCluster implements Store {
    * eight columns per job was parsed, and allocated, only to be copied).
    */
   private async finishKnown(finishes: readonly LeasedFinish[], now: number, onRetry: () => void): Promise<JobRef[]> {
-    const { rows } = await this.query<{ id: string }>(this.sql.finishPlainIds, this.finishValues(finishes, now), this.workerPool, onRetry);
-    if (rows.length === finishes.length) return finishes.map(leasedRef);
-    const plain = new Set(rows.map((r) => r.id));
-    const more = await this.finishRest(finishes.filter((f) => !plain.has(f.id)), now, onRetry);
-    return [...finishes.filter((f) => plain.has(f.id)).map(leasedRef), ...(await this.finishedRefs(more, now))];
+    const { plain, rest } = await this.finishPlainFirst<{ id: string }>(this.sql.finishPlainIds, finishes, now, onRetry);
+    if (plain.length === finishes.length) return finishes.map(leasedRef);
+    const ids = new Set(plain.map((r) => r.id));
+    return [...finishes.filter((f) => ids.has(f.id)).map(leasedRef), ...(await this.finishedRefs(rest, now))];
   }
 
-  /** Finishes the plain statement left out, jobs with dependents (and lost leases, which change nothing): through the statement that moves dependents. */
-  private async finishRest(rest: readonly JobFinish[], now: number, onRetry: () => void): Promise<FinishRow[]> {
-    return (await this.query<FinishRow>(this.sql.finish, this.finishValues(rest, now), this.workerPool, onRetry)).rows;
+  /**
+   * A plain finish statement (`text`: jobs nothing depends on), then, for
+   * what it left out (jobs with dependents, and lost leases, which change
+   * nothing), the statement that moves dependents.
+   */
+  private async finishPlainFirst<R extends { id: string }>(text: string, finishes: readonly JobFinish[], now: number, onRetry: () => void): Promise<{ plain: R[]; rest: FinishRow[] }> {
+    const { rows: plain } = await this.query<R>(text, this.finishValues(finishes, now), this.workerPool, onRetry);
+    if (plain.length === finishes.length) return { plain, rest: [] };
+    const done = new Set(plain.map((r) => r.id));
+    const left = finishes.filter((f) => !done.has(f.id));
+    return { plain, rest: (await this.query<FinishRow>(this.sql.finish, this.finishValues(left, now), this.workerPool, onRetry)).rows };
   }
 
   /**
