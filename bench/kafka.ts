@@ -3,19 +3,24 @@
  * own claims (FOR UPDATE SKIP LOCKED), with 1, 2 and 3 worker processes, and
  * what each costs the Postgres server: its CPU seconds per 10,000 jobs, read
  * from /proc (utime + stime of the postmaster, its live backends and its
- * reaped children) before and after each run. Then enqueue-to-start latency
- * at a steady rate through each path. One sitting; compare ratios, not
+ * reaped children) before and after each run. Two loads: a burst (as fast as
+ * the workers go) and a steady rate (enqueue-to-start latency, and the cost
+ * when every job is its own transactions). One sitting; compare ratios, not
  * absolute figures (the machine is shared and varies up to 3x).
  *
- * Each run: a fresh schema, the worker processes started and idle, then
- * BENCH_KAFKA_N jobs (default 20,000) enqueued in batches of 500 from this
- * process, timed until the store counts them all completed. BENCH_ROUNDS
- * (default 3) rounds, the two modes alternated within each; the table shows
- * medians, each round's CPU figure, and Kafka's CPU per job against SKIP
- * LOCKED's within each round. Prints a markdown table and writes
+ * Each run: a fresh schema, the worker processes started and idle, a
+ * checkpoint, then the jobs, timed until the store counts them all completed;
+ * the CPU window closes after a VACUUM of the run's tables (their dead rows
+ * are the run's cost), and the schema is dropped after it.
+ * - Burst: BENCH_KAFKA_N jobs (20,000) enqueued in batches of 500 from this process.
+ * - Steady: BENCH_KAFKA_LAT_N single enqueues (1,000; 0 skips these runs) at
+ *   200/s, after 50 unmeasured ones.
+ * BENCH_ROUNDS (3) rounds, the two modes alternated within each; the tables
+ * show medians, each round's CPU figure, and Kafka's CPU per job against SKIP
+ * LOCKED's within each round. Prints markdown tables and writes
  * bench/results/kafka.json.
- * Settings: BENCH_KAFKA_N, BENCH_ROUNDS (3), BENCH_KAFKA_WORKERS (1,2,3), BENCH_KAFKA_MODES (store,kafka), BENCH_KAFKA_CONCURRENCY (50), BENCH_KAFKA_LAT_N
- * (1,000 jobs at 200/s), BENCH_PG_URL, KAFKA_BOOTSTRAP (else a broker of its own).
+ * Settings: BENCH_KAFKA_N, BENCH_ROUNDS, BENCH_KAFKA_WORKERS (1,2,3), BENCH_KAFKA_MODES (store,kafka), BENCH_KAFKA_CONCURRENCY (50), BENCH_KAFKA_LAT_N,
+ * BENCH_PG_URL, KAFKA_BOOTSTRAP (else a broker of its own).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,7 +33,7 @@ import pg from 'pg';
 import { Jobq } from '../src/core/jobq.js';
 import { kafkaDispatch } from '../src/kafka/dispatch.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
-import { median, summarize } from './stats.js';
+import { fmt, median, summarize } from './stats.js';
 
 const env = process.env;
 const N = Number(env.BENCH_KAFKA_N ?? 20_000);
@@ -62,14 +67,57 @@ function postgresCpuSeconds(postmaster: number): number {
   return ticks / TICKS;
 }
 
-async function postmasterPid(url: string): Promise<number> {
+/** One statement on a connection of its own (the bench's bookkeeping, apart from the nodes' pools). */
+async function once<T extends object>(url: string, sql: string, read?: (rows: T[]) => unknown): Promise<T[]> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  try {
+    const { rows } = await c.query<T>(sql);
+    read?.(rows);
+    return rows;
+  } finally {
+    await c.end();
+  }
+}
+
+async function postmasterPid(url: string): Promise<number> {
+  let parent = 0;
   // Read while the backend lives: its parent is the postmaster.
-  const stat = readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  await c.end();
-  return Number(stat[1]);
+  await once<{ pid: number }>(url, 'SELECT pg_backend_pid() AS pid', (rows) => {
+    parent = Number(readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
+  });
+  return parent;
+}
+
+/**
+ * A checkpoint before each measured run, so that none falls inside one by
+ * chance (a timed checkpoint is 5 minutes after the last). Needs superuser or
+ * pg_checkpoint; without it the runs go on, and the bench says so once.
+ */
+let checkpointRefused = false;
+async function checkpoint(url: string): Promise<void> {
+  if (checkpointRefused) return;
+  try {
+    await once(url, 'CHECKPOINT');
+  } catch (err) {
+    checkpointRefused = true;
+    log(`bench:kafka: no CHECKPOINT before the runs (${(err as Error).message}): a timed checkpoint may fall inside one`);
+  }
+}
+
+/**
+ * Each run pays for its own dead rows inside its window: a VACUUM of its
+ * schema's tables once the jobs are done. Left to autovacuum, that work came
+ * whenever autovacuum woke, as likely in a later run's window as in its own.
+ */
+async function vacuumSchema(url: string, schema: string): Promise<void> {
+  const tables = await once<{ t: string }>(url, `SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = '${schema}'`);
+  await once(url, `VACUUM ${tables.map((r) => r.t).join(', ')}`);
+}
+
+/** After a run, outside its window: nothing of it is left for autovacuum to do during a later one. */
+async function dropSchema(url: string, schema: string): Promise<void> {
+  await once(url, `SET client_min_messages = warning; DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 }
 
 interface Worker {
@@ -143,72 +191,123 @@ async function completed(jobq: Jobq): Promise<number> {
   return (await jobq.queues.list()).queues.find((q) => q.name === 'default')?.counts.completed ?? 0;
 }
 
-interface Row {
+/** What the Postgres server spent on a run, per 10,000 of its jobs. */
+interface Cost {
+  pgCpuSecPer10k: number;
+  /** Committed transactions (statements outside BEGIN count one each) per 10,000 jobs, as reported so far (approximate, see costOf). */
+  pgTransactionsPer10k: number;
+}
+
+interface Row extends Cost {
   mode: Mode;
   workers: number;
   jobsPerSec: number;
-  pgCpuSecPer10k: number;
-  /** Committed transactions (statements outside BEGIN count one each) per 10,000 jobs: the round trips Postgres served. */
-  pgTransactionsPer10k: number;
   elapsedMs: number;
 }
 
+interface SteadyRow extends Cost {
+  mode: Mode;
+  workers: number;
+  /** enqueue → start, ms */
+  p50: number;
+  p99: number;
+  max: number;
+}
+
 async function transactions(url: string): Promise<number> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  const { rows } = await c.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()');
-  await c.end();
+  const rows = await once<{ n: string }>(url, 'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()');
   return Number(rows[0]!.n);
 }
 
-async function throughput(url: string, postmaster: number, mode: Mode, workers: number, brokers: string): Promise<Row> {
+/**
+ * The server's CPU and transactions over `work` and the VACUUM of the run's
+ * schema after it, per 10,000 of its `n` jobs; a checkpoint just before.
+ */
+async function costOf(url: string, postmaster: number, schema: string, n: number, work: () => Promise<void>): Promise<Cost> {
+  await checkpoint(url);
+  const tx0 = await transactions(url);
+  const cpu0 = postgresCpuSeconds(postmaster);
+  await work();
+  await vacuumSchema(url, schema);
+  const cpu = postgresCpuSeconds(postmaster) - cpu0;
+  // pg_stat_database counts what backends have reported: since Postgres 15 a busy backend reports at most once a
+  // second and an idle one within 10 s, so this count is approximate (a second's worth may fall in the next run).
+  await new Promise((r) => setTimeout(r, 1500));
+  const tx = (await transactions(url)) - tx0;
+  return { pgCpuSecPer10k: (cpu / n) * 10_000, pgTransactionsPer10k: Math.round((tx / n) * 10_000) };
+}
+
+/** A fresh schema, its API node and `workers` idle worker processes (a settled consumer group over Kafka) for `run`; all gone after. */
+async function withNodes<T>(url: string, mode: Mode, workers: number, brokers: string, run: (schema: string, api: Jobq, children: Worker[]) => Promise<T>): Promise<T> {
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const api = await apiNode(url, schema, mode, brokers);
   const children = await Promise.all(Array.from({ length: workers }, () => startWorker(url, schema, mode, brokers)));
   try {
     if (mode === 'kafka') await groupSettled(brokers, schema, workers);
-    const tx0 = await transactions(url);
-    const cpu0 = postgresCpuSeconds(postmaster);
-    const t0 = performance.now();
-    for (let i = 0; i < N; i += 500) await api.enqueueMany(Array.from({ length: Math.min(500, N - i) }, () => ({ type: 'noop' })));
-    await allCompleted(api, children, N);
-    const elapsedMs = performance.now() - t0;
-    const cpu = postgresCpuSeconds(postmaster) - cpu0;
-    // pg_stat_database is updated when a backend reports (at most every 500 ms by default, and at idle): settle first.
-    await new Promise((r) => setTimeout(r, 1500));
-    const tx = (await transactions(url)) - tx0;
-    return { mode, workers, jobsPerSec: (N / elapsedMs) * 1000, pgCpuSecPer10k: (cpu / N) * 10_000, pgTransactionsPer10k: Math.round((tx / N) * 10_000), elapsedMs };
+    return await run(schema, api, children);
   } finally {
     await stopWorkers(children);
     await api.close();
+    await dropSchema(url, schema);
   }
 }
 
-/** Single enqueues at 200/s into 2 idle workers; startedAt - createdAt of each job, both stamped on this machine's clock. */
-async function latency(url: string, mode: Mode, brokers: string): Promise<{ p50: number; p99: number; max: number }> {
-  const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const api = await apiNode(url, schema, mode, brokers);
-  const children = await Promise.all([startWorker(url, schema, mode, brokers), startWorker(url, schema, mode, brokers)]);
-  try {
-    if (mode === 'kafka') await groupSettled(brokers, schema, 2);
+/** N jobs enqueued in batches of 500 into idle workers, until all are completed. */
+function throughput(url: string, postmaster: number, mode: Mode, workers: number, brokers: string): Promise<Row> {
+  return withNodes(url, mode, workers, brokers, async (schema, api, children) => {
+    let elapsedMs = 0;
+    const cost = await costOf(url, postmaster, schema, N, async () => {
+      const t0 = performance.now();
+      for (let i = 0; i < N; i += 500) await api.enqueueMany(Array.from({ length: Math.min(500, N - i) }, () => ({ type: 'noop' })));
+      await allCompleted(api, children, N);
+      elapsedMs = performance.now() - t0;
+    });
+    return { mode, workers, jobsPerSec: (N / elapsedMs) * 1000, elapsedMs, ...cost };
+  });
+}
+
+/**
+ * Single enqueues at 200/s into idle workers: startedAt - createdAt of each
+ * job (both stamped on this machine's clock), and what the server spent at
+ * that steady rate, where each job is its own transactions and every wake-up
+ * counts (SKIP LOCKED wakes every node; Kafka hands a record to one).
+ */
+function steady(url: string, postmaster: number, mode: Mode, workers: number, brokers: string): Promise<SteadyRow> {
+  return withNodes(url, mode, workers, brokers, async (schema, api, children) => {
     // Warm-up, not measured: the first records after a group joins pay for topic metadata and connections.
     for (let i = 0; i < 50; i++) await api.enqueue({ type: 'noop' });
     await allCompleted(api, children, 50);
     const ids: string[] = [];
-    const t0 = performance.now();
-    for (let i = 0; i < LAT_N; i++) {
-      ids.push((await api.enqueue({ type: 'noop' })).id);
-      const wait = t0 + (i + 1) * 5 - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-    await allCompleted(api, children, LAT_N + 50);
+    const cost = await costOf(url, postmaster, schema, LAT_N, async () => {
+      const t0 = performance.now();
+      for (let i = 0; i < LAT_N; i++) {
+        ids.push((await api.enqueue({ type: 'noop' })).id);
+        const wait = t0 + (i + 1) * 5 - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      await allCompleted(api, children, LAT_N + 50);
+    });
     const jobs = await Promise.all(ids.map((id) => api.get(id)));
     if (env.BENCH_KAFKA_DEBUG) log(jobs.filter((j) => j!.startedAt! - j!.createdAt > 100).map((j) => `${j!.createdAt % 100_000}+${j!.startedAt! - j!.createdAt}`).join(' '));
-    return summarize(jobs.map((j) => j!.startedAt! - j!.createdAt));
-  } finally {
-    await stopWorkers(children);
-    await api.close();
-  }
+    return { mode, workers, ...summarize(jobs.map((j) => j!.startedAt! - j!.createdAt)), ...cost };
+  });
+}
+
+function runsOf<R extends { mode: Mode; workers: number }>(rows: R[], mode: Mode, workers: number): R[] {
+  return rows.filter((r) => r.mode === mode && r.workers === workers);
+}
+
+function medianOf<R>(runs: R[], f: (r: R) => number): number {
+  return median(runs.map(f));
+}
+
+/** Median CPU (each round's), median transactions, and Kafka's CPU per job over SKIP LOCKED's run against run of the same round. */
+function costCells<R extends Cost & { mode: Mode; workers: number }>(rows: R[], mode: Mode, workers: number): string {
+  const runs = runsOf(rows, mode, workers);
+  const each = runs.map((r) => r.pgCpuSecPer10k.toFixed(2)).join(', ');
+  const store = runsOf(rows, 'store', workers);
+  const ratio = mode === 'kafka' && MODES.includes('store') ? runs.map((k, i) => `${(k.pgCpuSecPer10k / (store[i]?.pgCpuSecPer10k ?? NaN)).toFixed(2)}×`).join(', ') : '';
+  return `${medianOf(runs, (r) => r.pgCpuSecPer10k).toFixed(2)} (${each}) | ${fmt(medianOf(runs, (r) => r.pgTransactionsPer10k))} | ${ratio}`;
 }
 
 async function main(): Promise<void> {
@@ -228,6 +327,7 @@ async function main(): Promise<void> {
     const postmaster = await postmasterPid(url);
     log(`bench:kafka: ${N} no-op jobs per run, concurrency ${CONCURRENCY} per worker, ${cpus().length} cores, Postgres postmaster pid ${postmaster}, Kafka ${brokers}`);
     const rows: Row[] = [];
+    const steadyRows: SteadyRow[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const workers of WORKER_COUNTS) {
         for (const mode of MODES) {
@@ -236,32 +336,35 @@ async function main(): Promise<void> {
           rows.push(r);
         }
       }
+      for (const workers of LAT_N > 0 ? WORKER_COUNTS : []) {
+        for (const mode of MODES) {
+          const r = await steady(url, postmaster, mode, workers, brokers);
+          log(`  round ${round}, ${mode} x${workers} at 200/s: p50 ${r.p50} p99 ${r.p99} max ${r.max} ms, Postgres ${r.pgCpuSecPer10k.toFixed(2)} CPU s and ${r.pgTransactionsPer10k} transactions per 10k jobs`);
+          steadyRows.push(r);
+        }
+      }
     }
-    const runsOf = (mode: Mode, workers: number) => rows.filter((r) => r.mode === mode && r.workers === workers);
-    const medianOf = (runs: Row[], f: (r: Row) => number) => median(runs.map(f));
-    // Kafka's CPU per job over SKIP LOCKED's, run against run of the same round.
-    const ratios = (workers: number) => runsOf('kafka', workers).map((k, i) => k.pgCpuSecPer10k / (runsOf('store', workers)[i]?.pgCpuSecPer10k ?? NaN));
-    const lat = { store: await latency(url, 'store', brokers), kafka: await latency(url, 'kafka', brokers) };
+    const label = (mode: Mode) => (mode === 'kafka' ? 'Kafka (consumer group)' : 'FOR UPDATE SKIP LOCKED');
     const table = [
       `| dispatch | worker nodes | jobs/s (median of ${ROUNDS}) | Postgres CPU s per 10,000 jobs (median; each round) | Postgres transactions per 10,000 jobs | Kafka ÷ SKIP LOCKED CPU per job (each round) |`,
       '| --- | ---: | ---: | ---: | ---: | --- |',
       ...WORKER_COUNTS.flatMap((workers) =>
-        MODES.map((mode) => {
-          const runs = runsOf(mode, workers);
-          const each = runs.map((r) => r.pgCpuSecPer10k.toFixed(2)).join(', ');
-          const ratio = mode === 'kafka' && MODES.includes('store') ? ratios(workers).map((x) => `${x.toFixed(2)}×`).join(', ') : '';
-          return `| ${mode === 'kafka' ? 'Kafka (consumer group)' : 'FOR UPDATE SKIP LOCKED'} | ${workers} | ${Math.round(medianOf(runs, (r) => r.jobsPerSec)).toLocaleString('en')} | ${medianOf(runs, (r) => r.pgCpuSecPer10k).toFixed(2)} (${each}) | ${Math.round(medianOf(runs, (r) => r.pgTransactionsPer10k)).toLocaleString('en')} | ${ratio} |`;
-        }),
+        MODES.map((mode) => `| ${label(mode)} | ${workers} | ${fmt(medianOf(runsOf(rows, mode, workers), (r) => r.jobsPerSec))} | ${costCells(rows, mode, workers)} |`),
       ),
       '',
-      `| enqueue → start, ${LAT_N} single enqueues at 200/s, 2 worker nodes | p50 ms | p99 ms | max ms |`,
-      '| --- | ---: | ---: | ---: |',
-      `| FOR UPDATE SKIP LOCKED (LISTEN/NOTIFY wake-ups) | ${lat.store.p50} | ${lat.store.p99} | ${lat.store.max} |`,
-      `| Kafka (outbox → relay → consumer group) | ${lat.kafka.p50} | ${lat.kafka.p99} | ${lat.kafka.max} |`,
+      `| ${fmt(LAT_N)} single enqueues at 200/s | worker nodes | enqueue → start p50 / p99 / max ms (medians of ${ROUNDS}) | Postgres CPU s per 10,000 jobs (median; each round) | Postgres transactions per 10,000 jobs | Kafka ÷ SKIP LOCKED CPU per job (each round) |`,
+      '| --- | ---: | ---: | ---: | ---: | --- |',
+      ...(LAT_N > 0 ? WORKER_COUNTS : []).flatMap((workers) =>
+        MODES.map((mode) => {
+          const runs = runsOf(steadyRows, mode, workers);
+          const ms = (f: (r: SteadyRow) => number) => medianOf(runs, f);
+          return `| ${label(mode)} | ${workers} | ${ms((r) => r.p50)} / ${ms((r) => r.p99)} / ${ms((r) => r.max)} | ${costCells(steadyRows, mode, workers)} |`;
+        }),
+      ),
     ].join('\n');
     console.log(table);
     mkdirSync(fileURLToPath(new URL('.', `file://${OUT}`)), { recursive: true });
-    writeFileSync(OUT, `${JSON.stringify({ at: new Date().toISOString(), n: N, rounds: ROUNDS, concurrency: CONCURRENCY, cores: cpus().length, rows, latency: lat }, null, 2)}\n`);
+    writeFileSync(OUT, `${JSON.stringify({ at: new Date().toISOString(), n: N, steadyN: LAT_N, rounds: ROUNDS, concurrency: CONCURRENCY, cores: cpus().length, rows, steady: steadyRows }, null, 2)}\n`);
     log(`wrote ${OUT}`);
   } finally {
     if (cluster) await cluster.destroy();
