@@ -556,9 +556,11 @@ export interface Store {
   /**
    * The oldest outbox entries, in the order they were written: about `limit`
    * (entries written by one statement come together, so there may be more).
-   * Entries written together share a `seq`.
+   * Entries written together share a `seq`. The entries of `published` (seqs
+   * already sent) are removed first, in the same round trip, and are never
+   * among those returned.
    */
-  outboxRead?(params: { limit: number }): Promise<OutboxEntry[]>;
+  outboxRead?(params: { limit: number; published?: readonly number[] }): Promise<OutboxEntry[]>;
   /** Removes published entries. */
   outboxDelete?(params: { seqs: readonly number[] }): Promise<void>;
   /** Makes due scheduled jobs of these queues pending (so their outbox entries are written); returns how many. */

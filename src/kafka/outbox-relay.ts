@@ -6,8 +6,10 @@
  * workers when due. One node runs it at a time (a leadership that dies with
  * its holder's connection).
  *
- * A crash between publishing and deleting publishes again: a duplicate
- * record, which the claim by id skips. A broker that is down only delays
+ * A batch's entries are deleted by the read of the next batch (one round
+ * trip per batch), or when the relay stops or loses the leadership. Until
+ * then a crash, or a new leader, publishes them again: duplicate records,
+ * which the claim by id skips. A broker that is down only delays
  * publication: entries wait in Postgres, enqueues keep succeeding.
  */
 import { Producer, ProduceAcks, stringSerializers } from '@platformatic/kafka';
@@ -49,6 +51,8 @@ export class OutboxRelay {
   /** Entries published in this process's lifetime (tests and the bench read it). */
   published = 0;
   private readonly runs = new PartitionRuns();
+  /** Seqs of the entries last sent, deleted by the next read. */
+  private sent: number[] = [];
 
   constructor(private readonly d: OutboxRelayDeps) {
     this.producer = new Producer({
@@ -102,8 +106,22 @@ export class OutboxRelay {
           backoff = Math.min(MAX_BACKOFF_MS, Math.max(250, backoff * 2));
           sleepMs = backoff;
         }
-      }
+      } else await this.deleteSent();
       if (!busy) await this.sleep(sleepMs);
+    }
+    await this.deleteSent();
+  }
+
+  /** Deletes what was sent without waiting for the next read (stopping, or no longer the leader): one try. */
+  private async deleteSent(): Promise<void> {
+    const seqs = this.sent;
+    if (seqs.length === 0) return;
+    this.sent = [];
+    try {
+      await this.d.store.outboxDelete!({ seqs });
+    } catch (err) {
+      // Left in the outbox: published again by the leader, and skipped by the claims then.
+      this.d.logger.warn({ err: rootCause(err) }, 'Kafka relay could not delete published outbox entries');
     }
   }
 
@@ -151,15 +169,17 @@ export class OutboxRelay {
     return this.queues;
   }
 
-  /** One batch: read, send (one produce request per broker), delete. Returns how many entries. */
+  /** One batch: read (deleting the last batch sent), send (one produce request per broker). Returns how many entries. */
   private async publishBatch(): Promise<number> {
-    const entries = await this.d.store.outboxRead!({ limit: this.d.options.relayBatchSize });
+    const entries = await this.d.store.outboxRead!({ limit: this.d.options.relayBatchSize, published: this.sent });
+    // Gone with that read's commit; a read that failed may not have deleted them, so they are kept until one succeeds.
+    this.sent = [];
     if (entries.length === 0) return 0;
     const topicOf = new Map<string, string>();
     for (const e of entries) if (!topicOf.has(e.queue)) topicOf.set(e.queue, queueTopic(this.d.prefix, e.queue));
     await this.d.admin.ensure([...topicOf.values()]);
     await this.producer.send({ messages: this.messages(entries, topicOf) });
-    await this.d.store.outboxDelete!({ seqs: [...new Set(entries.map((e) => e.seq))] });
+    this.sent = [...new Set(entries.map((e) => e.seq))];
     this.published += entries.length;
     return entries.length;
   }

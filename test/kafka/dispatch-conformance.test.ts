@@ -55,6 +55,8 @@ describe('Kafka dispatch conformance', () => {
       await waitFor(async () => (await c.api.queues.list()).queues.find((q) => q.name === 'default')?.counts.completed === 300, { what: '300 completed', timeoutMs: 10_000 });
       const published = c.nodes.reduce((n, x) => n + relayOf(x), relayOf(c.api));
       assert.ok(published >= 300, `the relay published every job (${published})`);
+      // The last batch sent is deleted by the relay's next read (its poll, with nothing new to publish).
+      await waitFor(async () => (await c.api.store.outboxRead!({ limit: 1 })).length === 0, { what: 'the outbox to empty', timeoutMs: 5_000 });
     } finally {
       await c.close();
     }

@@ -82,6 +82,17 @@ it('writes an insert of many jobs as rows of at most 100, in order, and reads wh
     assert.equal((await store.outboxRead!({ limit: 120 })).length, 200, 'rows until the limit is reached, whole');
     await store.outboxDelete!({ seqs: rows.slice(0, 2) });
     assert.deepEqual((await store.outboxRead!({ limit: 1000 })).map((e) => e.jobId), jobs.slice(200).map((j) => j.id), 'deleted rows are gone, with all their jobs');
+
+    const more = newRecords(Date.now(), 30);
+    await store.jobInsertMany({ jobs: more });
+    assert.deepEqual(
+      (await store.outboxRead!({ limit: 1000, published: [rows[2]!] })).map((e) => e.jobId),
+      more.map((j) => j.id),
+      'a read given the published rows leaves them out, and returns the rest',
+    );
+    assert.deepEqual((await store.outboxRead!({ limit: 1000 })).map((e) => e.jobId), more.map((j) => j.id), 'and it deleted them');
+    assert.deepEqual(await store.outboxRead!({ limit: 1000, published: [...new Set((await store.outboxRead!({ limit: 1000 })).map((e) => e.seq))] }), [], 'the last rows too');
+    assert.deepEqual(await store.outboxRead!({ limit: 1000 }), [], 'the outbox is empty');
   } finally {
     await store.close();
   }

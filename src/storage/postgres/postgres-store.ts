@@ -466,8 +466,8 @@ export class PostgresStore extends PgCluster implements Store {
     return enableOutbox((text, values) => this.query(text, values), this.osql, quoteIdent(this.schema));
   }
 
-  outboxRead(p: { limit: number }): Promise<OutboxEntry[]> {
-    return readOutbox((text, values) => this.query(text, values, this.workerPool), this.osql, p.limit);
+  outboxRead(p: { limit: number; published?: readonly number[] }): Promise<OutboxEntry[]> {
+    return readOutbox((text, values) => this.query(text, values, this.workerPool), this.osql, p.limit, p.published ?? []);
   }
 
   async outboxDelete(p: { seqs: readonly number[] }): Promise<void> {
