@@ -225,7 +225,7 @@ export class Jobq<T extends JobTypes = DefaultJobTypes> {
     for (const s of this.services) s.start();
     if (this.pool) {
       const pool = this.pool;
-      if (this.store.watchChanges) this.unwatch = this.store.watchChanges((queues) => pool.notify(queues));
+      if (this.store.watchChanges && !this.dispatch?.watchesChanges) this.unwatch = this.store.watchChanges((queues) => pool.notify(queues));
       pool.start();
     }
   }

@@ -50,6 +50,8 @@ export function brokerDispatch(options: KafkaOptions & { flag?: string }, side: 
     let stopping: Promise<void> | null = null;
     return {
       source,
+      // Records wake the loops. Store changes matter only to the relay's leader and to flow-controlled queues (id-claims.ts).
+      watchesChanges: true,
       relay,
       inspect: () => ({ relay: { leader: relay.isLeader, published: relay.published }, queues: Object.fromEntries([...sides].map(([q, s]) => [q, s.inspect()])) }),
       async start() {

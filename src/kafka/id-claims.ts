@@ -3,7 +3,9 @@
  * modes: one store call per batch of ids under a fresh lease token, the
  * `started` events, the give-back of a claim whose reply was lost, and the
  * choice to leave a flow-controlled queue to the store's own claims (which
- * enforce its limits cluster-wide; claims by id refuse such a queue).
+ * enforce its limits cluster-wide; claims by id refuse such a queue). Only
+ * while its queue is flow-controlled does it watch the store's changes, to
+ * wake the loop as the store's claims would be woken.
  */
 import { randomUUID } from 'node:crypto';
 import type { LeasedJob } from '../contracts/job.js';
@@ -11,6 +13,7 @@ import { hasLimits, type Store } from '../contracts/store.js';
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events/event-bus.js';
 import { event, startedEvents, type ClaimRequest } from '../core/leases/lease-api.js';
+import { ChangeWatch } from './change-watch.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -26,6 +29,7 @@ export class IdClaims {
   private lostTokens: string[] = [];
   private settingsAt = -Infinity;
   private limited = false;
+  private readonly changes: ChangeWatch;
 
   constructor(
     private readonly store: Store,
@@ -33,7 +37,11 @@ export class IdClaims {
     private readonly clock: Clock,
     private readonly queue: string,
     private readonly leaseMs: number,
-  ) {}
+    /** Wakes this queue's dispatch loop. */
+    wake: () => void,
+  ) {
+    this.changes = new ChangeWatch(store, (queues) => (!queues || queues.includes(queue)) && wake());
+  }
 
   /** Whether the queue has flow control (then the store's claims serve it). */
   async queueLimited(): Promise<boolean> {
@@ -41,7 +49,13 @@ export class IdClaims {
     if (now - this.settingsAt < SETTINGS_TTL_MS) return this.limited;
     this.settingsAt = now;
     this.limited = hasLimits(await this.store.queueSettings(this.queue));
+    this.changes.set(this.limited);
     return this.limited;
+  }
+
+  /** Stops watching the store (the dispatcher stops). */
+  close(): void {
+    this.changes.set(false);
   }
 
   /** Leases those of `ids` that may run now; throws (ids untouched) when the store fails. */

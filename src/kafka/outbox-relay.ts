@@ -4,7 +4,8 @@
  * then deleted. It also promotes due scheduled jobs of every queue on time,
  * which writes their entries, so delays, retries and rescues reach the
  * workers when due. One node runs it at a time (a leadership that dies with
- * its holder's connection).
+ * its holder's connection), and only that node listens for the store's
+ * change notifications: each one costs Postgres work per listening connection.
  *
  * A batch's entries are deleted by the read of the next batch (one round
  * trip per batch), or when the relay stops or loses the leadership. Until
@@ -18,6 +19,7 @@ import type { OutboxEntry, Store } from '../contracts/store.js';
 import type { Clock } from '../core/clock.js';
 import { Leadership } from '../core/services/leadership.js';
 import type { ResolvedKafkaOptions } from './options.js';
+import { ChangeWatch } from './change-watch.js';
 import { PartitionRuns } from './partition-runs.js';
 import { brokersOf, queueTopic, rootCause, type TopicAdmin } from './topics.js';
 
@@ -41,7 +43,8 @@ export class OutboxRelay {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private woken = false;
-  private unwatch: (() => void) | null = null;
+  /** While leader: inserts NOTIFY the store's channel, and the leader publishes at once instead of at its next poll. */
+  private readonly changes: ChangeWatch;
   private queues: string[] = [];
   private queuesAt = -Infinity;
   private failing = false;
@@ -65,7 +68,11 @@ export class OutboxRelay {
       retryDelay: 250,
     });
     this.leadership = new Leadership({ store: d.store, clock: d.clock, logger: d.logger, nodeId: d.nodeId, name: 'kafka-relay', intervalMs: 1000 });
-    this.leadership.onChange((leader) => leader && this.wake());
+    this.changes = new ChangeWatch(d.store, () => this.wake());
+    this.leadership.onChange((leader) => {
+      this.changes.set(leader && !this.stopped);
+      if (leader) this.wake();
+    });
   }
 
   get isLeader(): boolean {
@@ -76,8 +83,6 @@ export class OutboxRelay {
     if (!this.stopped) return;
     this.stopped = false;
     this.leadership.start();
-    // Inserts NOTIFY the store's channel; the leader publishes at once instead of at its next poll.
-    this.unwatch = this.d.store.watchChanges?.(() => this.wake()) ?? null;
     this.loop = this.run();
   }
 
@@ -203,7 +208,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.unwatch?.();
+    this.changes.set(false);
     this.wakeUp?.();
     await this.loop;
     await this.leadership.stop();

@@ -46,7 +46,7 @@ export class QueueDispatcher implements QueueSide {
   private committing: Promise<void> | null = null;
 
   constructor(private readonly d: QueueSideDeps) {
-    this.claims = new IdClaims(d.ctx.store, d.ctx.events, d.ctx.clock, d.queue, d.ctx.leaseMs);
+    this.claims = new IdClaims(d.ctx.store, d.ctx.events, d.ctx.clock, d.queue, d.ctx.leaseMs, () => d.ctx.wake([d.queue]));
     this.consumer = new GroupConsumer(
       {
         brokers: d.options.brokers,
@@ -204,6 +204,7 @@ export class QueueDispatcher implements QueueSide {
 
   /** After the pool drained: the last commit, then leave the group. */
   async stop(): Promise<void> {
+    this.claims.close();
     if (this.commitTimer) clearInterval(this.commitTimer);
     this.commitTimer = null;
     await this.committing;

@@ -42,7 +42,7 @@ class ShareQueueDispatcher implements QueueSide {
   private relaunchTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly d: QueueSideDeps) {
-    this.claims = new IdClaims(d.ctx.store, d.ctx.events, d.ctx.clock, d.queue, d.ctx.leaseMs);
+    this.claims = new IdClaims(d.ctx.store, d.ctx.events, d.ctx.clock, d.queue, d.ctx.leaseMs, () => d.ctx.wake([d.queue]));
   }
 
   inspect(): Record<string, unknown> {
@@ -151,6 +151,7 @@ class ShareQueueDispatcher implements QueueSide {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.claims.close();
     if (this.relaunchTimer) clearTimeout(this.relaunchTimer);
     // Records not claimed yet go back to the group at once instead of after their lock.
     for (const h of this.ready.splice(0)) h.settle('release');

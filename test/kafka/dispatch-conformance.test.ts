@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Producer, stringSerializers } from '@platformatic/kafka';
+import pg from 'pg';
 import type { Jobq } from '../../src/core/jobq.js';
 import { queueTopic } from '../../src/kafka/topics.js';
 import type { HandlerMap } from '../../src/core/handler.js';
@@ -57,6 +58,35 @@ describe('Kafka dispatch conformance', () => {
       assert.ok(published >= 300, `the relay published every job (${published})`);
       // The last batch sent is deleted by the relay's next read (its poll, with nothing new to publish).
       await waitFor(async () => (await c.api.store.outboxRead!({ limit: 1 })).length === 0, { what: 'the outbox to empty', timeoutMs: 5_000 });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('listens for store changes on the relay leader only, and on the nodes of a flow-controlled queue while it is one', async () => {
+    let running = 0;
+    let peak = 0;
+    const done = new Set<string>();
+    const c = await cluster({
+      work: async (job) => {
+        peak = Math.max(peak, ++running);
+        await new Promise((r) => setTimeout(r, 20));
+        running--;
+        done.add(job.id);
+      },
+    });
+    try {
+      // Each notification costs Postgres work per listening connection: worker nodes get their jobs from Kafka.
+      await waitFor(async () => [c.api, ...c.nodes].some(relayLeader) && (await listening(c.schema)) === 1, { what: 'the relay leader alone to listen', timeoutMs: 10_000 });
+      await c.api.queues.configure('default', { concurrency: 3 });
+      // Flow-controlled jobs are claimed from the store, which wakes the worker nodes as it would without Kafka.
+      const expected = c.nodes.length + (relayLeader(c.api) ? 1 : 0);
+      await waitFor(async () => (await listening(c.schema)) === expected, { what: `${expected} nodes to listen while the queue is flow-controlled`, timeoutMs: 10_000 });
+      const jobs = await c.api.enqueueMany(Array.from({ length: 30 }, () => ({ type: 'work' })));
+      await waitFor(() => jobs.every((j) => done.has(j.id)), { what: 'the 30 flow-controlled jobs to run', timeoutMs: 20_000 });
+      assert.ok(peak <= 3, `at most 3 jobs of the queue at once across the nodes (${peak})`);
+      await c.api.queues.configure('default', { concurrency: null });
+      await waitFor(async () => (await listening(c.schema)) === 1, { what: 'the worker nodes to stop listening once the limit is gone', timeoutMs: 10_000 });
     } finally {
       await c.close();
     }
@@ -149,6 +179,22 @@ describe('Kafka dispatch conformance', () => {
     }
   });
 });
+
+function relayLeader(jobq: Jobq): boolean {
+  return (jobq as unknown as { dispatch: { relay: { isLeader: boolean } } }).dispatch.relay.isLeader;
+}
+
+/** Nodes whose LISTEN connection listens on the schema's wake-up channel (its last statement, as Postgres shows it). */
+async function listening(schema: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'jobq/%/listen' AND query = $1`, [`LISTEN "jobq_${schema}"`]);
+    return rows[0]!.n;
+  } finally {
+    await client.end();
+  }
+}
 
 function relayOf(jobq: Jobq): number {
   return (jobq as unknown as { dispatch: { relay: { published: number } } }).dispatch.relay.published;

@@ -49,6 +49,12 @@ export interface DispatchContext {
  */
 export interface Dispatch {
   readonly source: ClaimSource;
+  /**
+   * The dispatch subscribes to the store's change notifications itself, only
+   * where it needs them; jobq then does not wake every loop on each change
+   * (on Postgres, each notification costs every listening connection).
+   */
+  readonly watchesChanges?: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
