@@ -42,7 +42,7 @@ async function open(settings: ServerSettings, logger: Logger): Promise<Store> {
     });
   }
   const { SqliteStore } = await import('../storage/sqlite/index.js');
-  return new SqliteStore({ path: settings.sqlitePath, synchronous: settings.sqliteSynchronous });
+  return new SqliteStore({ path: settings.sqlitePath, synchronous: settings.sqliteSynchronous, cacheKiB: settings.sqliteCacheKib });
 }
 
 function summary(err: unknown): Record<string, unknown> {

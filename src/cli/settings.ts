@@ -25,6 +25,7 @@ export interface ServerSettings {
   prepare: boolean;
   sqlitePath: string;
   sqliteSynchronous: 'full' | 'normal';
+  sqliteCacheKib: number;
   memoryMaxJobs: number;
   memoryMaxBytes: number;
   /** False with --no-workers: an API-only node. */
@@ -101,6 +102,13 @@ export const SETTINGS = {
     env: 'JOBQ_SQLITE_SYNCHRONOUS',
     default: SQLITE_DEFAULTS.synchronous,
     help: 'full: every acknowledged change fsynced; normal: survives process crashes only',
+    scope: 'store',
+  },
+  sqliteCacheKib: {
+    flag: '--sqlite-cache-kib <KiB>',
+    env: 'JOBQ_SQLITE_CACHE_KIB',
+    default: String(SQLITE_DEFAULTS.cacheKiB),
+    help: "SQLite's page cache per process (the OS caches the file too)",
     scope: 'store',
   },
   memoryMaxJobs: {
@@ -320,6 +328,7 @@ export function parseSettings(raw: Record<string, string | boolean | undefined>,
     prepare: raw.prepare !== false && prepareEnv !== false,
     sqlitePath,
     sqliteSynchronous: oneOf('sqliteSynchronous', get('sqliteSynchronous'), ['full', 'normal'] as const),
+    sqliteCacheKib: int('sqliteCacheKib', get('sqliteCacheKib'), 64, 64 * 1024 * 1024),
     memoryMaxJobs: int('memoryMaxJobs', get('memoryMaxJobs'), 1),
     memoryMaxBytes: int('memoryMaxBytes', get('memoryMaxBytes'), 1024 * 1024),
     workers: raw.workers !== false && workersEnv !== false,

@@ -25,6 +25,7 @@ const BAD: Record<Key, string> = {
   pgPoolSize: '0',
   sqlitePath: ':memory:',
   sqliteSynchronous: 'off',
+  sqliteCacheKib: '10',
   memoryMaxJobs: '0',
   memoryMaxBytes: '10',
   concurrency: '0',
