@@ -24,15 +24,15 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Admin } from '@platformatic/kafka';
-import pg from 'pg';
 import { Jobq } from '../src/core/jobq.js';
 import { kafkaDispatch } from '../src/kafka/dispatch.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
+import { dropSchema, once, postmasterPid, serverCpuOf } from './pg-server.js';
 import { fmt, median, summarize } from './stats.js';
 
 const env = process.env;
@@ -46,79 +46,8 @@ const WORKER = fileURLToPath(new URL('./kafka-worker.js', import.meta.url));
 const SCRIPTS = fileURLToPath(new URL('../../scripts/kafka/', import.meta.url));
 const OUT = fileURLToPath(new URL('../../bench/results/kafka.json', import.meta.url));
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 type Mode = 'store' | 'kafka';
-
-/** CPU seconds of the Postgres server so far: postmaster and reaped children (fields 14-17), plus live backends (14-15). */
-function postgresCpuSeconds(postmaster: number): number {
-  const fields = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  const f = fields(postmaster);
-  let ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const c = fields(Number(entry));
-      if (Number(c[1]) === postmaster) ticks += Number(c[11]) + Number(c[12]);
-    } catch {
-      // exited meanwhile: its time moved to the postmaster's cutime/cstime
-    }
-  }
-  return ticks / TICKS;
-}
-
-/** One statement on a connection of its own (the bench's bookkeeping, apart from the nodes' pools). */
-async function once<T extends object>(url: string, sql: string, read?: (rows: T[]) => unknown): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const { rows } = await c.query<T>(sql);
-    read?.(rows);
-    return rows;
-  } finally {
-    await c.end();
-  }
-}
-
-async function postmasterPid(url: string): Promise<number> {
-  let parent = 0;
-  // Read while the backend lives: its parent is the postmaster.
-  await once<{ pid: number }>(url, 'SELECT pg_backend_pid() AS pid', (rows) => {
-    parent = Number(readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
-  });
-  return parent;
-}
-
-/**
- * A checkpoint before each measured run, so that none falls inside one by
- * chance (a timed checkpoint is 5 minutes after the last). Needs superuser or
- * pg_checkpoint; without it the runs go on, and the bench says so once.
- */
-let checkpointRefused = false;
-async function checkpoint(url: string): Promise<void> {
-  if (checkpointRefused) return;
-  try {
-    await once(url, 'CHECKPOINT');
-  } catch (err) {
-    checkpointRefused = true;
-    log(`bench:kafka: no CHECKPOINT before the runs (${(err as Error).message}): a timed checkpoint may fall inside one`);
-  }
-}
-
-/**
- * Each run pays for its own dead rows inside its window: a VACUUM of its
- * schema's tables once the jobs are done. Left to autovacuum, that work came
- * whenever autovacuum woke, as likely in a later run's window as in its own.
- */
-async function vacuumSchema(url: string, schema: string): Promise<void> {
-  const tables = await once<{ t: string }>(url, `SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = '${schema}'`);
-  await once(url, `VACUUM ${tables.map((r) => r.t).join(', ')}`);
-}
-
-/** After a run, outside its window: nothing of it is left for autovacuum to do during a later one. */
-async function dropSchema(url: string, schema: string): Promise<void> {
-  await once(url, `SET client_min_messages = warning; DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-}
 
 interface Worker {
   child: ChildProcess;
@@ -224,12 +153,8 @@ async function transactions(url: string): Promise<number> {
  * schema after it, per 10,000 of its `n` jobs; a checkpoint just before.
  */
 async function costOf(url: string, postmaster: number, schema: string, n: number, work: () => Promise<void>): Promise<Cost> {
-  await checkpoint(url);
   const tx0 = await transactions(url);
-  const cpu0 = postgresCpuSeconds(postmaster);
-  await work();
-  await vacuumSchema(url, schema);
-  const cpu = postgresCpuSeconds(postmaster) - cpu0;
+  const cpu = await serverCpuOf(url, postmaster, schema, work);
   // pg_stat_database counts what backends have reported: since Postgres 15 a busy backend reports at most once a
   // second and an idle one within 10 s, so this count is approximate (a second's worth may fall in the next run).
   await new Promise((r) => setTimeout(r, 1500));

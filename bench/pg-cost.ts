@@ -3,21 +3,22 @@
  * 1, 2 and 4 `jobq worker` processes (concurrency 50 each) draining N
  * pre-loaded no-op jobs, the server's CPU seconds per 10,000 jobs processed:
  * utime + stime of every process of the Postgres cluster, read from /proc
- * before and after the drain (backends that exit meanwhile are counted
- * through the postmaster's cutime + cstime). Rounds interleaved, medians.
+ * (backends that exit meanwhile are counted through the postmaster's cutime +
+ * cstime; pg-server.ts). The preload is vacuumed and analyzed before the
+ * window; the window opens after a checkpoint and closes after a VACUUM of
+ * what the drain left. Rounds interleaved, medians.
  *
  * Needs a Postgres on this machine whose processes we can read:
- * BENCH_PG_URL (default the peers harness's postgres://bench:bench@127.0.0.1:5432/bench);
- * the postmaster is found from the server's data_directory (postmaster.pid).
+ * BENCH_PG_URL (default the peers harness's postgres://bench:bench@127.0.0.1:5432/bench).
  * Settings: BENCH_PG_COST_N (20000), BENCH_ROUNDS (3), BENCH_PG_COST_NODES (1,2,4).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Jobq } from '../src/core/jobq.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
+import { dropSchema, postmasterPid, serverCpuOf, vacuumSchema } from './pg-server.js';
 import { CLI } from './serve-process.js';
 import { median } from './stats.js';
 
@@ -28,64 +29,15 @@ const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const nodeCounts = (env.BENCH_PG_COST_NODES ?? '1,2,4').split(',').map(Number);
 const SCHEMA = 'jobq_pg_cost';
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-const TICK = 100; // USER_HZ on Linux
-
-async function postmasterPid(): Promise<number> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const dir = (await c.query('SHOW data_directory')).rows[0].data_directory as string;
-    return Number(readFileSync(`${dir}/postmaster.pid`, 'utf8').split('\n')[0]);
-  } catch {
-    // Not allowed to read the setting (not a superuser): find the postmaster among /proc by its name and parent.
-    const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-    for (const p of pids) {
-      try {
-        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (/\((postgres|postmaster)\)/.test(stat) && !/\((postgres|postmaster)\)/.test(safeRead(`/proc/${ppid}/stat`))) return Number(p);
-      } catch {
-        // gone
-      }
-    }
-    throw new Error('cannot find the Postgres postmaster process');
-  } finally {
-    await c.end();
-  }
-}
-
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** CPU seconds of the postmaster and its children, living and reaped. */
-function serverCpuSeconds(postmaster: number): number {
-  let ticks = 0;
-  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    const stat = safeRead(`/proc/${p}/stat`);
-    if (!stat) continue;
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the ")" : state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
-    const pid = Number(p);
-    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    else if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks / TICK;
-}
 
 async function drain(postmaster: number, nodes: number): Promise<{ cpuPer10k: number; jobsPerSec: number }> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-  await c.end();
+  await dropSchema(url, SCHEMA);
   const store = await PostgresStore.open({ connectionString: url, schema: SCHEMA });
   const jobq = new Jobq({ store });
   for (let done = 0; done < n; done += 1000) await jobq.enqueueMany(Array.from({ length: Math.min(1000, n - done) }, (_, i) => ({ type: 'noop', payload: { seq: done + i } })));
   await store.queueSetPaused({ name: 'default', paused: true, maxQueues: 10_000, now: Date.now() });
+  // The preload's own upkeep (its autovacuum and statistics) done before the window, not inside it.
+  await vacuumSchema(url, SCHEMA, true);
   const handlers = fileURLToPath(new URL('./noop-handlers.js', import.meta.url));
   const children = Array.from({ length: nodes }, () =>
     spawn(process.execPath, [CLI, 'worker', '--store', 'postgres', '--database-url', url, '--pg-schema', SCHEMA, '--handlers', handlers, '--concurrency', '50', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] }),
@@ -101,12 +53,13 @@ async function drain(postmaster: number, nodes: number): Promise<{ cpuPer10k: nu
     const probe = new pg.Client({ connectionString: url });
     await probe.connect();
     const unfinished = `SELECT 1 FROM "${SCHEMA}".jobs WHERE status = 'pending' UNION ALL SELECT 1 FROM "${SCHEMA}".jobs WHERE status = 'processing' LIMIT 1`;
-    const cpu0 = serverCpuSeconds(postmaster);
-    const t0 = performance.now();
-    await store.queueSetPaused({ name: 'default', paused: false, maxQueues: 10_000, now: Date.now() });
-    while ((await probe.query(unfinished)).rowCount !== 0) await new Promise((r) => setTimeout(r, 20));
-    const ms = performance.now() - t0;
-    const cpu = serverCpuSeconds(postmaster) - cpu0;
+    let ms = 0;
+    const cpu = await serverCpuOf(url, postmaster, SCHEMA, async () => {
+      const t0 = performance.now();
+      await store.queueSetPaused({ name: 'default', paused: false, maxQueues: 10_000, now: Date.now() });
+      while ((await probe.query(unfinished)).rowCount !== 0) await new Promise((r) => setTimeout(r, 20));
+      ms = performance.now() - t0;
+    });
     await probe.end();
     const q = (await store.queueList({ limit: 1000 })).find((x) => x.name === 'default');
     if (q?.counts.completed !== n) throw new Error(`drain ended with ${q?.counts.completed ?? 0} of ${n} completed`);
@@ -117,7 +70,7 @@ async function drain(postmaster: number, nodes: number): Promise<{ cpuPer10k: nu
   }
 }
 
-const postmaster = await postmasterPid();
+const postmaster = await postmasterPid(url);
 log(`pg cost bench: N=${n}, rounds ${rounds}, nodes ${nodeCounts.join(',')}, postmaster ${postmaster}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const results = new Map<number, { cpuPer10k: number; jobsPerSec: number }[]>();
 for (let r = 1; r <= rounds; r++) {
