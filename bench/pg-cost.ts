@@ -67,6 +67,7 @@ async function drain(postmaster: number, nodes: number): Promise<{ cpuPer10k: nu
   } finally {
     for (const ch of children) ch.kill('SIGKILL');
     await jobq.close();
+    await dropSchema(url, SCHEMA);
   }
 }
 
