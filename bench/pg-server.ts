@@ -12,17 +12,20 @@ import pg from 'pg';
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
-/** One statement on a connection of its own (the bench's bookkeeping, apart from the nodes' pools). */
-export async function once<T extends object>(url: string, sql: string, read?: (rows: T[]) => unknown): Promise<T[]> {
+/** A connection of its own for the bench's bookkeeping (apart from the nodes' pools), closed after `fn`. */
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const { rows } = await c.query<T>(sql);
-    read?.(rows);
-    return rows;
+    return await fn(c);
   } finally {
     await c.end();
   }
+}
+
+/** One statement on a connection of its own. */
+export function once<T extends object>(url: string, sql: string): Promise<T[]> {
+  return withClient(url, async (c) => (await c.query<T>(sql)).rows);
 }
 
 /** The fields of /proc/<pid>/stat after the command name, or null once the process is gone. */
@@ -35,12 +38,10 @@ function statFields(pid: number | string): string[] | null {
   }
 }
 
-/** The postmaster: the parent of a backend of ours, read while the backend lives (no superuser needed). */
+/** The postmaster: the parent of the server's checkpointer, which lives as long as it does (its pid is visible without superuser). */
 export async function postmasterPid(url: string): Promise<number> {
-  let parent = 0;
-  await once<{ pid: number }>(url, 'SELECT pg_backend_pid() AS pid', (rows) => {
-    parent = Number(statFields(rows[0]!.pid)?.[1]);
-  });
+  const [row] = await once<{ pid: number }>(url, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'");
+  const parent = row ? Number(statFields(row.pid)?.[1]) : 0;
   if (!parent) throw new Error('cannot find the Postgres postmaster process (is the server on this machine?)');
   return parent;
 }
@@ -75,10 +76,12 @@ export async function checkpoint(url: string): Promise<void> {
   }
 }
 
-/** VACUUM (ANALYZE with `analyze`) of every table of the schema. */
-export async function vacuumSchema(url: string, schema: string, analyze = false): Promise<void> {
-  const tables = await once<{ t: string }>(url, `SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = '${schema}'`);
-  await once(url, `VACUUM ${analyze ? '(ANALYZE) ' : ''}${tables.map((r) => r.t).join(', ')}`);
+/** VACUUM (ANALYZE with `analyze`) of every table of the schema, on one connection (it runs inside a measured window). */
+export function vacuumSchema(url: string, schema: string, analyze = false): Promise<void> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ t: string }>(`SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = $1`, [schema]);
+    await c.query(`VACUUM ${analyze ? '(ANALYZE) ' : ''}${rows.map((r) => r.t).join(', ')}`);
+  });
 }
 
 export async function dropSchema(url: string, schema: string): Promise<void> {

@@ -8,11 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Producer, stringSerializers } from '@platformatic/kafka';
-import pg from 'pg';
 import type { Jobq } from '../../src/core/jobq.js';
 import { queueTopic } from '../../src/kafka/topics.js';
 import type { HandlerMap } from '../../src/core/handler.js';
-import { freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
+import { adminQuery, freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { testBroker, type TestBroker } from './broker.js';
 import { kafkaNode } from './nodes.js';
@@ -186,14 +185,8 @@ function relayLeader(jobq: Jobq): boolean {
 
 /** Nodes whose LISTEN connection listens on the schema's wake-up channel (its last statement, as Postgres shows it). */
 async function listening(schema: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'jobq/%/listen' AND query = $1`, [`LISTEN "jobq_${schema}"`]);
-    return rows[0]!.n;
-  } finally {
-    await client.end();
-  }
+  const { rows } = await adminQuery(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'jobq/%/listen' AND query = $1`, [`LISTEN "jobq_${schema}"`]);
+  return (rows[0] as { n: number }).n;
 }
 
 function relayOf(jobq: Jobq): number {
