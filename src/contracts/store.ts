@@ -103,15 +103,15 @@ export type JobOutcome =
   | { kind: 'throttled'; status: 'pending' | 'scheduled'; runAt: number; holdKey: string | null };
 
 /**
- * A claim's jobs. When flow control held jobs back: `limited` is true (a
- * freed slot may let more start: claim again then), and `wakeAt`, when a
- * rate limit or a hold decides it, says when the next job may start.
+ * A claim's jobs, and what the claim learnt on the way:
+ * - `flowControlled`: the queue has cluster-wide limits (its claims went through flow-plan.ts);
+ * - `limited`: a limit held jobs back (a freed slot may let more start: claim again then);
+ * - `wakeAt`: when the next held-back job may start, when a rate limit or a hold decides it;
+ * - `nextRunAt`, on a claim that came back with fewer jobs than asked: the earliest run time
+ *   after the claim's `now` of a scheduled job of the queue, any type (null: none), read with
+ *   the claim. Absent when the store did not read it: ask `jobNextRunAt`.
  */
-/**
- * `flowControlled`: the queue has cluster-wide limits (its claims went through flow-plan.ts);
- * `limited`: a limit held jobs back; `wakeAt`: when the next held-back job may start.
- */
-export type ClaimedJobs = LeasedJob[] & { wakeAt?: number; limited?: boolean; flowControlled?: boolean };
+export type ClaimedJobs = LeasedJob[] & { wakeAt?: number; limited?: boolean; flowControlled?: boolean; nextRunAt?: number | null };
 
 /** Whether any flow control applies (else claims take the plain path). */
 export function hasLimits(s: QueueSettings | null | undefined): s is QueueSettings {

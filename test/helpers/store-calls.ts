@@ -1,7 +1,8 @@
 /**
  * Counts what a long-polling claim asks the store for one queue: its claims
- * (`jobClaim`) and its reads of the queue's next due time (`jobNextRunAt`,
- * the last thing a claim does before it goes to sleep). Lets a test wait for
+ * (`jobClaim`) and its reads of the queue's next due time (the last thing a
+ * claim does before it goes to sleep: with the claim when the store reads it
+ * there, ClaimedJobs.nextRunAt, else `jobNextRunAt`). Lets a test wait for
  * "the claim found nothing and is asleep" instead of sleeping, and prove that
  * a waiting claim never polls the store.
  */
@@ -10,7 +11,7 @@ import type { Store } from '../../src/contracts/store.js';
 export interface StoreCalls {
   /** jobClaim calls for the queue so far. */
   claims: number;
-  /** jobNextRunAt reads for the queue so far. */
+  /** Reads of the queue's next due time so far: claims that came back short saying it, and jobNextRunAt calls (counted once answered). */
   dueReads: number;
   /** Puts the store's own methods back. */
   restore(): void;
@@ -27,13 +28,17 @@ export function watchStoreCalls(store: Store, queue: string): StoreCalls {
       store.jobNextRunAt = nextRunAt;
     },
   };
-  store.jobClaim = (params) => {
-    if (params.queue === queue) calls.claims++;
-    return claim.call(store, params);
+  store.jobClaim = async (params) => {
+    if (params.queue !== queue) return claim.call(store, params);
+    calls.claims++;
+    const jobs = await claim.call(store, params);
+    if (jobs.nextRunAt !== undefined) calls.dueReads++;
+    return jobs;
   };
-  store.jobNextRunAt = (q) => {
+  store.jobNextRunAt = async (q) => {
+    const next = await nextRunAt.call(store, q);
     if (q === queue) calls.dueReads++;
-    return nextRunAt.call(store, q);
+    return next;
   };
   return calls;
 }

@@ -273,7 +273,7 @@ describe('lease protocol over HTTP (real server on loopback, SQLite)', () => {
       assert.deepEqual(r.body, { jobs: [] });
       assert.ok(ms >= 1490 && ms < 3000, `${ms} ms`);
       // A poll of the store (the in-process loops' fallback is every 1,000 ms) would claim again while it waits.
-      assert.deepEqual([calls.claims, calls.dueReads], [2, 1], 'one claim at the start, one at the deadline, one read of the next due time; nothing in between');
+      assert.deepEqual([calls.claims, calls.dueReads], [2, 2], 'one claim at the start, one at the deadline, each reading the next due time with it; nothing in between');
     });
 
     it('is woken by an enqueue on this node (the event bus), not by polling the store', async () => {

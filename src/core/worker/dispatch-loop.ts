@@ -186,6 +186,7 @@ export class DispatchLoop {
       this.idle();
       // A limit held jobs back: wake when the next may start, never sleep through to the poll.
       if (jobs.wakeAt !== undefined) this.scheduledAt(jobs.wakeAt);
+      else if (jobs.nextRunAt !== undefined) this.scheduledAt(jobs.nextRunAt);
       else void this.armDueTimer();
     }
   }
@@ -198,7 +199,7 @@ export class DispatchLoop {
     }, this.deps.pollIntervalMs);
   }
 
-  /** Wakes the loop when the earliest scheduled job falls due, if sooner than the next poll. */
+  /** Wakes the loop when the earliest scheduled job falls due, if sooner than the next poll (read apart: the claim did not say). */
   private async armDueTimer(): Promise<void> {
     let next: number | null;
     try {
@@ -206,12 +207,12 @@ export class DispatchLoop {
     } catch {
       return; // the poll covers it
     }
-    if (next !== null) this.scheduledAt(next);
+    this.scheduledAt(next);
   }
 
-  /** A job of this queue falls due at `runAt`. */
-  scheduledAt(runAt: number): void {
-    if (runAt >= this.dueAt || this.stopped) return;
+  /** A job of this queue falls due at `runAt` (null: none is scheduled). */
+  scheduledAt(runAt: number | null): void {
+    if (runAt === null || runAt >= this.dueAt || this.stopped) return;
     this.dueTimer?.cancel();
     this.dueAt = runAt;
     this.dueTimer = this.deps.clock.setTimer(() => {

@@ -30,8 +30,11 @@ export interface Waiter {
   limited: boolean;
   /** The token the claim came with was revoked while it waited. */
   readonly revoked: boolean;
-  /** Resolves on a wake-up, after `ms`, or when `signal` aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves on a wake-up, after `ms`, or when `signal` aborts. `nextRunAt`: when the queue's
+   * next scheduled job falls due, as the empty claim said (ClaimedJobs); absent, it is read.
+   */
+  sleep(ms: number, signal: AbortSignal, nextRunAt?: number | null): Promise<void>;
   dispose(): void;
 }
 
@@ -60,9 +63,9 @@ class WaiterImpl implements Waiter {
     this.wake?.();
   }
 
-  async sleep(ms: number, signal: AbortSignal): Promise<void> {
+  async sleep(ms: number, signal: AbortSignal, nextRunAt?: number | null): Promise<void> {
     if (this.woken || this.revoked || signal.aborted || this.owner.closed) return;
-    await this.owner.ensureDue(this.queue);
+    await this.owner.ensureDue(this.queue, nextRunAt);
     if (this.woken || this.revoked || signal.aborted || this.owner.closed) return;
     const until = Date.now() + ms;
     await new Promise<void>((resolve) => {
@@ -183,9 +186,14 @@ export class ClaimWaiters {
     if (FINISH_KINDS.has(e.kind)) for (const w of q.waiters) if (w.limited) w.fire();
   }
 
-  /** Makes sure a timer wakes the queue's waiters when its earliest scheduled job falls due. */
-  async ensureDue(queue: string): Promise<void> {
+  /** Makes sure a timer wakes the queue's waiters when its earliest scheduled job falls due (`known`: as a claim just read it). */
+  async ensureDue(queue: string, known?: number | null): Promise<void> {
     const q = this.queues.get(queue);
+    if (q && known !== undefined) {
+      if (known !== null) this.dueAt(queue, q, known);
+      else q.dueAt ??= Infinity;
+      return;
+    }
     if (!q || q.dueAt !== null) return;
     q.reading ??= (async () => {
       try {

@@ -132,7 +132,7 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
       try {
         for (;;) {
           if (waiter) waiter.woken = false;
-          const jobs: LeasedJob[] & { limited?: boolean } = await jobq.claim(claim);
+          const jobs: LeasedJob[] & { limited?: boolean; nextRunAt?: number | null } = await jobq.claim(claim);
           if (jobs.length > 0) {
             // Nobody is there to run them: give them back at once, attempt unspent.
             if (gone.aborted) {
@@ -146,7 +146,7 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
           if (waiters.closed) void reply.header('connection', 'close');
           if (!waiter || left <= 0 || gone.aborted || waiters.closed) return done([]);
           waiter.limited = jobs.limited === true;
-          await waiter.sleep(left, gone);
+          await waiter.sleep(left, gone, jobs.nextRunAt);
           if (waiter.revoked) {
             void reply.header('www-authenticate', 'Bearer realm="jobq", error="invalid_token"');
             throw new JobqError('unauthorized', 'the API token was revoked while this claim waited');

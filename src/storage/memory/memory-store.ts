@@ -284,17 +284,21 @@ export class MemoryStore extends MemoryCluster implements Store {
   async jobClaim(p: JobClaimParams): Promise<ClaimedJobs> {
     this.assertOpen();
     const q = this.queueState.get(p.queue);
-    if (!q || this.isPaused(p.queue) || p.limit <= 0) return [];
+    // A queue that never held a job has nothing scheduled either.
+    if (!q) return p.limit > 0 ? Object.assign([], { nextRunAt: null }) : [];
+    if (this.isPaused(p.queue) || p.limit <= 0) return [];
     this.promoteDue(q, p.now);
     const settings = this.settingsOf(p.queue);
     // A queue held by a throttled job takes the flow-controlled path too, limits or not.
     if (hasLimits(settings) || this.flow.holdsOf(p.queue, p.now).size > 0) return this.claimLimited(q, p, hasLimits(settings) ? settings : NO_LIMITS);
-    const claimed: LeasedJob[] = [];
+    const claimed: ClaimedJobs = [];
     while (claimed.length < p.limit) {
       const heap = this.bestHead(q, p.types);
       if (!heap) break;
       claimed.push(this.lease(heap.pop()!.job, p));
     }
+    // The due ones were promoted above: the head, if any, runs after now.
+    if (claimed.length < p.limit) claimed.nextRunAt = q.scheduled.peek()?.job.runAt ?? null;
     return claimed;
   }
 

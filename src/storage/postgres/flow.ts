@@ -12,11 +12,12 @@ import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
 import { flowClaimed, KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import type { KeyUsage } from '../flow-usage.js';
 import { rowToLeasedJob, type JobRow } from '../job-row.js';
-import { ifOrdered } from './ordering.js';
+import { ifOrdered, whyNotClaimable } from './ordering.js';
 import { pendingTypesSql } from './pending-types.js';
 import type { Queryable } from './prepared.js';
 
 export function flowStatements(s: string) {
+  const why = whyNotClaimable(s, '$1', '$2');
   return {
     // Params: queue. Everything after it reads under this lock, in statements that start once it is
     // held (a statement's snapshot is taken when it starts: reading holds or counts in this one would
@@ -60,8 +61,7 @@ export function flowStatements(s: string) {
     hold: `INSERT INTO ${s}.holds (queue, key, until) VALUES ($1, $2, $3) ON CONFLICT (queue, key) DO UPDATE SET until = GREATEST(${s}.holds.until, excluded.until)`,
     // Params: queue, now. Whether claims of the queue go through flow control.
     // Why a plain claim gave nothing: flow control or a hold (flow.ts claims), or ordering keys (the ordered statement).
-    limited: `SELECT EXISTS (SELECT 1 FROM ${s}.queues WHERE name = $1 AND settings IS NOT NULL) OR EXISTS (SELECT 1 FROM ${s}.holds WHERE queue = $1 AND until > $2) AS yes,
-                     EXISTS (SELECT 1 FROM ${s}.queues WHERE name = $1 AND ordered) AS ordered`,
+    limited: `SELECT ${why.limited} AS yes, ${why.ordered} AS ordered`,
   };
 }
 

@@ -23,6 +23,19 @@ export function ifOrdered(ordered: boolean, s: string, j: string): string {
 }
 
 /**
+ * Why a plain claim gave nothing, as two SQL booleans (`queue` and `now` as
+ * in plainClaimable): `limited`, the queue has flow control or a hold (its
+ * claims go through flow.ts); `ordered`, it holds ordering keys (its claims
+ * need the ordering check).
+ */
+export function whyNotClaimable(s: string, queue: string, now: string): { limited: string; ordered: string } {
+  return {
+    limited: `(EXISTS (SELECT 1 FROM ${s}.queues WHERE name = ${queue} AND settings IS NOT NULL) OR EXISTS (SELECT 1 FROM ${s}.holds WHERE queue = ${queue} AND until > ${now}))`,
+    ordered: `EXISTS (SELECT 1 FROM ${s}.queues WHERE name = ${queue} AND ordered)`,
+  };
+}
+
+/**
  * What a claim outside flow.ts may take from (`queue` and `now` are the SQL of
  * the queue's name and the time): a queue not paused, without flow control,
  * not held by a throttled job, and, unless the claim has the ordering check,

@@ -103,6 +103,15 @@ const TYPES = {
 
 const RETRY_STATUSES = ['completed', 'failed', 'pending', 'scheduled'];
 
+/** Why a plain claim gave nothing (ordering.ts, whyNotClaimable). */
+interface WhyNothing {
+  limited: boolean;
+  ordered: boolean;
+}
+
+/** A row of a plain claim: a claimed job, or NULLs when there is none, then what follows a short claim (sql.ts, AFTER_CLAIM). */
+type ClaimRow = Omit<JobRow, 'id'> & { id: string | null; next_run_at?: number | null; why_limited?: boolean | null; why_ordered?: boolean | null };
+
 /** A row of the finish statement: a finished job ('f') or a dependent it made ready ('d'). */
 interface FinishRow {
   kind: 'f' | 'd';
@@ -151,6 +160,15 @@ export class PostgresStore extends PgCluster implements Store {
   private readonly sql: JobStatements;
   /** The plain claims of each kind, in each size (sql.ts). */
   private readonly claims: Record<ClaimKind, string[]>;
+  /** The same with their follow-up (sql.ts, AFTER_CLAIM): sent unless the queue is in `fullLast`. */
+  private readonly claimsWithFollowUp: Record<ClaimKind, string[]>;
+  /**
+   * Queues whose last plain claim here came back full: their next claim goes without its
+   * follow-up, which a full claim does not use. At a steady rate nearly every claim comes back
+   * short and carries it; a drain's claims come back full and skip its cost. The one short claim
+   * sent without it (a drain's last) has its caller look up apart.
+   */
+  private readonly fullLast = new Set<string>();
   private readonly lsql: LinkStatements;
   private readonly fsql: FlowStatements;
   private readonly osql: OutboxStatements;
@@ -180,6 +198,7 @@ export class PostgresStore extends PgCluster implements Store {
     this.channel = `jobq_${this.schema}`;
     this.sql = jobStatements(s, this.channel);
     this.claims = claimStatements(s);
+    this.claimsWithFollowUp = claimStatements(s, true);
     this.lsql = linkStatements(s, this.channel);
     this.fsql = flowStatements(s);
     this.osql = outboxStatements(s, this.schema);
@@ -187,7 +206,7 @@ export class PostgresStore extends PgCluster implements Store {
     this.tokens = new PgTokens((text, values) => this.query(text, values), (fn) => this.transaction(fn), s);
     this.csql = clusterStatements(s);
     this.listen = options.listen ?? POSTGRES_DEFAULTS.listen;
-    this.prepared = new PreparedStatements([this.sql, this.lsql, this.fsql, this.osql, this.csql, ...Object.values(this.claims)], options.prepare ?? POSTGRES_DEFAULTS.prepare);
+    this.prepared = new PreparedStatements([this.sql, this.lsql, this.fsql, this.osql, this.csql, ...Object.values(this.claims), ...Object.values(this.claimsWithFollowUp)], options.prepare ?? POSTGRES_DEFAULTS.prepare);
     this.onWarning = options.onWarning ?? (() => {});
     const max = options.poolSize ?? POSTGRES_DEFAULTS.poolSize;
     // Names this process's connections in pg_stat_activity (and lets operators target them).
@@ -388,12 +407,13 @@ export class PostgresStore extends PgCluster implements Store {
       const limited = await this.claimLimited(p);
       if (limited) return limited;
     }
-    const jobs = await this.claimPlain(p);
+    const { jobs, why } = await this.claimPlain(p);
     if (jobs.length > 0) return jobs;
     // The plain claim gives nothing from a queue with flow control (or held), or from one holding
-    // ordering keys while this store does not know it: look once, and remember.
-    const { limited, newlyOrdered } = await this.whyNothing(p.queue, p.now);
-    if (!limited) return newlyOrdered ? this.claimPlain(p) : jobs;
+    // ordering keys while this store does not know it: look once (the claim said why, unless it was
+    // retried), and remember.
+    const { limited, newlyOrdered } = this.noteWhy(p.queue, why ?? (await this.whyNothing(p.queue, p.now)));
+    if (!limited) return newlyOrdered ? (await this.claimPlain(p)).jobs : jobs;
     this.limitedQueues.add(p.queue);
     return (await this.claimLimited(p)) ?? jobs;
   }
@@ -404,11 +424,16 @@ export class PostgresStore extends PgCluster implements Store {
    * this store did not know of (remembered from now on: its claims take the
    * ordering check).
    */
-  private async whyNothing(queue: string, now: number): Promise<{ limited: boolean; newlyOrdered: boolean }> {
+  private async whyNothing(queue: string, now: number): Promise<WhyNothing> {
     const { rows } = await this.query<{ yes: boolean; ordered: boolean }>(this.fsql.limited, [queue, now], this.workerPool);
-    const newlyOrdered = rows[0]?.ordered === true && !this.orderedQueues.has(queue);
+    return { limited: rows[0]?.yes === true, ordered: rows[0]?.ordered === true };
+  }
+
+  /** Remembers a queue found holding ordering keys; `newlyOrdered` when this store did not know it. */
+  private noteWhy(queue: string, why: WhyNothing): { limited: boolean; newlyOrdered: boolean } {
+    const newlyOrdered = why.ordered && !this.orderedQueues.has(queue);
     if (newlyOrdered) this.orderedQueues.add(queue);
-    return { limited: rows[0]?.yes === true, newlyOrdered };
+    return { limited: why.limited, newlyOrdered };
   }
 
   /** Null once the queue has no limits any more (it is forgotten, and the plain claim takes over). */
@@ -418,27 +443,39 @@ export class PostgresStore extends PgCluster implements Store {
     return out;
   }
 
-  private async claimPlain(p: JobClaimParams): Promise<LeasedJob[]> {
+  /**
+   * The plain claim; sent with its follow-up (unless `fullLast`), in one round trip with what its
+   * caller asks when it came back short (sql.ts, AFTER_CLAIM): `nextRunAt` on the jobs, and `why`
+   * when there are none. Without it, or retried and finding what a lost attempt took, it says neither.
+   */
+  private async claimPlain(p: JobClaimParams): Promise<{ jobs: ClaimedJobs; why: WhyNothing | null }> {
     const one = p.types?.length === 1;
     const kind: ClaimKind = `${p.types === null ? 'any' : one ? 'oneType' : 'types'}${this.orderedQueues.has(p.queue) ? 'Ordered' : ''}`;
-    const text = claimFor(this.claims[kind], p.limit);
+    const text = claimFor((this.fullLast.has(p.queue) ? this.claims : this.claimsWithFollowUp)[kind], p.limit);
     const values: unknown[] = [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs];
     if (p.types !== null) values.push(one ? p.types[0] : p.types);
     let attempt = 0;
     try {
       const rows = await withTransientRetry(
-        async () => {
+        async (): Promise<ClaimRow[]> => {
           if (attempt++ > 0) {
             const { rows: mine } = await this.workerPool.query<JobRow>(this.sql.claimedBy, [p.leaseToken]);
             if (mine.length > 0) return mine;
           }
-          return (await this.send<JobRow>(this.workerPool, text, values)).rows;
+          return (await this.send<ClaimRow>(this.workerPool, text, values)).rows;
         },
         DEFAULT_RETRY,
         (err, n) => this.onWarning(`transient Postgres error during a claim, retry ${n}`, err),
       );
-      rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq);
-      return rows.map(rowToLeasedJob);
+      const after = rows[0];
+      const leased = rows.filter((r): r is JobRow => r.id !== null);
+      leased.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq);
+      const jobs: ClaimedJobs = leased.map(rowToLeasedJob);
+      if (jobs.length < p.limit) this.fullLast.delete(p.queue);
+      else this.fullLast.add(p.queue);
+      if (after?.next_run_at !== undefined && jobs.length < p.limit) jobs.nextRunAt = after.next_run_at;
+      const why = after?.why_limited != null ? { limited: after.why_limited, ordered: after.why_ordered === true } : null;
+      return { jobs, why };
     } catch (err) {
       throw mapPgError(err);
     }
@@ -450,7 +487,7 @@ export class PostgresStore extends PgCluster implements Store {
     if (this.orderedQueues.has(p.queue)) return this.claimByIds(p, true);
     const jobs = await this.claimByIds(p, false);
     // The plain form skips a queue holding ordering keys (a limited queue it refuses either way).
-    return jobs.length === 0 && (await this.whyNothing(p.queue, p.now)).newlyOrdered ? this.claimByIds(p, true) : jobs;
+    return jobs.length === 0 && this.noteWhy(p.queue, await this.whyNothing(p.queue, p.now)).newlyOrdered ? this.claimByIds(p, true) : jobs;
   }
 
   private async claimByIds(p: JobClaimByIdsParams, ordered: boolean): Promise<LeasedJob[]> {

@@ -17,8 +17,9 @@ export function err(attempt: number, message = 'boom'): JobError {
   return { attempt, message, at: T0 };
 }
 
-export function claim(store: Store, queue = 'default', limit = 10, now = T0, token = randomUUID(), types: readonly string[] | null = null): Promise<LeasedJob[]> {
-  return store.jobClaim({ queue, types, limit, now, leaseMs: LEASE, leaseToken: token });
+/** The claimed jobs alone, as a plain array: what a claim learnt on the way (ClaimedJobs) is asserted by the tests that read it. */
+export async function claim(store: Store, queue = 'default', limit = 10, now = T0, token = randomUUID(), types: readonly string[] | null = null): Promise<LeasedJob[]> {
+  return [...(await store.jobClaim({ queue, types, limit, now, leaseMs: LEASE, leaseToken: token }))];
 }
 
 export async function finish(store: Store, job: LeasedJob, outcome: JobOutcome, now = T0): Promise<boolean> {

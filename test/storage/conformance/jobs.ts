@@ -179,6 +179,28 @@ export function jobSection(ctx: Ctx): void {
       assert.equal(await ctx.store.jobNextRunAt('default'), null);
     });
 
+    it('a claim that comes back short says when the next scheduled job falls due: after now, any type', async () => {
+      const ready = newRecord(T0, { type: 'email' });
+      const emailLater = newRecord(T0, { type: 'email', delayMs: 9000 });
+      const smsSooner = newRecord(T0, { type: 'sms', delayMs: 5000 });
+      const resizeDue = newRecord(T0, { type: 'resize', delayMs: 1000 });
+      const otherQueue = newRecord(T0, { queue: 'other', delayMs: 2000 });
+      await ctx.store.jobInsertMany({ jobs: [ready, emailLater, smsSooner, resizeDue, otherQueue] });
+      const short = await ctx.store.jobClaim({ queue: 'default', types: ['email'], limit: 5, now: T0 + 1000, leaseMs: LEASE, leaseToken: randomUUID() });
+      assert.deepEqual(short.map((j) => j.id), [ready.id]);
+      // The resize job fell due at T0 + 1000 and nobody here claims its type: it is not what to wake for.
+      assert.equal(short.nextRunAt, T0 + 5000, 'the sms job, of a type not asked for; not the due resize job');
+      const empty = await ctx.store.jobClaim({ queue: 'default', types: ['email'], limit: 5, now: T0 + 5000, leaseMs: LEASE, leaseToken: randomUUID() });
+      assert.deepEqual([empty.length, empty.nextRunAt], [0, T0 + 9000], 'an empty claim says it too, its own now excluded');
+      await claim(ctx.store, 'default', 10, T0 + 9000);
+      const none = await ctx.store.jobClaim({ queue: 'default', types: null, limit: 5, now: T0 + 9000, leaseMs: LEASE, leaseToken: randomUUID() });
+      assert.deepEqual([none.length, none.nextRunAt], [0, null], 'nothing scheduled in the queue (another queue\'s job does not count)');
+      await ctx.store.jobInsertMany({ jobs: newRecords(T0 + 9000, 3) });
+      const full = await ctx.store.jobClaim({ queue: 'default', types: null, limit: 3, now: T0 + 9000, leaseMs: LEASE, leaseToken: randomUUID() });
+      assert.equal(full.length, 3);
+      assert.equal(full.nextRunAt, undefined, 'a full claim says nothing (its loop claims again anyway)');
+    });
+
     it('claims nothing from a paused queue until it is resumed', async () => {
       await ctx.store.jobInsertMany({ jobs: newRecords(T0, 3) });
       await ctx.store.queueSetPaused({ name: 'default', paused: true, maxQueues: MAX_QUEUES, now: T0 });
