@@ -20,7 +20,8 @@
  * LOCKED's within each round. Prints markdown tables and writes
  * bench/results/kafka.json.
  * Settings: BENCH_KAFKA_N, BENCH_ROUNDS, BENCH_KAFKA_WORKERS (1,2,3), BENCH_KAFKA_MODES (store,kafka), BENCH_KAFKA_CONCURRENCY (50), BENCH_KAFKA_LAT_N,
- * BENCH_PG_URL, KAFKA_BOOTSTRAP (else a broker of its own).
+ * BENCH_PG_URL, KAFKA_BOOTSTRAP (else a broker of its own), BENCH_KAFKA_DEBUG (print each steady
+ * run's jobs that waited over 60 ms, under Kafka split at their record's send: logSlowJobs).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,10 +30,12 @@ import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Admin } from '@platformatic/kafka';
+import type { Job } from '../src/contracts/job.js';
 import { Jobq } from '../src/core/jobq.js';
 import { kafkaDispatch } from '../src/kafka/dispatch.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { dropSchema, once, postmasterPid, serverCpuOf } from './pg-server.js';
+import { recordTimes, recordTimesGroup, type RecordTime } from './kafka-record-times.js';
 import { fmt, median, summarize } from './stats.js';
 
 const env = process.env;
@@ -174,6 +177,24 @@ async function withNodes<T>(url: string, mode: Mode, workers: number, brokers: s
     await stopWorkers(children);
     await api.close();
     await dropSchema(url, schema);
+    if (mode === 'kafka') await deleteRunTopic(brokers, schema);
+  }
+}
+
+/**
+ * The run's topic and consumer groups, deleted after it. A broker left holding every earlier
+ * run's partitions (12 a run) began to stall for 300-500 ms once or twice a run after a few
+ * hundred, on this machine's one disk (docs/kafka.md).
+ */
+async function deleteRunTopic(brokers: string, schema: string): Promise<void> {
+  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: [brokers] });
+  const topic = `jobq.${schema}.default`;
+  try {
+    // The debug read's group exists only when it ran.
+    for (const group of [topic, recordTimesGroup(topic)]) await admin.deleteGroups({ groups: [group] }).catch(() => {});
+    await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await admin.close();
   }
 }
 
@@ -213,9 +234,23 @@ function steady(url: string, postmaster: number, mode: Mode, workers: number, br
       await allCompleted(api, children, LAT_N + 50);
     });
     const jobs = await Promise.all(ids.map((id) => api.get(id)));
-    if (env.BENCH_KAFKA_DEBUG) log(jobs.filter((j) => j!.startedAt! - j!.createdAt > 100).map((j) => `${j!.createdAt % 100_000}+${j!.startedAt! - j!.createdAt}`).join(' '));
+    if (env.BENCH_KAFKA_DEBUG) await logSlowJobs(jobs as Job[], mode, brokers, schema);
     return { mode, workers, ...summarize(jobs.map((j) => j!.startedAt! - j!.createdAt)), ...cost };
   });
+}
+
+/**
+ * BENCH_KAFKA_DEBUG: each job that waited more than 60 ms, as `created:send+ms:start+ms:P<partition>`
+ * (created in ms modulo 100 s; under Kafka the wait split at its record's send, recordTimes()).
+ */
+async function logSlowJobs(jobs: Job[], mode: Mode, brokers: string, schema: string): Promise<void> {
+  const slow = jobs.filter((j) => j.startedAt! - j.createdAt > 60);
+  const sent = mode === 'kafka' && slow.length > 0 ? await recordTimes(brokers, `jobq.${schema}.default`, jobs.length + 50) : new Map<string, RecordTime>();
+  const split = (j: Job) => {
+    const r = sent.get(j.id);
+    return r ? `send+${r.sentAt - j.createdAt}:start+${j.startedAt! - r.sentAt}:P${r.partition}` : `start+${j.startedAt! - j.createdAt}`;
+  };
+  log(`  ${mode} waits over 60 ms: ${slow.map((j) => `${j.createdAt % 100_000}:${split(j)}`).join(' ') || 'none'}`);
 }
 
 function runsOf<R extends { mode: Mode; workers: number }>(rows: R[], mode: Mode, workers: number): R[] {
