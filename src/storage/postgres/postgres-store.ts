@@ -48,7 +48,7 @@ import type {
 } from '../../contracts/store.js';
 import { hasLeased, leasedRef, NOTHING_SPECIAL, type LeasedFinish } from '../../contracts/store.js';
 import { storeClosed, storeUnavailable } from '../errors.js';
-import { rowToJob, rowToLeasedJob, type JobRow } from '../job-row.js';
+import { rowToJob, type JobRow } from '../job-row.js';
 import { arrayLiteral, arrayLiteralOrNull } from './array-literal.js';
 import { clusterStatements, type ClusterStatements } from './cluster-sql.js';
 import { PgCluster } from './cluster.js';
@@ -61,8 +61,7 @@ import { AdvisoryLeaderLock, advisoryKey } from './leader-lock.js';
 import { Listener } from './listener.js';
 import { PreparedStatements } from './prepared.js';
 import { cascadeEnd, insertLinked, linkStatements, sweepStranded, type LinkStatements } from './links.js';
-import { claimLimited, flowStatements, type FlowStatements } from './flow.js';
-import { KeyUsage } from '../flow-usage.js';
+import { flowStatements, type FlowStatements } from './flow.js';
 import { listJobs } from './lists.js';
 import { enableOutbox, ingestRecords, outboxStatements, readOutbox, type OutboxStatements } from './outbox.js';
 import { PgSchedules } from './schedules.js';
@@ -70,7 +69,8 @@ import { destroySilentConnections } from './silent-connections.js';
 import { PgTokens } from './tokens.js';
 import { inTransaction } from './transaction.js';
 import { migrate, quoteIdent } from './migrations.js';
-import { claimFor, claimStatements, jobStatements, type ClaimKind, type JobStatements } from './sql.js';
+import { jobStatements, type JobStatements } from './sql.js';
+import { PgClaims } from './claims.js';
 import { DEFAULT_RETRY, withTransientRetry } from './transient.js';
 
 export interface PostgresStoreOptions {
@@ -103,14 +103,6 @@ const TYPES = {
 
 const RETRY_STATUSES = ['completed', 'failed', 'pending', 'scheduled'];
 
-/** Why a plain claim gave nothing (ordering.ts, whyNotClaimable). */
-interface WhyNothing {
-  limited: boolean;
-  ordered: boolean;
-}
-
-/** A row of a plain claim: a claimed job, or NULLs when there is none, then what follows a short claim (sql.ts, AFTER_CLAIM). */
-type ClaimRow = Omit<JobRow, 'id'> & { id: string | null; next_run_at?: number | null; why_limited?: boolean | null; why_ordered?: boolean | null };
 
 /** A row of the finish statement: a finished job ('f') or a dependent it made ready ('d'). */
 interface FinishRow {
@@ -158,26 +150,10 @@ export class PostgresStore extends PgCluster implements Store {
    */
   private readonly insertPool: pg.Pool;
   private readonly sql: JobStatements;
-  /** The plain claims of each kind, in each size (sql.ts). */
-  private readonly claims: Record<ClaimKind, string[]>;
-  /** The same with their follow-up (sql.ts, AFTER_CLAIM): sent unless the queue is in `fullLast`. */
-  private readonly claimsWithFollowUp: Record<ClaimKind, string[]>;
-  /**
-   * Queues whose last plain claim here came back full: their next claim goes without its
-   * follow-up, which a full claim does not use. At a steady rate nearly every claim comes back
-   * short and carries it; a drain's claims come back full and skip its cost. The one short claim
-   * sent without it (a drain's last) has its caller look up apart.
-   */
-  private readonly fullLast = new Set<string>();
+  private readonly claims: PgClaims;
   private readonly lsql: LinkStatements;
   private readonly fsql: FlowStatements;
   private readonly osql: OutboxStatements;
-  /** Each key's recent use on flow-controlled queues, as this node's claims saw it (fair claims). */
-  private readonly usage = new KeyUsage();
-  /** Queues this node found to have flow control; their claims go through flow.ts directly. */
-  private readonly limitedQueues = new Set<string>();
-  /** Queues seen holding ordering keys (marked by migration 7's trigger): their claims check the order. */
-  private readonly orderedQueues = new Set<string>();
   private readonly schedules: PgSchedules;
   private readonly tokens: PgTokens;
   protected readonly csql: ClusterStatements;
@@ -197,8 +173,6 @@ export class PostgresStore extends PgCluster implements Store {
     const s = quoteIdent(this.schema);
     this.channel = `jobq_${this.schema}`;
     this.sql = jobStatements(s, this.channel);
-    this.claims = claimStatements(s);
-    this.claimsWithFollowUp = claimStatements(s, true);
     this.lsql = linkStatements(s, this.channel);
     this.fsql = flowStatements(s);
     this.osql = outboxStatements(s, this.schema);
@@ -206,7 +180,6 @@ export class PostgresStore extends PgCluster implements Store {
     this.tokens = new PgTokens((text, values) => this.query(text, values), (fn) => this.transaction(fn), s);
     this.csql = clusterStatements(s);
     this.listen = options.listen ?? POSTGRES_DEFAULTS.listen;
-    this.prepared = new PreparedStatements([this.sql, this.lsql, this.fsql, this.osql, this.csql, ...Object.values(this.claims), ...Object.values(this.claimsWithFollowUp)], options.prepare ?? POSTGRES_DEFAULTS.prepare);
     this.onWarning = options.onWarning ?? (() => {});
     const max = options.poolSize ?? POSTGRES_DEFAULTS.poolSize;
     // Names this process's connections in pg_stat_activity (and lets operators target them).
@@ -243,6 +216,19 @@ export class PostgresStore extends PgCluster implements Store {
       options: '-c synchronous_commit=off -c enable_bitmapscan=off -c plan_cache_mode=auto',
     });
     this.insertPool = new Pool({ connectionString: options.connectionString, max: 2, types: TYPES, application_name: `${application_name}/insert`, ...limits, options: '-c plan_cache_mode=auto' });
+    this.claims = new PgClaims({
+      schema: s,
+      sql: this.sql,
+      fsql: this.fsql,
+      osql: this.osql,
+      workerPool: this.workerPool,
+      named: (c) => this.prepared.client(c),
+      send: (pool, text, values) => this.send(pool, text, values),
+      query: (text, values, pool, onRetry) => this.query(text, values, pool, onRetry),
+      transaction: (fn, onRetry, pool) => this.transaction(fn, onRetry, pool),
+      onWarning: (message, err) => this.onWarning(message, err),
+    });
+    this.prepared = new PreparedStatements([this.sql, this.lsql, this.fsql, this.osql, this.csql, ...this.claims.statements.flatMap((c) => Object.values(c))], options.prepare ?? POSTGRES_DEFAULTS.prepare);
     for (const p of this.pools()) {
       // An idle client losing its connection (server restart) must not crash the process.
       p.on('error', (err) => this.onWarning('idle Postgres connection lost', err));
@@ -394,109 +380,14 @@ export class PostgresStore extends PgCluster implements Store {
     }
   }
 
-  /**
-   * A claim is retried after a lost connection; if the lost attempt had
-   * committed, its jobs carry this claim's token: they are returned instead
-   * of leasing a second batch (which used to leave the first stuck until its
-   * lease expired, spending an attempt of jobs that never ran).
-   */
   async jobClaim(p: JobClaimParams): Promise<ClaimedJobs> {
     if (p.limit <= 0) return [];
     if (this.closed) throw storeClosed();
-    if (this.limitedQueues.has(p.queue)) {
-      const limited = await this.claimLimited(p);
-      if (limited) return limited;
-    }
-    const { jobs, why } = await this.claimPlain(p);
-    if (jobs.length > 0) return jobs;
-    // The plain claim gives nothing from a queue with flow control (or held), or from one holding
-    // ordering keys while this store does not know it: look once (the claim said why, unless it was
-    // retried), and remember.
-    const { limited, newlyOrdered } = this.noteWhy(p.queue, why ?? (await this.whyNothing(p.queue, p.now)));
-    if (!limited) return newlyOrdered ? (await this.claimPlain(p)).jobs : jobs;
-    this.limitedQueues.add(p.queue);
-    return (await this.claimLimited(p)) ?? jobs;
+    return this.claims.claim(p);
   }
 
-  /**
-   * After a plain claim (or claim by id) of a queue came back empty: whether
-   * the queue has flow control or a hold, and whether it holds ordering keys
-   * this store did not know of (remembered from now on: its claims take the
-   * ordering check).
-   */
-  private async whyNothing(queue: string, now: number): Promise<WhyNothing> {
-    const { rows } = await this.query<{ yes: boolean; ordered: boolean }>(this.fsql.limited, [queue, now], this.workerPool);
-    return { limited: rows[0]?.yes === true, ordered: rows[0]?.ordered === true };
-  }
-
-  /** Remembers a queue found holding ordering keys; `newlyOrdered` when this store did not know it. */
-  private noteWhy(queue: string, why: WhyNothing): { limited: boolean; newlyOrdered: boolean } {
-    const newlyOrdered = why.ordered && !this.orderedQueues.has(queue);
-    if (newlyOrdered) this.orderedQueues.add(queue);
-    return { limited: why.limited, newlyOrdered };
-  }
-
-  /** Null once the queue has no limits any more (it is forgotten, and the plain claim takes over). */
-  private async claimLimited(p: JobClaimParams): Promise<ClaimedJobs | null> {
-    const out = await this.transaction((c) => claimLimited(this.prepared.client(c), this.fsql, p, this.usage), undefined, this.workerPool);
-    if (out === null) this.limitedQueues.delete(p.queue);
-    return out;
-  }
-
-  /**
-   * The plain claim; sent with its follow-up (unless `fullLast`), in one round trip with what its
-   * caller asks when it came back short (sql.ts, AFTER_CLAIM): `nextRunAt` on the jobs, and `why`
-   * when there are none. Without it, or retried and finding what a lost attempt took, it says neither.
-   */
-  private async claimPlain(p: JobClaimParams): Promise<{ jobs: ClaimedJobs; why: WhyNothing | null }> {
-    const one = p.types?.length === 1;
-    const kind: ClaimKind = `${p.types === null ? 'any' : one ? 'oneType' : 'types'}${this.orderedQueues.has(p.queue) ? 'Ordered' : ''}`;
-    const text = claimFor((this.fullLast.has(p.queue) ? this.claims : this.claimsWithFollowUp)[kind], p.limit);
-    const values: unknown[] = [p.queue, p.limit, p.now, p.leaseToken, p.now + p.leaseMs];
-    if (p.types !== null) values.push(one ? p.types[0] : p.types);
-    let attempt = 0;
-    try {
-      const rows = await withTransientRetry(
-        async (): Promise<ClaimRow[]> => {
-          if (attempt++ > 0) {
-            const { rows: mine } = await this.workerPool.query<JobRow>(this.sql.claimedBy, [p.leaseToken]);
-            if (mine.length > 0) return mine;
-          }
-          return (await this.send<ClaimRow>(this.workerPool, text, values)).rows;
-        },
-        DEFAULT_RETRY,
-        (err, n) => this.onWarning(`transient Postgres error during a claim, retry ${n}`, err),
-      );
-      const after = rows[0];
-      const leased = rows.filter((r): r is JobRow => r.id !== null);
-      leased.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq);
-      const jobs: ClaimedJobs = leased.map(rowToLeasedJob);
-      if (jobs.length < p.limit) this.fullLast.delete(p.queue);
-      else this.fullLast.add(p.queue);
-      if (after?.next_run_at !== undefined && jobs.length < p.limit) jobs.nextRunAt = after.next_run_at;
-      const why = after?.why_limited != null ? { limited: after.why_limited, ordered: after.why_ordered === true } : null;
-      return { jobs, why };
-    } catch (err) {
-      throw mapPgError(err);
-    }
-  }
-
-  /** Broker dispatch (outbox.ts). A retried claim also returns what a lost attempt took under its token. */
-  async jobClaimByIds(p: JobClaimByIdsParams): Promise<LeasedJob[]> {
-    if (p.ids.length === 0) return [];
-    if (this.orderedQueues.has(p.queue)) return this.claimByIds(p, true);
-    const jobs = await this.claimByIds(p, false);
-    // The plain form skips a queue holding ordering keys (a limited queue it refuses either way).
-    return jobs.length === 0 && this.noteWhy(p.queue, await this.whyNothing(p.queue, p.now)).newlyOrdered ? this.claimByIds(p, true) : jobs;
-  }
-
-  private async claimByIds(p: JobClaimByIdsParams, ordered: boolean): Promise<LeasedJob[]> {
-    let retried = false;
-    const values = [p.ids, p.types, p.now, p.leaseToken, p.now + p.leaseMs, p.queue];
-    const text = ordered ? this.osql.claimByIdsOrdered : this.osql.claimByIds;
-    const { rows } = await this.query<JobRow>(text, values, this.workerPool, () => (retried = true));
-    const mine = retried ? (await this.query<JobRow>(this.osql.claimedBy, [p.leaseToken], this.workerPool)).rows : rows;
-    return mine.sort((a, b) => a.seq - b.seq).map(rowToLeasedJob);
+  jobClaimByIds(p: JobClaimByIdsParams): Promise<LeasedJob[]> {
+    return p.ids.length === 0 ? Promise.resolve([]) : this.claims.claimByIds(p);
   }
 
   outboxEnable(): Promise<void> {
@@ -621,8 +512,8 @@ export class PostgresStore extends PgCluster implements Store {
    * their poll. Best effort: the poll still covers a lost one.
    */
   private slotsFreed(refs: readonly JobRef[]): void {
-    if (this.limitedQueues.size === 0) return;
-    const queues = [...new Set(refs.map((r) => r.queue))].filter((q) => this.limitedQueues.has(q));
+    if (!this.claims.anyLimited) return;
+    const queues = [...new Set(refs.map((r) => r.queue))].filter((q) => this.claims.isLimited(q));
     if (queues.length > 0) void this.query(`SELECT pg_notify($1, $2)`, [this.channel, queues.join(',')], this.workerPool).catch(() => {});
   }
 

@@ -95,7 +95,7 @@ function claim(s: string, types: string, ordered: boolean, size: number | null, 
  * a full claim about 2-3 µs more of the server's CPU per job (the claimed
  * rows go through a CTE and a join: 1,267 against 1,433 µs for a claim of
  * 50, measured), so the store sends the plain form where the queue's last
- * claim came back full (postgres-store.ts).
+ * claim came back full (claims.ts).
  */
 const AFTER_CLAIM = (s: string) => {
   const why = whyNotClaimable(s, '$1', '$3');
