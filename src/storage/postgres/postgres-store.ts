@@ -292,8 +292,17 @@ export class PostgresStore extends PgCluster implements Store {
     }
   }
 
-  private insertValues(p: JobInsertManyParams): unknown[] {
-    const j = p.jobs;
+  /** The insert statement for `jobs` (not linked, fewer than COPY takes) and its parameters. */
+  private insertStatement(jobs: readonly NewJobRecord[]): [string, unknown[]] {
+    if (jobs.length === 1) {
+      const r = jobs[0]!;
+      const trace = r.traceContext ? JSON.stringify(r.traceContext) : null;
+      return [this.sql.insertOne, [r.id, r.queue, r.type, r.payloadJson, r.status, r.priority, r.maxAttempts, r.timeoutMs, r.runAt, r.createdAt, r.concurrencyKey, r.rateKey, r.orderingKey ?? null, trace]];
+    }
+    return [this.sql.insert, this.insertValues(jobs)];
+  }
+
+  private insertValues(j: readonly NewJobRecord[]): unknown[] {
     return [
       arrayLiteral(j, (r) => r.id),
       arrayLiteral(j, (r) => r.queue),
@@ -318,7 +327,7 @@ export class PostgresStore extends PgCluster implements Store {
     let retried = false;
     try {
       if (p.jobs.length >= COPY_MIN_JOBS) await this.transaction((c) => copyInsert(c, quoteIdent(this.schema), this.channel, p.jobs), () => (retried = true));
-      else await this.query(this.sql.insert, this.insertValues(p), this.insertPool, () => (retried = true));
+      else await this.query(...this.insertStatement(p.jobs), this.insertPool, () => (retried = true));
     } catch (err) {
       // The ids are ours: a unique violation of the id after a retry means the first try did commit.
       if (retried && isOwnIdConflict(err)) return NOTHING_SPECIAL;
@@ -357,7 +366,7 @@ export class PostgresStore extends PgCluster implements Store {
     if (p.jobs.length === 0) return NOTHING_SPECIAL;
     try {
       if (isLinked(p.jobs)) return await insertLinked(client as pg.ClientBase, this.lsql, p.jobs);
-      await (client as pg.ClientBase).query(this.sql.insert, this.insertValues(p));
+      await (client as pg.ClientBase).query(...this.insertStatement(p.jobs));
       return NOTHING_SPECIAL;
     } catch (err) {
       throw mapPgError(err);
