@@ -114,7 +114,8 @@ it("the worker's statements have good generic plans once statistics exist: claim
       const [, explained] = (await adminQuery(url, `SET enable_bitmapscan = off; EXPLAIN (GENERIC_PLAN) ${text}`)) as unknown as pg.QueryResult<{ 'QUERY PLAN': string }>[];
       return explained!.rows.map((r) => r['QUERY PLAN']).join('\n');
     };
-    for (const [kind, texts] of Object.entries(claimStatements(s))) {
+    // The plain claims, and the same with their follow-up (AFTER_CLAIM: the queue's last claim came back short).
+    for (const [kind, texts] of [...Object.entries(claimStatements(s)), ...Object.entries(claimStatements(s, true)).map(([k, v]) => [`${k} with follow-up`, v] as const)]) {
       // The sized statements (the last of each kind is the $2 form, for claims above the largest size).
       for (const [i, text] of texts.slice(0, CLAIM_SIZES.length).entries()) {
         const p = await planText(text);
@@ -128,7 +129,17 @@ it("the worker's statements have good generic plans once statistics exist: claim
         }
       }
     }
-    const byId = { finishPlain: sql.finishPlain, finishPlainIds: sql.finishPlainIds, finish: sql.finish, extend: sql.extend, progress: sql.progress, claimByIds: outboxStatements(s, schema).claimByIds };
+    const byId = {
+      finishPlain: sql.finishPlain,
+      finishPlainIds: sql.finishPlainIds,
+      finish: sql.finish,
+      finishPlainOne: sql.finishPlainOne,
+      finishPlainIdsOne: sql.finishPlainIdsOne,
+      finishOne: sql.finishOne,
+      extend: sql.extend,
+      progress: sql.progress,
+      claimByIds: outboxStatements(s, schema).claimByIds,
+    };
     for (const [name, text] of Object.entries(byId)) {
       const p = await planText(text);
       assert.match(p, /jobs_pkey on jobs j?/, `${name} looks jobs up by id:\n${p}`);

@@ -103,6 +103,9 @@ const TYPES = {
 
 const RETRY_STATUSES = ['completed', 'failed', 'pending', 'scheduled'];
 
+/** The finish statements that come in a batch form and a one-row form (sql.ts). */
+type FinishKind = 'finishPlain' | 'finishPlainIds' | 'finish';
+
 
 /** A row of the finish statement: a finished job ('f') or a dependent it made ready ('d'). */
 interface FinishRow {
@@ -432,6 +435,17 @@ export class PostgresStore extends PgCluster implements Store {
     return rows.map((r) => r.id);
   }
 
+  /** A finish statement for `finishes` and its parameters: the one-row form with scalars for a single finish (sql.ts, FINISH_ONE). */
+  private finishStatement(kind: FinishKind, finishes: readonly JobFinish[], now: number): [string, unknown[]] {
+    if (finishes.length !== 1) return [this.sql[kind], this.finishValues(finishes, now)];
+    const f = finishes[0]!;
+    const o = f.outcome;
+    const status = o.kind === 'retry' || o.kind === 'throttled' ? o.status : o.kind;
+    const runAt = o.kind === 'retry' || o.kind === 'throttled' ? o.runAt : null;
+    const error = o.kind === 'retry' || o.kind === 'failed' ? JSON.stringify(o.error) : null;
+    return [this.sql[`${kind}One`], [f.id, f.leaseToken, status, o.kind === 'completed' ? o.resultJson : null, runAt, error, now, o.kind === 'throttled' ? 1 : 0]];
+  }
+
   private finishValues(finishes: readonly JobFinish[], now: number): unknown[] {
     return [
       arrayLiteral(finishes, (f) => f.id),
@@ -463,7 +477,7 @@ export class PostgresStore extends PgCluster implements Store {
 
   /** The rows of the finish statements: plain finishes first, then the rest. */
   private async finishRows(p: JobFinishManyParams, onRetry: () => void): Promise<FinishRow[]> {
-    const { plain, rest } = await this.finishPlainFirst<FinishRow>(this.sql.finishPlain, p.finishes, p.now, onRetry);
+    const { plain, rest } = await this.finishPlainFirst<FinishRow>('finishPlain', p.finishes, p.now, onRetry);
     return rest.length === 0 ? plain : [...plain, ...rest];
   }
 
@@ -473,23 +487,23 @@ export class PostgresStore extends PgCluster implements Store {
    * eight columns per job was parsed, and allocated, only to be copied).
    */
   private async finishKnown(finishes: readonly LeasedFinish[], now: number, onRetry: () => void): Promise<JobRef[]> {
-    const { plain, rest } = await this.finishPlainFirst<{ id: string }>(this.sql.finishPlainIds, finishes, now, onRetry);
+    const { plain, rest } = await this.finishPlainFirst<{ id: string }>('finishPlainIds', finishes, now, onRetry);
     if (plain.length === finishes.length) return finishes.map(leasedRef);
     const ids = new Set(plain.map((r) => r.id));
     return [...finishes.filter((f) => ids.has(f.id)).map(leasedRef), ...(await this.finishedRefs(rest, now))];
   }
 
   /**
-   * A plain finish statement (`text`: jobs nothing depends on), then, for
+   * A plain finish statement (`kind`: jobs nothing depends on), then, for
    * what it left out (jobs with dependents, and lost leases, which change
    * nothing), the statement that moves dependents.
    */
-  private async finishPlainFirst<R extends { id: string }>(text: string, finishes: readonly JobFinish[], now: number, onRetry: () => void): Promise<{ plain: R[]; rest: FinishRow[] }> {
-    const { rows: plain } = await this.query<R>(text, this.finishValues(finishes, now), this.workerPool, onRetry);
+  private async finishPlainFirst<R extends { id: string }>(kind: Exclude<FinishKind, 'finish'>, finishes: readonly JobFinish[], now: number, onRetry: () => void): Promise<{ plain: R[]; rest: FinishRow[] }> {
+    const { rows: plain } = await this.query<R>(...this.finishStatement(kind, finishes, now), this.workerPool, onRetry);
     if (plain.length === finishes.length) return { plain, rest: [] };
     const done = new Set(plain.map((r) => r.id));
     const left = finishes.filter((f) => !done.has(f.id));
-    return { plain, rest: (await this.query<FinishRow>(this.sql.finish, this.finishValues(left, now), this.workerPool, onRetry)).rows };
+    return { plain, rest: (await this.query<FinishRow>(...this.finishStatement('finish', left, now), this.workerPool, onRetry)).rows };
   }
 
   /**
@@ -539,7 +553,7 @@ export class PostgresStore extends PgCluster implements Store {
   async jobFinishWith(client: unknown, p: JobFinishManyParams): Promise<JobRef[]> {
     if (p.finishes.length === 0) return [];
     try {
-      const { rows } = await (client as pg.ClientBase).query<FinishRow>(this.sql.finish, this.finishValues(p.finishes, p.now));
+      const { rows } = await (client as pg.ClientBase).query<FinishRow>(...this.finishStatement('finish', p.finishes, p.now));
       return rows.filter((r) => r.kind === 'f').map((r) => ({ id: r.id, queue: r.queue, type: r.type, attempts: r.attempts }));
     } catch (err) {
       throw mapPgError(err);
