@@ -95,6 +95,9 @@ async function apiNode(url: string, schema: string, mode: Mode, brokers: string)
   return jobq;
 }
 
+/** A run's topic for its queue `default`, which is also the id of its consumer group (kafka/queue-dispatcher.ts). */
+const runTopic = (schema: string) => `jobq.${schema}.default`;
+
 /**
  * Waits until the queue's consumer group is stable with all its members:
  * workers that just joined set off rebalances (every member stops fetching
@@ -102,7 +105,7 @@ async function apiNode(url: string, schema: string, mode: Mode, brokers: string)
  */
 async function groupSettled(brokers: string, schema: string, members: number): Promise<void> {
   const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: [brokers] });
-  const group = `jobq.${schema}.default`;
+  const group = runTopic(schema);
   try {
     for (let stableSince = 0; ; ) {
       const g = (await admin.describeGroups({ groups: [group] })).get(group);
@@ -188,7 +191,7 @@ async function withNodes<T>(url: string, mode: Mode, workers: number, brokers: s
  */
 async function deleteRunTopic(brokers: string, schema: string): Promise<void> {
   const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: [brokers] });
-  const topic = `jobq.${schema}.default`;
+  const topic = runTopic(schema);
   try {
     // The debug read's group exists only when it ran.
     for (const group of [topic, recordTimesGroup(topic)]) await admin.deleteGroups({ groups: [group] }).catch(() => {});
@@ -245,7 +248,7 @@ function steady(url: string, postmaster: number, mode: Mode, workers: number, br
  */
 async function logSlowJobs(jobs: Job[], mode: Mode, brokers: string, schema: string): Promise<void> {
   const slow = jobs.filter((j) => j.startedAt! - j.createdAt > 60);
-  const sent = mode === 'kafka' && slow.length > 0 ? await recordTimes(brokers, `jobq.${schema}.default`, jobs.length + 50) : new Map<string, RecordTime>();
+  const sent = mode === 'kafka' && slow.length > 0 ? await recordTimes(brokers, runTopic(schema), jobs.length + 50) : new Map<string, RecordTime>();
   const split = (j: Job) => {
     const r = sent.get(j.id);
     return r ? `send+${r.sentAt - j.createdAt}:start+${j.startedAt! - r.sentAt}:P${r.partition}` : `start+${j.startedAt! - j.createdAt}`;

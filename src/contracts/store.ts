@@ -46,6 +46,11 @@ export interface NewJobRecord {
   traceContext?: TraceContext | null;
 }
 
+/** A new job's trace context as the stores keep it: JSON text, or null. */
+export function traceContextText(r: NewJobRecord): string | null {
+  return r.traceContext ? JSON.stringify(r.traceContext) : null;
+}
+
 /** What an insert did beyond the plain case (both lists empty for keyless, independent jobs). */
 export interface InsertResult {
   /** Records not inserted because their key was held. */

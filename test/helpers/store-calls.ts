@@ -13,6 +13,8 @@ export interface StoreCalls {
   claims: number;
   /** Reads of the queue's next due time so far: claims that came back short saying it, and jobNextRunAt calls (counted once answered). */
   dueReads: number;
+  /** jobNextRunAt calls for the queue so far: the due time read apart from a claim. */
+  lookups: number;
   /** Puts the store's own methods back. */
   restore(): void;
 }
@@ -23,6 +25,7 @@ export function watchStoreCalls(store: Store, queue: string): StoreCalls {
   const calls: StoreCalls = {
     claims: 0,
     dueReads: 0,
+    lookups: 0,
     restore() {
       store.jobClaim = claim;
       store.jobNextRunAt = nextRunAt;
@@ -36,6 +39,7 @@ export function watchStoreCalls(store: Store, queue: string): StoreCalls {
     return jobs;
   };
   store.jobNextRunAt = async (q) => {
+    if (q === queue) calls.lookups++;
     const next = await nextRunAt.call(store, q);
     if (q === queue) calls.dueReads++;
     return next;

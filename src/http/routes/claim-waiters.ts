@@ -189,17 +189,13 @@ export class ClaimWaiters {
   /** Makes sure a timer wakes the queue's waiters when its earliest scheduled job falls due (`known`: as a claim just read it). */
   async ensureDue(queue: string, known?: number | null): Promise<void> {
     const q = this.queues.get(queue);
-    if (q && known !== undefined) {
-      if (known !== null) this.dueAt(queue, q, known);
-      else q.dueAt ??= Infinity;
-      return;
-    }
+    if (q && known !== undefined) return this.dueAt(queue, q, known);
     if (!q || q.dueAt !== null) return;
     q.reading ??= (async () => {
       try {
         const next = await this.jobq.store.jobNextRunAt(queue);
         q.dueAt = Infinity;
-        if (next !== null) this.dueAt(queue, q, next);
+        this.dueAt(queue, q, next);
       } catch {
         q.dueAt = Infinity; // the wait ends at its deadline anyway
       } finally {
@@ -209,7 +205,12 @@ export class ClaimWaiters {
     await q.reading;
   }
 
-  private dueAt(queue: string, q: QueueWaiters, runAt: number): void {
+  /** The queue's earliest scheduled job falls due at `runAt` (null: none is scheduled). */
+  private dueAt(queue: string, q: QueueWaiters, runAt: number | null): void {
+    if (runAt === null) {
+      q.dueAt ??= Infinity;
+      return;
+    }
     if (q.dueAt !== null && runAt >= q.dueAt) return;
     q.dueAt = runAt;
     if (q.dueTimer) clearTimeout(q.dueTimer);

@@ -298,7 +298,7 @@ export class MemoryStore extends MemoryCluster implements Store {
       claimed.push(this.lease(heap.pop()!.job, p));
     }
     // The due ones were promoted above: the head, if any, runs after now.
-    if (claimed.length < p.limit) claimed.nextRunAt = q.scheduled.peek()?.job.runAt ?? null;
+    if (claimed.length < p.limit) claimed.nextRunAt = this.nextScheduledRunAt(q);
     return claimed;
   }
 
@@ -537,9 +537,13 @@ export class MemoryStore extends MemoryCluster implements Store {
     this.assertOpen();
     const q = this.queueState.get(queue);
     if (!q) return null;
+    return this.nextScheduledRunAt(q);
+  }
+
+  /** The run time of the queue's earliest scheduled job (null: none). */
+  private nextScheduledRunAt(q: QueueState): number | null {
     this.promoteDue(q, -Infinity); // drops stale heap heads only
-    const head = q.scheduled.peek();
-    return head ? head.job.runAt : null;
+    return q.scheduled.peek()?.job.runAt ?? null;
   }
 
   protected countsFor(names: readonly string[]): Map<string, QueueCounts> {

@@ -178,7 +178,7 @@ export class PgClaims {
     const values = [p.ids, p.types, p.now, p.leaseToken, p.now + p.leaseMs, p.queue];
     const text = ordered ? this.d.osql.claimByIdsOrdered : this.d.osql.claimByIds;
     const { rows } = await this.d.query<JobRow>(text, values, this.d.workerPool, () => (retried = true));
-    const mine = retried ? (await this.d.query<JobRow>(this.d.osql.claimedBy, [p.leaseToken], this.d.workerPool)).rows : rows;
+    const mine = retried ? (await this.d.query<JobRow>(this.d.sql.claimedBy, [p.leaseToken], this.d.workerPool)).rows : rows;
     return mine.sort((a, b) => a.seq - b.seq).map(rowToLeasedJob);
   }
 }

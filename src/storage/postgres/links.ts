@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { JobqError } from '../../contracts/errors.js';
 import { FINISHED_STATUSES, MAX_ERRORS_KEPT, type JobStatus } from '../../contracts/job.js';
 import type { Deduplicated, DependentChange, InsertResult, NewJobRecord } from '../../contracts/store.js';
+import { traceContextText } from '../../contracts/store.js';
 import { rowToJob, type JobRow } from '../job-row.js';
 
 export function linkStatements(s: string, channel: string) {
@@ -149,7 +150,7 @@ export async function insertLinked(c: Client, sql: LinkStatements, batch: readon
     col((r) => r.concurrencyKey),
     col((r) => r.rateKey),
     col((r) => r.orderingKey ?? null),
-    col((r) => (r.traceContext ? JSON.stringify(r.traceContext) : null)),
+    col(traceContextText),
   ]);
   const inserted = new Set(rows.map((r) => r.id));
   const missing = jobs.filter((j) => !inserted.has(j.id));

@@ -31,8 +31,6 @@ export function outboxStatements(s: string, schema: string) {
     // job): a claim of 50 ids took 1.25-1.34 against 1.51-1.67 ms (300 alternated claims, 3 runs).
     claimByIds: claimByIds(s, false),
     claimByIdsOrdered: claimByIds(s, true),
-    // Params: leaseToken. What a claim under this token took (its reply may have been lost).
-    claimedBy: `SELECT * FROM ${s}.jobs WHERE status = 'processing' AND lease_token = $1`,
     // Params: limit (jobs), seqs published. Deletes those rows, then whole rows, oldest first, until they
     // hold $1 jobs; at least one. The read sees the table as it was before the delete (one snapshot per
     // statement), hence the filter. One round trip per batch, not two: at a steady rate each job is its

@@ -46,7 +46,7 @@ import type {
   IngestRecordsParams,
   IngestRecordsResult,
 } from '../../contracts/store.js';
-import { hasLeased, leasedRef, NOTHING_SPECIAL, type LeasedFinish } from '../../contracts/store.js';
+import { hasLeased, leasedRef, NOTHING_SPECIAL, traceContextText, type LeasedFinish } from '../../contracts/store.js';
 import { storeClosed, storeUnavailable } from '../errors.js';
 import { rowToJob, type JobRow } from '../job-row.js';
 import { arrayLiteral, arrayLiteralOrNull } from './array-literal.js';
@@ -105,7 +105,6 @@ const RETRY_STATUSES = ['completed', 'failed', 'pending', 'scheduled'];
 
 /** The finish statements that come in a batch form and a one-row form (sql.ts). */
 type FinishKind = 'finishPlain' | 'finishPlainIds' | 'finish';
-
 
 /** A row of the finish statement: a finished job ('f') or a dependent it made ready ('d'). */
 interface FinishRow {
@@ -299,8 +298,7 @@ export class PostgresStore extends PgCluster implements Store {
   private insertStatement(jobs: readonly NewJobRecord[]): [string, unknown[]] {
     if (jobs.length === 1) {
       const r = jobs[0]!;
-      const trace = r.traceContext ? JSON.stringify(r.traceContext) : null;
-      return [this.sql.insertOne, [r.id, r.queue, r.type, r.payloadJson, r.status, r.priority, r.maxAttempts, r.timeoutMs, r.runAt, r.createdAt, r.concurrencyKey, r.rateKey, r.orderingKey ?? null, trace]];
+      return [this.sql.insertOne, [r.id, r.queue, r.type, r.payloadJson, r.status, r.priority, r.maxAttempts, r.timeoutMs, r.runAt, r.createdAt, r.concurrencyKey, r.rateKey, r.orderingKey ?? null, traceContextText(r)]];
     }
     return [this.sql.insert, this.insertValues(jobs)];
   }
@@ -320,7 +318,7 @@ export class PostgresStore extends PgCluster implements Store {
       arrayLiteralOrNull(j, (r) => r.concurrencyKey),
       arrayLiteralOrNull(j, (r) => r.rateKey),
       arrayLiteralOrNull(j, (r) => r.orderingKey ?? null),
-      arrayLiteralOrNull(j, (r) => (r.traceContext ? JSON.stringify(r.traceContext) : null)),
+      arrayLiteralOrNull(j, traceContextText),
     ];
   }
 

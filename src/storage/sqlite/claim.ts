@@ -39,7 +39,7 @@ export function claim(c: SqliteConn, p: JobClaimParams, usage: KeyUsage): Claime
     }
     const leased = leasePlain(c, p, lease);
     // The due ones were promoted above: what is still scheduled runs after now.
-    if (leased.length < p.limit) nextRunAt = (c.stmt(SQL.NEXT_RUN_AT).get({ queue: p.queue }) as { next: number | null }).next;
+    if (leased.length < p.limit) nextRunAt = nextScheduledRunAt(c, p.queue);
     return leased;
   });
   if (limited) return limited;
@@ -48,6 +48,11 @@ export function claim(c: SqliteConn, p: JobClaimParams, usage: KeyUsage): Claime
   const jobs: ClaimedJobs = rows.map(rowToLeasedJob);
   if (nextRunAt !== undefined) jobs.nextRunAt = nextRunAt;
   return jobs;
+}
+
+/** The earliest run time of a scheduled job of `queue` (null: none). */
+export function nextScheduledRunAt(c: SqliteConn, queue: string): number | null {
+  return (c.stmt(SQL.NEXT_RUN_AT).get({ queue }) as { next: number | null }).next;
 }
 
 /** Leases up to `limit` ready jobs of the wanted types (all pending types when none are named), in claim order. */

@@ -10,6 +10,7 @@ import { concurrencyKeys } from './flow.js';
 import { JobqError } from '../../contracts/errors.js';
 import { isFinished, type JobError, type JobStatus } from '../../contracts/job.js';
 import type { Deduplicated, DependentChange, InsertResult, NewJobRecord } from '../../contracts/store.js';
+import { traceContextText } from '../../contracts/store.js';
 import { rowToJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
@@ -79,7 +80,7 @@ export function insertLinked(c: SqliteConn, jobs: readonly NewJobRecord[]): Inse
       errors: JSON.stringify(errors),
       concurrencyKey: keyOf(r.queue, r.concurrencyKey),
       rateKey: r.rateKey,
-      traceContext: r.traceContext ? JSON.stringify(r.traceContext) : null,
+      traceContext: traceContextText(r),
     };
     // The common case is a free key: insert first, and only on a conflict look at the holder
     // (releasing it if its hold is over, then taking the key after all).

@@ -40,14 +40,14 @@ import type {
   Store,
   StoreCapabilities,
 } from '../../contracts/store.js';
-import { hasLeased, leasedRef, NOTHING_SPECIAL } from '../../contracts/store.js';
+import { hasLeased, leasedRef, NOTHING_SPECIAL, traceContextText } from '../../contracts/store.js';
 import { storeUnavailable } from '../errors.js';
 import { KeyUsage } from '../flow-usage.js';
 import { rowToJob, type JobRow } from '../job-row.js';
 import { ChangeFeed } from './change-feed.js';
 import { FileLeaderLock } from './leader-lock.js';
 import { checkSqlitePath, SQLITE_DEFAULTS } from './defaults.js';
-import { claim } from './claim.js';
+import { claim, nextScheduledRunAt } from './claim.js';
 import * as cluster from './cluster.js';
 import { SqliteConn } from './conn.js';
 import { mapSqliteError } from './errors.js';
@@ -155,7 +155,7 @@ export class SqliteStore implements Store {
           j.createdAt,
           keyOf(j.queue, j.concurrencyKey),
           j.rateKey,
-          j.traceContext ? JSON.stringify(j.traceContext) : null,
+          traceContextText(j),
         );
       }
     }, wake);
@@ -286,7 +286,7 @@ export class SqliteStore implements Store {
   }
 
   async jobNextRunAt(queue: string): Promise<number | null> {
-    return this.c.read(() => (this.c.stmt(SQL.NEXT_RUN_AT).get({ queue }) as { next: number | null }).next);
+    return this.c.read(() => nextScheduledRunAt(this.c, queue));
   }
 
   queueRegister(p: QueueRegisterParams): Promise<void> {
