@@ -1,11 +1,13 @@
 /**
  * What crosses processes on one SQLite file: wake-ups and events. Another
  * process's commit changes `PRAGMA data_version` (reading it costs no I/O),
- * polled every couple of milliseconds; watchers are woken then. Events go
+ * looked at every couple of milliseconds and when a datagram announces a
+ * commit (wake-socket.ts); watchers are woken when it moved. Events go
  * through a small table, written only while some other process subscribes
  * (a subscriber keeps a row with an expiry), read by subscribers after each
  * change, and trimmed after a minute.
  */
+import type Database from 'better-sqlite3';
 import type { JobEvent } from '../../contracts/events.js';
 import * as SQL from './cluster-sql.js';
 import type { SqliteConn } from './conn.js';
@@ -21,6 +23,7 @@ export class ChangeFeed {
   private readonly eventSubscribers = new Set<(events: readonly JobEvent[]) => void>();
   private timer: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
+  private version: Database.Statement | null = null;
   private lastVersion: unknown = null;
   private lastEventSeq = 0;
   private subscribedAs: string | null = null;
@@ -40,9 +43,7 @@ export class ChangeFeed {
     this.watchers.add(onChange);
     this.ensureTimer();
     // Other processes' enqueues wake us by datagram at once; the data_version poll stays as the fallback.
-    this.wake.listen((queues) => {
-      for (const w of this.watchers) w(queues);
-    });
+    this.wake.listen((queues) => this.datagram(queues));
     return () => {
       this.watchers.delete(onChange);
       this.maybeStopTimer();
@@ -51,22 +52,43 @@ export class ChangeFeed {
 
   private ensureTimer(): void {
     if (this.timer) return;
-    const version = this.c.db.prepare('PRAGMA data_version').pluck();
-    this.lastVersion = version.get();
-    this.timer = setInterval(() => {
-      if (this.c.closed) return;
-      let v: unknown;
-      try {
-        v = version.get();
-      } catch {
-        return; // the store's health monitor reports database failures
-      }
-      if (v === this.lastVersion) return;
-      this.lastVersion = v;
-      for (const w of this.watchers) w();
-      if (this.eventSubscribers.size > 0) this.readEvents();
-    }, this.intervalMs);
+    this.version ??= this.c.db.prepare('PRAGMA data_version').pluck();
+    this.lastVersion = this.version.get();
+    this.timer = setInterval(() => this.look(), this.intervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * Whether another process committed since the last look; if so, wakes every
+   * watcher and reads the events. Returns null when the database could not be read.
+   */
+  private look(): boolean | null {
+    if (this.c.closed || !this.version) return null;
+    let v: unknown;
+    try {
+      v = this.version.get();
+    } catch {
+      return null; // the store's health monitor reports database failures
+    }
+    if (v === this.lastVersion) return false;
+    this.lastVersion = v;
+    for (const w of this.watchers) w();
+    if (this.eventSubscribers.size > 0) this.readEvents();
+    return true;
+  }
+
+  /**
+   * A datagram says another process committed jobs of these queues. It is
+   * sent after the commit, so the look the poll would take a moment later
+   * is taken now: it wakes every watcher, and the poll then finds nothing new
+   * (waking only the named queues, the poll woke them again for the same
+   * commit: an empty claim, a write transaction, for every job). When the
+   * look finds nothing new, the last look came after this commit and every
+   * watcher was woken then.
+   */
+  private datagram(queues?: readonly string[]): void {
+    if (this.look() !== null) return;
+    for (const w of this.watchers) w(queues);
   }
 
   private maybeStopTimer(): void {
