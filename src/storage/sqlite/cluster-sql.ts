@@ -2,6 +2,7 @@
  * SQL for the SQLite backend's queues, nodes, leaderships and event feed.
  * Parameters are always bound (named, `@name`).
  */
+import { boundLimit } from './bound-limit.js';
 
 export const QUEUE_COUNT = `SELECT COUNT(*) AS n FROM queues`;
 // Params: name, now
@@ -10,7 +11,7 @@ export const QUEUE_EXISTS = `SELECT 1 AS x FROM queues WHERE name = @name`;
 // Params: name, paused (0 | 1)
 export const QUEUE_SET_PAUSED = `UPDATE queues SET paused = @paused WHERE name = @name`;
 // Params: after, limit
-export const QUEUE_PAGE = `SELECT name, paused, settings FROM queues WHERE name > @after ORDER BY name LIMIT @limit`;
+export const QUEUE_PAGE = `SELECT name, paused, settings FROM queues WHERE name > @after ORDER BY name LIMIT ${boundLimit('@limit')}`;
 // Params: name, settings (JSON or NULL)
 export const QUEUE_CONFIGURE = `UPDATE queues SET settings = @settings WHERE name = @name`;
 export const QUEUE_SETTINGS = `SELECT settings FROM queues WHERE name = @name`;

@@ -12,11 +12,12 @@ import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
 import { leaseSeqs } from './leased-rows.js';
 import { pendingTypes } from './pending-types.js';
+import { boundLimit } from './bound-limit.js';
 
 /** A key's first ready jobs in claim order, of the types `typeFilter` lets through. */
 function ofKey(typeFilter: string): string {
   return `SELECT seq, concurrency_key, rate_key FROM jobs WHERE status = 'pending' AND concurrency_key IS NOT NULL AND queue = @queue AND concurrency_key = @key
-           AND ${typeFilter} ORDER BY priority DESC, run_at, seq LIMIT @n`;
+           AND ${typeFilter} ORDER BY priority DESC, run_at, seq LIMIT ${boundLimit('@n')}`;
 }
 
 const S = {
@@ -29,7 +30,7 @@ const S = {
   ofKey: ofKey(`(@types IS NULL OR type IN (SELECT value FROM json_each(@types)))`),
   // The same for a node with one handler type (the common case): no json_each per candidate row.
   ofKeyOneType: ofKey('type = @type'),
-  ofType: `SELECT seq, concurrency_key, rate_key, priority, run_at FROM jobs WHERE status = 'pending' AND queue = @queue AND type = @type ORDER BY priority DESC, run_at, seq LIMIT @n`,
+  ofType: `SELECT seq, concurrency_key, rate_key, priority, run_at FROM jobs WHERE status = 'pending' AND queue = @queue AND type = @type ORDER BY priority DESC, run_at, seq LIMIT ${boundLimit('@n')}`,
   start: `INSERT INTO rate_starts (queue, key, at) VALUES (@queue, @key, @at)`,
   forget: `DELETE FROM rate_starts WHERE queue = @queue AND at <= @before`,
   cursor: `UPDATE queues SET rr_cursor = @cursor WHERE name = @queue`,

@@ -5,6 +5,7 @@
  */
 import { MAX_ERRORS_KEPT } from '../../contracts/job.js';
 import { JOB_COLUMNS } from '../job-row.js';
+import { boundLimit } from './bound-limit.js';
 
 // Positional: better-sqlite3 binds 14 positional values faster than an object of named ones (the
 // plain insert is the bulk enqueue's hot loop). Params, in order: id, queue, type, payload, status,
@@ -76,7 +77,7 @@ const typeRange = (columns: string) => `
   SELECT ${columns} FROM jobs
    WHERE status = 'pending' AND queue = ? AND type = ?
    ORDER BY priority DESC, run_at, seq
-   LIMIT ?`;
+   LIMIT ${boundLimit('?')}`;
 // What a claim of one type leases, by seq (leased-rows.ts).
 export const CLAIM_HEAD = typeRange('seq');
 // The head of one type's range, for merging several types in claim order.
@@ -169,7 +170,7 @@ export const EXPIRED_LEASES = `
   SELECT id, lease_token, queue, type, attempts, max_attempts FROM jobs
    WHERE status = 'processing' AND lease_expires_at <= @now
    ORDER BY lease_expires_at
-   LIMIT @limit`;
+   LIMIT ${boundLimit('@limit')}`;
 
 // Params: id
 export const GET_BY_ID = `SELECT * FROM jobs WHERE id = @id`;
@@ -197,9 +198,9 @@ export const DEP_REOPEN = `
 
 /** Params: queue, finishedBefore, limit. One statement per finished status, each on its own index. */
 export const PRUNE = {
-  completed: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'completed' AND queue = @queue AND finished_at < @finishedBefore LIMIT @limit)`,
-  failed: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'failed' AND queue = @queue AND finished_at < @finishedBefore LIMIT @limit)`,
-  cancelled: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'cancelled' AND queue = @queue AND finished_at < @finishedBefore LIMIT @limit)`,
+  completed: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'completed' AND queue = @queue AND finished_at < @finishedBefore LIMIT ${boundLimit('@limit')})`,
+  failed: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'failed' AND queue = @queue AND finished_at < @finishedBefore LIMIT ${boundLimit('@limit')})`,
+  cancelled: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'cancelled' AND queue = @queue AND finished_at < @finishedBefore LIMIT ${boundLimit('@limit')})`,
 } as const;
 
 // Params: queue

@@ -9,6 +9,7 @@ import { walkFiltered, type WalkRange } from '../filtered-walk.js';
 import { listColumns, rowHeavyBytes, rowSortValues, rowToListedJob, SORT_COLUMNS, type JobRow, type SortRow } from '../job-row.js';
 import { decodeCursor, encodeCursor, listOrder, type KeyValue, type ListOrder } from '../list-order.js';
 import { filteredHitsSql, listQueryParts, rangeCountSql, rangeRowAtSql, residualCondition, tableRows, type ListQueryPart, type RangeRows } from '../sql-keyset.js';
+import { boundLimit } from './bound-limit.js';
 import type { SqliteConn } from './conn.js';
 
 export function listJobs(c: SqliteConn, p: JobListParams): JobListPage | Promise<JobListPage> {
@@ -32,7 +33,7 @@ export function listJobs(c: SqliteConn, p: JobListParams): JobListPage | Promise
     for (const part of parts) {
       const params: Record<string, KeyValue> = { limit: p.limit + 1 - out.length };
       part.values.forEach((v, i) => (params[`p${i + 1}`] = v));
-      const stmt = c.stmt(rows(part, columns, '@limit'));
+      const stmt = c.stmt(rows(part, columns, boundLimit('@limit')));
       for (const row of stmt.iterate(params) as IterableIterator<JobRow>) {
         if (out.length === p.limit || (out.length > 0 && bytes >= p.maxBytes)) {
           return { jobs: out, nextCursor: encodeCursor(order, last!) };
@@ -50,8 +51,8 @@ export function listJobs(c: SqliteConn, p: JobListParams): JobListPage | Promise
 function listFiltered(c: SqliteConn, p: JobListParams, order: ListOrder, parts: ListQueryPart[], rows: RangeRows, match: string, residual: Record<string, KeyValue>) {
   const whole = c.stmt(`SELECT ${listColumns(p.include)} FROM jobs WHERE seq = @seq`);
   const ranges = parts.map((part): WalkRange<SortRow> => {
-    const hits = filteredHitsSql(part, rows, match, { inner: SORT_COLUMNS, outer: SORT_COLUMNS }, '@within', '@max');
-    const count = rangeCountSql(part, rows, '@upTo');
+    const hits = filteredHitsSql(part, rows, match, { inner: SORT_COLUMNS, outer: SORT_COLUMNS }, boundLimit('@within'), boundLimit('@max'));
+    const count = rangeCountSql(part, rows, boundLimit('@upTo'));
     const rowAt = rangeRowAtSql(part, rows, SORT_COLUMNS, '@at');
     const params: Record<string, KeyValue> = { ...residual };
     part.values.forEach((v, i) => (params[`p${i + 1}`] = v));

@@ -1,5 +1,6 @@
 /** Cron schedules on SQLite. */
 import type { Schedule, ScheduleAdvanceParams } from '../../contracts/store.js';
+import { boundLimit } from './bound-limit.js';
 import type { SqliteConn } from './conn.js';
 
 const COLUMNS = 'name, cron, tz, job, catch_up, paused, next_run_at, last_run_at, last_job_id, created_at, updated_at';
@@ -52,7 +53,7 @@ export function scheduleGet(c: SqliteConn, name: string): Schedule | null {
 }
 
 export function scheduleList(c: SqliteConn, p: { limit: number; after?: string }): Schedule[] {
-  return c.read(() => (c.stmt(`SELECT ${COLUMNS} FROM schedules WHERE name > @after ORDER BY name LIMIT @limit`).all({ after: p.after ?? '', limit: p.limit }) as Row[]).map(toSchedule));
+  return c.read(() => (c.stmt(`SELECT ${COLUMNS} FROM schedules WHERE name > @after ORDER BY name LIMIT ${boundLimit('@limit')}`).all({ after: p.after ?? '', limit: p.limit }) as Row[]).map(toSchedule));
 }
 
 export async function scheduleRemove(c: SqliteConn, name: string): Promise<boolean> {
@@ -61,7 +62,7 @@ export async function scheduleRemove(c: SqliteConn, name: string): Promise<boole
 
 export function scheduleDue(c: SqliteConn, p: { now: number; limit: number }): Schedule[] {
   return c.read(() =>
-    (c.stmt(`SELECT ${COLUMNS} FROM schedules WHERE paused = 0 AND next_run_at <= @now ORDER BY next_run_at LIMIT @limit`).all(p) as Row[]).map(toSchedule),
+    (c.stmt(`SELECT ${COLUMNS} FROM schedules WHERE paused = 0 AND next_run_at <= @now ORDER BY next_run_at LIMIT ${boundLimit('@limit')}`).all(p) as Row[]).map(toSchedule),
   );
 }
 
