@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { JobqError } from '../contracts/errors.js';
 import type { FinishedStatus, Job, JobStatus, LeasedJob, LeaseRef } from '../contracts/job.js';
-import type { JobListPage, Store } from '../contracts/store.js';
+import type { ClaimedJobs, JobListPage, Store } from '../contracts/store.js';
 import type { Clock } from './clock.js';
 import type { EnqueueInput, EnqueueInputOf, TypedEnqueueInput } from './enqueue-input.js';
 import type { Enqueuer, EnqueuedJob, EnqueuedShort } from './enqueuer.js';
@@ -169,7 +169,18 @@ export class Jobq<T extends JobTypes = DefaultJobTypes> {
   }
 
   /** Leases up to `max` ready jobs (the same call the worker pool makes). */
-  claim(req: ClaimRequest): Promise<LeasedJob[]> {
+  async claim(req: ClaimRequest): Promise<LeasedJob[]> {
+    // A plain array: the store's hints (claimWithHints) are not part of the answer, and deepEqual against one would fail.
+    return [...(await this.claimWithHints(req))];
+  }
+
+  /**
+   * claim, with what a caller that waits for work needs beside the jobs:
+   * `limited` (a cluster-wide limit held jobs back), `wakeAt` (when it may let
+   * the next start) and `nextRunAt` (when the queue's next scheduled job falls
+   * due; null: none; absent: not read).
+   */
+  claimWithHints(req: ClaimRequest): Promise<ClaimedJobs> {
     return this.observe(this.leases.claim(req));
   }
 

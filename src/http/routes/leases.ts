@@ -132,7 +132,7 @@ export function leaseRoutes(app: FastifyInstance, jobq: Jobq, tokens: TokenCache
       try {
         for (;;) {
           if (waiter) waiter.woken = false;
-          const jobs: LeasedJob[] & { limited?: boolean; nextRunAt?: number | null } = await jobq.claim(claim);
+          const jobs = await jobq.claimWithHints(claim);
           if (jobs.length > 0) {
             // Nobody is there to run them: give them back at once, attempt unspent.
             if (gone.aborted) {
