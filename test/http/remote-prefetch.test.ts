@@ -42,8 +42,9 @@ describe('remote worker prefetch (jobs claimed ahead of free slots)', () => {
   before(async () => {
     // The server's node claims only its own 'demo' jobs; its rescuer looks for expired leases every 100 ms.
     s = await startTestServer({ jobq: { rescueIntervalMs: 100 } });
-    const claim = s.jobq.claim.bind(s.jobq);
-    s.jobq.claim = (req) => {
+    // The claim route's call (claim() itself is the library's: a plain array without the hints the route waits on).
+    const claim = s.jobq.claimWithHints.bind(s.jobq);
+    s.jobq.claimWithHints = (req) => {
       (asked.get(req.queue) ?? asked.set(req.queue, []).get(req.queue)!).push(req.max);
       return claim(req);
     };
