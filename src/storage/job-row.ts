@@ -125,6 +125,11 @@ function jobOf(row: Omit<JobRow, 'payload' | 'result'>, payload: unknown, result
   };
 }
 
+/** Claim order, for rows the database handed back in no set order: priority first, then run time, then seq. */
+export function claimOrder(a: Pick<JobRow, 'priority' | 'run_at' | 'seq'>, b: Pick<JobRow, 'priority' | 'run_at' | 'seq'>): number {
+  return b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq;
+}
+
 export function rowToJob(row: JobRow): Job {
   return jobOf(row, JSON.parse(row.payload) as unknown, row.result === null ? null : (JSON.parse(row.result) as unknown));
 }

@@ -19,6 +19,16 @@ function nextWake(store: SqliteStore): { woken: Promise<readonly string[] | unde
   return { woken, stop };
 }
 
+/** The listener rows in the file (a watching store registers its port once its socket is bound). */
+function listeners(raw: Database.Database): number {
+  return (raw.prepare('SELECT COUNT(*) AS n FROM wake_listeners').get() as { n: number }).n;
+}
+
+/** Until some listener is registered, for up to a second. */
+async function listenersRegistered(raw: Database.Database): Promise<void> {
+  for (let i = 0; i < 100 && listeners(raw) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
 /** The timer is what keeps the process alive while it waits: the store's wake-up socket is unref'd. */
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -38,8 +48,8 @@ it('sqlite wake-ups: another connection enqueuing a pending job wakes a watcher 
     const w = nextWake(worker);
     // The watcher registers its port once its socket is bound; wait for its row.
     const raw = new Database(path, { readonly: true });
-    for (let i = 0; i < 100 && (raw.prepare('SELECT COUNT(*) AS n FROM wake_listeners').get() as { n: number }).n === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal((raw.prepare('SELECT COUNT(*) AS n FROM wake_listeners').get() as { n: number }).n, 1, 'the watching store registered one listener');
+    await listenersRegistered(raw);
+    assert.equal(listeners(raw), 1, 'the watching store registered one listener');
 
     const now = Date.now();
     await producer.jobInsertMany({ jobs: [newRecord(now, { queue: 'later', runAt: now + 60_000 })] });
@@ -54,7 +64,7 @@ it('sqlite wake-ups: another connection enqueuing a pending job wakes a watcher 
     w.stop();
 
     await worker.close();
-    assert.equal((raw.prepare('SELECT COUNT(*) AS n FROM wake_listeners').get() as { n: number }).n, 0, 'a closed store removes its listener row');
+    assert.equal(listeners(raw), 0, 'a closed store removes its listener row');
     raw.close();
     // Nobody listens any more: an enqueue still succeeds (a datagram to no one is simply not sent).
     await producer.jobInsertMany({ jobs: [newRecord(Date.now(), { queue: 'mail' })] });
@@ -78,8 +88,8 @@ it('sqlite wake-ups: a commit announced by datagram wakes a watcher once, not ag
     woken();
   });
   try {
-    for (let i = 0; i < 100 && (raw.prepare('SELECT COUNT(*) AS n FROM wake_listeners').get() as { n: number }).n === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal((raw.prepare('SELECT COUNT(*) AS n FROM wake_listeners').get() as { n: number }).n, 1, 'the watching store registered one listener');
+    await listenersRegistered(raw);
+    assert.equal(listeners(raw), 1, 'the watching store registered one listener');
     // The registration was a commit of the worker's own; let any wake of the start pass.
     await new Promise((r) => setTimeout(r, 50));
     wakes.length = 0;

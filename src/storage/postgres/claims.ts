@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { LeasedJob } from '../../contracts/job.js';
 import type { ClaimedJobs, JobClaimByIdsParams, JobClaimParams } from '../../contracts/store.js';
 import { KeyUsage } from '../flow-usage.js';
-import { rowToLeasedJob, type JobRow } from '../job-row.js';
+import { claimOrder, rowToLeasedJob, type JobRow } from '../job-row.js';
 import { mapPgError } from './errors.js';
 import { claimLimited, type FlowStatements } from './flow.js';
 import type { OutboxStatements } from './outbox.js';
@@ -160,7 +160,7 @@ export class PgClaims {
       );
       const after = rows[0];
       const leased = rows.filter((r): r is JobRow => r.id !== null);
-      leased.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq);
+      leased.sort(claimOrder);
       const jobs: ClaimedJobs = leased.map(rowToLeasedJob);
       const short = jobs.length < p.limit;
       if (short) this.fullLast.delete(p.queue);

@@ -11,7 +11,7 @@ import type { ClaimedJobs, JobClaimParams, QueueSettings } from '../../contracts
 import { hasLimits, NO_LIMITS } from '../../contracts/store.js';
 import { flowClaimed, KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import type { KeyUsage } from '../flow-usage.js';
-import { rowToLeasedJob, type JobRow } from '../job-row.js';
+import { claimOrder, rowToLeasedJob, type JobRow } from '../job-row.js';
 import { ifOrdered, whyNotClaimable } from './ordering.js';
 import { pendingTypesSql } from './pending-types.js';
 import type { Queryable } from './prepared.js';
@@ -201,7 +201,7 @@ export async function claimLimited(c: Queryable, sql: FlowStatements, p: JobClai
   if (plan.picks.length > 0) {
     const lease = [plan.picks.map((x) => x.seq), now, p.leaseToken, now + p.leaseMs];
     const rows = (cursor === null ? await c.query<JobRow>(sql.lease, lease) : await c.query<JobRow>(sql.leaseAndCursor, [...lease, queue, cursor])).rows;
-    claimed = rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq).map(rowToLeasedJob);
+    claimed = rows.sort(claimOrder).map(rowToLeasedJob);
     const starts = [...(settings.rateLimit ? plan.picks.map(() => '') : []), ...(settings.perKeyRateLimit ? plan.picks.flatMap((j) => (j.rateKey === null ? [] : [j.rateKey])) : [])];
     if (starts.length > 0) await c.query(sql.start, [queue, starts, now]);
   } else if (cursor !== null) await c.query(sql.cursor, [queue, cursor]);

@@ -46,10 +46,9 @@ import type {
   IngestRecordsParams,
   IngestRecordsResult,
 } from '../../contracts/store.js';
-import { hasLeased, leasedRef, NOTHING_SPECIAL, traceContextText, type LeasedFinish } from '../../contracts/store.js';
+import { hasLeased, leasedRef, NOTHING_SPECIAL, type LeasedFinish } from '../../contracts/store.js';
 import { storeClosed, storeUnavailable } from '../errors.js';
 import { rowToJob, type JobRow } from '../job-row.js';
-import { arrayLiteral, arrayLiteralOrNull } from './array-literal.js';
 import { clusterStatements, type ClusterStatements } from './cluster-sql.js';
 import { PgCluster } from './cluster.js';
 import { COPY_MIN_JOBS, copyInsert } from './copy-insert.js';
@@ -71,6 +70,7 @@ import { inTransaction } from './transaction.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { jobStatements, type JobStatements } from './sql.js';
 import { PgClaims } from './claims.js';
+import { finishParams, insertParams } from './statement-params.js';
 import { DEFAULT_RETRY, withTransientRetry } from './transient.js';
 
 export interface PostgresStoreOptions {
@@ -294,32 +294,9 @@ export class PostgresStore extends PgCluster implements Store {
     }
   }
 
-  /** The insert statement for `jobs` (not linked, fewer than COPY takes) and its parameters. */
+  /** The insert statement for `jobs` (not linked, fewer than COPY takes) and its parameters: the one-row form for a single job. */
   private insertStatement(jobs: readonly NewJobRecord[]): [string, unknown[]] {
-    if (jobs.length === 1) {
-      const r = jobs[0]!;
-      return [this.sql.insertOne, [r.id, r.queue, r.type, r.payloadJson, r.status, r.priority, r.maxAttempts, r.timeoutMs, r.runAt, r.createdAt, r.concurrencyKey, r.rateKey, r.orderingKey ?? null, traceContextText(r)]];
-    }
-    return [this.sql.insert, this.insertValues(jobs)];
-  }
-
-  private insertValues(j: readonly NewJobRecord[]): unknown[] {
-    return [
-      arrayLiteral(j, (r) => r.id),
-      arrayLiteral(j, (r) => r.queue),
-      arrayLiteral(j, (r) => r.type),
-      arrayLiteral(j, (r) => r.payloadJson),
-      arrayLiteral(j, (r) => r.status),
-      arrayLiteral(j, (r) => r.priority),
-      arrayLiteral(j, (r) => r.maxAttempts),
-      arrayLiteralOrNull(j, (r) => r.timeoutMs),
-      arrayLiteral(j, (r) => r.runAt),
-      j[0]?.createdAt ?? 0,
-      arrayLiteralOrNull(j, (r) => r.concurrencyKey),
-      arrayLiteralOrNull(j, (r) => r.rateKey),
-      arrayLiteralOrNull(j, (r) => r.orderingKey ?? null),
-      arrayLiteralOrNull(j, traceContextText),
-    ];
+    return [jobs.length === 1 ? this.sql.insertOne : this.sql.insert, insertParams(jobs)];
   }
 
   async jobInsertMany(p: JobInsertManyParams): Promise<InsertResult> {
@@ -435,26 +412,7 @@ export class PostgresStore extends PgCluster implements Store {
 
   /** A finish statement for `finishes` and its parameters: the one-row form with scalars for a single finish (sql.ts, FINISH_ONE). */
   private finishStatement(kind: FinishKind, finishes: readonly JobFinish[], now: number): [string, unknown[]] {
-    if (finishes.length !== 1) return [this.sql[kind], this.finishValues(finishes, now)];
-    const f = finishes[0]!;
-    const o = f.outcome;
-    const status = o.kind === 'retry' || o.kind === 'throttled' ? o.status : o.kind;
-    const runAt = o.kind === 'retry' || o.kind === 'throttled' ? o.runAt : null;
-    const error = o.kind === 'retry' || o.kind === 'failed' ? JSON.stringify(o.error) : null;
-    return [this.sql[`${kind}One`], [f.id, f.leaseToken, status, o.kind === 'completed' ? o.resultJson : null, runAt, error, now, o.kind === 'throttled' ? 1 : 0]];
-  }
-
-  private finishValues(finishes: readonly JobFinish[], now: number): unknown[] {
-    return [
-      arrayLiteral(finishes, (f) => f.id),
-      arrayLiteral(finishes, (f) => f.leaseToken),
-      arrayLiteral(finishes, (f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'throttled' ? f.outcome.status : f.outcome.kind)),
-      arrayLiteral(finishes, (f) => (f.outcome.kind === 'completed' ? f.outcome.resultJson : null)),
-      arrayLiteral(finishes, (f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'throttled' ? f.outcome.runAt : null)),
-      arrayLiteral(finishes, (f) => (f.outcome.kind === 'retry' || f.outcome.kind === 'failed' ? JSON.stringify(f.outcome.error) : null)),
-      now,
-      arrayLiteral(finishes, (f) => (f.outcome.kind === 'throttled' ? 1 : 0)),
-    ];
+    return [finishes.length === 1 ? this.sql[`${kind}One`] : this.sql[kind], finishParams(finishes, now)];
   }
 
   async jobFinishMany(p: JobFinishManyParams): Promise<JobRef[]> {

@@ -9,7 +9,7 @@ import { hasLimits, NO_LIMITS, type ClaimedJobs, type JobClaimParams, type Queue
 import type { KeyUsage } from '../flow-usage.js';
 import { claimLimited } from './flow.js';
 import { pendingTypes } from './pending-types.js';
-import { rowToLeasedJob, type JobRow } from '../job-row.js';
+import { claimOrder, rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
 import { leaseSeqs, type Lease } from './leased-rows.js';
@@ -19,8 +19,6 @@ interface Candidate {
   priority: number;
   run_at: number;
 }
-
-const claimOrder = (a: { priority: number; run_at: number; seq: number }, b: typeof a) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq;
 
 /** `usage`: the store's record of each key's recent use, for fair claims on flow-controlled queues. */
 export function claim(c: SqliteConn, p: JobClaimParams, usage: KeyUsage): ClaimedJobs {

@@ -7,7 +7,7 @@
 import { hasLimits, type ClaimedJobs, type JobClaimParams, type QueueSettings } from '../../contracts/store.js';
 import { flowClaimed, KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import type { KeyUsage } from '../flow-usage.js';
-import { rowToLeasedJob, type JobRow } from '../job-row.js';
+import { claimOrder, rowToLeasedJob, type JobRow } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
 import { leaseSeqs } from './leased-rows.js';
@@ -71,7 +71,7 @@ function heldQueueGroup(c: SqliteConn, p: JobClaimParams, n: number): FlowCandid
   const types = p.types ?? pendingTypes(c, p.queue);
   const rows: (Row & { priority: number; run_at: number })[] = [];
   for (const type of types) rows.push(...(c.stmt(S.ofType).all({ queue: p.queue, type, n }) as typeof rows));
-  rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq);
+  rows.sort(claimOrder);
   return rows.slice(0, n).map(candidate);
 }
 
@@ -125,7 +125,7 @@ export function claimLimited(c: SqliteConn, p: JobClaimParams, settings: QueueSe
     plan.picks.length === 0
       ? []
       : leaseSeqs(c, plan.picks.map((x) => x.seq), { now, leaseToken: p.leaseToken, leaseExpiresAt: now + p.leaseMs })
-          .sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq)
+          .sort(claimOrder)
           .map(rowToLeasedJob);
   usage.started(queue, plan.picks);
   const longest = Math.max(settings.rateLimit?.intervalMs ?? 0, settings.perKeyRateLimit?.intervalMs ?? 0);
