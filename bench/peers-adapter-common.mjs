@@ -1,9 +1,22 @@
 // What the two jobq adapters for the shared peer harness have in common; each
 // adapter supplies how to open the store and the harness's bookkeeping queries.
 // The worker process is set up as `jobq worker` sets up its own: with its heap
-// setting (the young generation kept at its first size, cli/heap-tuning.ts).
+// setting (the young generation kept at its first size, cli/heap-tuning.ts),
+// made before jobq's modules load (cli/main.ts): each adapter calls
+// setUpLikeJobqWorker first and imports the store's modules after it.
 import { keepYoungGenerationSmall } from '../dist/src/cli/heap-tuning.js';
-import { Jobq } from '../dist/src/core/jobq.js';
+
+let Jobq;
+
+/**
+ * Loads jobq's core, in the harness's worker process (it forks each worker as
+ * src/worker-child.mjs) after making jobq worker's heap setting. The producer
+ * runs in the harness's parent, as `jobq serve` would, with V8's defaults.
+ */
+export async function setUpLikeJobqWorker(store) {
+  if (process.argv[1]?.endsWith('/worker-child.mjs')) keepYoungGenerationSmall('worker', store);
+  ({ Jobq } = await import('../dist/src/core/jobq.js'));
+}
 
 const profile = (concurrency) => ({
   describe: `new Jobq({ store, queues: { default: { concurrency: ${concurrency} } } }) in a process with jobq worker's heap setting (v8 semi-space-growth-factor 1) - defaults otherwise`,

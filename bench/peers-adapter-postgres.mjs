@@ -2,8 +2,10 @@
 // and graphile-worker (the harness's PG_URL), in schema "jobq_peers". Build
 // first (npm run build), then:
 //   BENCH_EXTRA_ADAPTERS=jobq-pg=/path/to/jobq/bench/peers-adapter-postgres.mjs npm --prefix <copy of peers> run bench
-import { PostgresStore } from '../dist/src/storage/postgres/index.js';
-import { makeAdapter } from './peers-adapter-common.mjs';
+import { makeAdapter, setUpLikeJobqWorker } from './peers-adapter-common.mjs';
+
+await setUpLikeJobqWorker('postgres');
+const { PostgresStore } = await import('../dist/src/storage/postgres/index.js');
 
 const SCHEMA = 'jobq_peers';
 

@@ -3,9 +3,11 @@
 // `jobq serve` + `jobq worker`. Build first (npm run build), then:
 //   BENCH_EXTRA_ADAPTERS=jobq=/path/to/jobq/bench/peers-adapter.mjs npm --prefix <copy of peers> run bench
 // JOBQ_BENCH_SQLITE sets the file (default /tmp/jobq-peers-bench.db).
-import Database from 'better-sqlite3';
-import { SqliteStore } from '../dist/src/storage/sqlite/index.js';
-import { makeAdapter } from './peers-adapter-common.mjs';
+import { makeAdapter, setUpLikeJobqWorker } from './peers-adapter-common.mjs';
+
+await setUpLikeJobqWorker('sqlite');
+const { default: Database } = await import('better-sqlite3');
+const { SqliteStore } = await import('../dist/src/storage/sqlite/index.js');
 
 const DB = process.env.JOBQ_BENCH_SQLITE ?? '/tmp/jobq-peers-bench.db';
 

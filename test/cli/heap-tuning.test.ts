@@ -1,7 +1,10 @@
 /** The CLI's V8 settings (cli/heap-tuning.ts): applied for the stores they help, never over the operator's own flags. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { keepYoungGenerationSmall } from '../../src/cli/heap-tuning.js';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { keepYoungGenerationSmall, keepYoungGenerationSmallFromStart } from '../../src/cli/heap-tuning.js';
+import { spawnServer } from '../helpers/spawn-server.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 test('the young generation is kept small in jobq worker on SQLite and Postgres, and never over a semi-space flag the operator set', () => {
   assert.equal(keepYoungGenerationSmall('serve', 'sqlite', [], ''), false, 'jobq serve: small scavenges promoted the objects of its requests in flight (GC 602 against 138 ms)');
@@ -15,4 +18,30 @@ test('the young generation is kept small in jobq worker on SQLite and Postgres, 
   assert.equal(keepYoungGenerationSmall('worker', 'sqlite', ['--semi-space-growth-factor=1'], ''), true, "the operator's 1, as a node flag");
   assert.equal(keepYoungGenerationSmall('serve', 'sqlite', [], '--semi-space-growth-factor 1'), true, "the operator's 1 in NODE_OPTIONS, for serve too");
   assert.equal(keepYoungGenerationSmall('worker', 'postgres', ['--semi-space-growth-factor=4'], ''), false, "the operator's 4");
+});
+
+test('jobq worker sets it before the CLI loads, as its store is not known yet; never for another command or over the operator', () => {
+  assert.equal(keepYoungGenerationSmallFromStart(['node', 'main.js', 'worker', '--store', 'sqlite'], [], ''), true);
+  assert.equal(keepYoungGenerationSmallFromStart(['node', 'main.js', 'serve'], [], ''), false);
+  assert.equal(keepYoungGenerationSmallFromStart(['node', 'main.js', 'status', 'worker'], [], ''), false, 'worker as an argument, not the command');
+  assert.equal(keepYoungGenerationSmallFromStart(['node', 'main.js', 'worker'], ['--max-semi-space-size=8'], ''), false, 'a node flag');
+  assert.equal(keepYoungGenerationSmallFromStart(['node', 'main.js', 'worker'], [], '--semi-space-growth-factor=4'), false, "the operator's factor, applied by keepYoungGenerationSmall");
+  // Then, with the store known: kept for SQLite, V8's factor put back for the memory store.
+  assert.equal(keepYoungGenerationSmall('worker', 'sqlite', [], ''), true);
+  assert.equal(keepYoungGenerationSmall('worker', 'memory', [], ''), false);
+});
+
+const PROBE = fileURLToPath(new URL('../../../test/fixtures/young-generation.mjs', import.meta.url));
+
+test('a jobq worker process: loading the CLI does not grow its young generation (it doubled once before the setting came first)', async () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+  const worker = await spawnServer(['--sqlite-path', dir.file('jobq.db')], { command: 'worker', env: { NODE_OPTIONS: `--import=${PROBE}` } });
+  worker.child.kill('SIGTERM');
+  assert.deepEqual(await worker.exited, { code: 0, signal: null }, worker.output());
+  const line = /\{"youngGeneration":\{[^}]*\}\}/.exec(worker.output());
+  assert.ok(line, `the probe's line:\n${worker.output()}`);
+  const { atStart, atExit } = (JSON.parse(line[0]) as { youngGeneration: { atStart: number; atExit: number } }).youngGeneration;
+  // V8 doubles it once on its own (1 -> 2 MB here); loading the CLI first doubled it again (4 MB).
+  assert.ok(atExit <= 2 * atStart, `young generation ${atStart} bytes at start, ${atExit} at exit`);
 });
