@@ -1,25 +1,29 @@
 // What the two jobq adapters for the shared peer harness have in common; each
 // adapter supplies how to open the store and the harness's bookkeeping queries.
 // The worker process is set up as `jobq worker` sets up its own: with its heap
-// setting (the young generation kept at its first size, cli/heap-tuning.ts),
-// made before jobq's modules load (cli/main.ts): each adapter calls
+// settings (the young generation kept at its first size, full collections at
+// twice the live old generation, cli/heap-tuning.ts), made before jobq's
+// modules load (cli/main.ts): each adapter calls
 // setUpLikeJobqWorker first and imports the store's modules after it.
-import { keepYoungGenerationSmall } from '../dist/src/cli/heap-tuning.js';
+import { keepOldGenerationTight, keepYoungGenerationSmall } from '../dist/src/cli/heap-tuning.js';
 
 let Jobq;
 
 /**
  * Loads jobq's core, in the harness's worker process (it forks each worker as
- * src/worker-child.mjs) after making jobq worker's heap setting. The producer
+ * src/worker-child.mjs) after making jobq worker's heap settings. The producer
  * runs in the harness's parent, as `jobq serve` would, with V8's defaults.
  */
 export async function setUpLikeJobqWorker(store) {
-  if (process.argv[1]?.endsWith('/worker-child.mjs')) keepYoungGenerationSmall('worker', store);
+  if (process.argv[1]?.endsWith('/worker-child.mjs')) {
+    keepYoungGenerationSmall('worker', store);
+    keepOldGenerationTight('worker', store);
+  }
   ({ Jobq } = await import('../dist/src/core/jobq.js'));
 }
 
 const profile = (concurrency) => ({
-  describe: `new Jobq({ store, queues: { default: { concurrency: ${concurrency} } } }) in a process with jobq worker's heap setting (v8 semi-space-growth-factor 1) - defaults otherwise`,
+  describe: `new Jobq({ store, queues: { default: { concurrency: ${concurrency} } } }) in a process with jobq worker's heap settings (v8 semi-space-growth-factor 1, heap-growing-percent 100) - defaults otherwise`,
   concurrency,
 });
 export const workerProfiles = { c1: profile(1), c50: profile(50), tuned: profile(200) };
@@ -57,6 +61,7 @@ export function makeAdapter({ store, openStore, openBook }) {
     async createWorker(cfg, profileName, hooks) {
       const { concurrency } = workerProfiles[profileName];
       keepYoungGenerationSmall('worker', store);
+      keepOldGenerationTight('worker', store);
       const jobq = new Jobq({
         store: await openStore(cfg),
         queues: { default: { concurrency } },

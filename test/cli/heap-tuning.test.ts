@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { keepYoungGenerationSmall, keepYoungGenerationSmallFromStart } from '../../src/cli/heap-tuning.js';
+import { keepOldGenerationTight, keepYoungGenerationSmall, keepYoungGenerationSmallFromStart } from '../../src/cli/heap-tuning.js';
 import { spawnServer } from '../helpers/spawn-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -29,6 +29,15 @@ test('jobq worker sets it before the CLI loads, as its store is not known yet; n
   // Then, with the store known: kept for SQLite, V8's factor put back for the memory store.
   assert.equal(keepYoungGenerationSmall('worker', 'sqlite', [], ''), true);
   assert.equal(keepYoungGenerationSmall('worker', 'memory', [], ''), false);
+});
+
+test("jobq worker on SQLite and Postgres collects its old generation at twice what is live; never over the operator's own percent", () => {
+  assert.equal(keepOldGenerationTight('worker', 'sqlite', [], ''), true);
+  assert.equal(keepOldGenerationTight('worker', 'postgres', [], '--max-old-space-size=512'), true, 'another flag');
+  assert.equal(keepOldGenerationTight('serve', 'sqlite', [], ''), false);
+  assert.equal(keepOldGenerationTight('worker', 'memory', [], ''), false, 'the memory store holds its jobs in the heap');
+  assert.equal(keepOldGenerationTight('worker', 'sqlite', ['--heap-growing-percent=300'], ''), false, 'a node flag (Node 20 honours this one)');
+  assert.equal(keepOldGenerationTight('worker', 'sqlite', [], '--heap_growing_percent=50'), false, 'NODE_OPTIONS, with underscores');
 });
 
 const PROBE = fileURLToPath(new URL('../../../test/fixtures/young-generation.mjs', import.meta.url));
