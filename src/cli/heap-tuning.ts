@@ -72,12 +72,33 @@ function operatorGrowthFactor(execArgv: readonly string[], nodeOptions: string):
   return m ? Number(m[1]) : undefined;
 }
 
-/** V8's own values (flag-definitions.h), put back for a worker whose store turns out to be the memory store. */
-const V8_GROWTH_FACTOR = 2;
-const V8_HEAP_GROWING_PERCENT = 0;
-/** Set by keepYoungGenerationSmallFromStart before the store was known. */
-let setBeforeStoreKnown = false;
-let oldSetBeforeStoreKnown = false;
+/**
+ * A V8 setting jobq worker makes, which may have to be put back to V8's own
+ * value (flag-definitions.h) once the store is known: main.ts makes it before
+ * the CLI's modules load (tuneWorkerHeapFromStart), and the memory store
+ * does not want it.
+ */
+class WorkerSetting {
+  private made = false;
+  constructor(
+    private readonly flag: string,
+    private readonly ours: number,
+    private readonly v8Own: number,
+  ) {}
+
+  make(): void {
+    setFlagsFromString(`--${this.flag}=${this.ours}`);
+    this.made = true;
+  }
+
+  putBack(): void {
+    if (this.made) setFlagsFromString(`--${this.flag}=${this.v8Own}`);
+    this.made = false;
+  }
+}
+
+const youngGrowth = new WorkerSetting('semi-space-growth-factor', 1, 2);
+const oldGrowth = new WorkerSetting('heap-growing-percent', 100, 0);
 
 /**
  * For a `jobq worker` process on the SQLite or Postgres store; returns
@@ -93,30 +114,10 @@ export function keepYoungGenerationSmall(mode: 'serve' | 'worker', store: string
     return theirs <= 1;
   }
   if (mode !== 'worker' || store === 'memory' || operatorSet('semi-space', execArgv, nodeOptions)) {
-    if (setBeforeStoreKnown) setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`);
-    setBeforeStoreKnown = false;
+    youngGrowth.putBack();
     return false;
   }
-  setFlagsFromString('--semi-space-growth-factor=1');
-  return true;
-}
-
-/**
- * `jobq worker`'s setting, made by main.ts before the CLI's modules load,
- * while its store is not known yet: loading them doubled the young
- * generation once (4.2 MB instead of 2.1 after a drain) before runServer
- * made it, and it stayed so. keepYoungGenerationSmall then keeps it or, for
- * the memory store, puts V8's factor back. Returns whether it set it.
- */
-export function keepYoungGenerationSmallFromStart(argv: readonly string[] = process.argv, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
-  if (argv[2] !== 'worker') return false;
-  if (!operatorSet('heap-growing-percent', execArgv, nodeOptions)) {
-    setFlagsFromString('--heap-growing-percent=100');
-    oldSetBeforeStoreKnown = true;
-  }
-  if (operatorGrowthFactor(execArgv, nodeOptions) !== undefined || operatorSet('semi-space', execArgv, nodeOptions)) return false;
-  setFlagsFromString('--semi-space-growth-factor=1');
-  setBeforeStoreKnown = true;
+  youngGrowth.make();
   return true;
 }
 
@@ -128,10 +129,25 @@ export function keepYoungGenerationSmallFromStart(argv: readonly string[] = proc
 export function keepOldGenerationTight(mode: 'serve' | 'worker', store: string, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
   if (operatorSet('heap-growing-percent', execArgv, nodeOptions)) return false;
   if (mode !== 'worker' || store === 'memory') {
-    if (oldSetBeforeStoreKnown) setFlagsFromString(`--heap-growing-percent=${V8_HEAP_GROWING_PERCENT}`);
-    oldSetBeforeStoreKnown = false;
+    oldGrowth.putBack();
     return false;
   }
-  setFlagsFromString('--heap-growing-percent=100');
+  oldGrowth.make();
+  return true;
+}
+
+/**
+ * `jobq worker`'s settings, made by main.ts before the CLI's modules load,
+ * while its store is not known yet: loading them doubled the young
+ * generation once (4.2 MB instead of 2.1 after a drain) before runServer
+ * made its setting, and it stayed so. runServer's calls above then keep them
+ * or, for the memory store, put V8's own back. Returns whether the young
+ * generation is kept small.
+ */
+export function tuneWorkerHeapFromStart(argv: readonly string[] = process.argv, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
+  if (argv[2] !== 'worker') return false;
+  if (!operatorSet('heap-growing-percent', execArgv, nodeOptions)) oldGrowth.make();
+  if (operatorGrowthFactor(execArgv, nodeOptions) !== undefined || operatorSet('semi-space', execArgv, nodeOptions)) return false;
+  youngGrowth.make();
   return true;
 }

@@ -4,9 +4,9 @@
  * commands (program.ts) by a dynamic import: an ES module graph is loaded and
  * compiled whole before its first module runs, and loading the CLI's doubled
  * the young generation before a setting made inside it could apply
- * (heap-tuning.ts, keepYoungGenerationSmallFromStart).
+ * (heap-tuning.ts, tuneWorkerHeapFromStart).
  */
-import { keepYoungGenerationSmallFromStart } from './heap-tuning.js';
+import { tuneWorkerHeapFromStart } from './heap-tuning.js';
 
-keepYoungGenerationSmallFromStart();
+tuneWorkerHeapFromStart();
 await import('./program.js');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { keepOldGenerationTight, keepYoungGenerationSmall, keepYoungGenerationSmallFromStart } from '../../src/cli/heap-tuning.js';
+import { keepOldGenerationTight, keepYoungGenerationSmall, tuneWorkerHeapFromStart } from '../../src/cli/heap-tuning.js';
 import { spawnServer } from '../helpers/spawn-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -21,11 +21,11 @@ test('the young generation is kept small in jobq worker on SQLite and Postgres, 
 });
 
 test('jobq worker sets it before the CLI loads, as its store is not known yet; never for another command or over the operator', () => {
-  assert.equal(keepYoungGenerationSmallFromStart(['node', 'main.js', 'worker', '--store', 'sqlite'], [], ''), true);
-  assert.equal(keepYoungGenerationSmallFromStart(['node', 'main.js', 'serve'], [], ''), false);
-  assert.equal(keepYoungGenerationSmallFromStart(['node', 'main.js', 'status', 'worker'], [], ''), false, 'worker as an argument, not the command');
-  assert.equal(keepYoungGenerationSmallFromStart(['node', 'main.js', 'worker'], ['--max-semi-space-size=8'], ''), false, 'a node flag');
-  assert.equal(keepYoungGenerationSmallFromStart(['node', 'main.js', 'worker'], [], '--semi-space-growth-factor=4'), false, "the operator's factor, applied by keepYoungGenerationSmall");
+  assert.equal(tuneWorkerHeapFromStart(['node', 'main.js', 'worker', '--store', 'sqlite'], [], ''), true);
+  assert.equal(tuneWorkerHeapFromStart(['node', 'main.js', 'serve'], [], ''), false);
+  assert.equal(tuneWorkerHeapFromStart(['node', 'main.js', 'status', 'worker'], [], ''), false, 'worker as an argument, not the command');
+  assert.equal(tuneWorkerHeapFromStart(['node', 'main.js', 'worker'], ['--max-semi-space-size=8'], ''), false, 'a node flag');
+  assert.equal(tuneWorkerHeapFromStart(['node', 'main.js', 'worker'], [], '--semi-space-growth-factor=4'), false, "the operator's factor, applied by keepYoungGenerationSmall");
   // Then, with the store known: kept for SQLite, V8's factor put back for the memory store.
   assert.equal(keepYoungGenerationSmall('worker', 'sqlite', [], ''), true);
   assert.equal(keepYoungGenerationSmall('worker', 'memory', [], ''), false);
