@@ -22,7 +22,6 @@ interface Rates {
 }
 
 const WINDOW = 5;
-const KINDS = ['enqueued', 'started', 'completed', 'failed', 'retrying'] as const;
 
 const pad = (s: string, n: number, right = false) => (s.length >= n ? s.slice(0, n) : right ? s.padStart(n) : s.padEnd(n));
 const num = (n: number | undefined) => (n ?? 0).toLocaleString('en-US');

@@ -10,7 +10,7 @@ import { RemoteWorkerRunner, type RemoteWorker, type RemoteWorkerOptions } from 
 import { TokenClient } from './token-client.js';
 import { Transport } from './transport.js';
 import { JobWaiter } from './wait-for.js';
-import type { JobErrorJson, JobJson, JobSummaryJson, JobPage, PruneJson, PruneParams, QueueJson, RateLimitJson, QueueSettingsJson, ScheduledJobJson, ScheduleDefinition, ScheduleJson, FlowJson, FlowAnswerJson, QueuePageJson, ListJobsQuery } from './wire-types.js';
+import type { JobJson, JobSummaryJson, JobPage, PruneJson, PruneParams, QueueSettingsJson, ScheduleDefinition, ScheduleJson, FlowJson, FlowAnswerJson, QueuePageJson, ListJobsQuery } from './wire-types.js';
 
 export interface JobqClientOptions {
   /** Base URL of the server. @defaultValue 'http://127.0.0.1:8080' */

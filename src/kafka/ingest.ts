@@ -60,7 +60,7 @@ export class TopicIngest {
   constructor(
     private readonly jobq: Jobq,
     private readonly rule: IngestRule,
-    private readonly options: ResolvedKafkaOptions,
+    options: ResolvedKafkaOptions,
     private readonly admin: TopicAdmin,
     private readonly logger: Logger,
     groupPrefix: string,

@@ -18,7 +18,7 @@
  *   combine (counters and histograms add up; the cluster-wide depth is the
  *   same everywhere, so its maximum).
  */
-import client, { type Counter, type Gauge, type Registry } from 'prom-client';
+import client, { type Counter, type Registry } from 'prom-client';
 import type { JobEvent, JobEventKind } from '../contracts/events.js';
 import { isJobqError } from '../contracts/errors.js';
 import { JOB_STATUSES } from '../contracts/job.js';

@@ -78,7 +78,7 @@ export class Mirror {
     private readonly bad: Bad,
     private readonly violate: (msg: string) => void,
     private readonly stateOf: (id: string) => JobState | undefined,
-    private readonly knownBug: (id: string) => void,
+    knownBug: (id: string) => void,
     private readonly touch: (st: JobState) => void,
     t0: number,
     store: 'memory' | 'sqlite',

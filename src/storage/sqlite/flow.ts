@@ -7,7 +7,7 @@
 import { hasLimits, type ClaimedJobs, type JobClaimParams, type QueueSettings } from '../../contracts/store.js';
 import { flowClaimed, KEYLESS, keysToFetch, MAX_LOOKAHEAD, planClaim, type FlowCandidate, type FlowPlan, type Window } from '../flow-plan.js';
 import type { KeyUsage } from '../flow-usage.js';
-import { claimOrder, rowToLeasedJob, type JobRow } from '../job-row.js';
+import { claimOrder, rowToLeasedJob } from '../job-row.js';
 import type { SqliteConn } from './conn.js';
 import * as SQL from './job-sql.js';
 import { leaseSeqs } from './leased-rows.js';
