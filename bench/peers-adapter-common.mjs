@@ -5,7 +5,7 @@
 // twice the live old generation, cli/heap-tuning.ts), made before jobq's
 // modules load (cli/main.ts): each adapter calls
 // setUpLikeJobqWorker first and imports the store's modules after it.
-import { keepOldGenerationTight, keepYoungGenerationSmall } from '../dist/src/cli/heap-tuning.js';
+import { keepWorkerHeapSmall } from '../dist/src/cli/heap-tuning.js';
 
 let Jobq;
 
@@ -15,10 +15,7 @@ let Jobq;
  * runs in the harness's parent, as `jobq serve` would, with V8's defaults.
  */
 export async function setUpLikeJobqWorker(store) {
-  if (process.argv[1]?.endsWith('/worker-child.mjs')) {
-    keepYoungGenerationSmall('worker', store);
-    keepOldGenerationTight('worker', store);
-  }
+  if (process.argv[1]?.endsWith('/worker-child.mjs')) keepWorkerHeapSmall('worker', store);
   ({ Jobq } = await import('../dist/src/core/jobq.js'));
 }
 
@@ -60,8 +57,7 @@ export function makeAdapter({ store, openStore, openBook }) {
     },
     async createWorker(cfg, profileName, hooks) {
       const { concurrency } = workerProfiles[profileName];
-      keepYoungGenerationSmall('worker', store);
-      keepOldGenerationTight('worker', store);
+      keepWorkerHeapSmall('worker', store);
       const jobq = new Jobq({
         store: await openStore(cfg),
         queues: { default: { concurrency } },

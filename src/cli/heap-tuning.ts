@@ -101,13 +101,13 @@ const youngGrowth = new WorkerSetting('semi-space-growth-factor', 1, 2);
 const oldGrowth = new WorkerSetting('heap-growing-percent', 100, 0);
 
 /**
- * For a `jobq worker` process on the SQLite or Postgres store; returns
- * whether the young generation is kept small. A growth factor the operator
- * gave node is applied again here, in any mode: Node 20 does not honour it
- * as a node flag (the young generation still doubled to 16 MB semi-spaces),
- * only set at run time.
+ * For a `jobq worker` process on the SQLite or Postgres store (`store`
+ * undefined: not known yet, as for those); returns whether the young
+ * generation is kept small. A growth factor the operator gave node is applied
+ * again here, in any mode: Node 20 does not honour it as a node flag (the
+ * young generation still doubled to 16 MB semi-spaces), only set at run time.
  */
-export function keepYoungGenerationSmall(mode: 'serve' | 'worker', store: string, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
+export function keepYoungGenerationSmall(mode: 'serve' | 'worker', store: string | undefined, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
   const theirs = operatorGrowthFactor(execArgv, nodeOptions);
   if (theirs !== undefined) {
     setFlagsFromString(`--semi-space-growth-factor=${theirs}`);
@@ -122,11 +122,12 @@ export function keepYoungGenerationSmall(mode: 'serve' | 'worker', store: string
 }
 
 /**
- * For a `jobq worker` process on the SQLite or Postgres store: full
- * collections at twice the live old generation (see above). Returns whether
- * it is so; never over the operator's own `--heap-growing-percent`.
+ * For a `jobq worker` process on the SQLite or Postgres store (`store`
+ * undefined: not known yet): full collections at twice the live old
+ * generation (see above). Returns whether it is so; never over the
+ * operator's own `--heap-growing-percent`.
  */
-export function keepOldGenerationTight(mode: 'serve' | 'worker', store: string, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
+export function keepOldGenerationTight(mode: 'serve' | 'worker', store: string | undefined, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
   if (operatorSet('heap-growing-percent', execArgv, nodeOptions)) return false;
   if (mode !== 'worker' || store === 'memory') {
     oldGrowth.putBack();
@@ -136,18 +137,20 @@ export function keepOldGenerationTight(mode: 'serve' | 'worker', store: string, 
   return true;
 }
 
+/** Both worker settings, as runServer and the peer-harness adapters make them; returns whether the young generation is kept small. */
+export function keepWorkerHeapSmall(mode: 'serve' | 'worker', store: string | undefined, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
+  keepOldGenerationTight(mode, store, execArgv, nodeOptions);
+  return keepYoungGenerationSmall(mode, store, execArgv, nodeOptions);
+}
+
 /**
  * `jobq worker`'s settings, made by main.ts before the CLI's modules load,
  * while its store is not known yet: loading them doubled the young
  * generation once (4.2 MB instead of 2.1 after a drain) before runServer
- * made its setting, and it stayed so. runServer's calls above then keep them
- * or, for the memory store, put V8's own back. Returns whether the young
- * generation is kept small.
+ * made its setting, and it stayed so. runServer's keepWorkerHeapSmall then
+ * keeps them or, for the memory store, puts V8's own back. Returns whether
+ * the young generation is kept small.
  */
 export function tuneWorkerHeapFromStart(argv: readonly string[] = process.argv, execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
-  if (argv[2] !== 'worker') return false;
-  if (!operatorSet('heap-growing-percent', execArgv, nodeOptions)) oldGrowth.make();
-  if (operatorGrowthFactor(execArgv, nodeOptions) !== undefined || operatorSet('semi-space', execArgv, nodeOptions)) return false;
-  youngGrowth.make();
-  return true;
+  return argv[2] === 'worker' && keepWorkerHeapSmall('worker', undefined, execArgv, nodeOptions);
 }

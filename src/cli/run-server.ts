@@ -19,7 +19,7 @@ import { queueOptions, SETTINGS, type ServerSettings } from './settings.js';
 import { StartupError } from './startup-error.js';
 import { enableTracing } from '../tracing/tracing.js';
 import { isHttpProcess, onPrimaryStop, reportListening, startHttpProcesses, type HttpProcesses } from './http-processes.js';
-import { keepOldGenerationTight, keepYoungGenerationSmall, tuneHeapForServing } from './heap-tuning.js';
+import { keepWorkerHeapSmall, tuneHeapForServing } from './heap-tuning.js';
 
 /** Kafka's flag messages name the flag; say its environment variable beside it, as every setting error does. */
 function withEnvNames(message: string): string {
@@ -44,8 +44,7 @@ export async function runServer(settings: ServerSettings, mode: 'serve' | 'worke
   if (mode === 'serve') tuneHeapForServing();
   // Before any job: on SQLite a worker's peak RSS is mostly young generation grown by job churn. Not for
   // serve, whose requests in flight a small young generation would promote (heap-tuning.ts).
-  keepYoungGenerationSmall(mode, settings.store);
-  keepOldGenerationTight(mode, settings.store);
+  keepWorkerHeapSmall(mode, settings.store);
   const { logger, flush } = createLogger(settings.logLevel);
   // An OpenTelemetry SDK registered before jobq started (node --import ./otel.js): trace enqueues and handlers.
   if (await enableTracing({ onlyIfRegistered: true })) logger.info('tracing on: spans go to the registered OpenTelemetry SDK');

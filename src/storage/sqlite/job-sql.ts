@@ -196,12 +196,10 @@ export const DEP_REOPEN = `
   UPDATE jobs SET pending_deps = pending_deps + 1
    WHERE status = 'waiting' AND id IN (SELECT job_id FROM job_deps WHERE depends_on = @id)`;
 
-/** Params: queue, finishedBefore, limit. One statement per finished status, each on its own index. */
-export const PRUNE = {
-  completed: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'completed' AND queue = @queue AND finished_at < @finishedBefore LIMIT ${boundLimit('@limit')})`,
-  failed: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'failed' AND queue = @queue AND finished_at < @finishedBefore LIMIT ${boundLimit('@limit')})`,
-  cancelled: `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = 'cancelled' AND queue = @queue AND finished_at < @finishedBefore LIMIT ${boundLimit('@limit')})`,
-} as const;
+/** Params: queue, finishedBefore, limit. One statement per finished status (a literal), each on its own index. */
+const prune = (status: 'completed' | 'failed' | 'cancelled') =>
+  `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE status = '${status}' AND queue = @queue AND finished_at < @finishedBefore LIMIT ${boundLimit('@limit')})`;
+export const PRUNE = { completed: prune('completed'), failed: prune('failed'), cancelled: prune('cancelled') } as const;
 
 // Params: queue
 export const NEXT_RUN_AT = `SELECT MIN(run_at) AS next FROM jobs WHERE status = 'scheduled' AND queue = @queue`;
