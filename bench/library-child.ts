@@ -12,6 +12,7 @@ import { MemoryStore } from '../src/storage/memory/memory-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import pg from 'pg';
+import { sqliteAloneSequential } from './sqlite-alone.js';
 import { peakRssMB, summarize } from './stats.js';
 
 export interface LibraryScenario {
@@ -20,7 +21,8 @@ export interface LibraryScenario {
   /** postgres: server URL and the schema to use (dropped first unless preloaded). */
   pgUrl?: string;
   pgSchema?: string;
-  kind: 'lib-concurrent' | 'lib-bulk' | 'lib-sequential' | 'drain' | 'latency';
+  /** sqlite-alone: the sequential insert with no jobq code per job (sqlite-alone.ts), on the file the store created. */
+  kind: 'lib-concurrent' | 'lib-bulk' | 'lib-sequential' | 'sqlite-alone' | 'drain' | 'latency';
   /** SQLite: 'normal' skips the fsync of acknowledged changes (default 'full'). */
   synchronous?: 'full' | 'normal';
   n: number;
@@ -107,6 +109,10 @@ async function run(s: LibraryScenario): Promise<Record<string, number>> {
     const ms = performance.now() - t0;
     await jobq.close();
     return { jobsPerSec: (s.n / ms) * 1000, elapsedMs: ms };
+  }
+  if (s.kind === 'sqlite-alone') {
+    await store.close();
+    return sqliteAloneSequential(s.sqlitePath, s.n);
   }
   if (s.kind === 'lib-bulk') {
     const jobq = new Jobq({ store });

@@ -5,7 +5,10 @@
  * like-for-like with a Redis that persists nothing), beside the rate at
  * which this disk completes fdatasync in the same directory: 4 KiB written
  * in place then fdatasync, in a loop (the ceiling for durable one-at-a-time
- * commits). Rounds interleaved (BENCH_ROUNDS, default 3), medians.
+ * commits), and SQLite alone doing what the store does per enqueue (its
+ * insert, commit and WAL fdatasync, no jobq code: sqlite-alone.ts), the
+ * ceiling on this disk for any SQLite-based durable enqueue. Rounds
+ * interleaved (BENCH_ROUNDS, default 3), medians.
  * Settings: BENCH_SEQ_N (5000), BENCH_DIR (the temp directory).
  */
 import { spawnSync } from 'node:child_process';
@@ -43,36 +46,41 @@ function fdatasyncRate(ms: number): number {
   return rate;
 }
 
-function sequential(synchronous: 'full' | 'normal'): number {
-  const sqlitePath = join(dir, `seq-${synchronous}.db`);
-  const s: LibraryScenario = { store: 'sqlite', sqlitePath, kind: 'lib-sequential', n, concurrency: 1, synchronous };
+function sequential(kind: 'lib-sequential' | 'sqlite-alone', synchronous: 'full' | 'normal'): number {
+  const sqlitePath = join(dir, `seq-${kind}-${synchronous}.db`);
+  const s: LibraryScenario = { store: 'sqlite', sqlitePath, kind, n, concurrency: 1, synchronous };
   const r = spawnSync(process.execPath, [CHILD, JSON.stringify(s)], { encoding: 'utf8' });
   for (const suffix of ['', '-wal', '-shm']) rmSync(sqlitePath + suffix, { force: true });
-  if (r.status !== 0) throw new Error(`sequential enqueue failed:\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`sequential enqueue (${kind}) failed:\n${r.stderr}`);
   return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { jobsPerSec: number }).jobsPerSec;
 }
 
 log(`sequential enqueue bench: N=${n}, ${rounds} rounds, in ${dir}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const disk: number[] = [];
+const alone: number[] = [];
 const full: number[] = [];
 const normal: number[] = [];
 try {
   for (let r = 1; r <= rounds; r++) {
     disk.push(fdatasyncRate(2000));
-    full.push(sequential('full'));
-    normal.push(sequential('normal'));
-    log(`  round ${r}: fdatasync ${fmt(disk.at(-1)!)}/s, enqueue full ${fmt(full.at(-1)!)}/s, normal ${fmt(normal.at(-1)!)}/s`);
+    alone.push(sequential('sqlite-alone', 'full'));
+    full.push(sequential('lib-sequential', 'full'));
+    normal.push(sequential('lib-sequential', 'normal'));
+    log(`  round ${r}: fdatasync ${fmt(disk.at(-1)!)}/s, SQLite alone ${fmt(alone.at(-1)!)}/s, enqueue full ${fmt(full.at(-1)!)}/s, normal ${fmt(normal.at(-1)!)}/s`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 const d = median(disk);
+const a = median(alone);
+const pct = (x: number, of: number) => `${((x / of) * 100).toFixed(0)} %`;
 process.stdout.write(
   [
-    '| sequential enqueue (one caller, each awaited) | per second (median) | of the disk’s fdatasync rate |',
-    '| --- | ---: | ---: |',
-    `| this disk: 4 KiB write + fdatasync | ${fmt(d)} | 100 % |`,
-    `| jobq SQLite, synchronous full (each acknowledged enqueue fdatasynced) | ${fmt(median(full))} | ${((median(full) / d) * 100).toFixed(0)} % |`,
-    `| jobq SQLite, synchronous normal (no fsync) | ${fmt(median(normal))} | ${((median(normal) / d) * 100).toFixed(0)} % |`,
+    '| sequential enqueue (one caller, each awaited) | per second (median) | of the disk’s fdatasync rate | of SQLite alone |',
+    '| --- | ---: | ---: | ---: |',
+    `| this disk: 4 KiB write + fdatasync | ${fmt(d)} | 100 % | |`,
+    `| SQLite alone: the store's insert, commit, WAL fdatasync (no jobq code) | ${fmt(a)} | ${pct(a, d)} | 100 % |`,
+    `| jobq SQLite, synchronous full (each acknowledged enqueue fdatasynced) | ${fmt(median(full))} | ${pct(median(full), d)} | ${pct(median(full), a)} |`,
+    `| jobq SQLite, synchronous normal (no fsync) | ${fmt(median(normal))} | ${pct(median(normal), d)} | |`,
   ].join('\n') + '\n',
 );
