@@ -9,7 +9,12 @@
  *
  * Needs `go` and `wrk` on the PATH. Extra `jobq serve` flags for the jobq runs:
  * BENCH_SEED_JOBQ_ARGS (e.g. "--http-processes 2"); BENCH_SEED_MEMORY=1 adds
- * jobq on the memory store as a third column.
+ * jobq on the memory store as a column.
+ *
+ * Beside them, the floor: node:http alone answering the same request and
+ * storing nothing (node-http-floor.ts), in one process and in two sharing
+ * the port, what any Node server can reach on this machine under this load.
+ * BENCH_SEED_FLOOR=0 leaves those columns out.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -53,6 +58,28 @@ async function startGo(): Promise<{ child: ChildProcess; url: string }> {
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
+const FLOOR = fileURLToPath(new URL('./node-http-floor.js', import.meta.url));
+
+/** node:http alone (node-http-floor.ts) in `processes` processes. */
+async function runFloor(processes: number): Promise<Run> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [FLOOR, String(port), String(processes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+      child.on('exit', (code) => reject(new Error(`node:http floor server exited with ${code}`)));
+    });
+    const url = `http://127.0.0.1:${port}`;
+    wrkPost(`${url}/enqueue`, 50, 1); // warm-up
+    const w = wrkPost(`${url}/enqueue`, 50, seconds);
+    return { ...w, acked: w.requests - w.non2xx, stored: NaN, lost: NaN };
+  } finally {
+    // The cluster's workers go with their primary's process group only if killed with it.
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  }
+}
+
 interface Run extends WrkResult {
   acked: number;
   stored: number;
@@ -86,13 +113,14 @@ async function runJobq(store: 'sqlite' | 'memory', round: number): Promise<Run> 
   }
 }
 
-const columns = ['seed (Go)', 'jobq SQLite', ...(env.BENCH_SEED_MEMORY === '1' ? ['jobq memory'] : [])];
+const FLOOR_COLUMNS: Record<string, number> = env.BENCH_SEED_FLOOR === '0' ? {} : { 'node:http alone, 1 process': 1, 'node:http alone, 2 processes': 2 };
+const columns = ['seed (Go)', 'jobq SQLite', ...(env.BENCH_SEED_MEMORY === '1' ? ['jobq memory'] : []), ...Object.keys(FLOOR_COLUMNS)];
 const runs: Record<string, Run[]> = Object.fromEntries(columns.map((c) => [c, []]));
 log(`seed HTTP bench: ${rounds} rounds × ${seconds} s, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, jobq args: ${extra.join(' ') || '(none)'}`);
 try {
   for (let r = 1; r <= rounds; r++) {
     for (const c of columns) {
-      const run = c === 'seed (Go)' ? await runGo() : await runJobq(c === 'jobq SQLite' ? 'sqlite' : 'memory', r);
+      const run = c === 'seed (Go)' ? await runGo() : c in FLOOR_COLUMNS ? await runFloor(FLOOR_COLUMNS[c]!) : await runJobq(c === 'jobq SQLite' ? 'sqlite' : 'memory', r);
       runs[c]!.push(run);
       log(`  round ${r} ${c}: ${fmt(run.requestsPerSec)} req/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, errors ${run.non2xx + run.socketErrors}${Number.isNaN(run.stored) ? '' : `, acked ${run.acked}, stored ${run.stored}, lost or duplicate ${run.lost}`}`);
     }
@@ -106,7 +134,7 @@ for (const c of columns) {
   const rs = runs[c]!;
   const rps = rs.map((r) => r.requestsPerSec);
   const m = median(rps);
-  lines.push(`| ${c} | ${fmt(m)} | ${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))} | ${(m / go).toFixed(2)}× | ${median(rs.map((r) => r.p50Ms))} / ${median(rs.map((r) => r.p99Ms))} | ${c === 'seed (Go)' ? '—' : rs.reduce((a, r) => a + r.lost, 0)} |`);
+  lines.push(`| ${c} | ${fmt(m)} | ${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))} | ${(m / go).toFixed(2)}× | ${median(rs.map((r) => r.p50Ms))} / ${median(rs.map((r) => r.p99Ms))} | ${c.startsWith('jobq') ? rs.reduce((a, r) => a + r.lost, 0) : '—'} |`);
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
