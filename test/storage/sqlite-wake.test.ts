@@ -168,3 +168,117 @@ it('sqlite wake-ups: the datagram leaves when the commit is visible, before the 
     dir.remove();
   }
 });
+
+/** Every wake-up of a watching store, and a promise for the next. */
+function wakeLog(store: SqliteStore): { count(): number; next(): Promise<void>; stop(): void } {
+  let seen = 0;
+  let woken = () => {};
+  const stop = store.watchChanges(() => {
+    seen++;
+    woken();
+  });
+  return { count: () => seen, next: () => new Promise<void>((resolve) => (woken = resolve)), stop };
+}
+
+it('sqlite wake-ups: finishes that make jobs claimable wake another process by datagram (a retry at once, a dependent now pending, a flow-controlled slot, a released claim); a plain completion does not', async () => {
+  const dir = tempDir();
+  const path = dir.file('jobs.db');
+  // Polls a minute apart: only a datagram can wake the watcher within the test.
+  const worker = new SqliteStore({ path, watchIntervalMs: 60_000 });
+  const other = new SqliteStore({ path, watchIntervalMs: 60_000 });
+  const raw = new Database(path, { readonly: true });
+  const log = wakeLog(worker);
+  let token = 0;
+  const claimOne = async (queue: string) => {
+    const leaseToken = `lease-${++token}`;
+    const [job] = await other.jobClaim({ queue, types: null, limit: 1, now: Date.now(), leaseMs: 30_000, leaseToken });
+    assert.ok(job, `a job of ${queue} to claim`);
+    return { id: job.id, leaseToken };
+  };
+  /** Runs `action` in the other process's store and waits for the wake-up it should cause. */
+  const wakes = async (what: string, action: () => Promise<unknown>) => {
+    const next = log.next();
+    await action();
+    await within(next, 1_000, what);
+  };
+  try {
+    await listenersRegistered(raw);
+    await wakes('the enqueue', () => other.jobInsertMany({ jobs: [newRecord(Date.now(), { queue: 'mail' }), newRecord(Date.now(), { queue: 'mail' })] }));
+
+    const first = await claimOne('mail');
+    const before = log.count();
+    await other.jobFinishMany({ finishes: [{ ...first, outcome: { kind: 'completed', resultJson: null } }], now: Date.now() });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(log.count(), before, 'a plain completion frees nothing another process waits on: no datagram');
+
+    const second = await claimOne('mail');
+    await wakes('a retry at once', () =>
+      other.jobFinishMany({ finishes: [{ ...second, outcome: { kind: 'retry', status: 'pending', runAt: Date.now(), error: { message: 'again', attempt: 1, at: Date.now() } } }], now: Date.now() }),
+    );
+
+    const parent = newRecord(Date.now(), { queue: 'mail' });
+    const child = { ...newRecord(Date.now(), { queue: 'reports' }), dependsOn: [parent.id] };
+    await wakes('the parent enqueued', () => other.jobInsertMany({ jobs: [parent, child] }));
+    // The queue holds the retried job and the parent: complete the retried one, then the parent.
+    const a = await claimOne('mail');
+    const b = await claimOne('mail');
+    const [parentLease, retriedLease] = a.id === parent.id ? [a, b] : [b, a];
+    assert.equal(parentLease.id, parent.id);
+    assert.equal(retriedLease.id, second.id);
+    await other.jobFinishMany({ finishes: [{ ...retriedLease, outcome: { kind: 'completed', resultJson: null } }], now: Date.now() });
+    await wakes('a dependent now pending', () => other.jobFinishMany({ finishes: [{ ...parentLease, outcome: { kind: 'completed', resultJson: null } }], now: Date.now() }));
+    assert.equal((await worker.jobGet(child.id))?.status, 'pending');
+
+    await wakes('a limit configured', () =>
+      other.queueConfigure({ name: 'limited', settings: { concurrency: 1, perKeyConcurrency: null, rateLimit: null, perKeyRateLimit: null }, maxQueues: 100, now: Date.now() }),
+    );
+    await wakes('a job of the limited queue', () => other.jobInsertMany({ jobs: [newRecord(Date.now(), { queue: 'limited' })] }));
+    const limited = await claimOne('limited');
+    await wakes('a slot of the limited queue freed', () => other.jobFinishMany({ finishes: [{ ...limited, outcome: { kind: 'completed', resultJson: null } }], now: Date.now() }));
+
+    await wakes('another job', () => other.jobInsertMany({ jobs: [newRecord(Date.now(), { queue: 'mail' })] }));
+    const given = await claimOne('mail');
+    await wakes('a claim given back', () => other.jobReleaseClaim({ leaseToken: given.leaseToken, now: Date.now() }));
+  } finally {
+    log.stop();
+    raw.close();
+    await worker.close();
+    await other.close();
+    dir.remove();
+  }
+});
+
+it("sqlite wake-ups: a process following other processes' events looks for them every 2 ms whatever its safety-net poll, and goes back to that poll after", async () => {
+  const dir = tempDir();
+  const path = dir.file('jobs.db');
+  const follower = new SqliteStore({ path, watchIntervalMs: 60_000 });
+  const publisher = new SqliteStore({ path, watchIntervalMs: 60_000 });
+  try {
+    const received: string[] = [];
+    let arrived = () => {};
+    const unsubscribe = follower.subscribeEvents('follower-node', (events) => {
+      for (const e of events) received.push(e.jobId);
+      arrived();
+    });
+    const event = (jobId: string) => ({ kind: 'enqueued' as const, jobId, queue: 'mail', type: 'test', attempt: 0, status: 'pending' as const, at: Date.now() });
+    const next = new Promise<void>((resolve) => (arrived = resolve));
+    publisher.publishEvents('publisher-node', [event('j-1')]);
+    // No datagram announces events: only a look every couple of milliseconds delivers this within the second.
+    await within(next, 1_000, 'the other process’s event');
+    assert.deepEqual(received, ['j-1']);
+    unsubscribe();
+    const feed = (follower as unknown as { feed: { timerMs: number; timer: unknown } }).feed;
+    assert.equal(feed.timer, null, 'nothing watches or follows any more: no poll');
+    const stop = follower.watchChanges(() => {});
+    assert.equal(feed.timerMs, 60_000, 'a watcher alone polls at the safety net’s interval');
+    const again = follower.subscribeEvents('follower-node', () => {});
+    assert.equal(feed.timerMs, 2, 'following events again: every 2 ms');
+    again();
+    assert.equal(feed.timerMs, 60_000, 'and back');
+    stop();
+  } finally {
+    await follower.close();
+    await publisher.close();
+    dir.remove();
+  }
+});

@@ -1,7 +1,7 @@
 /** The SQLite backend's defaults and path rule, importable without loading the driver (the CLI builds its settings from them). */
 import { JobqError } from '../../contracts/errors.js';
 
-export const SQLITE_DEFAULTS = Object.freeze({ path: 'jobq.db', synchronous: 'full' as 'full' | 'normal', busyTimeoutMs: 5000, watchIntervalMs: 2, cacheKiB: 2000 });
+export const SQLITE_DEFAULTS = Object.freeze({ path: 'jobq.db', synchronous: 'full' as 'full' | 'normal', busyTimeoutMs: 5000, watchIntervalMs: 50, cacheKiB: 2000 });
 
 /** Paths that would give a database nobody else can see and nothing survives: refused. */
 export function checkSqlitePath(path: string): void {

@@ -76,7 +76,13 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /** How long a write waits for another process's lock before failing. @defaultValue 5000 */
   busyTimeoutMs?: number;
-  /** How often to look for commits by other processes (cheap: `PRAGMA data_version`). @defaultValue 2 */
+  /**
+   * How often to look for commits by other processes (`PRAGMA data_version`)
+   * when no datagram announced one: a safety net, since a process that makes
+   * jobs claimable wakes the others at once (wake-socket.ts). A process
+   * following other processes' events looks every 2 ms while it does.
+   * @defaultValue 50
+   */
   watchIntervalMs?: number;
   /**
    * SQLite's own page cache, in KiB. better-sqlite3 builds SQLite with
@@ -101,6 +107,8 @@ export class SqliteStore implements Store {
   private readonly feed: ChangeFeed;
   /** Each key's recent use on flow-controlled queues, as this store's claims saw it (fair claims). */
   private readonly usage = new KeyUsage();
+  /** Queues this store's last claim found flow-controlled: their finishes free cluster-wide slots other processes may wait on. */
+  private readonly limitedQueues = new Set<string>();
   private closing: Promise<void> | null = null;
   private readonly path: string;
 
@@ -175,7 +183,10 @@ export class SqliteStore implements Store {
   }
 
   async jobClaim(p: JobClaimParams): Promise<LeasedJob[]> {
-    return claim(this.c, p, this.usage);
+    const jobs = claim(this.c, p, this.usage);
+    if (jobs.flowControlled) this.limitedQueues.add(p.queue);
+    else if (this.limitedQueues.size > 0) this.limitedQueues.delete(p.queue);
+    return jobs;
   }
 
   async jobExtendLeases(p: JobExtendLeasesParams): Promise<string[]> {
@@ -185,6 +196,28 @@ export class SqliteStore implements Store {
   }
 
   async jobFinishMany(p: JobFinishManyParams): Promise<JobRef[]> {
+    const done = this.finish(p);
+    this.wakeAfterFinish(p, done);
+    return done;
+  }
+
+  /**
+   * Other processes' loops, for what a batch of finishes made claimable:
+   * jobs retried at once (a rescue's too), dependents now pending, and the
+   * slots of flow-controlled queues. Plain completions wake nobody.
+   */
+  private wakeAfterFinish(p: JobFinishManyParams, done: readonly JobRef[]): void {
+    let retried: Set<string> | null = null;
+    for (const f of p.finishes) if (f.outcome.kind === 'retry' && f.outcome.status === 'pending') (retried ??= new Set()).add(f.id);
+    let queues: Set<string> | null = null;
+    for (const ref of done) {
+      if (this.limitedQueues.has(ref.queue) || retried?.has(ref.id)) (queues ??= new Set()).add(ref.queue);
+      if (ref.dependents) for (const d of ref.dependents) if (d.status === 'pending') (queues ??= new Set()).add(d.queue);
+    }
+    if (queues) this.feed.notify([...queues]);
+  }
+
+  private finish(p: JobFinishManyParams): JobRef[] {
     const { c } = this;
     return c.write(() => {
       const done: JobRef[] = [];
@@ -231,7 +264,9 @@ export class SqliteStore implements Store {
   }
 
   async jobReleaseClaim(p: JobReleaseClaimParams): Promise<JobRef[]> {
-    return this.c.write(() => this.c.stmt(SQL.RELEASE_CLAIM).all(p) as JobRef[]);
+    const released = this.c.write(() => this.c.stmt(SQL.RELEASE_CLAIM).all(p) as JobRef[]);
+    this.wakeOthers(released.map((r) => ({ queue: r.queue, status: 'pending' })));
+    return released;
   }
 
   async jobSetProgress(p: JobSetProgressParams): Promise<JobRef | null> {
