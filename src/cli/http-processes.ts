@@ -16,6 +16,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { sendOnChannel } from './cluster-channel.js';
 import { StartupError } from './startup-error.js';
 
 /** Set in the environment of the HTTP processes the primary forks. */
@@ -74,7 +75,7 @@ export async function startHttpProcesses(count: number, logger: Logger): Promise
     async stop() {
       stopping = true;
       const exits = [...live].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
-      for (const w of live) if (w.isConnected()) w.send({ jobq: 'drain' } satisfies Message);
+      for (const w of live) sendOnChannel(w, { jobq: 'drain' } satisfies Message);
       await Promise.all(exits);
     },
   };
@@ -82,7 +83,7 @@ export async function startHttpProcesses(count: number, logger: Logger): Promise
 
 /** In an HTTP process: tell the primary we listen. */
 export function reportListening(address: string): void {
-  process.send?.({ jobq: 'listening', address } satisfies Message);
+  sendOnChannel(process, { jobq: 'listening', address } satisfies Message);
 }
 
 /** In an HTTP process: drain when the primary asks, or when it is gone (its channel closed). */

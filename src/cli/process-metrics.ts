@@ -13,6 +13,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import { JobqError } from '../contracts/errors.js';
 import type { ProcessGroupMetrics } from '../metrics/metrics.js';
+import { sendOnChannel } from './cluster-channel.js';
 
 type RegistryJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
@@ -38,7 +39,7 @@ export function httpProcessMetrics(): ProcessGroupMetrics {
   process.on('message', (m: Message) => {
     if (m?.jobq === 'registry?') {
       // Before its app has built the registry (at start), a process has nothing to add, and says so rather than let the scrape wait.
-      void (registry?.getMetricsAsJSON() ?? Promise.resolve([])).then((json) => process.send?.({ jobq: 'registry', id: m.id, json } satisfies Message));
+      void (registry?.getMetricsAsJSON() ?? Promise.resolve([])).then((json) => sendOnChannel(process, { jobq: 'registry', id: m.id, json } satisfies Message));
     } else if (m?.jobq === 'metrics') {
       const w = waiting.get(m.id);
       if (!w) return;
@@ -61,7 +62,7 @@ export function httpProcessMetrics(): ProcessGroupMetrics {
           reject(new JobqError('timeout', `the primary did not send the server's metrics within ${ANSWER_TIMEOUT_MS} ms`));
         }, ANSWER_TIMEOUT_MS);
         waiting.set(id, { resolve, reject, timer });
-        process.send!({ jobq: 'metrics?', id } satisfies Message);
+        sendOnChannel(process, { jobq: 'metrics?', id } satisfies Message);
       });
     },
   };
@@ -87,7 +88,7 @@ export function serveProcessMetrics(own: Registry): void {
         resolve(g.parts);
       };
       gathering.set(id, g);
-      for (const w of asked) w.send({ jobq: 'registry?', id } satisfies Message);
+      for (const w of asked) sendOnChannel(w, { jobq: 'registry?', id } satisfies Message);
       g.settled();
     });
   };
@@ -98,7 +99,7 @@ export function serveProcessMetrics(own: Registry): void {
       g.parts.push(m.json);
       g.settled();
     } else if (m?.jobq === 'metrics?') {
-      const reply = (answer: Message) => worker.isConnected() && worker.send(answer);
+      const reply = (answer: Message) => sendOnChannel(worker, answer);
       gather(nextId++)
         .then(async (parts) => AggregatorRegistry.aggregate([await own.getMetricsAsJSON(), ...parts]).metrics())
         .then(
