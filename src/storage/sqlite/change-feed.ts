@@ -11,7 +11,7 @@
  * processes' events looks every couple of milliseconds while it does.
  *
  * The look used to run every 2 ms in any watching process: an idle worker
- * took 4.8 % of a core for it (462 wake-ups a second).
+ * took 4.2-4.8 % of a core for it (422-462 wake-ups a second).
  */
 import type Database from 'better-sqlite3';
 import type { JobEvent } from '../../contracts/events.js';
