@@ -39,11 +39,26 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-it('sqlite wake-ups: another connection enqueuing a pending job wakes a watcher by datagram; a scheduled one does not', async () => {
+/** Two stores on one new file, as two processes would open it; close() closes both and removes the file. */
+function twoStores(watchIntervalMs: number): { path: string; a: SqliteStore; b: SqliteStore; close(): Promise<void> } {
   const dir = tempDir();
   const path = dir.file('jobs.db');
-  const worker = new SqliteStore({ path, watchIntervalMs: 60_000 });
-  const producer = new SqliteStore({ path, watchIntervalMs: 60_000 });
+  const a = new SqliteStore({ path, watchIntervalMs });
+  const b = new SqliteStore({ path, watchIntervalMs });
+  return {
+    path,
+    a,
+    b,
+    async close() {
+      await a.close();
+      await b.close();
+      dir.remove();
+    },
+  };
+}
+
+it('sqlite wake-ups: another connection enqueuing a pending job wakes a watcher by datagram; a scheduled one does not', async () => {
+  const { path, a: worker, b: producer, close } = twoStores(60_000);
   try {
     const w = nextWake(worker);
     // The watcher registers its port once its socket is bound; wait for its row.
@@ -69,17 +84,12 @@ it('sqlite wake-ups: another connection enqueuing a pending job wakes a watcher 
     // Nobody listens any more: an enqueue still succeeds (a datagram to no one is simply not sent).
     await producer.jobInsertMany({ jobs: [newRecord(Date.now(), { queue: 'mail' })] });
   } finally {
-    await worker.close();
-    await producer.close();
-    dir.remove();
+    await close();
   }
 });
 
 it('sqlite wake-ups: a commit announced by datagram wakes a watcher once, not again at the next data_version poll', async () => {
-  const dir = tempDir();
-  const path = dir.file('jobs.db');
-  const worker = new SqliteStore({ path, watchIntervalMs: 2 });
-  const producer = new SqliteStore({ path, watchIntervalMs: 2 });
+  const { path, a: worker, b: producer, close } = twoStores(2);
   const raw = new Database(path, { readonly: true });
   const wakes: (readonly string[] | undefined)[] = [];
   let woken = () => {};
@@ -106,9 +116,7 @@ it('sqlite wake-ups: a commit announced by datagram wakes a watcher once, not ag
   } finally {
     stop();
     raw.close();
-    await worker.close();
-    await producer.close();
-    dir.remove();
+    await close();
   }
 });
 
@@ -181,11 +189,8 @@ function wakeLog(store: SqliteStore): { count(): number; next(): Promise<void>; 
 }
 
 it('sqlite wake-ups: finishes that make jobs claimable wake another process by datagram (a retry at once, a dependent now pending, a flow-controlled slot, a released claim); a plain completion does not', async () => {
-  const dir = tempDir();
-  const path = dir.file('jobs.db');
   // Polls a minute apart: only a datagram can wake the watcher within the test.
-  const worker = new SqliteStore({ path, watchIntervalMs: 60_000 });
-  const other = new SqliteStore({ path, watchIntervalMs: 60_000 });
+  const { path, a: worker, b: other, close } = twoStores(60_000);
   const raw = new Database(path, { readonly: true });
   const log = wakeLog(worker);
   let token = 0;
@@ -242,17 +247,12 @@ it('sqlite wake-ups: finishes that make jobs claimable wake another process by d
   } finally {
     log.stop();
     raw.close();
-    await worker.close();
-    await other.close();
-    dir.remove();
+    await close();
   }
 });
 
 it("sqlite wake-ups: a process following other processes' events looks for them every 2 ms whatever its safety-net poll, and goes back to that poll after", async () => {
-  const dir = tempDir();
-  const path = dir.file('jobs.db');
-  const follower = new SqliteStore({ path, watchIntervalMs: 60_000 });
-  const publisher = new SqliteStore({ path, watchIntervalMs: 60_000 });
+  const { a: follower, b: publisher, close } = twoStores(60_000);
   try {
     const received: string[] = [];
     let arrived = () => {};
@@ -277,8 +277,6 @@ it("sqlite wake-ups: a process following other processes' events looks for them 
     assert.equal(feed.timerMs, 60_000, 'and back');
     stop();
   } finally {
-    await follower.close();
-    await publisher.close();
-    dir.remove();
+    await close();
   }
 });

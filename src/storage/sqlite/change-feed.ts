@@ -50,12 +50,12 @@ export class ChangeFeed {
 
   watch(onChange: (queues?: readonly string[]) => void): () => void {
     this.watchers.add(onChange);
-    this.ensureTimer();
+    this.pollAsNeeded();
     // Other processes' enqueues wake us by datagram at once; the data_version poll stays as the fallback.
     this.wake.listen((queues) => this.datagram(queues));
     return () => {
       this.watchers.delete(onChange);
-      this.maybeStopTimer();
+      this.pollAsNeeded();
     };
   }
 
@@ -64,8 +64,13 @@ export class ChangeFeed {
     return this.eventSubscribers.size > 0 ? Math.min(EVENT_POLL_MS, this.intervalMs) : this.intervalMs;
   }
 
-  /** Starts the poll, or sets it to the interval needed now. */
-  private ensureTimer(): void {
+  /** Polls at the interval needed now (pollMs), or not at all when nothing in this process watches or follows events. */
+  private pollAsNeeded(): void {
+    if (this.watchers.size === 0 && this.eventSubscribers.size === 0) {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      return;
+    }
     const ms = this.pollMs();
     if (this.timer && this.timerMs === ms) return;
     if (this.timer) clearInterval(this.timer);
@@ -109,13 +114,6 @@ export class ChangeFeed {
   private datagram(queues?: readonly string[]): void {
     if (this.look() !== null) return;
     for (const w of this.watchers) w(queues);
-  }
-
-  private maybeStopTimer(): void {
-    if (!this.timer) return;
-    if (this.watchers.size > 0 || this.eventSubscribers.size > 0) return this.ensureTimer();
-    clearInterval(this.timer);
-    this.timer = null;
   }
 
   /** Jobs of these queues were committed and may be claimed: wake the other processes watching this file. */
@@ -164,7 +162,7 @@ export class ChangeFeed {
       this.refreshTimer.unref();
     }
     this.eventSubscribers.add(onEvents);
-    this.ensureTimer();
+    this.pollAsNeeded();
     return () => {
       this.eventSubscribers.delete(onEvents);
       if (this.eventSubscribers.size === 0) {
@@ -180,7 +178,7 @@ export class ChangeFeed {
           }
         }
       }
-      this.maybeStopTimer();
+      this.pollAsNeeded();
     };
   }
 
