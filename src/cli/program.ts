@@ -177,7 +177,7 @@ const jobs = program.command('jobs').description('list, show, cancel and retry j
 asClient(
   jobs
     .command('list')
-    .description('a page of jobs (creation order, or the order of a status filter); with --type, --key or a time, a page looks at up to 10,000 jobs and may come back short with a cursor to go on')
+    .description('a page of jobs (in the order they were made, with --queue alone in the order the queue received them, or in the order of a status filter); with --type, --key or a time, a page looks at up to 10,000 jobs and may come back short with a cursor to go on')
     .option('--queue <name>', 'only this queue')
     .option('--status <status>', 'only this status')
     .option('--type <type>', 'only this job type')

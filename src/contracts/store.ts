@@ -223,7 +223,8 @@ export interface ListInclude {
 
 /**
  * A listing. Each filter has its own order, the one its index keeps (see
- * docs/api.md): no filter and queue alone list in creation order; a status
+ * docs/api.md): no filter lists by id (UUIDv7: the order jobs were made in), a
+ * queue alone in the order that queue received its jobs; a status
  * lists in the order that status is worked in (pending: claim order within
  * queue and type; scheduled: run time; processing: lease expiry; finished:
  * finish time).

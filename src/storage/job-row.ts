@@ -154,13 +154,14 @@ export function rowHeavyBytes(row: Partial<JobRow>): number {
 }
 
 /** The columns every listing order sorts by (a filtered walk reads only these before it knows a row matches). */
-export const SORT_COLUMNS = 'seq, queue, type, priority, run_at, lease_expires_at, finished_at';
+export const SORT_COLUMNS = 'id, seq, queue, type, priority, run_at, lease_expires_at, finished_at';
 
-export type SortRow = Pick<JobRow, 'seq' | 'queue' | 'type' | 'priority' | 'run_at' | 'lease_expires_at' | 'finished_at'>;
+export type SortRow = Pick<JobRow, 'id' | 'seq' | 'queue' | 'type' | 'priority' | 'run_at' | 'lease_expires_at' | 'finished_at'>;
 
 /** The row's sort key in a listing's order. */
 export function rowSortValues(order: ListOrder, row: SortRow): KeyValue[] {
   const field: Record<SortField, KeyValue | null> = {
+    id: row.id,
     seq: row.seq,
     queue: row.queue,
     type: row.type,

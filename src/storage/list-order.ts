@@ -10,7 +10,7 @@ import type { JobStatus } from '../contracts/job.js';
 import { invalidCursor } from './errors.js';
 
 /** A sort key of the listing, as a job field (the SQL backends map it to a column). */
-export type SortField = 'seq' | 'queue' | 'type' | 'priority' | 'runAt' | 'leaseExpiresAt' | 'finishedAt';
+export type SortField = 'id' | 'seq' | 'queue' | 'type' | 'priority' | 'runAt' | 'leaseExpiresAt' | 'finishedAt';
 
 export interface SortKey {
   field: SortField;
@@ -39,8 +39,11 @@ const QUEUE_FIRST: Record<string, readonly SortKey[]> = {
 
 export function listOrder(queue: string | undefined, status: JobStatus | undefined): ListOrder {
   if (status === undefined) {
+    // Everything: by id, a UUIDv7, which starts with the millisecond the job was made, so the
+    // primary key (every backend has one on id) is the order jobs were made in, processing ones
+    // included. A queue alone: in the order it received them (seq), through jobs_list.
     return queue === undefined
-      ? { tag: 'all', keys: [{ field: 'seq' }], fixed: 0 }
+      ? { tag: 'all', keys: [{ field: 'id' }], fixed: 0 }
       : { tag: 'queue', keys: [{ field: 'queue' }, { field: 'seq' }], fixed: 1 };
   }
   if (status === 'processing') {
@@ -64,6 +67,9 @@ export function residualFilter(p: { type?: string; key?: string; createdAfter?: 
     (createdBefore === undefined || j.createdAt < createdBefore);
 }
 
+/** A job id as jobq writes them (lowercase, so text and uuid comparisons agree): anything else in a cursor is forged. */
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function encodeCursor(order: ListOrder, values: readonly KeyValue[]): string {
   return Buffer.from(JSON.stringify([order.tag, ...values]), 'utf8').toString('base64url');
 }
@@ -81,7 +87,12 @@ export function decodeCursor(order: ListOrder, cursor: string | undefined): KeyV
   const values = parsed.slice(1) as unknown[];
   order.keys.forEach((k, i) => {
     const v = values[i];
-    const ok = k.field === 'queue' || k.field === 'type' ? typeof v === 'string' && v.length <= 256 : typeof v === 'number' && Number.isSafeInteger(v);
+    const ok =
+      k.field === 'id'
+        ? typeof v === 'string' && JOB_ID.test(v)
+        : k.field === 'queue' || k.field === 'type'
+          ? typeof v === 'string' && v.length <= 256
+          : typeof v === 'number' && Number.isSafeInteger(v);
     if (!ok) throw invalidCursor();
   });
   return values as KeyValue[];

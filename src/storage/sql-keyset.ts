@@ -8,6 +8,7 @@ import { JOB_STATUSES } from '../contracts/job.js';
 import { keysetRanges, type KeyValue, type ListOrder, type SortField } from './list-order.js';
 
 export const COLUMN: Readonly<Record<SortField, string>> = {
+  id: 'id',
   seq: 'seq',
   queue: 'queue',
   type: 'type',
@@ -100,7 +101,7 @@ export function residualCondition(
  * The SELECT of a range's first `limit` rows in order (`cols` of each), after
  * `offset` of them when given; `limit` and `offset` are SQL (placeholders).
  * A plain table reads the range from one index; Postgres merges two for a
- * listing in creation order (postgres/lists.ts).
+ * queue's listing in the order it received its jobs (postgres/lists.ts).
  */
 export type RangeRows = (part: ListQueryPart, cols: string, limit: string, offset?: string) => string;
 

@@ -8,19 +8,20 @@ import { it } from 'node:test';
 import { walkFiltered, type WalkRange } from '../../src/storage/filtered-walk.js';
 import { decodeCursor, listOrder } from '../../src/storage/list-order.js';
 
-const order = listOrder(undefined, undefined);
+// One queue's listing: its key is (queue, seq), the queue fixed.
+const order = listOrder('q', undefined);
 
-/** Rows 1..n in creation order, one range after the cursor; `deleted` vanish between finding and reading. */
+/** Rows 1..n in the order queue q received them, one range after the cursor; `deleted` vanish between finding and reading. */
 function listing(n: number, match: (seq: number) => boolean, deleted: Set<number>) {
   return async (limit: number, maxScan: number, cursor: string | undefined) => {
-    const after = (decodeCursor(order, cursor)?.[0] as number | undefined) ?? 0;
+    const after = (decodeCursor(order, cursor)?.[1] as number | undefined) ?? 0;
     const rows = Array.from({ length: n }, (_, i) => i + 1).filter((seq) => seq > after);
     const range: WalkRange<number> = {
       hits: (within, max) => rows.slice(0, within).filter(match).slice(0, max),
       count: (upTo) => Math.min(rows.length, upTo),
-      keyAt: (index) => [rows[index]!],
+      keyAt: (index) => ['q', rows[index]!],
     };
-    return walkFiltered({ order, limit, maxBytes: 1e9, maxScan, ranges: [range], key: (seq) => [seq], take: (seq) => (deleted.has(seq) ? null : { job: seq, bytes: 0 }) });
+    return walkFiltered({ order, limit, maxBytes: 1e9, maxScan, ranges: [range], key: (seq) => ['q', seq], take: (seq) => (deleted.has(seq) ? null : { job: seq, bytes: 0 }) });
   };
 }
 

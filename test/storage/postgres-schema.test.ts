@@ -94,7 +94,7 @@ it('migration 10 moves the primary key to id and keeps processing jobs out of th
       // Back to version 9's indexes, with a job of each status the listing merges.
       await client.query(`DELETE FROM ${q}.jobq_migrations WHERE version >= 10;
         ALTER TABLE ${q}.jobs DROP CONSTRAINT jobs_pkey, ADD CONSTRAINT jobs_id_key UNIQUE (id), ADD CONSTRAINT jobs_pkey PRIMARY KEY (seq);
-        DROP INDEX ${q}.jobs_seq; DROP INDEX ${q}.jobs_list; CREATE INDEX jobs_list ON ${q}.jobs (queue, seq)`);
+        DROP INDEX IF EXISTS ${q}.jobs_seq; DROP INDEX ${q}.jobs_list; CREATE INDEX jobs_list ON ${q}.jobs (queue, seq)`);
       const insert = `INSERT INTO ${q}.jobs (id, queue, type, payload, status, priority, max_attempts, run_at, created_at, updated_at, lease_token, lease_expires_at)
         VALUES ($1, 'a', 't', 'null', $2, 0, 3, 0, 0, 0, $3, $4)`;
       for (const [i, status] of ['pending', 'processing', 'completed', 'processing', 'pending'].entries()) {
@@ -107,6 +107,30 @@ it('migration 10 moves the primary key to id and keeps processing jobs out of th
       assert.deepEqual(page.jobs.map((j) => j.status), ['pending', 'processing', 'completed']);
       const rest = await store.jobList({ queue: 'a', limit: 3, cursor: page.nextCursor!, include: { payload: false, result: false }, maxBytes: 1e9 });
       assert.deepEqual(rest.jobs.map((j) => j.status), ['processing', 'pending']);
+      assert.equal(rest.nextCursor, null);
+    },
+  );
+});
+
+it('migration 11 drops jobs_seq; a listing of everything goes by id through the primary key, processing jobs in their place', async () => {
+  await migratedAgain(
+    async (client, q) => {
+      await client.query(`DELETE FROM ${q}.jobq_migrations WHERE version >= 11; CREATE INDEX jobs_seq ON ${q}.jobs (seq) WHERE status <> 'processing'`);
+      // Stored in another order than their ids': the listing follows the ids.
+      const insert = `INSERT INTO ${q}.jobs (id, queue, type, payload, status, priority, max_attempts, run_at, created_at, updated_at, lease_token, lease_expires_at)
+        VALUES ($1, $2, 't', 'null', $3, 0, 3, 0, 0, 0, $4, $5)`;
+      for (const [i, queue, status] of [[3, 'a', 'pending'], [1, 'b', 'processing'], [4, 'b', 'completed'], [0, 'a', 'processing'], [2, 'a', 'pending']] as const) {
+        await client.query(insert, [`5b0c6c1e-0000-4000-8000-00000000000${i}`, queue, status, status === 'processing' ? 'tok' : null, status === 'processing' ? 9e12 : null]);
+      }
+    },
+    async (store, client, q) => {
+      assert.equal(await dumpSchema(client, q.slice(1, -1)), readFileSync(DUMP, 'utf8'), 'the upgraded schema is the committed one');
+      const { rows } = await client.query(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'jobs_seq'`, [q.slice(1, -1)]);
+      assert.equal(rows.length, 0, 'jobs_seq is gone');
+      const light = { payload: false, result: false };
+      const page = await store.jobList({ limit: 2, include: light, maxBytes: 1e9 });
+      const rest = await store.jobList({ limit: 5, cursor: page.nextCursor!, include: light, maxBytes: 1e9 });
+      assert.deepEqual([...page.jobs, ...rest.jobs].map((j) => [j.id.slice(-1), j.status]), [['0', 'processing'], ['1', 'processing'], ['2', 'pending'], ['3', 'pending'], ['4', 'completed']]);
       assert.equal(rest.nextCursor, null);
     },
   );

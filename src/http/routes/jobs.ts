@@ -122,7 +122,7 @@ export function jobRoutes(app: FastifyInstance, jobq: Jobq): void {
         operationId: 'listJobs',
         summary: 'List jobs a page at a time, filtered by queue, status, type, key and creation time, in the order of the queue and status filters (see docs)',
         description:
-          `No filter or a queue alone: creation order. A status: the order it is worked in — pending by queue, type and claim order; scheduled by queue and run time; processing by lease expiry; finished by queue and finish time. Payloads and results are left out unless include names them; a page also ends early once they reach ${jobq.options.limits.maxPageBytes} bytes. ` +
+          `No filter: by id, which is the order jobs were made in (UUIDv7). A queue alone: the order it received them. A status: the order it is worked in — pending by queue, type and claim order; scheduled by queue and run time; processing by lease expiry; finished by queue and finish time. Payloads and results are left out unless include names them; a page also ends early once they reach ${jobq.options.limits.maxPageBytes} bytes. ` +
           `type, key, createdAfter and createdBefore are tested on the jobs of that order as a page walks it, ${DEFAULT_MAX_SCAN} jobs at most per page: a page may then come back short, even empty, with a nextCursor to go on; no nextCursor once the walk reached the end.`,
         tags: ['jobs'],
         querystring: listQuery,

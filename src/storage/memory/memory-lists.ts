@@ -15,6 +15,8 @@ const filtered = (job: MemJob) => ({ type: job.type, key: uniqueKeyOf(job), crea
 function keyOf(job: MemJob, fields: readonly SortField[]): KeyValue[] {
   return fields.map((f) => {
     switch (f) {
+      case 'id':
+        return job.id;
       case 'seq':
         return job.seq;
       case 'queue':

@@ -21,7 +21,7 @@ export async function listJobs(query: Query, s: string, p: JobListParams): Promi
   const after = decodeCursor(order, p.cursor);
   const heavy = [p.include.payload ? 'COALESCE(octet_length(payload::text), 0)' : '0', p.include.result ? 'COALESCE(octet_length(result::text), 0)' : '0'].join(' + ');
   const parts = listQueryParts(order, p.queue === undefined ? [] : [p.queue], after, (n) => `$${n}`);
-  const range = p.status === undefined ? creationOrderRows(`${s}.jobs`) : tableRows(`${s}.jobs`);
+  const range = p.status === undefined && p.queue !== undefined ? queueOrderRows(`${s}.jobs`) : tableRows(`${s}.jobs`);
   if (residualCondition(p, () => '') !== null) return listFiltered(query, s, p, order, parts, range, heavy);
   const rows: LightRow[] = [];
   for (const part of parts) {
@@ -42,13 +42,14 @@ export async function listJobs(query: Query, s: string, p: JobListParams): Promi
 }
 
 /**
- * A listing in creation order (no status filter). Processing jobs are left out of jobs_seq and
- * jobs_list (migration 10: a claim adds no entry to them), so the range is read from those
- * indexes and from the processing jobs, few, through jobs_leases, each in order and cut at the
+ * A queue's jobs in the order it received them (a queue filter, no status). Processing jobs are
+ * left out of jobs_list (migration 10: a claim adds no entry to it), so the range is read from
+ * that index and from the processing jobs, few, through jobs_leases, each in order and cut at the
  * same limit, then merged. Written out per branch: a UNION ALL whose branches have their own
  * WHERE is planned without the outer ORDER BY, and Postgres sorted a full scan instead.
+ * (Everything, no filter at all, is read in id order from the primary key, which holds every job.)
  */
-function creationOrderRows(table: string): RangeRows {
+function queueOrderRows(table: string): RangeRows {
   return (part, cols, limit, offset) => {
     const take = offset === undefined ? limit : `(${limit})::bigint + (${offset})::bigint`;
     const branch = (status: string) => `(SELECT * FROM ${table} WHERE ${status} AND ${part.where} ORDER BY ${part.orderBy} LIMIT ${take})`;

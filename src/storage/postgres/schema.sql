@@ -65,7 +65,6 @@ CREATE INDEX jobs_leases ON jobq.jobs USING btree (lease_expires_at, seq) WHERE 
 CREATE INDEX jobs_list ON jobq.jobs USING btree (queue, seq) WHERE (status <> 'processing'::text);
 CREATE INDEX jobs_ordering ON jobq.jobs USING btree (queue, ordering_key, seq) WHERE ((ordering_key IS NOT NULL) AND (status = ANY (ARRAY['waiting'::text, 'scheduled'::text, 'pending'::text, 'processing'::text])));
 CREATE INDEX jobs_scheduled ON jobq.jobs USING btree (queue, run_at, seq) WHERE (status = 'scheduled'::text);
-CREATE INDEX jobs_seq ON jobq.jobs USING btree (seq) WHERE (status <> 'processing'::text);
 CREATE UNIQUE INDEX jobs_unique_key ON jobq.jobs USING btree (unique_key) WHERE (unique_key IS NOT NULL);
 CREATE INDEX jobs_waiting ON jobq.jobs USING btree (queue, seq) WHERE (status = 'waiting'::text);
 

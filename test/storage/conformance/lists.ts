@@ -28,12 +28,20 @@ export function listSection(ctx: Ctx): void {
   }
 
   describe('listings', () => {
-    it('lists everything and a queue in creation order, a page at a time', async () => {
+    it('lists everything in the order the jobs were made (by id) and a queue in the order it received them, a page at a time', async () => {
       const a = newRecords(T0, 25, { queue: 'a' });
       const b = newRecords(T0, 5, { queue: 'b' });
-      await ctx.store.jobInsertMany({ jobs: [...a.slice(0, 10), ...b, ...a.slice(10)] });
+      // Received out of the order they were made in (as from two producers): a's last 15 after b.
+      await ctx.store.jobInsertMany({ jobs: [...a.slice(0, 10), ...b] });
+      await ctx.store.jobInsertMany({ jobs: a.slice(10) });
+      const [running] = await claim(ctx.store, 'a', 1, T0 + 1);
+      assert.equal(running!.id, a[0]!.id);
       assert.deepEqual((await all({ queue: 'a', limit: 10 })).map((j) => j.id), a.map((r) => r.id));
-      assert.deepEqual((await all({ limit: 7 })).map((j) => j.id), [...a.slice(0, 10), ...b, ...a.slice(10)].map((r) => r.id));
+      assert.deepEqual((await all({ queue: 'b', limit: 2 })).map((j) => j.id), b.map((r) => r.id));
+      const everything = await all({ limit: 7 });
+      assert.deepEqual(everything.map((j) => j.id), [...a, ...b].map((r) => r.id));
+      assert.equal(everything[0]!.status, 'processing', 'a running job is listed in its place');
+      assert.deepEqual(everything.map((j) => j.id), everything.map((j) => j.id).sort(), 'ids ascending');
     });
 
     it('lists each status in the order it is worked in, with and without a queue', async () => {
@@ -120,7 +128,7 @@ export function listSection(ctx: Ctx): void {
       }
 
       it('pages the same way everywhere: a full page goes on after its last job, a spent budget after the last job looked at, the end gives no cursor', async () => {
-        // One queue in creation order; the type spells the walk: x x y y y y x
+        // One queue in the order it received them; the type spells the walk: x x y y y y x
         await ctx.store.jobInsertMany({ jobs: [...'xxyyyyx'].map((type, i) => newRecord(T0 + i, { type })) });
         // A full page looks on for one more match: found → a cursor.
         assert.deepEqual(await shape({ type: 'x', limit: 2 }), ['xx+', 'x']);
@@ -225,6 +233,9 @@ export function listSection(ctx: Ctx): void {
         assert.rejects(ctx.store.jobList({ limit: 1, include: LIGHT, maxBytes: 1e9, cursor, ...p }), (e) => isJobqError(e, 'invalid_request'));
       await bad('not-a-cursor');
       await bad(Buffer.from('["all","x"]').toString('base64url'));
+      // What a listing of everything issued before it went by id (a seq), and an id not as jobq writes them.
+      await bad(Buffer.from('["all",12]').toString('base64url'));
+      await bad(Buffer.from(JSON.stringify(['all', page.jobs[0]!.id.toUpperCase()])).toString('base64url'));
       await bad(page.nextCursor!, { status: 'pending' });
     });
   });
