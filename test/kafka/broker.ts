@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '../helpers/free-port.js';
+import { freePorts } from '../helpers/free-port.js';
 
 const run = promisify(execFile);
 const SCRIPTS = fileURLToPath(new URL('../../../scripts/kafka/', import.meta.url));
@@ -30,8 +30,8 @@ export interface TestBroker {
 export async function testBroker({ own = false, properties = '', clusterId = '' } = {}): Promise<TestBroker> {
   const given = process.env.KAFKA_BOOTSTRAP;
   if (given && !own) return { bootstrap: given, stop: async () => {}, halt: async () => {}, start: async () => {} };
-  const port = await freePort();
-  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(await freePort()), KAFKA_EXTRA_PROPERTIES: properties, ...(clusterId && { KAFKA_CLUSTER_ID: clusterId }) };
+  const [port, controllerPort] = await freePorts(2);
+  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_EXTRA_PROPERTIES: properties, ...(clusterId && { KAFKA_CLUSTER_ID: clusterId }) };
   let keep = false;
   const start = async () => {
     const { stdout } = await run('bash', [`${SCRIPTS}start.sh`], { env: { ...env, KAFKA_KEEP_DATA: keep ? '1' : '0' }, timeout: 180_000 });
