@@ -69,12 +69,9 @@ async function runFloor(processes: number): Promise<Run> {
       child.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
       child.on('exit', (code) => reject(new Error(`node:http floor server exited with ${code}`)));
     });
-    const url = `http://127.0.0.1:${port}`;
-    wrkPost(`${url}/enqueue`, 50, 1); // warm-up
-    const w = wrkPost(`${url}/enqueue`, 50, seconds);
-    return { ...w, acked: w.requests - w.non2xx, stored: NaN, lost: NaN };
+    return timedStoringNothing(`http://127.0.0.1:${port}`);
   } finally {
-    // The cluster's workers go with their primary's process group only if killed with it.
+    // SIGTERM, not SIGKILL: the cluster's workers exit once their primary's channel closes.
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
   }
@@ -86,12 +83,17 @@ interface Run extends WrkResult {
   lost: number;
 }
 
+/** The warm-up, then the timed run, against a server that keeps no count of what it stored. */
+function timedStoringNothing(url: string): Run {
+  wrkPost(`${url}/enqueue`, 50, 1); // warm-up
+  const w = wrkPost(`${url}/enqueue`, 50, seconds);
+  return { ...w, acked: w.requests - w.non2xx, stored: NaN, lost: NaN };
+}
+
 async function runGo(): Promise<Run> {
   const { child, url } = await startGo();
   try {
-    wrkPost(`${url}/enqueue`, 50, 1); // warm-up
-    const w = wrkPost(`${url}/enqueue`, 50, seconds);
-    return { ...w, acked: w.requests - w.non2xx, stored: NaN, lost: NaN };
+    return timedStoringNothing(url);
   } finally {
     child.kill('SIGKILL');
   }

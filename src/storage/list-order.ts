@@ -70,6 +70,19 @@ export function residualFilter(p: { type?: string; key?: string; createdAfter?: 
 /** A job id as jobq writes them (lowercase, so text and uuid comparisons agree): anything else in a cursor is forged. */
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** Whether a cursor's value can be one of `field`'s: what reaches the database is always of the column's type. */
+function validKeyValue(field: SortField, v: unknown): boolean {
+  switch (field) {
+    case 'id':
+      return typeof v === 'string' && JOB_ID.test(v);
+    case 'queue':
+    case 'type':
+      return typeof v === 'string' && v.length <= 256;
+    default:
+      return typeof v === 'number' && Number.isSafeInteger(v);
+  }
+}
+
 export function encodeCursor(order: ListOrder, values: readonly KeyValue[]): string {
   return Buffer.from(JSON.stringify([order.tag, ...values]), 'utf8').toString('base64url');
 }
@@ -86,14 +99,7 @@ export function decodeCursor(order: ListOrder, cursor: string | undefined): KeyV
   if (!Array.isArray(parsed) || parsed[0] !== order.tag || parsed.length !== order.keys.length + 1) throw invalidCursor();
   const values = parsed.slice(1) as unknown[];
   order.keys.forEach((k, i) => {
-    const v = values[i];
-    const ok =
-      k.field === 'id'
-        ? typeof v === 'string' && JOB_ID.test(v)
-        : k.field === 'queue' || k.field === 'type'
-          ? typeof v === 'string' && v.length <= 256
-          : typeof v === 'number' && Number.isSafeInteger(v);
-    if (!ok) throw invalidCursor();
+    if (!validKeyValue(k.field, values[i])) throw invalidCursor();
   });
   return values as KeyValue[];
 }

@@ -185,7 +185,7 @@ export class SqliteStore implements Store {
   async jobClaim(p: JobClaimParams): Promise<LeasedJob[]> {
     const jobs = claim(this.c, p, this.usage);
     if (jobs.flowControlled) this.limitedQueues.add(p.queue);
-    else if (this.limitedQueues.size > 0) this.limitedQueues.delete(p.queue);
+    else this.limitedQueues.delete(p.queue);
     return jobs;
   }
 
@@ -209,12 +209,12 @@ export class SqliteStore implements Store {
   private wakeAfterFinish(p: JobFinishManyParams, done: readonly JobRef[]): void {
     let retried: Set<string> | null = null;
     for (const f of p.finishes) if (f.outcome.kind === 'retry' && f.outcome.status === 'pending') (retried ??= new Set()).add(f.id);
-    let queues: Set<string> | null = null;
+    let ready: { queue: string; status: string }[] | null = null;
     for (const ref of done) {
-      if (this.limitedQueues.has(ref.queue) || retried?.has(ref.id)) (queues ??= new Set()).add(ref.queue);
-      if (ref.dependents) for (const d of ref.dependents) if (d.status === 'pending') (queues ??= new Set()).add(d.queue);
+      if (this.limitedQueues.has(ref.queue) || retried?.has(ref.id)) (ready ??= []).push({ queue: ref.queue, status: 'pending' });
+      if (ref.dependents) (ready ??= []).push(...ref.dependents);
     }
-    if (queues) this.feed.notify([...queues]);
+    if (ready) this.wakeOthers(ready);
   }
 
   private finish(p: JobFinishManyParams): JobRef[] {
