@@ -59,6 +59,8 @@ async function jobqWorker(): Promise<() => Promise<void>> {
 async function sqliteFloor(): Promise<{ stop: () => Promise<void>; port: number }> {
   const db = new Database(w.sqlitePath);
   db.pragma('synchronous = NORMAL');
+  // A claim that meets the producer's next write waits for it, as jobq's store does (its busy_timeout).
+  db.pragma('busy_timeout = 5000');
   const claim = db.prepare(claimSql(w.concurrency, '')).pluck();
   const socket = createSocket('udp4');
   socket.on('message', () => {
