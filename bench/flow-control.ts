@@ -23,7 +23,7 @@ import { Jobq } from '../src/core/jobq.js';
 import type { Store } from '../src/contracts/store.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import { summarize, median, fmt } from './stats.js';
+import { summarize, median, fmt, nowMs } from './stats.js';
 
 const env = process.env;
 const int = (name: string, dflt: number) => (env[name] ? Number.parseInt(env[name]!, 10) : dflt);
@@ -35,7 +35,6 @@ const KEYS = 1000;
 const CONCURRENCY = 50;
 const OUT = new URL('../../bench/results/', import.meta.url);
 const log = (m: string) => process.stderr.write(`${m}\n`);
-const nowMs = () => performance.timeOrigin + performance.now();
 
 let pgUrl = '';
 let fresh = 0;

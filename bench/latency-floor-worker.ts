@@ -6,12 +6,12 @@
  * (`{ starts: [seq, ms][] }`) when told `stop`.
  */
 import { createSocket } from 'node:dgram';
-import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { Jobq } from '../src/core/jobq.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import { nowMs } from './stats.js';
 
 export interface LatencyWorker {
   impl: 'jobq' | 'floor';
@@ -27,14 +27,11 @@ export interface LatencyWorker {
   channel: string;
 }
 
-/** Wall-clock milliseconds, comparable across processes (the producer stamps its side the same way). */
-export const wallMs = (): number => performance.timeOrigin + performance.now();
-
-/** This process's part (empty when the module is only imported). */
+/** This process's part. */
 const w = JSON.parse(process.argv[2] ?? '{}') as LatencyWorker;
 const starts: [number, number][] = [];
 function started(seq: number): void {
-  starts.push([seq, wallMs()]);
+  starts.push([seq, nowMs()]);
   if (starts.length === w.n) process.send!({ allStarted: true });
 }
 
@@ -116,10 +113,7 @@ async function main(): Promise<void> {
   process.send!({ ready: true, port });
 }
 
-// Run as the worker process; imported by the bench for its types and clock only.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
-}
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

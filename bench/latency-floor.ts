@@ -35,9 +35,9 @@ import pg from 'pg';
 import { Jobq } from '../src/core/jobq.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import { wallMs, type LatencyWorker } from './latency-floor-worker.js';
+import type { LatencyWorker } from './latency-floor-worker.js';
 import { dropSchema } from './pg-server.js';
-import { median, summarize } from './stats.js';
+import { median, nowMs, summarize } from './stats.js';
 
 type StoreKind = LatencyWorker['store'];
 type Impl = LatencyWorker['impl'];
@@ -161,7 +161,7 @@ async function run(store: StoreKind, impl: Impl, pgUrl: string): Promise<{ p50: 
     for (let seq = 0; seq < n; seq++) {
       const wait = t0 + (seq * 1000) / rate - performance.now();
       if (wait > 0) await sleep(wait);
-      enqueuedAt[seq] = wallMs();
+      enqueuedAt[seq] = nowMs();
       calls.push(producer.enqueue(seq));
     }
     await Promise.all(calls);

@@ -13,7 +13,7 @@ import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import pg from 'pg';
 import { sqliteAloneSequential } from './sqlite-alone.js';
-import { peakRssMB, summarize } from './stats.js';
+import { nowMs, peakRssMB, summarize } from './stats.js';
 
 export interface LibraryScenario {
   store: 'memory' | 'sqlite' | 'postgres';
@@ -38,7 +38,6 @@ export interface LibraryScenario {
   subscribers?: number;
 }
 
-const nowMs = () => performance.timeOrigin + performance.now();
 
 async function openStore(s: LibraryScenario): Promise<Store> {
   if (s.store === 'memory') return new MemoryStore({ maxActiveJobs: 10_000_000, maxFinishedJobs: 10_000_000 });

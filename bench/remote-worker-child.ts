@@ -7,9 +7,9 @@
  */
 import { JobqClient } from '../src/client/index.js';
 import { consoleLogger } from '../src/client/worker-logger.js';
+import { nowMs } from './stats.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as { url: string; token?: string; n: number; concurrency: number; kind: 'drain' | 'latency'; claimsInFlight?: number };
-const nowMs = () => performance.timeOrigin + performance.now();
 /** latency: when each job's handler started, by id (the parent knows when it sent and when the enqueue was acknowledged). */
 const starts: Record<string, number> = {};
 let handled = 0;

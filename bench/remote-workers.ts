@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { LibraryScenario } from './library-child.js';
 import { Agent, request } from 'node:http';
 import { startServeProcess } from './serve-process.js';
-import { summarize, median, fmt } from './stats.js';
+import { summarize, median, fmt, nowMs } from './stats.js';
 
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
@@ -39,7 +39,6 @@ const work = mkdtempSync(join(tmpdir(), 'jobq-bench-remote-'));
 let dbSeq = 0;
 const freshDb = () => join(work, `jobs-${++dbSeq}.db`);
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-const nowMs = () => performance.timeOrigin + performance.now();
 
 function library(s: Omit<LibraryScenario, 'store'>): Record<string, number> {
   const r = spawnSync(process.execPath, [LIB, JSON.stringify({ store: 'sqlite', ...s })], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });

@@ -1,6 +1,9 @@
 /** Small statistics helpers for the benchmarks. */
 import { readFileSync } from 'node:fs';
 
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across the processes of a bench. */
+export const nowMs = (): number => performance.timeOrigin + performance.now();
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
