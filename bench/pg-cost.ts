@@ -18,6 +18,7 @@
  * Needs a Postgres on this machine whose processes we can read:
  * BENCH_PG_URL (default the peers harness's postgres://bench:bench@127.0.0.1:5432/bench).
  * Settings: BENCH_PG_COST_N (20000), BENCH_ROUNDS (3), BENCH_PG_COST_NODES (1,2,4).
+ * Prints a table; writes bench/results/pg-cost.json (every run).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -25,7 +26,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { dropSchema, postmasterPid, serverCpuOf, vacuumSchema } from './pg-server.js';
-import { median } from './stats.js';
+import { median, writeResult } from './stats.js';
 
 const env = process.env;
 const url = env.BENCH_PG_URL ?? 'postgres://bench:bench@127.0.0.1:5432/bench';
@@ -139,3 +140,5 @@ const lines = against
     ]
   : ['| worker nodes (× concurrency 50) | Postgres CPU s per 10,000 jobs (median) | jobs/s (median) |', '| ---: | ---: | ---: |', ...nodeCounts.map((nodes) => `| ${nodes} | ${cells(here, nodes).join(' | ')} |`)];
 process.stdout.write(`${lines.join('\n')}\n`);
+const runs = builds.map((b) => ({ build: b.label, root: b.root, byNodes: Object.fromEntries(nodeCounts.map((nodes) => [nodes, results.get(`${b.label}/${nodes}`)])) }));
+writeResult('pg-cost', { n, rounds, windowFromWorkerStart: !pauseWhileStarting, runs });

@@ -15,6 +15,7 @@
  * storing nothing (node-http-floor.ts), in one process and in two sharing
  * the port, what any Node server can reach on this machine under this load.
  * BENCH_SEED_FLOOR=0 leaves those columns out.
+ * Prints a table; writes bench/results/seed-http.json (every run).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServeProcess, storedJobs } from './serve-process.js';
 import { wrkAvailable, wrkPost, type WrkResult } from './wrk-load.js';
-import { median, fmt } from './stats.js';
+import { median, fmt, writeResult } from './stats.js';
 
 const env = process.env;
 const rounds = Number(env.BENCH_ROUNDS ?? 3);
@@ -139,4 +140,5 @@ for (const c of columns) {
   lines.push(`| ${c} | ${fmt(m)} | ${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))} | ${(m / go).toFixed(2)}× | ${median(rs.map((r) => r.p50Ms))} / ${median(rs.map((r) => r.p99Ms))} | ${c.startsWith('jobq') ? rs.reduce((a, r) => a + r.lost, 0) : '—'} |`);
 }
 process.stdout.write(`${lines.join('\n')}\n`);
+writeResult('seed-http', { rounds, seconds, jobqArgs: extra, runs });
 log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

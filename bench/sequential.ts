@@ -10,6 +10,7 @@
  * ceiling on this disk for any SQLite-based durable enqueue. Rounds
  * interleaved (BENCH_ROUNDS, default 3), medians.
  * Settings: BENCH_SEQ_N (5000), BENCH_DIR (the temp directory).
+ * Prints a table; writes bench/results/sequential.json (every round).
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LibraryScenario } from './library-child.js';
-import { median, fmt } from './stats.js';
+import { median, fmt, writeResult } from './stats.js';
 
 const env = process.env;
 const n = Number(env.BENCH_SEQ_N ?? 5000);
@@ -84,3 +85,4 @@ process.stdout.write(
     `| jobq SQLite, synchronous normal (no fsync) | ${fmt(median(normal))} | ${pct(median(normal), d)} | |`,
   ].join('\n') + '\n',
 );
+writeResult('sequential', { n, rounds, perSecond: { fdatasync: disk, sqliteAlone: alone, jobqFull: full, jobqNormal: normal } });

@@ -1,5 +1,5 @@
 /** Small statistics helpers for the benchmarks. */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across the processes of a bench. */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -23,6 +23,13 @@ export function fmt(n: number): string {
 export function summarize(samples: number[]): { p50: number; p99: number; max: number } {
   const s = [...samples].sort((a, b) => a - b);
   return { p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
+}
+
+/** Writes a bench's figures to bench/results/<name>.json, stamped with the time. */
+export function writeResult(name: string, figures: Record<string, unknown>): void {
+  const dir = new URL('../../bench/results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);
 }
 
 export function peakRssMB(): number {
