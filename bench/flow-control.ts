@@ -13,7 +13,7 @@
  * Settings: BENCH_STORES (sqlite,postgres), BENCH_PG_URL, BENCH_FLOW_N (50000),
  * BENCH_FAIR_N (100000), BENCH_RATE_N (5000).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -23,7 +23,7 @@ import { Jobq } from '../src/core/jobq.js';
 import type { Store } from '../src/contracts/store.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import { summarize, median, fmt, nowMs } from './stats.js';
+import { summarize, median, fmt, nowMs, writeResult } from './stats.js';
 
 const env = process.env;
 const int = (name: string, dflt: number) => (env[name] ? Number.parseInt(env[name]!, 10) : dflt);
@@ -33,7 +33,6 @@ const FAIR_N = int('BENCH_FAIR_N', 100_000);
 const RATE_N = int('BENCH_RATE_N', 5000);
 const KEYS = 1000;
 const CONCURRENCY = 50;
-const OUT = new URL('../../bench/results/', import.meta.url);
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
 let pgUrl = '';
@@ -200,5 +199,4 @@ try {
 }
 const table = ['| store | scenario | result | detail |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.store} | ${r.scenario} | ${r.value} | ${r.detail} |`)].join('\n');
 process.stdout.write(`${table}\n`);
-mkdirSync(OUT, { recursive: true });
-writeFileSync(new URL('flow.json', OUT), `${JSON.stringify({ at: new Date().toISOString(), config: { FLOW_N, FAIR_N, RATE_N, KEYS, CONCURRENCY }, rows }, null, 2)}\n`);
+writeResult('flow', { config: { FLOW_N, FAIR_N, RATE_N, KEYS, CONCURRENCY }, rows });

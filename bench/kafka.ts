@@ -25,7 +25,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +35,7 @@ import { kafkaDispatch } from '../src/kafka/dispatch.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { dropSchema, once, postmasterPid, serverCpuOf } from './pg-server.js';
 import { recordTimes, recordTimesGroup, type RecordTime } from './kafka-record-times.js';
-import { fmt, median, summarize } from './stats.js';
+import { fmt, median, summarize, writeResult } from './stats.js';
 
 const env = process.env;
 const N = Number(env.BENCH_KAFKA_N ?? 20_000);
@@ -47,7 +46,6 @@ const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const MODES = (env.BENCH_KAFKA_MODES ?? 'store,kafka').split(',').filter(Boolean) as Mode[];
 const WORKER = fileURLToPath(new URL('./kafka-worker.js', import.meta.url));
 const SCRIPTS = fileURLToPath(new URL('../../scripts/kafka/', import.meta.url));
-const OUT = fileURLToPath(new URL('../../bench/results/kafka.json', import.meta.url));
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 type Mode = 'store' | 'kafka';
@@ -326,9 +324,8 @@ async function main(): Promise<void> {
       ),
     ].join('\n');
     console.log(table);
-    mkdirSync(fileURLToPath(new URL('.', `file://${OUT}`)), { recursive: true });
-    writeFileSync(OUT, `${JSON.stringify({ at: new Date().toISOString(), n: N, steadyN: LAT_N, rounds: ROUNDS, concurrency: CONCURRENCY, cores: cpus().length, rows, steady: steadyRows }, null, 2)}\n`);
-    log(`wrote ${OUT}`);
+    const out = writeResult('kafka', { n: N, steadyN: LAT_N, rounds: ROUNDS, concurrency: CONCURRENCY, cores: cpus().length, rows, steady: steadyRows });
+    log(`wrote ${fileURLToPath(out)}`);
   } finally {
     if (cluster) await cluster.destroy();
     if (ownBroker) execFileSync('bash', [`${SCRIPTS}stop.sh`], { env: kafkaEnv });

@@ -26,7 +26,7 @@
  */
 import { fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,7 @@ import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { LatencyWorker } from './latency-floor-worker.js';
 import { dropSchema } from './pg-server.js';
-import { median, nowMs, summarize } from './stats.js';
+import { median, nowMs, summarize, writeResult } from './stats.js';
 
 type StoreKind = LatencyWorker['store'];
 type Impl = LatencyWorker['impl'];
@@ -49,7 +49,6 @@ const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const stores = (env.BENCH_STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim()) as StoreKind[];
 const dir = mkdtempSync(join(env.BENCH_DIR ?? tmpdir(), 'jobq-bench-latency-'));
 const CHILD = fileURLToPath(new URL('./latency-floor-worker.js', import.meta.url));
-const OUT = new URL('../../bench/results/', import.meta.url);
 const PG_SCHEMA = 'jobq_latency_bench';
 const FLOOR_SCHEMA = 'jobq_latency_floor';
 const CONCURRENCY = 50;
@@ -227,5 +226,4 @@ process.stdout.write(
     ...rows.map((r) => `| ${LABEL[r.store]} | ${ms(r.floor.p50)} | ${ms(r.jobq.p50)} | ${ms(r.jobq.p50 - r.floor.p50)} | ${ms(r.floor.p99)} | ${ms(r.jobq.p99)} |`),
   ].join('\n') + '\n',
 );
-mkdirSync(OUT, { recursive: true });
-writeFileSync(new URL('latency-floor.json', OUT), `${JSON.stringify({ at: new Date().toISOString(), n, rate, rounds, concurrency: CONCURRENCY, rows }, null, 2)}\n`);
+writeResult('latency-floor', { n, rate, rounds, concurrency: CONCURRENCY, rows });

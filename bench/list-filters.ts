@@ -6,7 +6,7 @@
  * of each filter's first page (limit 50, and limit 1) and writes
  * bench/results/lists.json. BENCH_LIST_N sets the job count.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -14,11 +14,10 @@ import { JOB_STATUSES, type JobStatus } from '../src/contracts/job.js';
 import type { Store } from '../src/contracts/store.js';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import { summarize } from './stats.js';
+import { summarize, writeResult } from './stats.js';
 
 const N = Number(process.env.BENCH_LIST_N ?? 1_000_000);
 const T0 = Date.UTC(2030, 0, 1);
-const OUT = new URL('../../bench/results/', import.meta.url);
 
 /** Bulk rows straight through SQL: a million enqueues through the API would measure the API. */
 function sqliteFill(path: string): void {
@@ -105,5 +104,4 @@ try {
 const rows = Object.keys(results.sqlite!).map((k) => `| ${k} | ${results.sqlite![k]!.toFixed(2)} | ${results.postgres?.[k]?.toFixed(2) ?? '—'} |`);
 const table = [`| filter (${N.toLocaleString('en-US')} jobs, one failed) | SQLite ms | Postgres ms |`, '| --- | ---: | ---: |', ...rows].join('\n');
 process.stdout.write(`${table}\n`);
-mkdirSync(OUT, { recursive: true });
-writeFileSync(new URL('lists.json', OUT), `${JSON.stringify({ at: new Date().toISOString(), n: N, results }, null, 2)}\n`);
+writeResult('lists', { n: N, results });

@@ -8,11 +8,11 @@
  * its ticks is how long the loop was held). Prints a table and
  * writes bench/results/stalls.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { Jobq } from '../src/core/jobq.js';
 import { createHttpApp } from '../src/http/app.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { tempDir } from '../test/helpers/temp-dir.js';
+import { writeResult } from './stats.js';
 
 /** A JSON value of about `bytes` bytes made of tiny objects: the slowest shape to parse and serialize. */
 function tinyObjects(bytes: number): unknown[] {
@@ -57,6 +57,4 @@ dir.remove();
 
 const table = ['| request | HTTP | event loop held, max ms |', '| --- | ---: | ---: |', ...rows.map(([n, s, ms]) => `| ${n} | ${s} | ${ms.toFixed(1)} |`)].join('\n');
 process.stdout.write(`${table}\n`);
-const out = new URL('../../bench/results/', import.meta.url);
-mkdirSync(out, { recursive: true });
-writeFileSync(new URL('stalls.json', out), `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);
+writeResult('stalls', { rows });

@@ -20,7 +20,7 @@
  * Settings: BENCH_PG_COST_N (20000), BENCH_ROUNDS (3), BENCH_PG_COST_NODES (1,2,4).
  * Prints a table; writes bench/results/pg-cost.json (every run).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,20 +72,23 @@ async function drain(build: Build, postmaster: number, nodes: number): Promise<D
   if (pauseWhileStarting) await setPaused(true);
   // The preload's own upkeep (its autovacuum and statistics) done before the window, not inside it.
   await vacuumSchema(url, SCHEMA, true);
-  const startWorkers = () =>
-    Array.from({ length: nodes }, () =>
+  let children: ChildProcess[] = [];
+  /** The worker processes, started and running. */
+  const startWorkers = async () => {
+    children = Array.from({ length: nodes }, () =>
       spawn(process.execPath, [`${build.root}/dist/src/cli/main.js`, 'worker', '--store', 'postgres', '--database-url', url, '--pg-schema', SCHEMA, '--handlers', `${build.root}/dist/bench/noop-handlers.js`, '--concurrency', '50', '--log-level', 'warn'], {
         stdio: ['ignore', 'pipe', 'inherit'],
       }),
     );
-  const running = (children: ReturnType<typeof startWorkers>) =>
-    Promise.all(children.map((ch) => new Promise<void>((resolve, reject) => {
-      ch.stdout.on('data', (d: Buffer) => d.toString().includes('"worker":"running"') && resolve());
+    await Promise.all(children.map((ch) => new Promise<void>((resolve, reject) => {
+      ch.stdout!.on('data', (d: Buffer) => d.toString().includes('"worker":"running"') && resolve());
       ch.on('exit', (code) => reject(new Error(`worker exited with ${code}`)));
     })));
-  let children = pauseWhileStarting ? startWorkers() : [];
+  };
+  // What opens the window: the queue resumed under workers already running, or (against an older build) the workers' start.
+  const open = pauseWhileStarting ? () => setPaused(false) : startWorkers;
   try {
-    if (pauseWhileStarting) await running(children);
+    if (pauseWhileStarting) await startWorkers();
     // Done when no job is left pending or running: a probe of two partial indexes. Counting the
     // queue's jobs instead (the queue list) cost the server 14 ms a look at 20,000 rows: a third of
     // what this bench measured until 2026-11-29.
@@ -95,8 +98,7 @@ async function drain(build: Build, postmaster: number, nodes: number): Promise<D
     let ms = 0;
     const cpu = await serverCpuOf(url, postmaster, SCHEMA, async () => {
       const t0 = performance.now();
-      if (pauseWhileStarting) await setPaused(false);
-      else await running((children = startWorkers()));
+      await open();
       while ((await probe.query(unfinished)).rowCount !== 0) await new Promise((r) => setTimeout(r, 20));
       ms = performance.now() - t0;
     });
@@ -115,18 +117,22 @@ const builds = against ? [here, against] : [here];
 const postmaster = await postmasterPid(url);
 log(`pg cost bench: N=${n}, rounds ${rounds}, nodes ${nodeCounts.join(',')}, ${builds.map((b) => `${b.label} (${b.root})`).join(' against ')}, postmaster ${postmaster}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const results = new Map<string, Drained[]>();
+/** Every drain of `build` with `nodes` worker processes so far. */
+const drainsOf = (build: Build, nodes: number): Drained[] => {
+  const key = `${build.label}/${nodes}`;
+  return results.get(key) ?? results.set(key, []).get(key)!;
+};
 for (let r = 1; r <= rounds; r++) {
   for (const nodes of nodeCounts) {
     // Each round the other build goes first.
     for (const build of r % 2 === 1 ? builds : [...builds].reverse()) {
       const res = await drain(build, postmaster, nodes);
-      const key = `${build.label}/${nodes}`;
-      (results.get(key) ?? results.set(key, []).get(key)!).push(res);
+      drainsOf(build, nodes).push(res);
       log(`  round ${r}, ${build.label}, ${nodes} node(s): ${res.cpuPer10k.toFixed(2)} s of Postgres CPU per 10,000 jobs, ${Math.round(res.jobsPerSec)} jobs/s`);
     }
   }
 }
-const med = (build: Build, nodes: number, of: keyof Drained) => median(results.get(`${build.label}/${nodes}`)!.map((x) => x[of]));
+const med = (build: Build, nodes: number, of: keyof Drained) => median(drainsOf(build, nodes).map((x) => x[of]));
 const cells = (build: Build, nodes: number) => [med(build, nodes, 'cpuPer10k').toFixed(2), Math.round(med(build, nodes, 'jobsPerSec')).toLocaleString('en-US')];
 const lines = against
   ? [
@@ -140,5 +146,5 @@ const lines = against
     ]
   : ['| worker nodes (× concurrency 50) | Postgres CPU s per 10,000 jobs (median) | jobs/s (median) |', '| ---: | ---: | ---: |', ...nodeCounts.map((nodes) => `| ${nodes} | ${cells(here, nodes).join(' | ')} |`)];
 process.stdout.write(`${lines.join('\n')}\n`);
-const runs = builds.map((b) => ({ build: b.label, root: b.root, byNodes: Object.fromEntries(nodeCounts.map((nodes) => [nodes, results.get(`${b.label}/${nodes}`)])) }));
+const runs = builds.map((b) => ({ build: b.label, root: b.root, byNodes: Object.fromEntries(nodeCounts.map((nodes) => [nodes, drainsOf(b, nodes)])) }));
 writeResult('pg-cost', { n, rounds, windowFromWorkerStart: !pauseWhileStarting, runs });

@@ -25,11 +25,13 @@ export function summarize(samples: number[]): { p50: number; p99: number; max: n
   return { p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
 }
 
-/** Writes a bench's figures to bench/results/<name>.json, stamped with the time. */
-export function writeResult(name: string, figures: Record<string, unknown>): void {
+/** Writes a bench's figures to bench/results/<name>.json, stamped with the time; returns the file's URL. */
+export function writeResult(name: string, figures: Record<string, unknown>): URL {
   const dir = new URL('../../bench/results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);
+  const file = new URL(`${name}.json`, dir);
+  writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);
+  return file;
 }
 
 export function peakRssMB(): number {
