@@ -68,7 +68,8 @@ async function time(store: Store): Promise<Record<string, number>> {
       const t = performance.now();
       const page = await store.jobList({ ...f, include: { payload: false, result: false }, maxBytes: 4 << 20 });
       if (i > 0) samples.push(performance.now() - t); // the first run warms the cache
-      if (page.jobs.length === 0 && f.status !== undefined && !['failed', 'cancelled'].includes(f.status)) throw new Error(`empty page for ${JSON.stringify(f)}`);
+      // The fill makes one failed and one cancelled job (none in queue 'rare') and no waiting ones: those filters time a walk that finds little or nothing.
+      if (page.jobs.length === 0 && f.status !== undefined && !['failed', 'cancelled', 'waiting'].includes(f.status)) throw new Error(`empty page for ${JSON.stringify(f)}`);
     }
     out[`${f.queue ? `queue=${f.queue}&` : ''}${f.status ? `status=${f.status}&` : ''}limit=${f.limit}`] = summarize(samples).p50;
   }
